@@ -71,7 +71,10 @@ func up(args []string) int {
 		logf("start failed: %v", err)
 		return 1
 	}
-	fmt.Printf("localcluster ready: KUBECONFIG=%s\n", c.kubeconfig)
+	logf("ready")
+	// The one line on standard output: test harnesses wait for it, and a
+	// person can paste it into another shell.
+	fmt.Printf("export KUBECONFIG=%s\n", c.kubeconfig)
 	if err := c.watch(ctx); err != nil {
 		logf("%v", err)
 		return 1

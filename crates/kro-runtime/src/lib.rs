@@ -1,0 +1,8 @@
+//! One reconcile of one kro instance.
+//!
+//! Given a resource graph from `kro-graph` and an instance of its kind, this
+//! crate decides what to apply and in which order: it evaluates templates,
+//! honours `includeWhen`, `readyWhen`, `forEach` and `externalRef`, projects
+//! status back into the instance, and deletes in reverse order. It talks to
+//! the cluster only through a small trait, so it has no network code of its
+//! own and can be driven by the operator, the CLI or a test.

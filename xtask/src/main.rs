@@ -1,0 +1,63 @@
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! - `test`: every check CI runs: formatting, clippy, cargo-deny, then all
+//!   tests (unit, integration, end-to-end) against one local control plane.
+//! - `cluster`: a local control plane in the foreground, for a person.
+//! - `build-cluster`: build the local control plane binaries only.
+//!
+//! Tools the checks need (cargo-deny, Go modules) are installed from the
+//! registries when missing, so a fresh machine needs only Rust and Go.
+
+mod cluster;
+mod tools;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <test | cluster | build-cluster>";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("cluster") => cluster::run_foreground(),
+        Some("build-cluster") => cluster::build().map(|_| ()),
+        Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
+        None => bail!("{USAGE}"),
+    }
+}
+
+/// Runs every check, in the order that fails fastest.
+fn test() -> Result<()> {
+    tools::cargo(&["fmt", "--all", "--check"])?;
+    tools::cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    tools::ensure_cargo_deny()?;
+    tools::cargo(&[
+        "deny",
+        "--workspace",
+        "check",
+        "licenses",
+        "bans",
+        "sources",
+    ])?;
+
+    let binaries = cluster::build()?;
+    // Build everything before the control plane starts, so that compiling
+    // and the cluster's start-up do not compete for the CPU.
+    tools::cargo(&["test", "--workspace", "--all-targets", "--no-run"])?;
+    let running = cluster::Running::start(&binaries)?;
+    let kubeconfig = running.kubeconfig().to_owned();
+    let result = tools::cargo_with_env(
+        &["test", "--workspace", "--all-targets"],
+        &[("KRO_TEST_KUBECONFIG", kubeconfig.as_os_str())],
+    )
+    .and_then(|()| tools::cargo(&["test", "--workspace", "--doc"]));
+    running.stop()?;
+    result
+}
