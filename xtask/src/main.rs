@@ -53,11 +53,19 @@ fn test() -> Result<()> {
     tools::cargo(&["test", "--workspace", "--all-targets", "--no-run"])?;
     let running = cluster::Running::start(&binaries)?;
     let kubeconfig = running.kubeconfig().to_owned();
-    let result = tools::cargo_with_env(
-        &["test", "--workspace", "--all-targets"],
-        &[("KRO_TEST_KUBECONFIG", kubeconfig.as_os_str())],
-    )
-    .and_then(|()| tools::cargo(&["test", "--workspace", "--doc"]));
+    let env = [("KRO_TEST_KUBECONFIG", kubeconfig.as_os_str())];
+    let result = tools::cargo_test(&["test", "--workspace", "--all-targets"], &env).and_then(
+        |mut counts| {
+            counts.add(tools::cargo_test(&["test", "--workspace", "--doc"], &env)?);
+            Ok(counts)
+        },
+    );
     running.stop()?;
-    result
+    let counts = result?;
+    // The closing line CI reads: the totals over every test binary.
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        counts.passed, counts.failed, counts.ignored
+    );
+    Ok(())
 }
