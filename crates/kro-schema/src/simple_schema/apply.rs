@@ -1,0 +1,365 @@
+//! Applying markers to a field: each marker checks that it fits the field's
+//! type and that its value parses as what it needs, then the field as a
+//! whole is checked (bounds in order, list keys, a valid default).
+
+use serde_json::Value;
+
+use super::markers::{Marker, MarkerKey};
+use crate::error::{MarkerProblem, SchemaError};
+use crate::ir::{Field, FieldType, IMMUTABLE_RULE, ListType, ValidationRule};
+
+/// The message of the rule added by `immutable=true`.
+pub const IMMUTABLE_MESSAGE: &str = "field is immutable";
+/// The message of rules added by `validation=`, as upstream.
+pub const VALIDATION_MESSAGE: &str = "validation failed";
+
+/// Applies `markers` in order to `field`, then checks the result.
+pub fn apply_markers(field: &mut Field, markers: &[Marker], path: &str) -> Result<(), SchemaError> {
+    for marker in markers {
+        apply_marker(field, marker)
+            .map_err(|problem| SchemaError::marker(path, marker.key, problem))?;
+    }
+    check_field(field, path)
+}
+
+fn apply_marker(field: &mut Field, marker: &Marker) -> Result<(), MarkerProblem> {
+    let value = marker.value.as_str();
+    match marker.key {
+        MarkerKey::Required => field.required = parse_bool(value)?,
+        MarkerKey::Default => field.default = Some(parse_default(&field.ty, value)?),
+        MarkerKey::Description => field.description = Some(value.to_owned()),
+        MarkerKey::Minimum => {
+            applies_to(field, "integer and float", is_numeric)?;
+            field.minimum = Some(parse_f64(value)?);
+        }
+        MarkerKey::Maximum => {
+            applies_to(field, "integer and float", is_numeric)?;
+            field.maximum = Some(parse_f64(value)?);
+        }
+        MarkerKey::Enum => field.enum_values = Some(parse_enum(&field.ty, value)?),
+        MarkerKey::Pattern => {
+            applies_to(field, "string", |ty| matches!(ty, FieldType::String))?;
+            if value.is_empty() {
+                return Err(invalid("a non-empty regular expression", value));
+            }
+            if let Err(e) = regex::Regex::new(value) {
+                return Err(invalid(
+                    &format!("a valid regular expression ({})", last_line(&e.to_string())),
+                    value,
+                ));
+            }
+            field.pattern = Some(value.to_owned());
+        }
+        MarkerKey::MinLength => {
+            applies_to(field, "string", |ty| matches!(ty, FieldType::String))?;
+            field.min_length = Some(parse_count(value)?);
+        }
+        MarkerKey::MaxLength => {
+            applies_to(field, "string", |ty| matches!(ty, FieldType::String))?;
+            field.max_length = Some(parse_count(value)?);
+        }
+        MarkerKey::MinItems => {
+            applies_to(field, "array", is_array)?;
+            field.min_items = Some(parse_count(value)?);
+        }
+        MarkerKey::MaxItems => {
+            applies_to(field, "array", is_array)?;
+            field.max_items = Some(parse_count(value)?);
+        }
+        MarkerKey::UniqueItems => {
+            applies_to(field, "array", is_array)?;
+            // As upstream, uniqueness is expressed as a set list type, which
+            // the API server can check cheaply, not as `uniqueItems` (which
+            // structural schemas forbid).
+            if parse_bool(value)? {
+                set_list_type(field, ListType::Set)?;
+            }
+        }
+        MarkerKey::ListType => {
+            applies_to(field, "array", is_array)?;
+            let list_type = ListType::parse(value)
+                .ok_or_else(|| invalid("one of atomic, set or map", value))?;
+            set_list_type(field, list_type)?;
+        }
+        MarkerKey::ListMapKey => {
+            applies_to(field, "array", is_array)?;
+            if value.is_empty() {
+                return Err(invalid("the name of a field of the list items", value));
+            }
+            if field.list_map_keys.iter().any(|key| key == value) {
+                return Err(MarkerProblem::Conflict(format!(
+                    "listMapKey `{value}` is given twice"
+                )));
+            }
+            field.list_map_keys.push(value.to_owned());
+        }
+        MarkerKey::Immutable => {
+            let already = field.validations.iter().any(|r| r.rule == IMMUTABLE_RULE);
+            if parse_bool(value)? && !already {
+                field.validations.push(ValidationRule {
+                    rule: IMMUTABLE_RULE.to_owned(),
+                    message: IMMUTABLE_MESSAGE.to_owned(),
+                });
+            }
+        }
+        MarkerKey::Validation => {
+            if value.trim().is_empty() {
+                return Err(invalid("a CEL expression", value));
+            }
+            field.validations.push(ValidationRule {
+                rule: value.to_owned(),
+                message: VALIDATION_MESSAGE.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that need every marker applied first.
+fn check_field(field: &Field, path: &str) -> Result<(), SchemaError> {
+    let conflict = |key: MarkerKey, message: String| {
+        Err(SchemaError::marker(
+            path,
+            key,
+            MarkerProblem::Conflict(message),
+        ))
+    };
+    if let (Some(min), Some(max)) = (field.minimum, field.maximum)
+        && min > max
+    {
+        return conflict(
+            MarkerKey::Minimum,
+            format!("minimum {min} is greater than maximum {max}"),
+        );
+    }
+    if let (Some(min), Some(max)) = (field.min_length, field.max_length)
+        && min > max
+    {
+        return conflict(
+            MarkerKey::MinLength,
+            format!("minLength {min} is greater than maxLength {max}"),
+        );
+    }
+    if let (Some(min), Some(max)) = (field.min_items, field.max_items)
+        && min > max
+    {
+        return conflict(
+            MarkerKey::MinItems,
+            format!("minItems {min} is greater than maxItems {max}"),
+        );
+    }
+    if let FieldType::Array(item) = &field.ty {
+        match field.list_type {
+            Some(ListType::Set) if !item.ty.is_scalar() => {
+                return conflict(
+                    MarkerKey::ListType,
+                    format!(
+                        "a set list needs string, integer, float or boolean items, not {}",
+                        item.ty.describe()
+                    ),
+                );
+            }
+            Some(ListType::Map) => check_list_map(item, &field.list_map_keys, path)?,
+            _ => {}
+        }
+    }
+    if !field.list_map_keys.is_empty() && field.list_type != Some(ListType::Map) {
+        let now = field.list_type.map_or("unset", ListType::as_str);
+        return conflict(
+            MarkerKey::ListMapKey,
+            format!("listMapKey needs listType=map, but listType is {now}"),
+        );
+    }
+    if let Some(default) = &field.default
+        && let Err(reason) = field.check_value(default)
+    {
+        return Err(SchemaError::marker(
+            path,
+            MarkerKey::Default,
+            MarkerProblem::InvalidDefault {
+                value: default.to_string(),
+                reason,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// A map list needs struct items whose key fields exist and always have a
+/// value (required, or defaulted), which the API server insists on.
+fn check_list_map(item: &Field, keys: &[String], path: &str) -> Result<(), SchemaError> {
+    let conflict = |message: String| {
+        SchemaError::marker(path, MarkerKey::ListType, MarkerProblem::Conflict(message))
+    };
+    let FieldType::Struct(fields) = &item.ty else {
+        return Err(conflict(format!(
+            "a map list needs struct items, not {}",
+            item.ty.describe()
+        )));
+    };
+    if keys.is_empty() {
+        return Err(conflict(
+            "listType=map needs at least one listMapKey".to_owned(),
+        ));
+    }
+    for key in keys {
+        let problem = match fields.get(key) {
+            None => format!("listMapKey `{key}` is not a field of the list items"),
+            Some(f) if !f.ty.is_scalar() => {
+                format!(
+                    "listMapKey `{key}` must be a scalar field, not {}",
+                    f.ty.describe()
+                )
+            }
+            Some(f) if !f.required && f.default.is_none() => {
+                format!("listMapKey `{key}` must be required or have a default")
+            }
+            Some(_) => continue,
+        };
+        return Err(SchemaError::marker(
+            path,
+            MarkerKey::ListMapKey,
+            MarkerProblem::Conflict(problem),
+        ));
+    }
+    Ok(())
+}
+
+fn set_list_type(field: &mut Field, list_type: ListType) -> Result<(), MarkerProblem> {
+    match field.list_type {
+        Some(existing) if existing != list_type => Err(MarkerProblem::Conflict(format!(
+            "listType is already {} (uniqueItems=true means set), cannot make it {}",
+            existing.as_str(),
+            list_type.as_str()
+        ))),
+        _ => {
+            field.list_type = Some(list_type);
+            Ok(())
+        }
+    }
+}
+
+fn is_numeric(ty: &FieldType) -> bool {
+    matches!(ty, FieldType::Integer | FieldType::Number)
+}
+
+fn is_array(ty: &FieldType) -> bool {
+    matches!(ty, FieldType::Array(_))
+}
+
+fn applies_to(
+    field: &Field,
+    expected: &'static str,
+    fits: impl Fn(&FieldType) -> bool,
+) -> Result<(), MarkerProblem> {
+    if fits(&field.ty) {
+        Ok(())
+    } else {
+        Err(MarkerProblem::NotApplicable {
+            expected,
+            actual: field.ty.describe().to_owned(),
+        })
+    }
+}
+
+fn invalid(expected: &str, value: &str) -> MarkerProblem {
+    MarkerProblem::InvalidValue {
+        expected: expected.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+/// The regex crate's errors span several lines, the last naming the
+/// problem (`error: unclosed character class`).
+fn last_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The spellings Go's `strconv.ParseBool` accepts, which upstream RGDs may
+/// use; we always emit canonical `true`/`false`.
+pub(crate) fn parse_bool(value: &str) -> Result<bool, MarkerProblem> {
+    match value {
+        "true" | "True" | "TRUE" | "t" | "T" | "1" => Ok(true),
+        "false" | "False" | "FALSE" | "f" | "F" | "0" => Ok(false),
+        _ => Err(invalid("a boolean (true or false)", value)),
+    }
+}
+
+fn parse_i64(value: &str) -> Result<i64, MarkerProblem> {
+    value
+        .parse::<i64>()
+        .map_err(|_| invalid("a 64-bit integer", value))
+}
+
+fn parse_count(value: &str) -> Result<i64, MarkerProblem> {
+    match value.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err(invalid("a non-negative integer", value)),
+    }
+}
+
+fn parse_f64(value: &str) -> Result<f64, MarkerProblem> {
+    match value.parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(invalid("a finite number", value)),
+    }
+}
+
+/// Parses a default as a value of the field's type, so that what reaches
+/// the CRD is always valid JSON of the right type (upstream pastes the text
+/// in as is, so `default=True` or a string holding `"` broke the CRD).
+fn parse_default(ty: &FieldType, value: &str) -> Result<Value, MarkerProblem> {
+    Ok(match ty {
+        FieldType::String => Value::String(value.to_owned()),
+        FieldType::Integer => Value::from(parse_i64(value)?),
+        FieldType::Boolean => Value::Bool(parse_bool(value)?),
+        FieldType::Number => {
+            let n = parse_f64(value)?;
+            serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .ok_or_else(|| invalid("a finite number", value))?
+        }
+        FieldType::Object | FieldType::Array(_) | FieldType::Map(_) | FieldType::Struct(_) => {
+            let expected = match ty {
+                FieldType::Array(_) => "a JSON list, like [\"a\", \"b\"]",
+                _ => "a JSON object, like {\"key\": \"value\"}",
+            };
+            serde_json::from_str(value).map_err(|_| invalid(expected, value))?
+        }
+    })
+}
+
+fn parse_enum(ty: &FieldType, value: &str) -> Result<Vec<Value>, MarkerProblem> {
+    if !matches!(ty, FieldType::String | FieldType::Integer) {
+        return Err(MarkerProblem::NotApplicable {
+            expected: "string and integer",
+            actual: ty.describe().to_owned(),
+        });
+    }
+    let mut values: Vec<Value> = Vec::new();
+    for item in value.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(invalid(
+                "a comma-separated list of values with no empty entries",
+                value,
+            ));
+        }
+        let parsed = match ty {
+            FieldType::Integer => Value::from(
+                item.parse::<i64>()
+                    .map_err(|_| invalid("comma-separated 64-bit integers", item))?,
+            ),
+            _ => Value::String(item.to_owned()),
+        };
+        // Duplicates would make no difference to validation; drop them so
+        // the schema stays tidy.
+        if !values.contains(&parsed) {
+            values.push(parsed);
+        }
+    }
+    Ok(values)
+}

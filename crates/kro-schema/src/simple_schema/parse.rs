@@ -1,0 +1,281 @@
+//! Walking the author's `spec` and `types` maps and building [`Field`]s.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use super::apply::apply_markers;
+use super::markers::parse_markers;
+use super::types::TypeExpr;
+use crate::error::{SchemaError, SchemaErrorKind, child_path, json_kind};
+use crate::ir::{Field, FieldType};
+
+/// Custom types from `spec.schema.types`, resolved and ready to inline.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomTypes {
+    resolved: IndexMap<String, Field>,
+}
+
+impl CustomTypes {
+    /// Parses the `types:` map. Types may use each other in any order; they
+    /// are built dependencies first, and a loop is reported with its path.
+    pub fn parse(types: &Value) -> Result<CustomTypes, SchemaError> {
+        let Value::Object(declared) = types else {
+            return Err(SchemaError::new(
+                "types",
+                SchemaErrorKind::NotAMap {
+                    found: json_kind(types),
+                },
+            ));
+        };
+        for name in declared.keys() {
+            check_type_name(name)?;
+        }
+        let order = build_order(declared)?;
+        let mut custom = CustomTypes::default();
+        for index in order {
+            let Some((name, spec)) = declared.iter().nth(index) else {
+                continue;
+            };
+            let path = child_path("types", name);
+            let field = match spec {
+                // An alias keeps its `required`, which then applies at every
+                // use (upstream behaviour).
+                Value::String(text) => custom.field_from_string(text, &path)?,
+                Value::Object(fields) => custom.struct_field(fields, &path)?,
+                other => {
+                    return Err(SchemaError::new(
+                        &path,
+                        SchemaErrorKind::UnexpectedValue {
+                            found: json_kind(other),
+                        },
+                    ));
+                }
+            };
+            custom.resolved.insert(name.clone(), field);
+        }
+        // Keep declaration order for anyone listing the types.
+        custom
+            .resolved
+            .sort_by_cached_key(|name, _| declared.keys().position(|n| n == name));
+        Ok(custom)
+    }
+
+    /// The resolved custom type `name`, if declared.
+    pub fn get(&self, name: &str) -> Option<&Field> {
+        self.resolved.get(name)
+    }
+
+    /// The resolved custom types, in declaration order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Field)> {
+        self.resolved
+            .iter()
+            .map(|(name, field)| (name.as_str(), field))
+    }
+
+    /// Builds the schema of a map of fields (`spec`, or a nested map).
+    pub fn struct_field(
+        &self,
+        fields: &Map<String, Value>,
+        path: &str,
+    ) -> Result<Field, SchemaError> {
+        let mut children = IndexMap::with_capacity(fields.len());
+        for (name, spec) in fields {
+            let child = child_path(path, name);
+            if name.is_empty() {
+                return Err(SchemaError::new(&child, SchemaErrorKind::EmptyFieldName));
+            }
+            let field = match spec {
+                Value::String(text) => self.field_from_string(text, &child)?,
+                Value::Object(nested) => self.struct_field(nested, &child)?,
+                other => {
+                    return Err(SchemaError::new(
+                        &child,
+                        SchemaErrorKind::UnexpectedValue {
+                            found: json_kind(other),
+                        },
+                    ));
+                }
+            };
+            children.insert(name.clone(), field);
+        }
+        let mut field = Field::new(FieldType::Struct(children));
+        cascade_default(&mut field);
+        Ok(field)
+    }
+
+    /// Builds one field from `type | markers`.
+    pub fn field_from_string(&self, text: &str, path: &str) -> Result<Field, SchemaError> {
+        // Only the first `|` separates; later ones belong to marker values
+        // (`validation="a || b"`).
+        let (type_text, markers_text) = match text.split_once('|') {
+            Some((ty, markers)) => (ty, Some(markers)),
+            None => (text, None),
+        };
+        let expr = TypeExpr::parse(type_text).map_err(|e| SchemaError::new(path, e))?;
+        let mut field = self.resolve(&expr).map_err(|e| SchemaError::new(path, e))?;
+        if let Some(markers_text) = markers_text {
+            let markers = parse_markers(markers_text).map_err(|e| SchemaError::new(path, e))?;
+            apply_markers(&mut field, &markers, path)?;
+        }
+        Ok(field)
+    }
+
+    fn resolve(&self, expr: &TypeExpr) -> Result<Field, crate::error::TypeError> {
+        Ok(match expr {
+            TypeExpr::String => Field::new(FieldType::String),
+            TypeExpr::Integer => Field::new(FieldType::Integer),
+            TypeExpr::Boolean => Field::new(FieldType::Boolean),
+            TypeExpr::Number => Field::new(FieldType::Number),
+            TypeExpr::Object => Field::new(FieldType::Object),
+            TypeExpr::Array(inner) => Field::new(FieldType::Array(Box::new(self.element(inner)?))),
+            TypeExpr::Map(inner) => Field::new(FieldType::Map(Box::new(self.element(inner)?))),
+            TypeExpr::Custom(name) => self
+                .resolved
+                .get(name)
+                .cloned()
+                .ok_or_else(|| crate::error::TypeError::Unknown(name.clone()))?,
+        })
+    }
+
+    /// List items and map values have no name in a parent, so an alias's
+    /// `required` means nothing there.
+    fn element(&self, expr: &TypeExpr) -> Result<Field, crate::error::TypeError> {
+        let mut field = self.resolve(expr)?;
+        field.required = false;
+        Ok(field)
+    }
+}
+
+/// An object whose children have defaults gets `default: {}` when none of
+/// them is required, so that the API server's defaulting reaches the
+/// children even when the author omits the whole object. With a required
+/// child, `{}` would itself be invalid.
+fn cascade_default(field: &mut Field) {
+    let FieldType::Struct(children) = &field.ty else {
+        return;
+    };
+    let any_default = children.values().any(|c| c.default.is_some());
+    let any_required = children.values().any(|c| c.required);
+    if any_default && !any_required && field.default.is_none() {
+        field.default = Some(Value::Object(Map::new()));
+    }
+}
+
+fn check_type_name(name: &str) -> Result<(), SchemaError> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if TypeExpr::is_builtin_name(name) {
+        "it is a built-in type"
+    } else if name.starts_with("map[") || name.starts_with("[]") {
+        "it would read as a list or map type"
+    } else if name.chars().any(|c| c.is_whitespace() || c == '|') {
+        "it contains whitespace or `|`"
+    } else {
+        return Ok(());
+    };
+    Err(SchemaError::new(
+        &child_path("types", name),
+        SchemaErrorKind::InvalidTypeName {
+            name: name.to_owned(),
+            reason,
+        },
+    ))
+}
+
+/// The order to build custom types in: dependencies first, and otherwise
+/// declaration order (Kahn's algorithm with the smallest declaration index
+/// first), so errors are reported deterministically.
+fn build_order(declared: &Map<String, Value>) -> Result<Vec<usize>, SchemaError> {
+    let names: Vec<&str> = declared.keys().map(String::as_str).collect();
+    let index_of = |name: &str| names.iter().position(|n| *n == name);
+    // deps[i]: the declared types that type i uses. Unknown names are left
+    // for resolution to report with the field's path.
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(names.len());
+    for (i, spec) in declared.values().enumerate() {
+        let mut used = Vec::new();
+        collect_type_names(spec, &mut used);
+        let mut indices: Vec<usize> = used.iter().filter_map(|n| index_of(n)).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        // A self-reference is a cycle of one.
+        if indices.contains(&i) {
+            return Err(cycle_error(vec![names[i].to_owned(), names[i].to_owned()]));
+        }
+        deps.push(indices);
+    }
+
+    let mut pending: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = pending
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n == 0)
+        .map(|(i, _)| Reverse(i))
+        .collect();
+    let mut order = Vec::with_capacity(names.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for (j, dep) in deps.iter().enumerate() {
+            if dep.contains(&i) {
+                pending[j] -= 1;
+                if pending[j] == 0 {
+                    ready.push(Reverse(j));
+                }
+            }
+        }
+    }
+    if order.len() == names.len() {
+        return Ok(order);
+    }
+    Err(cycle_error(find_cycle(&deps, &pending, &names)))
+}
+
+fn cycle_error(cycle: Vec<String>) -> SchemaError {
+    let path = child_path("types", cycle.first().map_or("", String::as_str));
+    SchemaError::new(&path, SchemaErrorKind::CyclicTypes { cycle })
+}
+
+/// Follows unresolved dependencies from the first type left over until a
+/// type repeats; the repeated stretch is the cycle.
+fn find_cycle(deps: &[Vec<usize>], pending: &[usize], names: &[&str]) -> Vec<String> {
+    let Some(start) = pending.iter().position(|n| *n > 0) else {
+        return Vec::new();
+    };
+    let mut walk = vec![start];
+    let mut current = start;
+    loop {
+        // Every type with pending dependencies has one that is itself
+        // pending, so this walk can always continue.
+        let Some(&next) = deps[current].iter().find(|d| pending[**d] > 0) else {
+            return walk.iter().map(|i| names[*i].to_owned()).collect();
+        };
+        if let Some(at) = walk.iter().position(|i| *i == next) {
+            let mut cycle: Vec<String> = walk[at..].iter().map(|i| names[*i].to_owned()).collect();
+            cycle.push(names[next].to_owned());
+            return cycle;
+        }
+        walk.push(next);
+        current = next;
+    }
+}
+
+/// The custom type names a type spec uses (parse errors are ignored here
+/// and reported when the type is built).
+fn collect_type_names(spec: &Value, out: &mut Vec<String>) {
+    match spec {
+        Value::String(text) => {
+            let type_text = text.split_once('|').map_or(text.as_str(), |(ty, _)| ty);
+            if let Ok(expr) = TypeExpr::parse(type_text) {
+                out.extend(expr.custom_names().into_iter().map(str::to_owned));
+            }
+        }
+        Value::Object(fields) => {
+            for child in fields.values() {
+                collect_type_names(child, out);
+            }
+        }
+        _ => {}
+    }
+}
