@@ -21,6 +21,8 @@ import (
 
 const usage = `usage:
   localcluster up [flags]                   start a control plane; see 'localcluster up -h'
+  localcluster dump-openapi -kubeconfig K -out DIR
+                                            save the built-in groups' OpenAPI v3 documents
   localcluster kube-apiserver [flags]       run one component (used by 'up')
   localcluster kube-controller-manager [flags]
   localcluster kube-scheduler [flags]
@@ -34,6 +36,8 @@ func main() {
 	switch os.Args[1] {
 	case "up":
 		os.Exit(up(os.Args[2:]))
+	case "dump-openapi":
+		os.Exit(dumpOpenAPI(os.Args[2:]))
 	case componentAPIServer:
 		os.Exit(runComponent(apiserver.NewAPIServerCommand()))
 	case componentControllerManager:

@@ -17,6 +17,8 @@ const STOP_LIMIT: Duration = Duration::from_secs(60);
 /// The built control-plane binaries.
 pub struct Binaries {
     localcluster: PathBuf,
+    /// The Kubernetes version they run, such as `v1.36.3`.
+    kubernetes_version: String,
 }
 
 /// Go settings shared by every build: no cgo (the components are static
@@ -56,7 +58,10 @@ pub fn build() -> Result<Binaries> {
         .args(["build", "-trimpath", "-o"])
         .arg(bin.join("kwok-stages"))
         .arg("."))?;
-    Ok(Binaries { localcluster })
+    Ok(Binaries {
+        localcluster,
+        kubernetes_version: version,
+    })
 }
 
 /// Linker flags that stamp the Kubernetes version into the components:
@@ -150,6 +155,34 @@ impl Running {
         }
         Ok(())
     }
+}
+
+/// Where the OpenAPI documents of a Kubernetes minor version are kept.
+fn openapi_dir(kubernetes_version: &str) -> Result<PathBuf> {
+    let mut parts = kubernetes_version.split('.');
+    let (Some(major), Some(minor)) = (parts.next(), parts.next()) else {
+        bail!("unexpected Kubernetes version {kubernetes_version:?}");
+    };
+    Ok(workspace_root()
+        .join("data/kubernetes-openapi")
+        .join(format!("{major}.{minor}")))
+}
+
+/// Starts a control plane and saves the OpenAPI v3 documents of its built-in
+/// group versions under `data/kubernetes-openapi/<version>/`, replacing what
+/// was there.
+pub fn dump_openapi() -> Result<()> {
+    let binaries = build()?;
+    let out = openapi_dir(&binaries.kubernetes_version)?;
+    let running = Running::start(&binaries)?;
+    let result = run(Command::new(&binaries.localcluster)
+        .arg("dump-openapi")
+        .arg("-kubeconfig")
+        .arg(running.kubeconfig())
+        .arg("-out")
+        .arg(&out));
+    running.stop()?;
+    result
 }
 
 /// Builds the control plane, then becomes it: `localcluster up` runs in this

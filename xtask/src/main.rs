@@ -4,6 +4,8 @@
 //!   tests (unit, integration, end-to-end) against one local control plane.
 //! - `cluster`: a local control plane in the foreground, for a person.
 //! - `build-cluster`: build the local control plane binaries only.
+//! - `dump-openapi`: save the OpenAPI v3 documents of the built-in Kubernetes
+//!   group versions under `data/kubernetes-openapi/`, for offline checks.
 //!
 //! Tools the checks need (cargo-deny, Go modules) are installed from the
 //! registries when missing, so a fresh machine needs only Rust and Go.
@@ -13,7 +15,7 @@ mod tools;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | cluster | build-cluster>";
+const USAGE: &str = "usage: cargo xtask <test | cluster | build-cluster | dump-openapi>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +23,7 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("cluster") => cluster::run_foreground(),
         Some("build-cluster") => cluster::build().map(|_| ()),
+        Some("dump-openapi") => cluster::dump_openapi(),
         Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
         None => bail!("{USAGE}"),
     }
