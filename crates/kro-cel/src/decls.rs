@@ -1,0 +1,298 @@
+//! Declarations an expression is checked and evaluated against: variables,
+//! functions (overloads plus implementation) and object types.
+//!
+//! An [`Env`] is a handful of `Arc`s: cloning is cheap, and adding a variable
+//! to a clone copies only the variable table, so kro-graph can derive one
+//! environment per RGD from a shared base with the libraries.
+
+use std::fmt;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::error::EvalError;
+use crate::types::Type;
+use crate::value::Value;
+
+/// A function implementation: receives the arguments (the receiver first for
+/// member calls) and returns a value or an error.
+pub type FunctionImpl = Arc<dyn Fn(&[Value]) -> Result<Value, EvalError> + Send + Sync>;
+
+/// One signature of a function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overload {
+    /// Unique id, e.g. `size_string`.
+    pub id: String,
+    /// Parameter types; for member overloads the receiver is the first.
+    pub params: Vec<Type>,
+    /// Result type.
+    pub result: Type,
+    /// Called as `receiver.f(args)` rather than `f(args)`.
+    pub member: bool,
+}
+
+impl Overload {
+    /// Parses a compact signature: `(int, int) -> int` for a global overload,
+    /// `string.(string) -> bool` for a member overload (receiver type, then `.`).
+    pub fn parse(id: &str, sig: &str) -> Option<Overload> {
+        let (lhs, result) = sig.split_once("->")?;
+        let lhs = lhs.trim();
+        let (receiver, params) = if let Some(rest) = lhs.strip_prefix('(') {
+            (None, rest)
+        } else {
+            let (r, p) = lhs.split_once(".(")?;
+            (Some(r), p)
+        };
+        let params = params.strip_suffix(')')?;
+        let mut types = Vec::new();
+        if let Some(r) = receiver {
+            types.push(Type::parse(r)?);
+        }
+        for p in split_top_level(params) {
+            types.push(Type::parse(p)?);
+        }
+        Some(Overload {
+            id: id.to_string(),
+            params: types,
+            result: Type::parse(result.trim())?,
+            member: receiver.is_some(),
+        })
+    }
+}
+
+/// Splits `a, map(b, c), d` at top-level commas.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !s[start..].trim().is_empty() {
+        out.push(s[start..].trim());
+    }
+    out
+}
+
+/// A function: its overloads and its (single, dynamically dispatching) implementation.
+#[derive(Clone)]
+pub struct FunctionDecl {
+    /// Function name, possibly qualified (`strings.quote`).
+    pub name: String,
+    /// Signatures the checker accepts.
+    pub overloads: Vec<Overload>,
+    /// Runtime implementation; absent for declaration-only functions.
+    pub implementation: Option<FunctionImpl>,
+}
+
+impl fmt::Debug for FunctionDecl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FunctionDecl")
+            .field("name", &self.name)
+            .field("overloads", &self.overloads)
+            .field("implementation", &self.implementation.is_some())
+            .finish()
+    }
+}
+
+/// A declared object type: a name and typed fields (how kro describes
+/// Kubernetes objects from their OpenAPI schemas).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectType {
+    /// Type name.
+    pub name: String,
+    /// Field types, in declaration order.
+    pub fields: IndexMap<String, Type>,
+}
+
+/// Limits applied to programs built from an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Runtime cost budget per evaluation; `None` for unlimited.
+    pub cost_budget: Option<u64>,
+    /// Size assumed for lists, maps and strings of unknown size in static
+    /// cost estimates.
+    pub assumed_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cost_budget: Some(1_000_000),
+            assumed_size: 1_000,
+        }
+    }
+}
+
+/// Everything an expression is checked and evaluated against.
+#[derive(Clone, Default)]
+pub struct Env {
+    pub(crate) functions: Arc<IndexMap<String, FunctionDecl>>,
+    pub(crate) variables: Arc<IndexMap<String, Type>>,
+    pub(crate) objects: Arc<IndexMap<String, ObjectType>>,
+    pub(crate) container: Option<Arc<str>>,
+    pub(crate) limits: Limits,
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("functions", &self.functions.len())
+            .field("variables", &self.variables)
+            .field("objects", &self.objects.keys().collect::<Vec<_>>())
+            .field("container", &self.container)
+            .finish()
+    }
+}
+
+impl Env {
+    /// An environment with no functions at all (not even operators).
+    pub fn empty() -> Self {
+        Env::default()
+    }
+
+    /// The standard library plus every extension kro enables: strings, lists,
+    /// encoders, optionals, bindings and two-variable comprehensions.
+    pub fn standard() -> Self {
+        let mut env = Env::empty();
+        crate::lib_std::install(&mut env);
+        crate::ext::install(&mut env);
+        env
+    }
+
+    /// Declares (or redeclares) a variable.
+    pub fn add_variable(&mut self, name: &str, ty: Type) -> &mut Self {
+        Arc::make_mut(&mut self.variables).insert(name.to_string(), ty);
+        self
+    }
+
+    /// Builder form of [`Env::add_variable`].
+    pub fn with_variable(mut self, name: &str, ty: Type) -> Self {
+        self.add_variable(name, ty);
+        self
+    }
+
+    /// Declares an object type.
+    pub fn add_object_type(&mut self, ty: ObjectType) -> &mut Self {
+        Arc::make_mut(&mut self.objects).insert(ty.name.clone(), ty);
+        self
+    }
+
+    /// Sets the container (namespace) used to resolve names.
+    pub fn set_container(&mut self, container: &str) -> &mut Self {
+        self.container = (!container.is_empty()).then(|| Arc::from(container));
+        self
+    }
+
+    /// Sets evaluation and estimation limits.
+    pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Adds an overload to a function, creating the function if needed.
+    pub fn add_overload(&mut self, name: &str, overload: Overload) -> &mut Self {
+        let f = Arc::make_mut(&mut self.functions)
+            .entry(name.to_string())
+            .or_insert_with(|| FunctionDecl {
+                name: name.to_string(),
+                overloads: Vec::new(),
+                implementation: None,
+            });
+        if let Some(existing) = f.overloads.iter_mut().find(|o| o.id == overload.id) {
+            *existing = overload;
+        } else {
+            f.overloads.push(overload);
+        }
+        self
+    }
+
+    /// Sets the runtime implementation of a function, creating it if needed.
+    pub fn set_implementation(&mut self, name: &str, imp: FunctionImpl) -> &mut Self {
+        Arc::make_mut(&mut self.functions)
+            .entry(name.to_string())
+            .or_insert_with(|| FunctionDecl {
+                name: name.to_string(),
+                overloads: Vec::new(),
+                implementation: None,
+            })
+            .implementation = Some(imp);
+        self
+    }
+
+    /// Declares signatures in the compact notation of [`Overload::parse`] and an
+    /// implementation; ids are derived from the name and position. Library code
+    /// calls this with literal signatures, so a malformed one is a bug caught by tests.
+    pub(crate) fn define(
+        &mut self,
+        name: &str,
+        sigs: &[&str],
+        imp: fn(&[Value]) -> Result<Value, EvalError>,
+    ) {
+        self.declare(name, sigs);
+        self.set_implementation(name, Arc::new(imp));
+    }
+
+    /// Declares signatures only (see [`Env::define`]).
+    pub(crate) fn declare(&mut self, name: &str, sigs: &[&str]) {
+        for (i, sig) in sigs.iter().enumerate() {
+            let id = format!("{name}#{i}");
+            match Overload::parse(&id, sig) {
+                Some(o) => {
+                    self.add_overload(name, o);
+                }
+                None => debug_assert!(false, "bad signature {sig:?} for {name}"),
+            }
+        }
+    }
+
+    /// The type of a declared variable.
+    pub fn variable(&self, name: &str) -> Option<&Type> {
+        self.variables.get(name)
+    }
+
+    /// A declared function.
+    pub fn function(&self, name: &str) -> Option<&FunctionDecl> {
+        self.functions.get(name)
+    }
+
+    /// A declared object type.
+    pub fn object_type(&self, name: &str) -> Option<&ObjectType> {
+        self.objects.get(name)
+    }
+
+    /// The candidate qualified names for `name` under the container, most
+    /// specific first (`a.b.c` container, name `x`: `a.b.c.x`, `a.b.x`, `a.x`, `x`).
+    /// A leading `.` means the name is already absolute.
+    pub(crate) fn candidates(&self, name: &str) -> Vec<String> {
+        if let Some(abs) = name.strip_prefix('.') {
+            return vec![abs.to_string()];
+        }
+        let mut out = Vec::new();
+        if let Some(c) = &self.container {
+            let mut prefix: &str = c;
+            loop {
+                out.push(format!("{prefix}.{name}"));
+                match prefix.rfind('.') {
+                    Some(i) => prefix = &prefix[..i],
+                    None => break,
+                }
+            }
+        }
+        out.push(name.to_string());
+        out
+    }
+}

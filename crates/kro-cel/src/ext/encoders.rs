@@ -1,0 +1,23 @@
+//! The `encoders` extension: `base64.encode` and `base64.decode`.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+
+use crate::decls::Env;
+use crate::error::EvalError;
+use crate::value::Value;
+
+pub(crate) fn install(env: &mut Env) {
+    env.define("base64.encode", &["(bytes) -> string"], |a| match a {
+        [Value::Bytes(b)] => Ok(Value::from(STANDARD.encode(b))),
+        _ => Err(EvalError::no_overload("base64.encode", a)),
+    });
+    env.define("base64.decode", &["(string) -> bytes"], |a| match a {
+        [Value::String(s)] => STANDARD
+            .decode(s.as_bytes())
+            .or_else(|_| STANDARD_NO_PAD.decode(s.as_bytes()))
+            .map(|b| Value::Bytes(b.into()))
+            .map_err(|e| EvalError::InvalidArgument(format!("invalid base64: {e}"))),
+        _ => Err(EvalError::no_overload("base64.decode", a)),
+    });
+}

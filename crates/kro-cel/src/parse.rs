@@ -1,0 +1,604 @@
+//! A recursive-descent parser for CEL producing [`crate::ast::Expr`].
+//!
+//! We parse ourselves instead of using the `cel` crate's ANTLR parser: a hand
+//! parser is several times faster (compile+check of a typical kro expression
+//! must stay in the microseconds), needs no generated code, and lets us expand
+//! every macro kro enables (two-variable comprehensions, `cel.bind`, the
+//! optional macros) into one AST with our own node ids and spans.
+
+use std::sync::Arc;
+
+use crate::ast::{Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::lexer::{Tok, Token, tokenize};
+use crate::macros;
+
+/// Deepest nesting the parser accepts, so that no input can exhaust the stack
+/// of a later phase (the checker and the evaluator recurse over the tree).
+pub const MAX_DEPTH: usize = 200;
+
+/// Longest source accepted, in bytes.
+pub const MAX_SOURCE_LEN: usize = 100_000;
+
+const RESERVED: [&str; 17] = [
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+];
+
+/// Parses one CEL expression, expanding macros.
+pub fn parse(src: &str) -> Result<Expr, Diagnostics> {
+    if src.len() > MAX_SOURCE_LEN {
+        return Err(Diagnostic::new(
+            format!("expression is longer than {MAX_SOURCE_LEN} bytes"),
+            Span::new(0, 0),
+        )
+        .into());
+    }
+    let toks = tokenize(src)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        next_id: 1,
+        depth: 0,
+    };
+    let e = p.expr()?;
+    if p.peek() != &Tok::Eof {
+        return Err(p.unexpected().into());
+    }
+    if e.depth() > MAX_DEPTH * 2 {
+        return Err(Diagnostic::new("expression nesting exceeds the maximum depth", e.span).into());
+    }
+    Ok(e)
+}
+
+pub(crate) struct Parser {
+    toks: Vec<Token>,
+    pos: usize,
+    next_id: ExprId,
+    depth: usize,
+}
+
+type PResult<T> = Result<T, Diagnostic>;
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos.min(self.toks.len() - 1)].tok
+    }
+
+    fn peek_at(&self, n: usize) -> &Tok {
+        &self.toks[(self.pos + n).min(self.toks.len() - 1)].tok
+    }
+
+    fn span(&self) -> Span {
+        self.toks[self.pos.min(self.toks.len() - 1)].span
+    }
+
+    fn prev_span(&self) -> Span {
+        self.toks[self.pos.saturating_sub(1)].span
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.toks[self.pos.min(self.toks.len() - 1)].clone();
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn is(&self, p: &str) -> bool {
+        matches!(self.peek(), Tok::Punct(q) if *q == p)
+    }
+
+    fn eat(&mut self, p: &str) -> bool {
+        if self.is(p) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, p: &str) -> PResult<()> {
+        if self.eat(p) {
+            Ok(())
+        } else {
+            Err(Diagnostic::new(
+                format!("expected '{p}', found {}", describe(self.peek())),
+                self.span(),
+            ))
+        }
+    }
+
+    fn unexpected(&self) -> Diagnostic {
+        Diagnostic::new(format!("unexpected {}", describe(self.peek())), self.span())
+    }
+
+    pub(crate) fn new_expr(&mut self, span: Span, kind: ExprKind) -> Expr {
+        let id = self.next_id;
+        self.next_id += 1;
+        Expr { id, span, kind }
+    }
+
+    pub(crate) fn call(&mut self, span: Span, f: &str, args: Vec<Expr>) -> Expr {
+        self.new_expr(
+            span,
+            ExprKind::Call {
+                target: None,
+                function: f.to_string(),
+                args,
+            },
+        )
+    }
+
+    pub(crate) fn member_call(
+        &mut self,
+        span: Span,
+        target: Expr,
+        f: &str,
+        args: Vec<Expr>,
+    ) -> Expr {
+        self.new_expr(
+            span,
+            ExprKind::Call {
+                target: Some(Box::new(target)),
+                function: f.to_string(),
+                args,
+            },
+        )
+    }
+
+    pub(crate) fn ident(&mut self, span: Span, name: &str) -> Expr {
+        self.new_expr(span, ExprKind::Ident(name.to_string()))
+    }
+
+    pub(crate) fn lit(&mut self, span: Span, l: Literal) -> Expr {
+        self.new_expr(span, ExprKind::Literal(l))
+    }
+
+    /// A deep copy of `e` with fresh ids, for macros that use an argument twice.
+    pub(crate) fn renumber(&mut self, e: &Expr) -> Expr {
+        let mut copy = e.clone();
+        self.renumber_in_place(&mut copy);
+        copy
+    }
+
+    fn renumber_in_place(&mut self, e: &mut Expr) {
+        e.id = self.next_id;
+        self.next_id += 1;
+        match &mut e.kind {
+            ExprKind::Literal(_) | ExprKind::Ident(_) => {}
+            ExprKind::Select { operand, .. } => self.renumber_in_place(operand),
+            ExprKind::Call { target, args, .. } => {
+                if let Some(t) = target {
+                    self.renumber_in_place(t);
+                }
+                args.iter_mut().for_each(|a| self.renumber_in_place(a));
+            }
+            ExprKind::List { elements, .. } => {
+                elements.iter_mut().for_each(|a| self.renumber_in_place(a))
+            }
+            ExprKind::Map(entries) => entries.iter_mut().for_each(|en| {
+                self.renumber_in_place(&mut en.key);
+                self.renumber_in_place(&mut en.value);
+            }),
+            ExprKind::Struct { fields, .. } => fields
+                .iter_mut()
+                .for_each(|f| self.renumber_in_place(&mut f.value)),
+            ExprKind::Comprehension(c) => {
+                for x in [
+                    &mut c.iter_range,
+                    &mut c.accu_init,
+                    &mut c.loop_cond,
+                    &mut c.loop_step,
+                    &mut c.result,
+                ] {
+                    self.renumber_in_place(x);
+                }
+            }
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Diagnostic::new(
+                "expression nesting exceeds the maximum depth",
+                self.span(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let cond = self.or()?;
+        let out = if self.eat("?") {
+            let t = self.or()?;
+            self.expect(":")?;
+            let f = self.expr()?;
+            let span = cond.span.join(f.span);
+            self.call(span, "_?_:_", vec![cond, t, f])
+        } else {
+            cond
+        };
+        self.depth -= 1;
+        Ok(out)
+    }
+
+    fn or(&mut self) -> PResult<Expr> {
+        let mut l = self.and()?;
+        while self.eat("||") {
+            let r = self.and()?;
+            let span = l.span.join(r.span);
+            l = self.call(span, "_||_", vec![l, r]);
+        }
+        Ok(l)
+    }
+
+    fn and(&mut self) -> PResult<Expr> {
+        let mut l = self.relation()?;
+        while self.eat("&&") {
+            let r = self.relation()?;
+            let span = l.span.join(r.span);
+            l = self.call(span, "_&&_", vec![l, r]);
+        }
+        Ok(l)
+    }
+
+    fn relation(&mut self) -> PResult<Expr> {
+        let mut l = self.addition()?;
+        loop {
+            let f = match self.peek() {
+                Tok::Punct("==") => "_==_",
+                Tok::Punct("!=") => "_!=_",
+                Tok::Punct("<") => "_<_",
+                Tok::Punct("<=") => "_<=_",
+                Tok::Punct(">") => "_>_",
+                Tok::Punct(">=") => "_>=_",
+                Tok::Ident(s) if s == "in" => "@in",
+                _ => return Ok(l),
+            };
+            self.bump();
+            let r = self.addition()?;
+            let span = l.span.join(r.span);
+            l = self.call(span, f, vec![l, r]);
+        }
+    }
+
+    fn addition(&mut self) -> PResult<Expr> {
+        let mut l = self.multiplication()?;
+        loop {
+            let f = match self.peek() {
+                Tok::Punct("+") => "_+_",
+                Tok::Punct("-") => "_-_",
+                _ => return Ok(l),
+            };
+            self.bump();
+            let r = self.multiplication()?;
+            let span = l.span.join(r.span);
+            l = self.call(span, f, vec![l, r]);
+        }
+    }
+
+    fn multiplication(&mut self) -> PResult<Expr> {
+        let mut l = self.unary()?;
+        loop {
+            let f = match self.peek() {
+                Tok::Punct("*") => "_*_",
+                Tok::Punct("/") => "_/_",
+                Tok::Punct("%") => "_%_",
+                _ => return Ok(l),
+            };
+            self.bump();
+            let r = self.unary()?;
+            let span = l.span.join(r.span);
+            l = self.call(span, f, vec![l, r]);
+        }
+    }
+
+    fn unary(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        if self.is("!") {
+            let mut n = 0;
+            while self.eat("!") {
+                n += 1;
+            }
+            let inner = self.member()?;
+            if n % 2 == 0 {
+                return Ok(inner);
+            }
+            let span = start.join(inner.span);
+            return Ok(self.call(span, "!_", vec![inner]));
+        }
+        if self.is("-") {
+            let mut n = 0;
+            while self.is("-") {
+                // A minus directly before a number literal is part of the literal,
+                // which is how `-9223372036854775808` stays representable.
+                if matches!(self.peek_at(1), Tok::Int(_) | Tok::Double(_)) {
+                    break;
+                }
+                self.bump();
+                n += 1;
+            }
+            let inner = self.member()?;
+            if n % 2 == 0 {
+                return Ok(inner);
+            }
+            let span = start.join(inner.span);
+            return Ok(self.call(span, "-_", vec![inner]));
+        }
+        self.member()
+    }
+
+    fn member(&mut self) -> PResult<Expr> {
+        let mut e = self.primary()?;
+        loop {
+            if self.eat(".") {
+                let optional = self.eat("?");
+                let fspan = self.span();
+                let field = match self.bump().tok {
+                    Tok::Ident(s) => s,
+                    Tok::Quoted(s) if !self.is("(") => s,
+                    other => {
+                        return Err(Diagnostic::new(
+                            format!("expected a field name, found {}", describe(&other)),
+                            fspan,
+                        ));
+                    }
+                };
+                if !optional && self.is("(") {
+                    self.bump();
+                    let args = self.args(")")?;
+                    let span = e.span.join(self.prev_span());
+                    e = macros::expand_member(self, span, e, &field, args)?;
+                } else {
+                    let span = e.span.join(fspan);
+                    e = self.new_expr(
+                        span,
+                        ExprKind::Select {
+                            operand: Box::new(e),
+                            field,
+                            test_only: false,
+                            optional,
+                        },
+                    );
+                }
+            } else if self.eat("[") {
+                let optional = self.eat("?");
+                let idx = self.expr()?;
+                self.expect("]")?;
+                let span = e.span.join(self.prev_span());
+                let f = if optional { "_[?_]" } else { "_[_]" };
+                e = self.call(span, f, vec![e, idx]);
+            } else {
+                return Ok(e);
+            }
+        }
+    }
+
+    fn args(&mut self, close: &str) -> PResult<Vec<Expr>> {
+        let mut args = Vec::new();
+        if self.eat(close) {
+            return Ok(args);
+        }
+        loop {
+            args.push(self.expr()?);
+            if self.eat(close) {
+                return Ok(args);
+            }
+            self.expect(",")?;
+        }
+    }
+
+    fn primary(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let r = self.primary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn primary_inner(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        let tok = self.bump();
+        let lit = |l| Ok::<_, Diagnostic>(l);
+        match tok.tok {
+            Tok::Punct("-") => {
+                // Only reached for a minus directly before a number (see `unary`).
+                let t = self.bump();
+                let span = start.join(t.span);
+                let l = match t.tok {
+                    Tok::Int(v) => {
+                        if v > i64::MAX as u64 + 1 {
+                            return Err(Diagnostic::new("invalid int literal", span));
+                        }
+                        Literal::Int((v as i128).wrapping_neg() as i64)
+                    }
+                    Tok::Double(d) => Literal::Double(-d),
+                    _ => return Err(Diagnostic::new("unexpected '-'", start)),
+                };
+                Ok(self.lit(span, l))
+            }
+            Tok::Int(v) => {
+                let v =
+                    i64::try_from(v).map_err(|_| Diagnostic::new("invalid int literal", start))?;
+                let l = lit(Literal::Int(v))?;
+                Ok(self.lit(start, l))
+            }
+            Tok::Uint(v) => Ok(self.lit(start, Literal::Uint(v))),
+            Tok::Double(v) => Ok(self.lit(start, Literal::Double(v))),
+            Tok::Str(s) => Ok(self.lit(start, Literal::String(Arc::from(s)))),
+            Tok::Bytes(b) => Ok(self.lit(start, Literal::Bytes(Arc::from(b)))),
+            Tok::Punct("(") => {
+                let e = self.expr()?;
+                self.expect(")")?;
+                Ok(e)
+            }
+            Tok::Punct("[") => {
+                let mut elements = Vec::new();
+                let mut optional_indices = Vec::new();
+                while !self.is("]") {
+                    if self.eat("?") {
+                        optional_indices.push(elements.len());
+                    }
+                    elements.push(self.expr()?);
+                    if !self.eat(",") {
+                        break;
+                    }
+                }
+                self.expect("]")?;
+                let span = start.join(self.prev_span());
+                Ok(self.new_expr(
+                    span,
+                    ExprKind::List {
+                        elements,
+                        optional_indices,
+                    },
+                ))
+            }
+            Tok::Punct("{") => {
+                let mut entries = Vec::new();
+                while !self.is("}") {
+                    let optional = self.eat("?");
+                    let key = self.expr()?;
+                    self.expect(":")?;
+                    let value = self.expr()?;
+                    entries.push(MapEntry {
+                        key,
+                        value,
+                        optional,
+                    });
+                    if !self.eat(",") {
+                        break;
+                    }
+                }
+                self.expect("}")?;
+                let span = start.join(self.prev_span());
+                Ok(self.new_expr(span, ExprKind::Map(entries)))
+            }
+            Tok::Punct(".") => {
+                let t = self.bump();
+                let Tok::Ident(name) = t.tok else {
+                    return Err(Diagnostic::new(
+                        format!("unexpected {}", describe(&t.tok)),
+                        t.span,
+                    ));
+                };
+                self.ident_or_call(start, format!(".{name}"))
+            }
+            Tok::Ident(name) => self.ident_or_call(start, name),
+            other => Err(Diagnostic::new(
+                format!("unexpected {}", describe(&other)),
+                start,
+            )),
+        }
+    }
+
+    fn ident_or_call(&mut self, start: Span, name: String) -> PResult<Expr> {
+        let bare = name.trim_start_matches('.');
+        match bare {
+            "true" | "false" | "null" | "in" if name.starts_with('.') => {
+                return Err(Diagnostic::new(format!("unexpected '{bare}'"), start));
+            }
+            "true" => return Ok(self.lit(start, Literal::Bool(true))),
+            "false" => return Ok(self.lit(start, Literal::Bool(false))),
+            "null" => return Ok(self.lit(start, Literal::Null)),
+            "in" => return Err(Diagnostic::new("unexpected 'in'", start)),
+            _ => {}
+        }
+        if RESERVED.contains(&bare) {
+            return Err(Diagnostic::new(
+                format!("reserved identifier: {bare}"),
+                start,
+            ));
+        }
+        if self.eat("(") {
+            let args = self.args(")")?;
+            let span = start.join(self.prev_span());
+            return macros::expand_global(self, span, &name, args);
+        }
+        if self.is("{") && self.looks_like_struct() {
+            return self.struct_literal(start, name);
+        }
+        Ok(self.ident(start, &name))
+    }
+
+    /// `Name{` starts a message construction only when followed by `}` or `field:`
+    /// (or `?field:`); a map literal cannot follow an identifier anyway.
+    fn looks_like_struct(&self) -> bool {
+        true
+    }
+
+    fn struct_literal(&mut self, start: Span, type_name: String) -> PResult<Expr> {
+        self.expect("{")?;
+        let mut fields = Vec::new();
+        while !self.is("}") {
+            let optional = self.eat("?");
+            let fspan = self.span();
+            let name = match self.bump().tok {
+                Tok::Ident(s) | Tok::Quoted(s) => s,
+                other => {
+                    return Err(Diagnostic::new(
+                        format!("expected a field name, found {}", describe(&other)),
+                        fspan,
+                    ));
+                }
+            };
+            self.expect(":")?;
+            let value = self.expr()?;
+            fields.push(FieldInit {
+                name,
+                value,
+                optional,
+            });
+            if !self.eat(",") {
+                break;
+            }
+        }
+        self.expect("}")?;
+        let span = start.join(self.prev_span());
+        Ok(self.new_expr(span, ExprKind::Struct { type_name, fields }))
+    }
+}
+
+/// Builds a qualified name such as `a.b.c` from a select chain of plain identifiers.
+pub(crate) fn qualified_name(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Ident(n) => Some(n.clone()),
+        ExprKind::Select {
+            operand,
+            field,
+            test_only: false,
+            optional: false,
+        } => qualified_name(operand).map(|q| format!("{q}.{field}")),
+        _ => None,
+    }
+}
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Int(v) | Tok::Uint(v) => format!("number {v}"),
+        Tok::Double(v) => format!("number {v}"),
+        Tok::Str(_) => "string literal".into(),
+        Tok::Bytes(_) => "bytes literal".into(),
+        Tok::Ident(s) => format!("'{s}'"),
+        Tok::Quoted(s) => format!("'`{s}`'"),
+        Tok::Punct(p) => format!("'{p}'"),
+        Tok::Eof => "end of input".into(),
+    }
+}
