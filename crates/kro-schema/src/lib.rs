@@ -31,6 +31,9 @@ pub mod openapi;
 pub mod pluralize;
 pub mod simple_schema;
 
+#[cfg(test)]
+mod proptests;
+
 pub use error::{SchemaError, SchemaErrorKind};
 pub use ir::{Field, FieldType};
 pub use simple_schema::types::MAX_TYPE_NESTING;

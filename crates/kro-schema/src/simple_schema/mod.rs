@@ -17,6 +17,9 @@ pub mod markers;
 mod parse;
 pub mod types;
 
+#[cfg(test)]
+mod tests;
+
 use serde_json::Value;
 
 pub use apply::{IMMUTABLE_MESSAGE, VALIDATION_MESSAGE};
