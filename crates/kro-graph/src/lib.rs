@@ -8,3 +8,5 @@
 //!
 //! It does no I/O: the OpenAPI schemas of the resource kinds it checks
 //! against are handed to it.
+
+pub mod api;
