@@ -15,7 +15,8 @@ mod tools;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | cluster | build-cluster | dump-openapi>";
+const USAGE: &str =
+    "usage: cargo xtask <test | cluster | build-cluster | dump-openapi | conformance>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +25,15 @@ fn main() -> Result<()> {
         Some("cluster") => cluster::run_foreground(),
         Some("build-cluster") => cluster::build().map(|_| ()),
         Some("dump-openapi") => cluster::dump_openapi(),
+        // The CEL conformance suite (kro-cel's runner over ../shared/cel-conformance).
+        Some("conformance") => tools::cargo(&[
+            "run",
+            "--release",
+            "-p",
+            "kro-cel",
+            "--example",
+            "conformance",
+        ]),
         Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
         None => bail!("{USAGE}"),
     }

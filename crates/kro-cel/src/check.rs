@@ -506,11 +506,8 @@ impl Checker<'_> {
 
 fn collect_params(t: &Type, out: &mut Vec<Arc<str>>) {
     match t {
-        Type::Param(p) => {
-            if !out.contains(p) {
-                out.push(p.clone());
-            }
-        }
+        Type::Param(p) if !out.contains(p) => out.push(p.clone()),
+        Type::Param(_) => {}
         Type::List(e) => collect_params(e, out),
         Type::Map(k, v) => {
             collect_params(k, out);
@@ -607,8 +604,8 @@ fn assignable_depth(m: &mut Mapping, t1: &Type, t2: &Type, depth: usize) -> bool
                     .zip(p2.iter())
                     .all(|(a, b)| assignable_depth(m, a, b, d))
         }
-        (Type::Type(None), Type::Type(_)) | (Type::Type(_), Type::Type(None)) => true,
-        (Type::Type(Some(a)), Type::Type(Some(b))) => assignable_depth(m, a, b, d),
+        // Type values of different types may be compared (`type(1) == type(1u)`).
+        (Type::Type(_), Type::Type(_)) => true,
         _ => false,
     }
 }
@@ -667,6 +664,13 @@ fn not_referenced_in(m: &Mapping, p: &Arc<str>, t: &Type, depth: usize) -> bool 
 }
 
 fn most_general(a: &Type, b: &Type) -> Type {
+    // `null` joins with any nullable type as that type.
+    if *a == Type::Null {
+        return b.clone();
+    }
+    if *b == Type::Null {
+        return a.clone();
+    }
     if less_specific(a, b) {
         a.clone()
     } else {

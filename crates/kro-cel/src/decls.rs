@@ -248,8 +248,9 @@ impl Env {
 
     /// Declares signatures only (see [`Env::define`]).
     pub(crate) fn declare(&mut self, name: &str, sigs: &[&str]) {
+        let existing = self.functions.get(name).map_or(0, |f| f.overloads.len());
         for (i, sig) in sigs.iter().enumerate() {
-            let id = format!("{name}#{i}");
+            let id = format!("{name}#{}", existing + i);
             match Overload::parse(&id, sig) {
                 Some(o) => {
                     self.add_overload(name, o);

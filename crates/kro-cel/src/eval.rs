@@ -600,7 +600,7 @@ impl Ctx<'_> {
             other => {
                 return Err(EvalError::no_overload(
                     "comprehension range",
-                    &[other.clone()],
+                    std::slice::from_ref(other),
                 ));
             }
         };

@@ -106,7 +106,6 @@ pub(crate) fn type_name(env: &Env, name: &str) -> Option<crate::Type> {
         "list" => Type::type_of(Type::list(Type::Dyn)),
         "map" => Type::type_of(Type::map(Type::Dyn, Type::Dyn)),
         "type" => Type::type_of(Type::Type(None)),
-        "dyn" => Type::type_of(Type::Dyn),
         "optional_type" => Type::type_of(Type::optional(Type::Dyn)),
         "google.protobuf.Timestamp" => Type::type_of(Type::Timestamp),
         "google.protobuf.Duration" => Type::type_of(Type::Duration),

@@ -212,11 +212,11 @@ impl Value {
                     return None;
                 }
                 let as_int = (*d >= -9.223_372_036_854_776e18 && *d < 9.223_372_036_854_776e18)
-                    .then(|| *d as i64)
+                    .then_some(*d as i64)
                     .and_then(|i| m.get(&Key::Int(i)));
                 as_int.or_else(|| {
                     (*d >= 0.0 && *d < 1.844_674_407_370_955_2e19)
-                        .then(|| *d as u64)
+                        .then_some(*d as u64)
                         .and_then(|u| m.get(&Key::Uint(u)))
                 })
             }
@@ -309,30 +309,13 @@ pub fn numeric_cmp(a: &Value, b: &Value) -> Option<Ordering> {
         (Int(x), Uint(y)) => Some(i128::from(*x).cmp(&i128::from(*y))),
         (Uint(x), Int(y)) => Some(i128::from(*x).cmp(&i128::from(*y))),
         (Double(x), Double(y)) => x.partial_cmp(y),
-        (Double(x), Int(y)) => cmp_f64_i128(*x, i128::from(*y)),
-        (Double(x), Uint(y)) => cmp_f64_i128(*x, i128::from(*y)),
-        (Int(x), Double(y)) => cmp_f64_i128(*y, i128::from(*x)).map(Ordering::reverse),
-        (Uint(x), Double(y)) => cmp_f64_i128(*y, i128::from(*x)).map(Ordering::reverse),
+        // Like cel-go, integers are compared with doubles as doubles (lossy
+        // above 2^53), which keeps ordering consistent with double arithmetic.
+        (Double(x), Int(y)) => x.partial_cmp(&(*y as f64)),
+        (Double(x), Uint(y)) => x.partial_cmp(&(*y as f64)),
+        (Int(x), Double(y)) => (*x as f64).partial_cmp(y),
+        (Uint(x), Double(y)) => (*x as f64).partial_cmp(y),
         _ => None,
-    }
-}
-
-fn cmp_f64_i128(d: f64, i: i128) -> Option<Ordering> {
-    if d.is_nan() {
-        return None;
-    }
-    // Every i64/u64 is within ±2^64, where f64 -> i128 is exact after floor.
-    if d >= 1.9e19 {
-        return Some(Ordering::Greater);
-    }
-    if d <= -1.9e19 {
-        return Some(Ordering::Less);
-    }
-    let floor = d.floor();
-    let fi = floor as i128;
-    match fi.cmp(&i) {
-        Ordering::Equal if d > floor => Some(Ordering::Greater),
-        o => Some(o),
     }
 }
 

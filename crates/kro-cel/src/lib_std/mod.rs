@@ -51,7 +51,8 @@ pub(crate) fn install(env: &mut Env) {
         [x, y] => Ok(Value::Bool(!x.equals(y))),
         _ => Err(EvalError::no_overload("_!=_", a)),
     });
-    let relations: [(&str, fn(std::cmp::Ordering) -> bool); 4] = [
+    type Test = fn(std::cmp::Ordering) -> bool;
+    let relations: [(&str, Test); 4] = [
         ("_<_", |o| o.is_lt()),
         ("_<=_", |o| o.is_le()),
         ("_>_", |o| o.is_gt()),

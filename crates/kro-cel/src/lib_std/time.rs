@@ -17,7 +17,8 @@ const MAX_SECS: i64 = 253_402_300_799;
 const MAX_DURATION_SECS: i64 = 315_576_000_000;
 
 pub(crate) fn check_timestamp(t: Timestamp) -> Result<Timestamp, EvalError> {
-    if (MIN_SECS..=MAX_SECS).contains(&t.as_second()) {
+    let n = t.as_nanosecond();
+    if n >= i128::from(MIN_SECS) * 1_000_000_000 && n < (i128::from(MAX_SECS) + 1) * 1_000_000_000 {
         Ok(t)
     } else {
         Err(EvalError::Overflow("timestamp"))
