@@ -10,3 +10,4 @@
 //! against are handed to it.
 
 pub mod api;
+pub mod dag;
