@@ -11,3 +11,4 @@
 
 pub mod api;
 pub mod dag;
+pub mod naming;
