@@ -12,3 +12,4 @@
 pub mod api;
 pub mod dag;
 pub mod naming;
+pub mod resolver;

@@ -1,0 +1,217 @@
+//! One OpenAPI v3 document of a group version, as the API server serves it
+//! at `/openapi/v3/apis/<group>/<version>`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+use serde_json::{Map, Value};
+
+use super::{Gvk, KindSchema, ResolveError};
+
+const REF_PREFIX: &str = "#/components/schemas/";
+
+/// Where a kind is served, learnt from the document's list paths.
+#[derive(Debug, Clone)]
+struct Served {
+    plural: String,
+    namespaced: bool,
+    /// The component holding the kind's schema.
+    component: String,
+}
+
+/// A parsed OpenAPI v3 document, indexed by the kinds it serves.
+#[derive(Debug, Clone)]
+pub struct OpenApiDocument {
+    name: String,
+    components: Map<String, Value>,
+    kinds: BTreeMap<Gvk, Served>,
+}
+
+/// The `x-kubernetes-group-version-kind` of a schema (a list) or of an
+/// operation (a single entry).
+fn gvks(value: &Value) -> Vec<Gvk> {
+    let entry_gvk = |entry: &Value| {
+        Some(Gvk::new(
+            entry.get("group")?.as_str()?,
+            entry.get("version")?.as_str()?,
+            entry.get("kind")?.as_str()?,
+        ))
+    };
+    match value.get("x-kubernetes-group-version-kind") {
+        Some(Value::Array(entries)) => entries.iter().filter_map(entry_gvk).collect(),
+        Some(entry) => entry_gvk(entry).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+impl OpenApiDocument {
+    /// Parses a document; `name` identifies it in errors.
+    pub fn parse(name: &str, document: Value) -> Result<Self, ResolveError> {
+        let invalid = |message: &str| ResolveError::InvalidDocument {
+            source_name: name.to_owned(),
+            message: message.to_owned(),
+        };
+        let Value::Object(mut document) = document else {
+            return Err(invalid("not a JSON object"));
+        };
+        let components = match document
+            .get_mut("components")
+            .and_then(|c| c.get_mut("schemas"))
+        {
+            Some(Value::Object(schemas)) => std::mem::take(schemas),
+            _ => return Err(invalid("no components.schemas")),
+        };
+        let paths = document
+            .get("paths")
+            .and_then(Value::as_object)
+            .ok_or_else(|| invalid("no paths"))?;
+
+        // The component of each kind: the one whose own GVK list names it.
+        // Shared types such as DeleteOptions list many kinds; a kind's own
+        // type lists just its versions, so prefer the shortest list.
+        let mut component_of: BTreeMap<Gvk, (usize, String)> = BTreeMap::new();
+        for (component, schema) in &components {
+            let listed = gvks(schema);
+            for gvk in &listed {
+                let better = component_of
+                    .get(gvk)
+                    .is_none_or(|(len, _)| listed.len() < *len);
+                if better {
+                    component_of.insert(gvk.clone(), (listed.len(), component.clone()));
+                }
+            }
+        }
+
+        let mut kinds = BTreeMap::new();
+        for (path, item) in paths {
+            let Some(get) = item.get("get") else { continue };
+            if get.get("x-kubernetes-action").and_then(Value::as_str) != Some("list") {
+                continue;
+            }
+            let Some(plural) = path.rsplit('/').next() else {
+                continue;
+            };
+            let namespaced = path.contains("/namespaces/{namespace}/");
+            for gvk in gvks(get) {
+                let Some((_, component)) = component_of.get(&gvk) else {
+                    continue;
+                };
+                let served = kinds.entry(gvk).or_insert_with(|| Served {
+                    plural: plural.to_owned(),
+                    namespaced,
+                    component: component.clone(),
+                });
+                served.namespaced |= namespaced;
+            }
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            components,
+            kinds,
+        })
+    }
+
+    /// The kinds this document serves, in order.
+    pub fn kinds(&self) -> impl Iterator<Item = &Gvk> {
+        self.kinds.keys()
+    }
+
+    /// The self-contained schema of a served kind, or `None` if this
+    /// document does not serve it.
+    pub fn kind_schema(&self, gvk: &Gvk) -> Option<Result<KindSchema, ResolveError>> {
+        let served = self.kinds.get(gvk)?;
+        Some(
+            self.component_schema(&served.component)
+                .map(|schema| KindSchema {
+                    gvk: gvk.clone(),
+                    plural: served.plural.clone(),
+                    namespaced: served.namespaced,
+                    schema,
+                }),
+        )
+    }
+
+    /// The self-contained schema of a named component, such as
+    /// `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`.
+    pub fn component_schema(&self, component: &str) -> Result<JSONSchemaProps, ResolveError> {
+        let inlined = self.inline_component(component, &mut Vec::new());
+        serde_json::from_value(inlined).map_err(|e| ResolveError::InvalidDocument {
+            source_name: self.name.clone(),
+            message: format!("schema {component}: {e}"),
+        })
+    }
+
+    /// A component with every reference replaced by its target. A
+    /// reference back to a component that is being inlined (only the
+    /// schema-of-schemas types are recursive) becomes a schemaless object,
+    /// which expressions see as `dyn`.
+    fn inline_component(&self, component: &str, in_progress: &mut Vec<String>) -> Value {
+        let schemaless = || serde_json::json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
+        if in_progress.iter().any(|c| c == component) {
+            return schemaless();
+        }
+        let Some(schema) = self.components.get(component) else {
+            return schemaless();
+        };
+        in_progress.push(component.to_owned());
+        let inlined = self.inline(schema, in_progress);
+        in_progress.pop();
+        inlined
+    }
+
+    fn inline(&self, schema: &Value, in_progress: &mut Vec<String>) -> Value {
+        let Value::Object(map) = schema else {
+            return schema.clone();
+        };
+        if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+            return self.inline_component(target.trim_start_matches(REF_PREFIX), in_progress);
+        }
+        // `allOf: [{$ref}]` is how the API server attaches a description or
+        // default to a referenced type: inline the target, keep the rest.
+        if let Some(Value::Array(all_of)) = map.get("allOf")
+            && let [Value::Object(only)] = all_of.as_slice()
+            && let Some(target) = only.get("$ref").and_then(Value::as_str)
+        {
+            let mut merged =
+                match self.inline_component(target.trim_start_matches(REF_PREFIX), in_progress) {
+                    Value::Object(target) => target,
+                    _ => Map::new(),
+                };
+            for (key, value) in map {
+                if key != "allOf" {
+                    merged.insert(key.clone(), value.clone());
+                }
+            }
+            return Value::Object(merged);
+        }
+        let mut out = Map::with_capacity(map.len());
+        for (key, value) in map {
+            let value = match key.as_str() {
+                "properties" | "patternProperties" | "definitions" => match value {
+                    Value::Object(children) => Value::Object(
+                        children
+                            .iter()
+                            .map(|(name, child)| (name.clone(), self.inline(child, in_progress)))
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                },
+                "items" | "additionalProperties" | "not" => self.inline(value, in_progress),
+                "allOf" | "anyOf" | "oneOf" => match value {
+                    Value::Array(schemas) => Value::Array(
+                        schemas
+                            .iter()
+                            .map(|s| self.inline(s, in_progress))
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                },
+                // Everything else is data (defaults, enums, examples) or a
+                // plain keyword: copied, never searched for references.
+                _ => value.clone(),
+            };
+            out.insert(key.clone(), value);
+        }
+        Value::Object(out)
+    }
+}
