@@ -442,9 +442,8 @@ impl Ctx<'_> {
                     BinOp::Gt => ops::relation(&a, &b, |o| o.is_gt()),
                     BinOp::Ge => ops::relation(&a, &b, |o| o.is_ge()),
                     BinOp::Add => {
-                        if let (Value::String(x), Value::String(y)) = (&a, &b) {
-                            self.charge(((x.len() + y.len()) / 100) as u64)?;
-                        }
+                        let units = crate::cost::units(&a) + crate::cost::units(&b);
+                        self.charge((units / 100) as u64)?;
                         ops::add(&a, &b)
                     }
                     BinOp::Sub => ops::sub(&a, &b),
@@ -461,10 +460,12 @@ impl Ctx<'_> {
                     vals.push(self.eval(a)?);
                 }
                 self.charge(crate::cost::call_cost(&vals))?;
-                match imp {
-                    Some(f) => f(&vals),
-                    None => Err(EvalError::UnknownFunction(name.to_string())),
-                }
+                let out = match imp {
+                    Some(f) => f(&vals)?,
+                    None => return Err(EvalError::UnknownFunction(name.to_string())),
+                };
+                self.charge(crate::cost::call_cost(std::slice::from_ref(&out)))?;
+                Ok(out)
             }
             Node::And(a, b) => {
                 let l = self.eval(a);

@@ -48,6 +48,7 @@ pub use value::{Key, Map, Value};
 pub struct Compiled {
     checked: CheckedExpr,
     program: Program,
+    limits: Limits,
 }
 
 impl Compiled {
@@ -66,6 +67,11 @@ impl Compiled {
         &self.program
     }
 
+    /// Static bounds on the evaluation cost (see [`cost`]).
+    pub fn cost_estimate(&self) -> cost::CostEstimate {
+        cost::estimate(&self.checked, &self.limits)
+    }
+
     /// Evaluates against the variables in `activation`.
     pub fn eval(&self, activation: &dyn Activation) -> Result<Value, EvalError> {
         self.program.eval(activation)
@@ -78,7 +84,11 @@ impl Env {
         let ast = parse(src)?;
         let checked = check(self, &ast)?;
         let program = Program::plan(self, &checked.expr);
-        Ok(Compiled { checked, program })
+        Ok(Compiled {
+            checked,
+            program,
+            limits: self.limits,
+        })
     }
 
     /// Parses and plans `src` without type checking (dynamic evaluation only).

@@ -225,6 +225,7 @@ impl Parser {
     }
 
     fn expr(&mut self) -> PResult<Expr> {
+        let saved = self.depth;
         self.enter()?;
         let cond = self.or()?;
         let out = if self.eat("?") {
@@ -236,7 +237,7 @@ impl Parser {
         } else {
             cond
         };
-        self.depth -= 1;
+        self.depth = saved;
         Ok(out)
     }
 
@@ -246,6 +247,7 @@ impl Parser {
             let r = self.and()?;
             let span = l.span.join(r.span);
             l = self.call(span, "_||_", vec![l, r]);
+            self.enter()?;
         }
         Ok(l)
     }
@@ -256,6 +258,7 @@ impl Parser {
             let r = self.relation()?;
             let span = l.span.join(r.span);
             l = self.call(span, "_&&_", vec![l, r]);
+            self.enter()?;
         }
         Ok(l)
     }
@@ -277,6 +280,7 @@ impl Parser {
             let r = self.addition()?;
             let span = l.span.join(r.span);
             l = self.call(span, f, vec![l, r]);
+            self.enter()?;
         }
     }
 
@@ -292,6 +296,7 @@ impl Parser {
             let r = self.multiplication()?;
             let span = l.span.join(r.span);
             l = self.call(span, f, vec![l, r]);
+            self.enter()?;
         }
     }
 
@@ -308,6 +313,7 @@ impl Parser {
             let r = self.unary()?;
             let span = l.span.join(r.span);
             l = self.call(span, f, vec![l, r]);
+            self.enter()?;
         }
     }
 
@@ -379,6 +385,7 @@ impl Parser {
                         },
                     );
                 }
+                self.enter()?;
             } else if self.eat("[") {
                 let optional = self.eat("?");
                 let idx = self.expr()?;
@@ -386,6 +393,7 @@ impl Parser {
                 let span = e.span.join(self.prev_span());
                 let f = if optional { "_[?_]" } else { "_[_]" };
                 e = self.call(span, f, vec![e, idx]);
+                self.enter()?;
             } else {
                 return Ok(e);
             }
@@ -407,9 +415,10 @@ impl Parser {
     }
 
     fn primary(&mut self) -> PResult<Expr> {
+        let saved = self.depth;
         self.enter()?;
         let r = self.primary_inner();
-        self.depth -= 1;
+        self.depth = saved;
         r
     }
 

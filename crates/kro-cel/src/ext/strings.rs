@@ -151,6 +151,18 @@ fn replace(a: &[Value]) -> R {
         ] => (s, o, n, *c),
         _ => return Err(EvalError::no_overload("replace", a)),
     };
+    // Refuse results that would be absurdly large before allocating them.
+    let growth = new.len().saturating_sub(old.len());
+    let occurrences = if old.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(&**old).count()
+    };
+    if s.len().saturating_add(occurrences.saturating_mul(growth)) > crate::cost::MAX_ALLOCATION {
+        return Err(EvalError::InvalidArgument(
+            "replace result too large".into(),
+        ));
+    }
     Ok(Value::from(match usize::try_from(n) {
         Ok(count) => s.replacen(&**old, new, count),
         Err(_) => s.replace(&**old, new),

@@ -1,0 +1,131 @@
+//! Behaviour of the public API beyond the conformance suite: JSON conversion,
+//! typed errors, diagnostics, declarations and cost limits.
+
+use kro_cel::{Env, EvalError, Limits, ObjectType, Type, Value};
+use serde_json::json;
+
+fn eval(env: &Env, src: &str, vars: &[(&str, Value)]) -> Result<Value, EvalError> {
+    let compiled = env.compile(src).expect("compiles");
+    compiled.eval(&vars.to_vec())
+}
+
+#[test]
+fn json_integers_are_int_and_uint_only_above_i64_max() {
+    let v = Value::from_json(&json!({"a": 1, "b": 18446744073709551615u64, "c": 1.5}));
+    let Value::Map(m) = &v else {
+        panic!("not a map")
+    };
+    let get = |k: &str| m.get(&kro_cel::Key::String(k.into())).cloned();
+    assert!(matches!(get("a"), Some(Value::Int(1))));
+    assert!(matches!(get("b"), Some(Value::Uint(u64::MAX))));
+    assert!(matches!(get("c"), Some(Value::Double(_))));
+    assert_eq!(
+        v.to_json().unwrap(),
+        json!({"a": 1, "b": 18446744073709551615u64, "c": 1.5})
+    );
+}
+
+#[test]
+fn missing_data_is_a_typed_error() {
+    let env = Env::standard().with_variable("obj", Type::map(Type::String, Type::Dyn));
+    let obj = Value::from_json(&json!({"status": {}}));
+    let err = eval(&env, "obj.status.ready", &[("obj", obj.clone())]).unwrap_err();
+    assert!(matches!(err, EvalError::NoSuchKey(ref k) if k == "ready"));
+    assert!(err.is_missing_data());
+    let err = eval(&env, "[1][2]", &[]).unwrap_err();
+    assert!(matches!(
+        err,
+        EvalError::IndexOutOfRange { index: 2, size: 1 }
+    ));
+    let err = eval(&env, "1 / 0", &[]).unwrap_err();
+    assert_eq!(err, EvalError::DivisionByZero);
+    assert!(!err.is_missing_data());
+    let err = eval(&env, "9223372036854775807 + 1", &[]).unwrap_err();
+    assert!(matches!(err, EvalError::Overflow(_)));
+}
+
+#[test]
+fn errors_are_absorbed_by_logical_operators() {
+    let env = Env::standard().with_variable("obj", Type::map(Type::String, Type::Dyn));
+    let obj = Value::from_json(&json!({}));
+    let v = eval(&env, "obj.missing || true", &[("obj", obj.clone())]).unwrap();
+    assert!(v.equals(&Value::Bool(true)));
+    let v = eval(&env, "false && obj.missing", &[("obj", obj)]).unwrap();
+    assert!(v.equals(&Value::Bool(false)));
+}
+
+#[test]
+fn check_errors_render_with_line_column_and_caret() {
+    let env = Env::standard().with_variable("x", Type::Int);
+    let src = "x +\n  'a'";
+    let err = env.compile(src).unwrap_err();
+    let rendered = err.render("<expr>", src);
+    assert!(
+        rendered.contains("<expr>:1:1: found no matching overload for '_+_'"),
+        "{rendered}"
+    );
+    let err = env.compile("x.").unwrap_err();
+    let rendered = err.render("<expr>", "x.");
+    assert!(rendered.starts_with("ERROR: <expr>:1:3:"), "{rendered}");
+    assert!(rendered.ends_with(" | ..^"), "{rendered}");
+}
+
+#[test]
+fn object_types_give_field_types_and_errors() {
+    let mut env = Env::standard();
+    env.add_object_type(ObjectType {
+        name: "Deployment".into(),
+        fields: [
+            ("replicas".to_string(), Type::Int),
+            ("name".to_string(), Type::String),
+        ]
+        .into_iter()
+        .collect(),
+    });
+    env.add_variable("d", Type::object("Deployment"));
+    assert_eq!(
+        env.compile("d.replicas + 1").unwrap().result_type(),
+        &Type::Int
+    );
+    let err = env.compile("d.nope").unwrap_err();
+    assert!(err.to_string().contains("undefined field 'nope'"));
+}
+
+#[test]
+fn deduced_types_of_macros_and_optionals() {
+    let env = Env::standard().with_variable("l", Type::list(Type::String));
+    let t = |src: &str| env.compile(src).unwrap().result_type().clone();
+    assert_eq!(t("l.map(s, size(s))"), Type::list(Type::Int));
+    assert_eq!(t("l[?0]"), Type::optional(Type::String));
+    assert_eq!(
+        t("{'a': 1}.transformMap(k, v, v * 2)"),
+        Type::map(Type::String, Type::Int)
+    );
+    assert_eq!(t("cel.bind(n, 2, n * n)"), Type::Int);
+}
+
+#[test]
+fn runtime_cost_budget_stops_evaluation() {
+    let mut env = Env::standard();
+    env.set_limits(Limits {
+        cost_budget: Some(1_000),
+        ..Limits::default()
+    });
+    let err = eval(&env, "lists.range(1000).map(i, i * 2).size() > 0", &[]).unwrap_err();
+    assert!(matches!(err, EvalError::CostExceeded { limit: 1_000 }));
+    let compiled = env.compile("lists.range(3).all(i, i >= 0)").unwrap();
+    let estimate = compiled.cost_estimate();
+    assert!(
+        estimate.min <= estimate.max && estimate.max < 100,
+        "{estimate:?}"
+    );
+}
+
+#[test]
+fn env_clones_share_libraries() {
+    let base = Env::standard();
+    let a = base.clone().with_variable("a", Type::Int);
+    assert!(base.variable("a").is_none());
+    assert!(a.variable("a").is_some());
+    assert!(a.function("size").is_some());
+}
