@@ -6,3 +6,5 @@
 //! status back into the instance, and deletes in reverse order. It talks to
 //! the cluster only through a small trait, so it has no network code of its
 //! own and can be driven by the operator, the CLI or a test.
+
+pub mod cluster;

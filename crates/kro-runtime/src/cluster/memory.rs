@@ -1,0 +1,459 @@
+//! A cluster in memory, for tests and for `kro render`.
+//!
+//! It models what the runtime relies on, not the whole API server:
+//! server-side apply with per-manager field ownership (a manager's fields
+//! that it stops applying are removed; other managers' fields stay; lists
+//! are atomic), no-op writes that change nothing (no new resourceVersion),
+//! UIDs and delete preconditions, finalizers that turn a delete into a
+//! `deletionTimestamp`, and status written separately from the rest. It
+//! does not validate objects against schemas and runs no controllers: tests
+//! play the controllers by calling [`MemoryCluster::set_status`].
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use serde_json::{Map, Value, json};
+
+use super::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, matches_selector};
+
+/// One stored object and what each field manager last applied to it.
+#[derive(Debug, Clone)]
+struct Stored {
+    object: Value,
+    applied_by: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    objects: BTreeMap<ObjectKey, Stored>,
+    last_uid: u64,
+    last_resource_version: u64,
+    writes: u64,
+}
+
+impl State {
+    fn next_uid(&mut self) -> String {
+        self.last_uid += 1;
+        format!("00000000-0000-4000-8000-{:012}", self.last_uid)
+    }
+
+    fn next_resource_version(&mut self) -> String {
+        self.last_resource_version += 1;
+        self.last_resource_version.to_string()
+    }
+}
+
+/// A [`Cluster`] held in memory. Cheap to create; safe to share.
+#[derive(Debug, Default)]
+pub struct MemoryCluster {
+    state: Mutex<State>,
+}
+
+fn key_of(resource: &ResourceType, object: &Value) -> Result<ObjectKey, ClusterError> {
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| ClusterError::Invalid {
+            key: resource.to_string(),
+            message: "metadata.name: Required value".to_owned(),
+        })?;
+    let namespace = if resource.namespaced {
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str);
+        Some(
+            namespace
+                .filter(|ns| !ns.is_empty())
+                .ok_or_else(|| ClusterError::Invalid {
+                    key: format!("{resource} {name}"),
+                    message: "metadata.namespace: Required value".to_owned(),
+                })?,
+        )
+    } else {
+        None
+    };
+    Ok(ObjectKey {
+        resource: resource.clone(),
+        namespace: namespace.map(str::to_owned),
+        name: name.to_owned(),
+    })
+}
+
+fn labels_of(object: &Value) -> BTreeMap<String, String> {
+    object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
+}
+
+/// The paths (through maps only; lists and scalars are leaves) of every
+/// field `object` sets.
+fn leaf_paths(object: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match object {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, value) in map {
+                prefix.push(key.clone());
+                leaf_paths(value, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => out.push(prefix.clone()),
+    }
+}
+
+fn remove_path(object: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut current = object;
+    for key in parents {
+        match current.get_mut(key) {
+            Some(next) => current = next,
+            None => return,
+        }
+    }
+    if let Value::Object(map) = current {
+        map.remove(last);
+    }
+}
+
+/// Merges `applied` into `target`: maps recursively, anything else replaced.
+fn merge(target: &mut Value, applied: &Value) {
+    match (target, applied) {
+        (Value::Object(target), Value::Object(applied)) => {
+            for (key, value) in applied {
+                match target.get_mut(key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
+                    _ => {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (target, applied) => *target = applied.clone(),
+    }
+}
+
+/// The fields of `object` that a write to the main resource may set: all
+/// but `status` and the metadata the server owns.
+fn applicable(object: &Value) -> Value {
+    let mut applied = object.clone();
+    if let Value::Object(map) = &mut applied {
+        map.remove("status");
+        if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
+            for server_owned in [
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "generation",
+                "managedFields",
+            ] {
+                metadata.remove(server_owned);
+            }
+        }
+    }
+    applied
+}
+
+impl MemoryCluster {
+    /// An empty cluster.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every
+        // mutation is a single insert or remove), so poisoning is ignored.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stores `object` as it is (status included), as if another client had
+    /// created it: for seeding observed state. It replaces any object of the
+    /// same key and gets a UID and resourceVersion if it has none.
+    pub fn insert(&self, resource: &ResourceType, object: Value) -> Result<Value, ClusterError> {
+        let key = key_of(resource, &object)?;
+        let mut state = self.state();
+        let mut object = object;
+        let uid = state.next_uid();
+        let resource_version = state.next_resource_version();
+        if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+            metadata.entry("uid").or_insert_with(|| Value::String(uid));
+            metadata.insert(
+                "resourceVersion".to_owned(),
+                Value::String(resource_version),
+            );
+        }
+        state.objects.insert(
+            key,
+            Stored {
+                object: object.clone(),
+                applied_by: BTreeMap::new(),
+            },
+        );
+        Ok(object)
+    }
+
+    /// Replaces the status of a stored object, as a controller would.
+    /// Returns false when there is no such object.
+    pub fn set_status(&self, key: &ObjectKey, status: Value) -> bool {
+        let mut state = self.state();
+        let resource_version = state.next_resource_version();
+        let Some(stored) = state.objects.get_mut(key) else {
+            return false;
+        };
+        if let Value::Object(map) = &mut stored.object {
+            map.insert("status".to_owned(), status);
+        }
+        if let Some(Value::Object(metadata)) = stored.object.get_mut("metadata") {
+            metadata.insert(
+                "resourceVersion".to_owned(),
+                Value::String(resource_version),
+            );
+        }
+        true
+    }
+
+    /// Removes an object outright, as if its finalizers had been released
+    /// and the API server had deleted it.
+    pub fn remove(&self, key: &ObjectKey) -> Option<Value> {
+        self.state().objects.remove(key).map(|stored| stored.object)
+    }
+
+    /// Every stored object, in key order.
+    pub fn objects(&self) -> Vec<(ObjectKey, Value)> {
+        self.state()
+            .objects
+            .iter()
+            .map(|(k, s)| (k.clone(), s.object.clone()))
+            .collect()
+    }
+
+    /// How many writes changed something: applies that changed an object,
+    /// deletes, and status writes that changed a status.
+    pub fn write_count(&self) -> u64 {
+        self.state().writes
+    }
+}
+
+impl Cluster for MemoryCluster {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Value>, ClusterError> {
+        Ok(self
+            .state()
+            .objects
+            .get(key)
+            .map(|stored| stored.object.clone()))
+    }
+
+    async fn list(
+        &self,
+        resource: &ResourceType,
+        scope: ListScope<'_>,
+        selector: &LabelSelector,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let state = self.state();
+        let mut found = Vec::new();
+        for (key, stored) in &state.objects {
+            if &key.resource != resource {
+                continue;
+            }
+            if let (ListScope::Namespace(namespace), Some(object_namespace)) =
+                (scope, &key.namespace)
+                && namespace != object_namespace
+            {
+                continue;
+            }
+            let matched = matches_selector(&labels_of(&stored.object), selector).map_err(|e| {
+                ClusterError::Other {
+                    message: e.to_string(),
+                }
+            })?;
+            if matched {
+                found.push(stored.object.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn apply(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+        field_manager: &str,
+    ) -> Result<Value, ClusterError> {
+        let key = key_of(resource, object)?;
+        let applied = applicable(object);
+        let mut state = self.state();
+        let (mut next, previous_applied, mut applied_by, existed) = match state.objects.get(&key) {
+            Some(stored) => (
+                stored.object.clone(),
+                stored.applied_by.get(field_manager).cloned(),
+                stored.applied_by.clone(),
+                true,
+            ),
+            None => (json!({}), None, BTreeMap::new(), false),
+        };
+        if let Some(previous) = &previous_applied {
+            let (mut before, mut now) = (Vec::new(), Vec::new());
+            leaf_paths(previous, &mut Vec::new(), &mut before);
+            leaf_paths(&applied, &mut Vec::new(), &mut now);
+            for path in before.iter().filter(|path| !now.contains(path)) {
+                remove_path(&mut next, path);
+            }
+        }
+        merge(&mut next, &applied);
+        applied_by.insert(field_manager.to_owned(), applied);
+
+        let current = state.objects.get(&key).map(|stored| &stored.object);
+        if current == Some(&next) {
+            if let Some(stored) = state.objects.get_mut(&key) {
+                stored.applied_by = applied_by;
+            }
+            return Ok(next);
+        }
+        if !existed {
+            let uid = state.next_uid();
+            if let Some(Value::Object(metadata)) = next.get_mut("metadata") {
+                metadata.insert("uid".to_owned(), Value::String(uid));
+                metadata.insert("generation".to_owned(), json!(1));
+            }
+        } else if current.map(|c| c.get("spec")) != Some(next.get("spec"))
+            && let Some(Value::Object(metadata)) = next.get_mut("metadata")
+        {
+            let generation = metadata
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            metadata.insert("generation".to_owned(), json!(generation + 1));
+        }
+        let resource_version = state.next_resource_version();
+        if let Some(Value::Object(metadata)) = next.get_mut("metadata") {
+            metadata.insert(
+                "resourceVersion".to_owned(),
+                Value::String(resource_version),
+            );
+        }
+        state.writes += 1;
+        state.objects.insert(
+            key,
+            Stored {
+                object: next.clone(),
+                applied_by,
+            },
+        );
+        Ok(next)
+    }
+
+    async fn delete(&self, key: &ObjectKey, uid: &str) -> Result<Deleted, ClusterError> {
+        let mut state = self.state();
+        let Some(stored) = state.objects.get(key) else {
+            return Ok(Deleted::AlreadyGone);
+        };
+        if stored
+            .object
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            != Some(uid)
+        {
+            return Ok(Deleted::UidChanged);
+        }
+        let has_finalizers = stored
+            .object
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|finalizers| !finalizers.is_empty());
+        let already_deleting = stored
+            .object
+            .pointer("/metadata/deletionTimestamp")
+            .is_some();
+        if already_deleting {
+            return Ok(Deleted::Yes);
+        }
+        state.writes += 1;
+        if has_finalizers {
+            let resource_version = state.next_resource_version();
+            if let Some(Value::Object(metadata)) = state
+                .objects
+                .get_mut(key)
+                .and_then(|stored| stored.object.get_mut("metadata"))
+            {
+                metadata.insert(
+                    "deletionTimestamp".to_owned(),
+                    json!("1970-01-01T00:00:00Z"),
+                );
+                metadata.insert(
+                    "resourceVersion".to_owned(),
+                    Value::String(resource_version),
+                );
+            }
+        } else {
+            state.objects.remove(key);
+        }
+        Ok(Deleted::Yes)
+    }
+
+    async fn write_status(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+    ) -> Result<Value, ClusterError> {
+        let key = key_of(resource, object)?;
+        let mut state = self.state();
+        let Some(stored) = state.objects.get(&key) else {
+            return Err(ClusterError::Other {
+                message: format!("{key} not found"),
+            });
+        };
+        let expected = object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
+        let actual = stored
+            .object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
+        if expected.is_some() && expected != actual {
+            return Err(ClusterError::Conflict {
+                key: key.to_string(),
+                message:
+                    "the object has been modified; please apply your changes to the latest version"
+                        .to_owned(),
+            });
+        }
+        let status = object
+            .get("status")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        if stored.object.get("status") == Some(&status) {
+            return Ok(stored.object.clone());
+        }
+        let resource_version = state.next_resource_version();
+        state.writes += 1;
+        let Some(stored) = state.objects.get_mut(&key) else {
+            return Err(ClusterError::Other {
+                message: format!("{key} not found"),
+            });
+        };
+        if let Value::Object(map) = &mut stored.object {
+            map.insert("status".to_owned(), status);
+        }
+        if let Some(Value::Object(metadata)) = stored.object.get_mut("metadata") {
+            metadata.insert(
+                "resourceVersion".to_owned(),
+                Value::String(resource_version),
+            );
+        }
+        Ok(stored.object.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! The small interface through which the runtime sees a cluster.
+//!
+//! The runtime decides; whoever implements [`Cluster`] executes. The
+//! operator implements it with kube-rs against a live API server; this
+//! module's [`MemoryCluster`] implements it in memory for tests and for
+//! `kro render`. Objects are plain JSON (`serde_json::Value`), as the
+//! runtime renders them from templates.
+
+mod memory;
+mod selector;
+
+use std::fmt;
+use std::future::Future;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use serde_json::Value;
+use thiserror::Error;
+
+pub use memory::MemoryCluster;
+pub use selector::{SelectorError, matches_selector};
+
+/// A resource type as the API server serves it: enough to build its URL
+/// without discovery (the graph knows plural and scope from the schema).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceType {
+    /// API group; empty for the core group.
+    pub group: String,
+    /// Version within the group.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Resource name in URLs, such as `deployments`.
+    pub plural: String,
+    /// Whether objects live in a namespace.
+    pub namespaced: bool,
+}
+
+impl ResourceType {
+    /// The `apiVersion` of objects of this type.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.group.is_empty() {
+            write!(f, "{}", self.plural)
+        } else {
+            write!(f, "{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+/// One object: its type, namespace (for namespaced types) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// The object's type.
+    pub resource: ResourceType,
+    /// Its namespace; `None` for cluster-scoped types.
+    pub namespace: Option<String>,
+    /// Its name.
+    pub name: String,
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{} {}/{}", self.resource, namespace, self.name),
+            None => write!(f, "{} {}", self.resource, self.name),
+        }
+    }
+}
+
+/// Where to list objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListScope<'a> {
+    /// One namespace (or, for cluster-scoped types, the whole cluster).
+    Namespace(&'a str),
+    /// Every namespace.
+    AllNamespaces,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The object is deleted or being deleted (it may have finalizers).
+    Yes,
+    /// It was already gone.
+    AlreadyGone,
+    /// An object of that name exists but with another UID: it was recreated
+    /// since it was observed, and was left alone.
+    UidChanged,
+}
+
+/// Why a cluster operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ClusterError {
+    /// The API server rejected the object as invalid (HTTP 422).
+    #[error("{key} is invalid: {message}")]
+    Invalid {
+        /// The object.
+        key: String,
+        /// The API server's message.
+        message: String,
+    },
+    /// A precondition or resource version did not match (HTTP 409).
+    #[error("conflict on {key}: {message}")]
+    Conflict {
+        /// The object.
+        key: String,
+        /// The API server's message.
+        message: String,
+    },
+    /// The caller may not do this (HTTP 403).
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// The API server's message.
+        message: String,
+    },
+    /// The type is not served (it has no CRD, or its CRD is gone).
+    #[error("{resource} is not served by the API server")]
+    UnknownType {
+        /// The type.
+        resource: String,
+    },
+    /// Anything else: transport errors, timeouts, server errors.
+    #[error("{message}")]
+    Other {
+        /// What happened.
+        message: String,
+    },
+}
+
+/// The operations the runtime needs from a cluster.
+///
+/// Every method is async and `Send`, so a reconcile can run on a
+/// multi-threaded runtime. Implementations must treat `apply` as a
+/// server-side apply with `force`: the applied object states every field
+/// `field_manager` owns, and the result is the object as stored.
+pub trait Cluster: Send + Sync {
+    /// Reads one object; `None` when it does not exist.
+    fn get(
+        &self,
+        key: &ObjectKey,
+    ) -> impl Future<Output = Result<Option<Value>, ClusterError>> + Send;
+
+    /// Lists objects of a type whose labels match `selector`, ordered by
+    /// namespace and name.
+    fn list(
+        &self,
+        resource: &ResourceType,
+        scope: ListScope<'_>,
+        selector: &LabelSelector,
+    ) -> impl Future<Output = Result<Vec<Value>, ClusterError>> + Send;
+
+    /// Server-side applies `object` (which carries apiVersion, kind and
+    /// metadata.name) as `field_manager`, with force, and returns the stored
+    /// object.
+    fn apply(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+        field_manager: &str,
+    ) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+
+    /// Deletes an object if its UID is still `uid`.
+    fn delete(
+        &self,
+        key: &ObjectKey,
+        uid: &str,
+    ) -> impl Future<Output = Result<Deleted, ClusterError>> + Send;
+
+    /// Replaces the status of an existing object with `object["status"]`,
+    /// if its resourceVersion still matches `object`'s, and returns the
+    /// stored object.
+    fn write_status(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+    ) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+}
