@@ -46,6 +46,8 @@ pub struct FileReport {
     pub total: usize,
     /// `section/name: reason` of every failure.
     pub failures: Vec<String>,
+    /// Tests expecting an error that passed because parsing or checking failed.
+    pub static_errors: usize,
 }
 
 /// Outcome of the whole run.
@@ -80,13 +82,15 @@ impl Report {
             for s in &self.skipped {
                 let _ = writeln!(out, "SKIP {s}");
             }
-        } else {
-            let _ = writeln!(
-                out,
-                "{} out-of-scope tests skipped (protobuf messages); pass --skipped to list them",
-                self.skipped.len()
-            );
         }
+        let _ = writeln!(
+            out,
+            "{} tests skipped as out of scope (protobuf messages); {} failed; \
+             {} expected-error tests passed with a parse or check error",
+            self.skipped.len(),
+            self.total() - self.passed(),
+            self.files.iter().map(|f| f.static_errors).sum::<usize>()
+        );
         let _ = writeln!(out);
         for f in &self.files {
             let pct = if f.total == 0 {
@@ -173,7 +177,11 @@ pub fn run(dir: &Path, only: Option<&str>) -> Option<Report> {
                 }))
                 .unwrap_or_else(|_| Err("PANIC".to_string()));
                 match outcome {
-                    Ok(()) => fr.passed += 1,
+                    Ok(Pass::Eval) => fr.passed += 1,
+                    Ok(Pass::StaticError) => {
+                        fr.passed += 1;
+                        fr.static_errors += 1;
+                    }
                     Err(why) => fr.failures.push(format!("{sname}/{tname}: {why}")),
                 }
             }
@@ -208,7 +216,15 @@ fn out_of_scope(test: &Json) -> Option<&'static str> {
     None
 }
 
-fn run_test(base: &Env, test: &Json) -> Result<(), String> {
+/// How a test passed.
+enum Pass {
+    /// By evaluation (or by the deduced type for check-only tests).
+    Eval,
+    /// An error was expected and parsing or checking reported one.
+    StaticError,
+}
+
+fn run_test(base: &Env, test: &Json) -> Result<Pass, String> {
     let expr = test["expr"].as_str().unwrap_or("");
     let mut env = base.clone();
     if let Some(c) = test["container"].as_str() {
@@ -257,10 +273,7 @@ fn run_test(base: &Env, test: &Json) -> Result<(), String> {
 
     let ast = match kro_cel::parse(expr) {
         Ok(a) => a,
-        Err(d) if expects_error => {
-            let _ = d;
-            return Ok(());
-        }
+        Err(_) if expects_error => return Ok(Pass::StaticError),
         Err(d) => {
             return Err(format!(
                 "parse error: {}",
@@ -277,7 +290,7 @@ fn run_test(base: &Env, test: &Json) -> Result<(), String> {
                 deduced = Some(c.result_type.clone());
                 kro_cel::Program::plan(&env, &c.expr)
             }
-            Err(_) if expects_error => return Ok(()),
+            Err(_) if expects_error => return Ok(Pass::StaticError),
             Err(d) => {
                 return Err(format!(
                     "check error: {}",
@@ -294,10 +307,10 @@ fn run_test(base: &Env, test: &Json) -> Result<(), String> {
             None => return Err("no deduced type".into()),
         }
         if check_only {
-            return Ok(());
+            return Ok(Pass::Eval);
         }
     } else if check_only {
-        return Ok(());
+        return Ok(Pass::Eval);
     }
     let activation: Vec<(&str, Value)> = bindings
         .iter()
@@ -310,12 +323,12 @@ fn run_test(base: &Env, test: &Json) -> Result<(), String> {
         test.get("value")
     };
     match (result, expects_error, expected) {
-        (Err(_), true, _) => Ok(()),
+        (Err(_), true, _) => Ok(Pass::Eval),
         (Ok(v), true, _) => Err(format!("got {v}, want an error")),
         (Err(e), false, _) => Err(format!("eval error: {e}")),
         (Ok(v), false, None) => {
             if strict_eq(&v, &Value::Bool(true)) {
-                Ok(())
+                Ok(Pass::Eval)
             } else {
                 Err(format!("got {v}, want true"))
             }
@@ -323,7 +336,7 @@ fn run_test(base: &Env, test: &Json) -> Result<(), String> {
         (Ok(v), false, Some(want)) => {
             let want = parse_value(want).ok_or("cannot read expected value")?;
             if strict_eq(&v, &want) {
-                Ok(())
+                Ok(Pass::Eval)
             } else {
                 Err(format!("got {v}, want {want}"))
             }

@@ -1,13 +1,15 @@
 //! Runs the CEL conformance suite: `cargo run --release -p kro-cel --example conformance`.
 //!
-//! Options: `--skipped` lists every out-of-scope test, `--file NAME` runs one file.
+//! Lists every failing and every skipped (out-of-scope) test, the pass rate per
+//! file, and ends with `conformance: PASSED/TOTAL passed (PERCENT%)`.
+//! Options: `--quiet` prints only the count of skipped tests, `--file NAME` runs one file.
 
 #[path = "../conformance/runner.rs"]
 mod runner;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let verbose = args.iter().any(|a| a == "--skipped");
+    let verbose = !args.iter().any(|a| a == "--quiet");
     let only = args
         .iter()
         .position(|a| a == "--file")
