@@ -152,7 +152,11 @@ impl InstanceKind {
             }
         };
         let kind = InstanceKind {
-            group: string("group")?.unwrap_or_else(|| DEFAULT_GROUP.to_owned()),
+            // The RGD CRD defaults the group; an explicit empty one means
+            // the same.
+            group: string("group")?
+                .filter(|g| !g.is_empty())
+                .unwrap_or_else(|| DEFAULT_GROUP.to_owned()),
             api_version: string("apiVersion")?.unwrap_or_default(),
             kind: string("kind")?.unwrap_or_default(),
             scope,

@@ -151,7 +151,8 @@ pub fn parse_markers(input: &str) -> Result<Vec<Marker>, MarkerSyntaxError> {
         while let Some(c) = chars.next_if(|c| *c != '=' && !c.is_whitespace()) {
             key.push(c);
         }
-        // Either `=` or whitespace/end ended the key.
+        // Upstream tolerates blanks between a key and its `=`.
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
         if chars.next_if_eq(&'=').is_none() {
             return Err(MarkerSyntaxError::MissingValue(key));
         }
@@ -352,6 +353,22 @@ mod tests {
         assert_eq!(
             parse(r#"description=say"hi there""#),
             [(MarkerKey::Description, r#"say"hi there""#.to_owned())]
+        );
+    }
+
+    #[test]
+    fn blanks_before_the_equals_sign_are_tolerated() {
+        assert_eq!(
+            parse("required =true default\t=1"),
+            [
+                (MarkerKey::Required, "true".to_owned()),
+                (MarkerKey::Default, "1".to_owned()),
+            ]
+        );
+        // A blank after `=` ends an empty value, as upstream.
+        assert_eq!(
+            parse_err("default= 1"),
+            "marker `1` has no value (expected key=value)"
         );
     }
 
