@@ -30,6 +30,7 @@ pub mod lib_std;
 mod macros;
 pub mod parse;
 mod resolve;
+pub mod template;
 pub mod types;
 pub mod value;
 
