@@ -8,3 +8,4 @@
 //! own and can be driven by the operator, the CLI or a test.
 
 pub mod cluster;
+pub mod metadata;
