@@ -8,14 +8,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use flate2::read::GzDecoder;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 
-use super::openapi::OpenApiDocument;
-use super::{Gvk, KindSchema, ResolveError, SchemaResolver};
+use super::{DocumentError, Gvk, KindSchema, OpenApiDocument, ResolveError, SchemaResolver};
 
 /// The Kubernetes minor version the bundled schemas come from.
 pub const KUBERNETES_VERSION: &str = "1.36";
 
 /// The component that describes object metadata in every document.
-pub(super) const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 macro_rules! bundled {
     ($($file:literal),* $(,)?) => {
@@ -95,16 +94,15 @@ impl BuiltinSchemas {
                 let mut json = Vec::new();
                 GzDecoder::new(compressed)
                     .read_to_end(&mut json)
-                    .map_err(|e| ResolveError::InvalidDocument {
+                    .map_err(|e| DocumentError {
                         source_name: file.to_owned(),
                         message: format!("decompress: {e}"),
                     })?;
-                let value =
-                    serde_json::from_slice(&json).map_err(|e| ResolveError::InvalidDocument {
-                        source_name: file.to_owned(),
-                        message: e.to_string(),
-                    })?;
-                OpenApiDocument::parse(file, value)
+                let value = serde_json::from_slice(&json).map_err(|e| DocumentError {
+                    source_name: file.to_owned(),
+                    message: e.to_string(),
+                })?;
+                Ok(OpenApiDocument::parse(file, value)?)
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -115,11 +113,11 @@ impl BuiltinSchemas {
         let core = DOCUMENTS
             .iter()
             .position(|(file, _)| group_version(file) == Some(("", "v1")))
-            .ok_or_else(|| ResolveError::InvalidDocument {
+            .ok_or_else(|| DocumentError {
                 source_name: "bundled schemas".to_owned(),
                 message: "the core v1 document is missing".to_owned(),
             })?;
-        self.document(core)?.component_schema(OBJECT_META)
+        Ok(self.document(core)?.component_schema(OBJECT_META)?)
     }
 }
 

@@ -11,80 +11,14 @@
 
 mod builtin;
 mod crd;
-mod openapi;
 
-use std::fmt;
 use std::sync::Arc;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 use thiserror::Error;
 
 pub use builtin::{BuiltinSchemas, KUBERNETES_VERSION};
 pub use crd::CrdSchemas;
-pub use openapi::OpenApiDocument;
-
-/// A group, version and kind. The core group is the empty string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Gvk {
-    /// API group; empty for the core group.
-    pub group: String,
-    /// API version within the group, such as `v1`.
-    pub version: String,
-    /// Kind, such as `Deployment`.
-    pub kind: String,
-}
-
-impl Gvk {
-    /// A GVK from its parts.
-    pub fn new(
-        group: impl Into<String>,
-        version: impl Into<String>,
-        kind: impl Into<String>,
-    ) -> Self {
-        Self {
-            group: group.into(),
-            version: version.into(),
-            kind: kind.into(),
-        }
-    }
-
-    /// A GVK from an object's `apiVersion` (`apps/v1`, or `v1` for the core
-    /// group) and `kind`.
-    pub fn from_api_version(api_version: &str, kind: &str) -> Self {
-        match api_version.split_once('/') {
-            Some((group, version)) => Self::new(group, version, kind),
-            None => Self::new("", api_version, kind),
-        }
-    }
-
-    /// The `apiVersion` an object of this kind carries.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-}
-
-impl fmt::Display for Gvk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}, Kind={}", self.api_version(), self.kind)
-    }
-}
-
-/// What the builder needs to know about a resource kind.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KindSchema {
-    /// The kind.
-    pub gvk: Gvk,
-    /// The resource name in URLs, such as `deployments`.
-    pub plural: String,
-    /// Whether objects of the kind live in a namespace.
-    pub namespaced: bool,
-    /// The schema of a whole object, self-contained (no `$ref`).
-    pub schema: JSONSchemaProps,
-}
+pub use kro_schema::openapi_document::{DocumentError, Gvk, KindSchema, OpenApiDocument};
 
 /// Why a kind's schema could not be found.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -96,13 +30,8 @@ pub enum ResolveError {
         gvk: Gvk,
     },
     /// A schema source is malformed.
-    #[error("invalid OpenAPI document {source_name}: {message}")]
-    InvalidDocument {
-        /// Which document (a file or group version).
-        source_name: String,
-        /// What is wrong with it.
-        message: String,
-    },
+    #[error(transparent)]
+    InvalidDocument(#[from] DocumentError),
 }
 
 /// Finds the schema of a kind.

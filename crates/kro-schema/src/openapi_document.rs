@@ -1,12 +1,92 @@
-//! One OpenAPI v3 document of a group version, as the API server serves it
-//! at `/openapi/v3/apis/<group>/<version>`.
+//! OpenAPI v3 documents as the Kubernetes API server serves them, one per
+//! group version (`/openapi/v3/apis/<group>/<version>`), and the kinds
+//! they describe.
+//!
+//! The server's documents refer to shared types with `$ref`; kro needs each
+//! kind's schema self-contained, to type-check expressions against it and
+//! to convert it to CEL types. [`OpenApiDocument::kind_schema`] inlines the
+//! references.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 use serde_json::{Map, Value};
+use thiserror::Error;
 
-use super::{Gvk, KindSchema, ResolveError};
+/// A group, version and kind. The core group is the empty string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gvk {
+    /// API group; empty for the core group.
+    pub group: String,
+    /// API version within the group, such as `v1`.
+    pub version: String,
+    /// Kind, such as `Deployment`.
+    pub kind: String,
+}
+
+impl Gvk {
+    /// A GVK from its parts.
+    pub fn new(
+        group: impl Into<String>,
+        version: impl Into<String>,
+        kind: impl Into<String>,
+    ) -> Self {
+        Self {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+        }
+    }
+
+    /// A GVK from an object's `apiVersion` (`apps/v1`, or `v1` for the core
+    /// group) and `kind`.
+    pub fn from_api_version(api_version: &str, kind: &str) -> Self {
+        match api_version.split_once('/') {
+            Some((group, version)) => Self::new(group, version, kind),
+            None => Self::new("", api_version, kind),
+        }
+    }
+
+    /// The `apiVersion` an object of this kind carries.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+impl fmt::Display for Gvk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, Kind={}", self.api_version(), self.kind)
+    }
+}
+
+/// What is known about a served kind: enough to type-check objects of it
+/// and to address them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindSchema {
+    /// The kind.
+    pub gvk: Gvk,
+    /// The resource name in URLs, such as `deployments`.
+    pub plural: String,
+    /// Whether objects of the kind live in a namespace.
+    pub namespaced: bool,
+    /// The schema of a whole object, self-contained (no `$ref`).
+    pub schema: JSONSchemaProps,
+}
+
+/// A document that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid OpenAPI document {source_name}: {message}")]
+pub struct DocumentError {
+    /// Which document (a file or group version).
+    pub source_name: String,
+    /// What is wrong with it.
+    pub message: String,
+}
 
 const REF_PREFIX: &str = "#/components/schemas/";
 
@@ -46,8 +126,8 @@ fn gvks(value: &Value) -> Vec<Gvk> {
 
 impl OpenApiDocument {
     /// Parses a document; `name` identifies it in errors.
-    pub fn parse(name: &str, document: Value) -> Result<Self, ResolveError> {
-        let invalid = |message: &str| ResolveError::InvalidDocument {
+    pub fn parse(name: &str, document: Value) -> Result<Self, DocumentError> {
+        let invalid = |message: &str| DocumentError {
             source_name: name.to_owned(),
             message: message.to_owned(),
         };
@@ -118,7 +198,7 @@ impl OpenApiDocument {
 
     /// The self-contained schema of a served kind, or `None` if this
     /// document does not serve it.
-    pub fn kind_schema(&self, gvk: &Gvk) -> Option<Result<KindSchema, ResolveError>> {
+    pub fn kind_schema(&self, gvk: &Gvk) -> Option<Result<KindSchema, DocumentError>> {
         let served = self.kinds.get(gvk)?;
         Some(
             self.component_schema(&served.component)
@@ -133,9 +213,9 @@ impl OpenApiDocument {
 
     /// The self-contained schema of a named component, such as
     /// `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`.
-    pub fn component_schema(&self, component: &str) -> Result<JSONSchemaProps, ResolveError> {
+    pub fn component_schema(&self, component: &str) -> Result<JSONSchemaProps, DocumentError> {
         let inlined = self.inline_component(component, &mut Vec::new());
-        serde_json::from_value(inlined).map_err(|e| ResolveError::InvalidDocument {
+        serde_json::from_value(inlined).map_err(|e| DocumentError {
             source_name: self.name.clone(),
             message: format!("schema {component}: {e}"),
         })
@@ -213,5 +293,103 @@ impl OpenApiDocument {
             out.insert(key.clone(), value);
         }
         Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{Gvk, OpenApiDocument};
+
+    fn document() -> OpenApiDocument {
+        OpenApiDocument::parse(
+            "test",
+            json!({
+                "paths": {
+                    "/apis/example.com/v1/namespaces/{namespace}/widgets": { "get": {
+                        "x-kubernetes-action": "list",
+                        "x-kubernetes-group-version-kind": { "group": "example.com", "version": "v1", "kind": "Widget" }
+                    }},
+                    "/apis/example.com/v1/widgets": { "get": {
+                        "x-kubernetes-action": "list",
+                        "x-kubernetes-group-version-kind": { "group": "example.com", "version": "v1", "kind": "Widget" }
+                    }}
+                },
+                "components": { "schemas": {
+                    "com.example.v1.Widget": {
+                        "type": "object",
+                        "x-kubernetes-group-version-kind": [{ "group": "example.com", "version": "v1", "kind": "Widget" }],
+                        "properties": {
+                            "spec": { "description": "the spec", "default": {},
+                                      "allOf": [{ "$ref": "#/components/schemas/com.example.v1.WidgetSpec" }] },
+                            "parts": { "type": "array", "items": { "$ref": "#/components/schemas/com.example.v1.Widget" } }
+                        }
+                    },
+                    "com.example.v1.WidgetSpec": {
+                        "type": "object", "description": "shared",
+                        "properties": { "size": { "type": "integer", "enum": [{ "$ref": "not a schema" }] } }
+                    }
+                }}
+            }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn inlines_references_keeping_the_referencing_description() {
+        let doc = document();
+        let gvk = Gvk::from_api_version("example.com/v1", "Widget");
+        assert_eq!(doc.kinds().collect::<Vec<_>>(), [&gvk]);
+        let widget = doc.kind_schema(&gvk).unwrap().unwrap();
+        assert_eq!(
+            (widget.plural.as_str(), widget.namespaced),
+            ("widgets", true)
+        );
+        let properties = widget.schema.properties.unwrap();
+        let spec = &properties["spec"];
+        assert_eq!(spec.description.as_deref(), Some("the spec"));
+        let size = &spec.properties.as_ref().unwrap()["size"];
+        assert_eq!(size.type_.as_deref(), Some("integer"));
+        let enum_values = serde_json::to_value(&size.enum_).unwrap();
+        assert_eq!(
+            enum_values,
+            json!([{ "$ref": "not a schema" }]),
+            "data is never resolved"
+        );
+    }
+
+    #[test]
+    fn recursion_ends_in_a_schemaless_object() {
+        let doc = document();
+        let widget = doc
+            .kind_schema(&Gvk::from_api_version("example.com/v1", "Widget"))
+            .unwrap()
+            .unwrap();
+        let parts = &widget.schema.properties.unwrap()["parts"];
+        let item = serde_json::to_value(parts.items.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            item,
+            json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+        );
+    }
+
+    #[test]
+    fn malformed_documents_are_errors() {
+        let error = OpenApiDocument::parse("doc.json", json!([1])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid OpenAPI document doc.json: not a JSON object"
+        );
+        let error = OpenApiDocument::parse("doc.json", json!({ "paths": {} })).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid OpenAPI document doc.json: no components.schemas"
+        );
+        assert!(
+            document()
+                .kind_schema(&Gvk::from_api_version("example.com/v1", "Gadget"))
+                .is_none()
+        );
     }
 }
