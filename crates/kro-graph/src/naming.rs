@@ -1,5 +1,5 @@
-//! Naming rules for what an RGD author names: the instance kind, resource
-//! ids and `forEach` iterators.
+//! Naming rules for resource ids and `forEach` iterators. (The instance
+//! kind's name is checked by `kro-schema`, with the rest of the CRD names.)
 //!
 //! Ids and iterator names become CEL variables, so they must be valid CEL
 //! identifiers, must not shadow the variables kro itself declares (`schema`,
@@ -109,12 +109,6 @@ pub enum NamingError {
     },
 }
 
-/// `^[A-Z][a-zA-Z0-9]*$`
-fn is_upper_camel_case(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
-}
-
 /// `^[a-z][a-zA-Z0-9]*$`
 fn is_lower_camel_case(name: &str) -> bool {
     let mut chars = name.chars();
@@ -166,21 +160,6 @@ pub fn check_iterator(name: &str) -> Result<(), NamingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_must_be_upper_camel_case() {
-        for good in ["Application", "A", "WebApp2"] {
-            assert_eq!(check_kind(good), Ok(()), "{good}");
-        }
-        for bad in ["application", "", "Web-App", "Web_App", "2App", "Äpp"] {
-            assert_eq!(
-                check_kind(bad).unwrap_err().to_string(),
-                format!(
-                    "naming convention violation: kind '{bad}' is not a valid KRO kind name: must be UpperCamelCase"
-                )
-            );
-        }
-    }
 
     #[test]
     fn resource_ids_must_be_lower_camel_case() {
