@@ -73,14 +73,6 @@ const RESERVED_BY_CEL: &[&str] = &[
 /// A name that breaks a naming rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NamingError {
-    /// The instance kind is not UpperCamelCase.
-    #[error(
-        "naming convention violation: kind '{kind}' is not a valid KRO kind name: must be UpperCamelCase"
-    )]
-    Kind {
-        /// The kind as written.
-        kind: String,
-    },
     /// A resource id is not lowerCamelCase.
     #[error(
         "naming convention violation: id {id} is not a valid KRO resource id: must be lower camelCase"
@@ -118,17 +110,6 @@ fn is_lower_camel_case(name: &str) -> bool {
 /// Whether `name` is reserved by kro or by CEL.
 pub fn is_reserved(name: &str) -> bool {
     RESERVED_BY_KRO.contains(&name) || RESERVED_BY_CEL.contains(&name)
-}
-
-/// Checks the instance kind of an RGD.
-pub fn check_kind(kind: &str) -> Result<(), NamingError> {
-    if is_upper_camel_case(kind) {
-        Ok(())
-    } else {
-        Err(NamingError::Kind {
-            kind: kind.to_owned(),
-        })
-    }
 }
 
 /// Checks a resource id.
