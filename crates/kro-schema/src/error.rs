@@ -72,6 +72,26 @@ pub enum SchemaErrorKind {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// Maps of fields nested beyond [`MAX_OBJECT_NESTING`](crate::simple_schema::MAX_OBJECT_NESTING).
+    #[error("objects nested too deeply (at most {max} levels)")]
+    ObjectNestingTooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// The schema, with custom types inlined, has too many nodes.
+    #[error(
+        "schema too large once custom types are inlined (at most {max_nodes} fields, items and values)"
+    )]
+    SchemaTooLarge {
+        /// The limit.
+        max_nodes: usize,
+    },
+    /// The schema, with custom types inlined, is too deep.
+    #[error("schema nested too deeply once custom types are inlined (at most {max} levels)")]
+    SchemaTooDeep {
+        /// The limit.
+        max: usize,
+    },
     /// A field name is empty.
     #[error("field names must not be empty")]
     EmptyFieldName,

@@ -12,6 +12,20 @@ use super::types::TypeExpr;
 use crate::error::{SchemaError, SchemaErrorKind, child_path, json_kind};
 use crate::ir::{Field, FieldType};
 
+/// How deeply inline objects (maps of fields) may nest. Far beyond any real
+/// schema; it bounds recursion on hostile input, which must not overflow the
+/// stack.
+pub const MAX_OBJECT_NESTING: usize = 64;
+
+/// The most nodes (fields, list items, map values) a schema or custom type
+/// may have once custom types are inlined. Inlining can grow a schema
+/// exponentially (`B` uses `A` twice, `C` uses `B` twice...); this keeps
+/// memory and time bounded.
+pub const MAX_SCHEMA_NODES: usize = 100_000;
+
+/// The deepest a schema may be once custom types are inlined.
+pub const MAX_SCHEMA_DEPTH: usize = 256;
+
 /// Custom types from `spec.schema.types`, resolved and ready to inline.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomTypes {
@@ -54,6 +68,9 @@ impl CustomTypes {
                     ));
                 }
             };
+            // Aliases of aliases can grow without bound; structs were
+            // checked as they were built.
+            check_size(&field, &path, MAX_SCHEMA_NODES)?;
             custom.resolved.insert(name.clone(), field);
         }
         // Keep declaration order for anyone listing the types.
@@ -81,7 +98,27 @@ impl CustomTypes {
         fields: &Map<String, Value>,
         path: &str,
     ) -> Result<Field, SchemaError> {
+        self.struct_at_depth(fields, path, 0)
+    }
+
+    fn struct_at_depth(
+        &self,
+        fields: &Map<String, Value>,
+        path: &str,
+        depth: usize,
+    ) -> Result<Field, SchemaError> {
+        if depth > MAX_OBJECT_NESTING {
+            return Err(SchemaError::new(
+                path,
+                SchemaErrorKind::ObjectNestingTooDeep {
+                    max: MAX_OBJECT_NESTING,
+                },
+            ));
+        }
         let mut children = IndexMap::with_capacity(fields.len());
+        // Counted as children are built, so an oversized schema stops early
+        // instead of first being inlined in full.
+        let mut nodes = 1;
         for (name, spec) in fields {
             let child = child_path(path, name);
             if name.is_empty() {
@@ -89,7 +126,7 @@ impl CustomTypes {
             }
             let field = match spec {
                 Value::String(text) => self.field_from_string(text, &child)?,
-                Value::Object(nested) => self.struct_field(nested, &child)?,
+                Value::Object(nested) => self.struct_at_depth(nested, &child, depth + 1)?,
                 other => {
                     return Err(SchemaError::new(
                         &child,
@@ -99,6 +136,7 @@ impl CustomTypes {
                     ));
                 }
             };
+            nodes += check_size(&field, &child, MAX_SCHEMA_NODES.saturating_sub(nodes))?;
             children.insert(name.clone(), field);
         }
         let mut field = Field::new(FieldType::Struct(children));
@@ -146,6 +184,26 @@ impl CustomTypes {
         let mut field = self.resolve(expr)?;
         field.required = false;
         Ok(field)
+    }
+}
+
+/// Checks that `field` has at most `max_nodes` nodes and is not too deep
+/// (counting one more level for its parent); returns its node count.
+fn check_size(field: &Field, path: &str, max_nodes: usize) -> Result<usize, SchemaError> {
+    match field.tree_size(max_nodes) {
+        None => Err(SchemaError::new(
+            path,
+            SchemaErrorKind::SchemaTooLarge {
+                max_nodes: MAX_SCHEMA_NODES,
+            },
+        )),
+        Some(size) if size.depth >= MAX_SCHEMA_DEPTH => Err(SchemaError::new(
+            path,
+            SchemaErrorKind::SchemaTooDeep {
+                max: MAX_SCHEMA_DEPTH,
+            },
+        )),
+        Some(size) => Ok(size.nodes),
     }
 }
 
@@ -264,6 +322,14 @@ fn find_cycle(deps: &[Vec<usize>], pending: &[usize], names: &[&str]) -> Vec<Str
 /// The custom type names a type spec uses (parse errors are ignored here
 /// and reported when the type is built).
 fn collect_type_names(spec: &Value, out: &mut Vec<String>) {
+    collect_type_names_at(spec, out, 0);
+}
+
+fn collect_type_names_at(spec: &Value, out: &mut Vec<String>, depth: usize) {
+    // Too deep is reported when the type is built.
+    if depth > MAX_OBJECT_NESTING {
+        return;
+    }
     match spec {
         Value::String(text) => {
             let type_text = text.split_once('|').map_or(text.as_str(), |(ty, _)| ty);
@@ -273,7 +339,7 @@ fn collect_type_names(spec: &Value, out: &mut Vec<String>) {
         }
         Value::Object(fields) => {
             for child in fields.values() {
-                collect_type_names(child, out);
+                collect_type_names_at(child, out, depth + 1);
             }
         }
         _ => {}

@@ -720,3 +720,83 @@ fn struct_type_with_explicit_default_keeps_it() {
         "spec.retry: marker `default`: default {\"tries\":5} is not valid for this field: unknown field `tries`"
     );
 }
+
+#[test]
+fn inline_objects_have_a_nesting_limit() {
+    let mut deep = json!({ "leaf": "string" });
+    for _ in 0..100 {
+        deep = json!({ "n": deep });
+    }
+    let message = spec_error(deep, Value::Null);
+    assert!(
+        message.ends_with(": objects nested too deeply (at most 64 levels)"),
+        "{message}"
+    );
+    assert!(message.starts_with("spec.n.n.n."), "{message}");
+    let mut ok = json!({ "leaf": "string" });
+    for _ in 0..60 {
+        ok = json!({ "n": ok });
+    }
+    assert!(parse_spec(Some(&ok), None).is_ok());
+}
+
+#[test]
+fn exponential_inlining_is_refused() {
+    // T0 has 2 nodes; each next type uses the previous twice.
+    let mut types = serde_json::Map::new();
+    types.insert("T0".to_owned(), json!({ "x": "string" }));
+    for i in 1..40 {
+        let previous = format!("T{}", i - 1);
+        types.insert(format!("T{i}"), json!({ "a": previous, "b": previous }));
+    }
+    let message = spec_error(json!({ "top": "T39" }), Value::Object(types));
+    assert!(
+        message.ends_with(
+            "schema too large once custom types are inlined (at most 100000 fields, items and values)"
+        ),
+        "{message}"
+    );
+    assert!(message.starts_with("types.T"), "{message}");
+}
+
+#[test]
+fn alias_chains_have_a_depth_limit() {
+    let mut types = serde_json::Map::new();
+    types.insert("A0".to_owned(), json!("string"));
+    for i in 1..300 {
+        types.insert(format!("A{i}"), json!(format!("[]A{}", i - 1)));
+    }
+    let message = spec_error(json!({}), Value::Object(types));
+    assert!(
+        message.ends_with(
+            "schema nested too deeply once custom types are inlined (at most 256 levels)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn many_fields_using_a_large_type_stop_early() {
+    let mut types = serde_json::Map::new();
+    types.insert("T0".to_owned(), json!({ "x": "string" }));
+    for i in 1..16 {
+        let previous = format!("T{}", i - 1);
+        types.insert(format!("T{i}"), json!({ "a": previous, "b": previous }));
+    }
+    // T15 has about 98k nodes: alone it fits, twice it does not.
+    assert!(
+        parse_spec(
+            Some(&json!({ "one": "T15" })),
+            Some(&Value::Object(types.clone()))
+        )
+        .is_ok()
+    );
+    let message = spec_error(
+        json!({ "one": "T15", "two": "T15", "three": "T15" }),
+        Value::Object(types),
+    );
+    assert!(
+        message.starts_with("spec.two: schema too large"),
+        "{message}"
+    );
+}
