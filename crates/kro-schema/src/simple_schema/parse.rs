@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use super::apply::apply_markers;
+use super::apply::{apply_markers, check_transition_rules};
 use super::markers::parse_markers;
 use super::types::TypeExpr;
 use crate::error::{SchemaError, SchemaErrorKind, child_path, json_kind};
@@ -158,6 +158,7 @@ impl CustomTypes {
             let markers = parse_markers(markers_text).map_err(|e| SchemaError::new(path, e))?;
             apply_markers(&mut field, &markers, path)?;
         }
+        check_transition_rules(&field, path)?;
         Ok(field)
     }
 

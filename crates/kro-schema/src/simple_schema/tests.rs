@@ -800,3 +800,37 @@ fn many_fields_using_a_large_type_stop_early() {
         "{message}"
     );
 }
+
+#[test]
+fn immutable_inside_list_items_needs_a_map_list() {
+    let types = json!({
+        "Item": { "name": "string | required=true", "id": "string | immutable=true" },
+        "Fixed": "string | immutable=true",
+        "Checked": r#"integer | validation="self >= oldSelf""#,
+    });
+    assert_eq!(
+        spec_error(json!({ "items": "[]Item" }), types.clone()),
+        "spec.items: marker `immutable`: the rule `self == oldSelf` inside the items of this list needs the list to have listType=map (with listMapKey): the API server cannot match items of other lists between updates"
+    );
+    assert!(
+        spec_error(
+            json!({ "items": "[]Fixed | listType=atomic" }),
+            types.clone()
+        )
+        .starts_with("spec.items: marker `immutable`: the rule `self == oldSelf`")
+    );
+    assert!(
+        spec_error(json!({ "m": "map[string][]Checked" }), types.clone())
+            .starts_with("spec.m: marker `validation`: the rule `self >= oldSelf`")
+    );
+    // Map lists, maps and the list itself are fine.
+    let parsed = spec(
+        json!({
+            "items": "[]Item | listType=map listMapKey=name",
+            "byName": "map[string]Item",
+            "frozen": "[]string | immutable=true",
+        }),
+        types,
+    );
+    assert_eq!(child(&parsed, "frozen").validations.len(), 1);
+}
