@@ -8,4 +8,5 @@
 //! own and can be driven by the operator, the CLI or a test.
 
 pub mod cluster;
+pub mod conditions;
 pub mod metadata;
