@@ -29,6 +29,7 @@ mod lexer;
 pub mod lib_std;
 mod macros;
 pub mod parse;
+pub mod references;
 mod resolve;
 pub mod template;
 pub mod types;
