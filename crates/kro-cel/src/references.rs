@@ -25,8 +25,15 @@ pub struct Reference {
 
 /// Every read of an environment variable in `expr`, in source order.
 pub fn references(expr: &Expr) -> Vec<Reference> {
+    references_with(expr, &|_| false)
+}
+
+/// Like [`references`], where `is_global_function` names the namespaced
+/// functions of the environment, so that the `random` of
+/// `random.seededString(8, x)` is not taken for a variable.
+pub fn references_with(expr: &Expr, is_global_function: &dyn Fn(&str) -> bool) -> Vec<Reference> {
     let mut found = Vec::new();
-    walk(expr, &mut Vec::new(), &mut found);
+    walk(expr, &mut Vec::new(), is_global_function, &mut found);
     found
 }
 
@@ -57,7 +64,29 @@ fn select_chain(expr: &Expr) -> Option<(&str, Vec<String>)> {
     }
 }
 
-fn walk(expr: &Expr, bound: &mut Vec<String>, found: &mut Vec<Reference>) {
+/// Whether `target.function(...)` is a call of the global function
+/// `target.function` rather than a method called on a variable.
+fn is_namespaced_call(
+    target: &Expr,
+    function: &str,
+    is_global_function: &dyn Fn(&str) -> bool,
+) -> bool {
+    select_chain(target).is_some_and(|(root, path)| {
+        let mut name = root.trim_start_matches('.').to_owned();
+        for part in path.iter().map(String::as_str).chain([function]) {
+            name.push('.');
+            name.push_str(part);
+        }
+        is_global_function(&name)
+    })
+}
+
+fn walk(
+    expr: &Expr,
+    bound: &mut Vec<String>,
+    is_global_function: &dyn Fn(&str) -> bool,
+    found: &mut Vec<Reference>,
+) {
     if let Some((root, path)) = select_chain(expr) {
         // `.name` is written to reach the environment past a macro variable.
         let (root, scoped) = match root.strip_prefix('.') {
@@ -74,25 +103,34 @@ fn walk(expr: &Expr, bound: &mut Vec<String>, found: &mut Vec<Reference>) {
         return;
     }
     match &expr.kind {
+        ExprKind::Call {
+            target: Some(target),
+            function,
+            args,
+        } if is_namespaced_call(target, function, is_global_function) => {
+            for arg in args {
+                walk(arg, bound, is_global_function, found);
+            }
+        }
         ExprKind::Comprehension(loop_) => {
             // The range and the initial accumulator are evaluated outside
             // the loop's scope; the rest sees the loop's names.
-            walk(&loop_.iter_range, bound, found);
-            walk(&loop_.accu_init, bound, found);
+            walk(&loop_.iter_range, bound, is_global_function, found);
+            walk(&loop_.accu_init, bound, is_global_function, found);
             let depth = bound.len();
             bound.push(loop_.accu_var.clone());
             bound.push(loop_.iter_var.clone());
             bound.extend(loop_.iter_var2.iter().cloned());
-            walk(&loop_.loop_cond, bound, found);
-            walk(&loop_.loop_step, bound, found);
+            walk(&loop_.loop_cond, bound, is_global_function, found);
+            walk(&loop_.loop_step, bound, is_global_function, found);
             // The result sees the accumulator but not the iteration names.
             bound.truncate(depth + 1);
-            walk(&loop_.result, bound, found);
+            walk(&loop_.result, bound, is_global_function, found);
             bound.truncate(depth);
         }
         _ => {
             for child in expr.children() {
-                walk(child, bound, found);
+                walk(child, bound, is_global_function, found);
             }
         }
     }
@@ -165,6 +203,21 @@ mod tests {
             refs("[1].map(x, x) + [x]"),
             pairs(&[("x", "")]),
             "x is free outside the macro"
+        );
+    }
+
+    #[test]
+    fn namespaced_functions_are_not_variables() {
+        let expr = parse("random.seededString(8, schema.metadata.uid) + random.name").unwrap();
+        let found: Vec<String> = references_with(&expr, &|name| name == "random.seededString")
+            .into_iter()
+            .map(|r| format!("{} {}", r.root, r.path.join(".")))
+            .collect();
+        assert_eq!(found, ["schema metadata.uid", "random name"]);
+        assert_eq!(
+            references(&expr).len(),
+            3,
+            "without the filter, random is a variable"
         );
     }
 
