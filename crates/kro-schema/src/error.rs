@@ -59,7 +59,7 @@ pub enum SchemaErrorKind {
         problem: MarkerProblem,
     },
     /// Custom types refer to each other in a loop.
-    #[error("custom types form a cycle: {}", cycle.join(" -> "))]
+    #[error("custom types form a cycle: {}", show_cycle(cycle))]
     CyclicTypes {
         /// The loop, starting and ending with the same type name.
         cycle: Vec<String>,
@@ -210,4 +210,18 @@ pub(crate) fn child_path(parent: &str, child: &str) -> String {
     } else {
         format!("{parent}.{child}")
     }
+}
+
+/// The most cycle members an error message lists; longer loops are
+/// shortened so the message fits in a status condition.
+const CYCLE_SHOWN: usize = 12;
+
+fn show_cycle(cycle: &[String]) -> String {
+    if cycle.len() <= CYCLE_SHOWN {
+        return cycle.join(" -> ");
+    }
+    let head = cycle[..CYCLE_SHOWN - 2].join(" -> ");
+    let tail = cycle[cycle.len() - 2..].join(" -> ");
+    let skipped = cycle.len() - CYCLE_SHOWN;
+    format!("{head} -> ({skipped} more) -> {tail}")
 }

@@ -1,7 +1,7 @@
 //! Walking the author's `spec` and `types` maps and building [`Field`]s.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
@@ -48,9 +48,10 @@ impl CustomTypes {
             check_type_name(name)?;
         }
         let order = build_order(declared)?;
+        let entries: Vec<(&String, &Value)> = declared.iter().collect();
         let mut custom = CustomTypes::default();
         for index in order {
-            let Some((name, spec)) = declared.iter().nth(index) else {
+            let Some(&(name, spec)) = entries.get(index) else {
                 continue;
             };
             let path = child_path("types", name);
@@ -74,9 +75,13 @@ impl CustomTypes {
             custom.resolved.insert(name.clone(), field);
         }
         // Keep declaration order for anyone listing the types.
-        custom
-            .resolved
-            .sort_by_cached_key(|name, _| declared.keys().position(|n| n == name));
+        let mut in_order = IndexMap::with_capacity(custom.resolved.len());
+        for (name, _) in entries {
+            if let Some(field) = custom.resolved.swap_remove(name.as_str()) {
+                in_order.insert(name.clone(), field);
+            }
+        }
+        custom.resolved = in_order;
         Ok(custom)
     }
 
@@ -246,22 +251,32 @@ fn check_type_name(name: &str) -> Result<(), SchemaError> {
 
 /// The order to build custom types in: dependencies first, and otherwise
 /// declaration order (Kahn's algorithm with the smallest declaration index
-/// first), so errors are reported deterministically.
+/// first), so errors are reported deterministically. O(n log n + edges), so
+/// a huge `types` map cannot stall the controller.
 fn build_order(declared: &Map<String, Value>) -> Result<Vec<usize>, SchemaError> {
     let names: Vec<&str> = declared.keys().map(String::as_str).collect();
-    let index_of = |name: &str| names.iter().position(|n| *n == name);
+    // Only looked up, never iterated, so its order cannot leak into output.
+    let index_of: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     // deps[i]: the declared types that type i uses. Unknown names are left
     // for resolution to report with the field's path.
     let mut deps: Vec<Vec<usize>> = Vec::with_capacity(names.len());
+    // users[j]: the types that use type j.
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
     for (i, spec) in declared.values().enumerate() {
         let mut used = Vec::new();
         collect_type_names(spec, &mut used);
-        let mut indices: Vec<usize> = used.iter().filter_map(|n| index_of(n)).collect();
+        let mut indices: Vec<usize> = used
+            .iter()
+            .filter_map(|n| index_of.get(n.as_str()).copied())
+            .collect();
         indices.sort_unstable();
         indices.dedup();
         // A self-reference is a cycle of one.
         if indices.contains(&i) {
             return Err(cycle_error(vec![names[i].to_owned(), names[i].to_owned()]));
+        }
+        for &j in &indices {
+            users[j].push(i);
         }
         deps.push(indices);
     }
@@ -276,12 +291,10 @@ fn build_order(declared: &Map<String, Value>) -> Result<Vec<usize>, SchemaError>
     let mut order = Vec::with_capacity(names.len());
     while let Some(Reverse(i)) = ready.pop() {
         order.push(i);
-        for (j, dep) in deps.iter().enumerate() {
-            if dep.contains(&i) {
-                pending[j] -= 1;
-                if pending[j] == 0 {
-                    ready.push(Reverse(j));
-                }
+        for &j in &users[i] {
+            pending[j] -= 1;
+            if pending[j] == 0 {
+                ready.push(Reverse(j));
             }
         }
     }
@@ -302,7 +315,10 @@ fn find_cycle(deps: &[Vec<usize>], pending: &[usize], names: &[&str]) -> Vec<Str
     let Some(start) = pending.iter().position(|n| *n > 0) else {
         return Vec::new();
     };
+    // Position of each type in the walk, to spot the repeat in O(1).
+    let mut seen_at: Vec<Option<usize>> = vec![None; names.len()];
     let mut walk = vec![start];
+    seen_at[start] = Some(0);
     let mut current = start;
     loop {
         // Every type with pending dependencies has one that is itself
@@ -310,11 +326,12 @@ fn find_cycle(deps: &[Vec<usize>], pending: &[usize], names: &[&str]) -> Vec<Str
         let Some(&next) = deps[current].iter().find(|d| pending[**d] > 0) else {
             return walk.iter().map(|i| names[*i].to_owned()).collect();
         };
-        if let Some(at) = walk.iter().position(|i| *i == next) {
+        if let Some(at) = seen_at[next] {
             let mut cycle: Vec<String> = walk[at..].iter().map(|i| names[*i].to_owned()).collect();
             cycle.push(names[next].to_owned());
             return cycle;
         }
+        seen_at[next] = Some(walk.len());
         walk.push(next);
         current = next;
     }

@@ -834,3 +834,28 @@ fn immutable_inside_list_items_needs_a_map_list() {
     );
     assert_eq!(child(&parsed, "frozen").validations.len(), 1);
 }
+
+#[test]
+fn long_alias_chains_and_cycles_resolve_in_linear_time() {
+    const N: usize = 50_000;
+    let mut types = serde_json::Map::new();
+    // Declared last-first, so every type waits for one declared after it.
+    for i in (1..N).rev() {
+        types.insert(format!("T{i}"), json!(format!("T{}", i - 1)));
+    }
+    types.insert("T0".to_owned(), json!("string | default=x"));
+    let parsed = spec(
+        json!({ "f": format!("T{}", N - 1) }),
+        Value::Object(types.clone()),
+    );
+    assert_eq!(child(&parsed, "f").default, Some(json!("x")));
+
+    types.insert("T0".to_owned(), json!(format!("T{}", N - 1)));
+    let message = spec_error(json!({}), Value::Object(types));
+    assert_eq!(
+        message,
+        "types.T49999: custom types form a cycle: T49999 -> T49998 -> T49997 -> T49996 -> \
+         T49995 -> T49994 -> T49993 -> T49992 -> T49991 -> T49990 -> (49989 more) -> T0 -> T49999",
+        "long loops are shortened"
+    );
+}
