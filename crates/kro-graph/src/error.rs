@@ -101,6 +101,29 @@ pub enum BuildErrorKind {
         /// The limit.
         max: usize,
     },
+    /// An expression does not parse.
+    #[error("{message}")]
+    Parse {
+        /// The parser's diagnostics, with line, column and caret.
+        message: String,
+    },
+    /// A `readyWhen` expression reads something other than its resource.
+    #[error("readyWhen may only reference {allowed:?}, found {found:?}")]
+    ReadyWhenScope {
+        /// The one variable it may read.
+        allowed: String,
+        /// What else it reads.
+        found: Vec<String>,
+    },
+    /// `each` is read outside the `readyWhen` of a collection.
+    #[error("each is only available in the readyWhen expressions of a forEach collection")]
+    EachOutsideReadyWhen,
+    /// A forEach iterator is read outside its resource's template.
+    #[error("forEach iterators {found:?} can only be used in the resource's template")]
+    IteratorOutsideTemplate {
+        /// The iterators read.
+        found: Vec<String>,
+    },
     /// The dependencies form a cycle, or name an unknown resource.
     #[error(transparent)]
     Dag(#[from] DagError),
