@@ -84,7 +84,7 @@ impl Env {
     /// Parses, checks and plans `src`.
     pub fn compile(&self, src: &str) -> Result<Compiled, Diagnostics> {
         let ast = parse(src)?;
-        let checked = check(self, &ast)?;
+        let checked = check::check_owned(self, ast)?;
         let program = Program::plan(self, &checked.expr);
         Ok(Compiled {
             checked,
