@@ -15,3 +15,4 @@ pub mod dag;
 pub mod error;
 pub mod naming;
 pub mod resolver;
+pub mod source_map;
