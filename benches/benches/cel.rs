@@ -64,6 +64,18 @@ fn benches(c: &mut Criterion) {
         b.iter(|| env.compile(black_box(typical)).map(|_| ()))
     });
 
+    // Parsing alone, ours against the `cel` crate's parser (the reason kro-cel has its own).
+    c.bench_function("cel/parse_typical_kro_cel", |b| {
+        b.iter(|| kro_cel::parse(black_box(typical)).map(|_| ()))
+    });
+    c.bench_function("cel/parse_typical_cel_crate", |b| {
+        b.iter(|| {
+            cel::parser::Parser::new()
+                .parse(black_box(typical))
+                .map(|_| ())
+        })
+    });
+
     let eq = env.compile("x == 80").expect("compiles");
     let x = [("x", Value::Int(80))];
     c.bench_function("cel/eval_cached_x_eq_80", |b| {
