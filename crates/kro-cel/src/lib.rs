@@ -40,7 +40,7 @@ pub use check::{CheckedExpr, check};
 pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::EvalError;
-pub use eval::{Activation, Program};
+pub use eval::{Activation, JsonActivation, Program};
 pub use parse::parse;
 pub use types::Type;
 pub use value::{Key, Map, Value};
