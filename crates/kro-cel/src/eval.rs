@@ -394,11 +394,21 @@ impl Planner<'_> {
         if let Some(node) = special {
             return node;
         }
-        let imp = self
+        let mut imp = self
             .env
             .functions
             .get(&name)
             .and_then(|f| f.implementation.clone());
+        // `matches` with a literal pattern: compile the regex once, at plan time.
+        if name == "matches"
+            && let [_, Node::Const(Value::String(pattern))] = planned.as_slice()
+            && let Ok(re) = crate::lib_std::compile_regex(pattern)
+        {
+            imp = Some(Arc::new(move |args: &[Value]| match args {
+                [Value::String(s), _] => Ok(Value::Bool(re.is_match(s))),
+                _ => Err(EvalError::no_overload("matches", args)),
+            }));
+        }
         Node::Call {
             name: Arc::from(name),
             imp,
