@@ -17,6 +17,7 @@
 //!
 //! It does no I/O and keeps no global state.
 
+pub mod activation;
 pub mod ast;
 pub mod check;
 pub mod cost;
@@ -29,18 +30,20 @@ mod lexer;
 pub mod lib_std;
 mod macros;
 pub mod parse;
+mod plan;
 pub mod references;
 mod resolve;
 pub mod template;
 pub mod types;
 pub mod value;
 
+pub use activation::{Activation, JsonActivation};
 pub use ast::{Expr, Span};
 pub use check::{CheckedExpr, check};
 pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::EvalError;
-pub use eval::{Activation, JsonActivation, Program};
+pub use eval::Program;
 pub use parse::parse;
 pub use types::Type;
 pub use value::{Key, Map, Value};
