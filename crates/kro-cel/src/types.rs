@@ -235,12 +235,5 @@ mod tests {
         }
         assert_eq!(Type::parse("A"), Some(Type::param("A")));
         assert_eq!(Type::parse("list(int"), None);
-        assert_eq!(
-            Type::parse("list(int, int)"),
-            Some(Type::Opaque(
-                "list".into(),
-                vec![Type::Int, Type::Int].into()
-            ))
-        );
     }
 }
