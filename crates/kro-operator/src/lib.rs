@@ -2,3 +2,4 @@
 //! in-process; the `kro-operator` binary is a thin `main` around it.
 
 pub mod cluster;
+pub mod schema;
