@@ -3,7 +3,11 @@
 //! Validate an RGD, generate the CRD of its instance kind, and render the
 //! resources one instance would produce, all without a cluster.
 
-use clap::Parser;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// Command-line interface of `kro`.
 #[derive(Debug, Parser)]
@@ -12,8 +16,27 @@ use clap::Parser;
     version,
     about = "Validate, generate and render kro ResourceGraphDefinitions offline"
 )]
-struct Args {}
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-fn main() {
-    let Args {} = Args::parse();
+#[derive(Debug, Subcommand)]
+enum Command {
+    Validate(validate::ValidateArgs),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.command {
+        Some(Command::Validate(validate_args)) => match validate::run(&validate_args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("{e:#}");
+                ExitCode::from(2)
+            }
+        },
+        None => ExitCode::SUCCESS,
+    }
 }
