@@ -28,6 +28,8 @@ mod ext;
 mod lexer;
 pub mod lib_std;
 mod macros;
+pub mod opaque;
+pub mod openapi_types;
 pub mod parse;
 mod resolve;
 pub mod template;

@@ -87,6 +87,8 @@ pub enum Value {
     Type(Type),
     /// An optional: `optional.of(v)` or `optional.none()`.
     Optional(Option<Arc<Value>>),
+    /// A value of a library-defined type (see [`crate::opaque`]).
+    Opaque(crate::opaque::OpaqueValue),
 }
 
 impl Value {
@@ -121,6 +123,7 @@ impl Value {
             Value::Duration(_) => Type::Duration,
             Value::Type(_) => Type::Type(None),
             Value::Optional(_) => Type::optional(Type::Dyn),
+            Value::Opaque(o) => Type::object(o.type_name()),
         }
     }
 
@@ -193,6 +196,7 @@ impl Value {
                     t.runtime_name()
                 )));
             }
+            Value::Opaque(o) => o.to_json()?,
         })
     }
 
@@ -252,6 +256,7 @@ impl Value {
                 (Some(x), Some(y)) => x.equals(y),
                 _ => false,
             },
+            (Opaque(a), Opaque(b)) => a.equals(&**b),
             _ => false,
         }
     }
@@ -295,6 +300,7 @@ impl Value {
             Value::Duration(d) => d.is_zero(),
             Value::Type(_) => false,
             Value::Optional(o) => o.is_none(),
+            Value::Opaque(_) => false,
         }
     }
 }
@@ -362,6 +368,7 @@ impl fmt::Display for Value {
             Value::Type(t) => write!(f, "{}", t.runtime_name()),
             Value::Optional(None) => write!(f, "optional.none()"),
             Value::Optional(Some(v)) => write!(f, "optional.of({v})"),
+            Value::Opaque(o) => write!(f, "{}", o.render()),
         }
     }
 }
