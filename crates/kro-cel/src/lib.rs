@@ -17,6 +17,7 @@
 //!
 //! It does no I/O and keeps no global state.
 
+pub mod assignability;
 pub mod ast;
 pub mod check;
 pub mod cost;

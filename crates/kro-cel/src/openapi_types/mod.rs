@@ -24,7 +24,7 @@ mod convert;
 mod escape;
 mod object_meta;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 

@@ -12,7 +12,7 @@ use crate::types::Type;
 use crate::{Env, Value};
 
 /// The self-contained schema of a built-in kind, from its committed document.
-fn kind(file: &str, api_version: &str, kind: &str) -> SchemaTypes {
+pub(crate) fn kind(file: &str, api_version: &str, kind: &str) -> SchemaTypes {
     let path = format!(
         "{}/../../data/kubernetes-openapi/v1.36/{file}",
         env!("CARGO_MANIFEST_DIR")
