@@ -74,14 +74,16 @@ pub fn check_assignable(
     target: Target<'_>,
     got: &Type,
     expected: &Type,
-) -> Result<(), TypeMismatch> {
-    fits(env, got, expected, 0).map_err(|detail| TypeMismatch {
-        resource: target.resource.to_string(),
-        path: target.path.to_string(),
-        expression: target.expression.to_string(),
-        got: got.clone(),
-        expected: expected.clone(),
-        detail,
+) -> Result<(), Box<TypeMismatch>> {
+    fits(env, got, expected, 0).map_err(|detail| {
+        Box::new(TypeMismatch {
+            resource: target.resource.to_string(),
+            path: target.path.to_string(),
+            expression: target.expression.to_string(),
+            got: got.clone(),
+            expected: expected.clone(),
+            detail,
+        })
     })
 }
 
