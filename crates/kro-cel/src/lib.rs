@@ -26,6 +26,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod eval;
 mod ext;
+pub mod k8s_lib;
 mod lexer;
 pub mod lib_std;
 mod macros;
