@@ -19,8 +19,8 @@ use crate::types::Type;
 pub struct CheckedExpr {
     /// The parsed tree (unchanged).
     pub expr: Expr,
-    /// Deduced type per node id.
-    pub types: HashMap<ExprId, Type>,
+    /// Deduced type per node id (ids are dense, so a vector indexed by id).
+    types: Vec<Option<Type>>,
     /// Deduced type of the whole expression.
     pub result_type: Type,
 }
@@ -28,33 +28,43 @@ pub struct CheckedExpr {
 impl CheckedExpr {
     /// The deduced type of a node.
     pub fn type_of(&self, id: ExprId) -> Option<&Type> {
-        self.types.get(&id)
+        self.types.get(id as usize).and_then(Option::as_ref)
     }
 }
 
 /// Type-checks `expr` against `env`.
 pub fn check(env: &Env, expr: &Expr) -> Result<CheckedExpr, Diagnostics> {
+    check_owned(env, expr.clone())
+}
+
+/// Type-checks `expr` against `env`, keeping the tree without copying it.
+pub fn check_owned(env: &Env, expr: Expr) -> Result<CheckedExpr, Diagnostics> {
     let mut c = Checker {
         env,
         mapping: HashMap::new(),
         next_var: 0,
-        types: HashMap::new(),
+        types: vec![None; expr.max_id() as usize + 1],
+        memo: resolve::VariableMemo::new(expr.max_id()),
         scopes: Vec::new(),
         errors: Vec::new(),
     };
-    c.check(expr);
+    c.check(&expr);
     if !c.errors.is_empty() {
         return Err(Diagnostics(c.errors));
     }
     let mapping = std::mem::take(&mut c.mapping);
-    let types: HashMap<ExprId, Type> = c
+    let types: Vec<Option<Type>> = c
         .types
         .into_iter()
-        .map(|(id, t)| (id, substitute(&mapping, &t, true)))
+        .map(|t| t.map(|t| substitute(&mapping, &t, true)))
         .collect();
-    let result_type = types.get(&expr.id).cloned().unwrap_or(Type::Dyn);
+    let result_type = types
+        .get(expr.id as usize)
+        .cloned()
+        .flatten()
+        .unwrap_or(Type::Dyn);
     Ok(CheckedExpr {
-        expr: expr.clone(),
+        expr,
         types,
         result_type,
     })
@@ -66,7 +76,8 @@ struct Checker<'a> {
     env: &'a Env,
     mapping: Mapping,
     next_var: usize,
-    types: HashMap<ExprId, Type>,
+    types: Vec<Option<Type>>,
+    memo: resolve::VariableMemo,
     scopes: Vec<(String, Type)>,
     errors: Vec<Diagnostic>,
 }
@@ -98,7 +109,9 @@ impl Checker<'_> {
 
     fn check(&mut self, e: &Expr) -> Type {
         let t = self.check_inner(e);
-        self.types.insert(e.id, t.clone());
+        if let Some(slot) = self.types.get_mut(e.id as usize) {
+            *slot = Some(t.clone());
+        }
         t
     }
 
@@ -106,9 +119,7 @@ impl Checker<'_> {
         if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Select { .. }) {
             let scopes = &self.scopes;
             let is_local = |n: &str| scopes.iter().any(|(l, _)| l == n);
-            if let Some((name, id)) = resolve::variable(self.env, e, &is_local)
-                && id == e.id
-            {
+            if let Some(name) = self.memo.lookup(self.env, e, &is_local) {
                 return self.env.variables.get(&name).cloned().unwrap_or(Type::Dyn);
             }
         }
@@ -145,12 +156,9 @@ impl Checker<'_> {
                 test_only,
                 optional,
             } => {
-                if !test_only
-                    && !optional
-                    && let Some(q) = crate::parse::qualified_name(e)
-                    && self.local(q.split('.').next().unwrap_or("")).is_none()
-                    && let Some(t) = resolve::type_name(self.env, &q)
-                {
+                let scopes = &self.scopes;
+                let is_local = |n: &str| scopes.iter().any(|(l, _)| l == n);
+                if let Some(t) = resolve::qualified_type(self.env, e, &is_local) {
                     return t;
                 }
                 let result = self.select_field(e, operand, field, *optional);
@@ -396,7 +404,9 @@ impl Checker<'_> {
         for a in args {
             arg_types.push(self.check(a));
         }
-        let Some(decl) = self.env.functions.get(&name) else {
+        // Copy the reference out so the overloads can be borrowed while `self` mutates.
+        let env = self.env;
+        let Some(decl) = env.functions.get(&name) else {
             let msg = format!(
                 "undeclared reference to '{name}' (in container '{}')",
                 self.container_name()
@@ -404,8 +414,13 @@ impl Checker<'_> {
             self.error(e, msg);
             return Type::Error;
         };
-        let overloads = decl.overloads.clone();
-        self.resolve_overload(e, &name, member_target.is_some(), &overloads, &arg_types)
+        self.resolve_overload(
+            e,
+            &name,
+            member_target.is_some(),
+            &decl.overloads,
+            &arg_types,
+        )
     }
 
     fn resolve_overload(
@@ -418,7 +433,13 @@ impl Checker<'_> {
     ) -> Type {
         let mut result: Option<Type> = None;
         for o in overloads {
-            if o.member != member || o.params.len() != args.len() {
+            if o.member != member
+                || o.params.len() != args.len()
+                || args
+                    .iter()
+                    .zip(&o.params)
+                    .any(|(a, p)| clearly_unassignable(p, a))
+            {
                 continue;
             }
             // Instantiate the overload's type parameters with fresh variables.
@@ -432,15 +453,18 @@ impl Checker<'_> {
                 let v = self.fresh();
                 inst.insert(p, v);
             }
-            let formal: Vec<Type> = o
-                .params
-                .iter()
-                .map(|p| substitute(&inst, p, false))
-                .collect();
+            let formal: std::borrow::Cow<'_, [Type]> = if inst.is_empty() {
+                std::borrow::Cow::Borrowed(&o.params)
+            } else {
+                o.params
+                    .iter()
+                    .map(|p| substitute(&inst, p, false))
+                    .collect()
+            };
             let mut trial = self.mapping.clone();
             let ok = args
                 .iter()
-                .zip(&formal)
+                .zip(formal.iter())
                 .all(|(a, f)| assignable(&mut trial, a, f));
             if !ok {
                 continue;
@@ -502,6 +526,25 @@ impl Checker<'_> {
             false
         }
     }
+}
+
+/// A cheap pre-test: two different concrete scalar types never match, so the
+/// overload can be skipped without trying (and copying the substitutions).
+fn clearly_unassignable(param: &Type, arg: &Type) -> bool {
+    let scalar = |t: &Type| {
+        matches!(
+            t,
+            Type::Bool
+                | Type::Int
+                | Type::Uint
+                | Type::Double
+                | Type::String
+                | Type::Bytes
+                | Type::Timestamp
+                | Type::Duration
+        )
+    };
+    scalar(param) && scalar(arg) && param != arg
 }
 
 fn collect_params(t: &Type, out: &mut Vec<Arc<str>>) {

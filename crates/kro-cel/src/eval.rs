@@ -63,6 +63,44 @@ impl<const N: usize> Activation for [(&str, Value); N] {
     }
 }
 
+/// Variables bound to JSON documents, converted to CEL values only when an
+/// expression first reads them (kro binds every resource of a graph, and an
+/// expression usually reads one or two). Each conversion is cached for the
+/// lifetime of the activation.
+#[derive(Debug, Default)]
+pub struct JsonActivation<'a> {
+    documents: IndexMap<String, &'a serde_json::Value>,
+    converted: std::cell::RefCell<HashMap<String, Value>>,
+}
+
+impl<'a> JsonActivation<'a> {
+    /// An activation with no variables.
+    pub fn new() -> Self {
+        JsonActivation::default()
+    }
+
+    /// Binds `name` to a JSON document.
+    pub fn bind(&mut self, name: &str, document: &'a serde_json::Value) -> &mut Self {
+        self.documents.insert(name.to_string(), document);
+        self.converted.borrow_mut().remove(name);
+        self
+    }
+}
+
+impl Activation for JsonActivation<'_> {
+    fn resolve(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.converted.borrow().get(name) {
+            return Some(v.clone());
+        }
+        let doc = self.documents.get(name)?;
+        let v = Value::from_json(doc);
+        self.converted
+            .borrow_mut()
+            .insert(name.to_string(), v.clone());
+        Some(v)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum BinOp {
     Eq,
@@ -88,7 +126,8 @@ enum Node {
     Local(Arc<str>),
     Select {
         operand: Box<Node>,
-        field: Arc<str>,
+        /// The field as a ready-made map key, so selection does not allocate.
+        field: Key,
         test_only: bool,
         optional: bool,
     },
@@ -150,6 +189,7 @@ impl Program {
         let mut p = Planner {
             env,
             locals: Vec::new(),
+            memo: resolve::VariableMemo::new(expr.max_id()),
         };
         Program {
             root: p.plan(expr),
@@ -184,6 +224,7 @@ impl Program {
 struct Planner<'a> {
     env: &'a Env,
     locals: Vec<String>,
+    memo: resolve::VariableMemo,
 }
 
 impl Planner<'_> {
@@ -195,9 +236,7 @@ impl Planner<'_> {
         if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Select { .. }) {
             let locals = &self.locals;
             let is_local = |n: &str| locals.iter().any(|l| l == n);
-            if let Some((name, id)) = resolve::variable(self.env, e, &is_local)
-                && id == e.id
-            {
+            if let Some(name) = self.memo.lookup(self.env, e, &is_local) {
                 return Node::Var(Arc::from(name));
             }
         }
@@ -218,17 +257,14 @@ impl Planner<'_> {
                 test_only,
                 optional,
             } => {
-                if !test_only
-                    && !optional
-                    && let Some(q) = crate::parse::qualified_name(e)
-                    && !self.is_local(q.split('.').next().unwrap_or(""))
-                    && let Some(t) = resolve::type_name(self.env, &q)
-                {
+                let locals = &self.locals;
+                let is_local = |n: &str| locals.iter().any(|l| l == n);
+                if let Some(t) = resolve::qualified_type(self.env, e, &is_local) {
                     return Node::Const(type_value(t));
                 }
                 Node::Select {
                     operand: Box::new(self.plan(operand)),
-                    field: Arc::from(field.as_str()),
+                    field: Key::String(Arc::from(field.as_str())),
                     test_only: *test_only,
                     optional: *optional,
                 }
@@ -410,6 +446,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Evaluates one node. Kept small (the rare, bulky cases live in their own
+    /// functions) so that the recursion's stack frames stay small and fast.
     fn eval(&mut self, n: &Node) -> R {
         self.charge(1)?;
         match n {
@@ -434,77 +472,11 @@ impl Ctx<'_> {
             Node::Binary(op, a, b) => {
                 let a = self.eval(a)?;
                 let b = self.eval(b)?;
-                match op {
-                    BinOp::Eq => Ok(Value::Bool(a.equals(&b))),
-                    BinOp::Ne => Ok(Value::Bool(!a.equals(&b))),
-                    BinOp::Lt => ops::relation(&a, &b, |o| o.is_lt()),
-                    BinOp::Le => ops::relation(&a, &b, |o| o.is_le()),
-                    BinOp::Gt => ops::relation(&a, &b, |o| o.is_gt()),
-                    BinOp::Ge => ops::relation(&a, &b, |o| o.is_ge()),
-                    BinOp::Add => {
-                        let units = crate::cost::units(&a) + crate::cost::units(&b);
-                        self.charge((units / 100) as u64)?;
-                        ops::add(&a, &b)
-                    }
-                    BinOp::Sub => ops::sub(&a, &b),
-                    BinOp::Mul => ops::mul(&a, &b),
-                    BinOp::Div => ops::div(&a, &b),
-                    BinOp::Mod => ops::rem(&a, &b),
-                    BinOp::In => ops::contains(&b, &a),
-                    BinOp::Index => ops::index(&a, &b, false),
-                }
+                self.binary(*op, &a, &b)
             }
-            Node::Call { name, imp, args } => {
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(self.eval(a)?);
-                }
-                self.charge(crate::cost::call_cost(&vals))?;
-                let out = match imp {
-                    Some(f) => f(&vals)?,
-                    None => return Err(EvalError::UnknownFunction(name.to_string())),
-                };
-                self.charge(crate::cost::call_cost(std::slice::from_ref(&out)))?;
-                Ok(out)
-            }
-            Node::And(a, b) => {
-                let l = self.eval(a);
-                if matches!(l, Ok(Value::Bool(false))) {
-                    return Ok(Value::Bool(false));
-                }
-                if let Err(EvalError::CostExceeded { .. }) = l {
-                    return l;
-                }
-                let r = self.eval(b);
-                match (l, r) {
-                    (_, Ok(Value::Bool(false))) => Ok(Value::Bool(false)),
-                    (_, Err(e @ EvalError::CostExceeded { .. })) => Err(e),
-                    (Ok(Value::Bool(true)), Ok(Value::Bool(true))) => Ok(Value::Bool(true)),
-                    (Err(e), _) => Err(e),
-                    (Ok(Value::Bool(true)), Err(e)) => Err(e),
-                    (Ok(x), Ok(y)) => Err(EvalError::no_overload("_&&_", &[x, y])),
-                    (Ok(x), Err(_)) => Err(EvalError::no_overload("_&&_", &[x])),
-                }
-            }
-            Node::Or(a, b) => {
-                let l = self.eval(a);
-                if matches!(l, Ok(Value::Bool(true))) {
-                    return Ok(Value::Bool(true));
-                }
-                if let Err(EvalError::CostExceeded { .. }) = l {
-                    return l;
-                }
-                let r = self.eval(b);
-                match (l, r) {
-                    (_, Ok(Value::Bool(true))) => Ok(Value::Bool(true)),
-                    (_, Err(e @ EvalError::CostExceeded { .. })) => Err(e),
-                    (Ok(Value::Bool(false)), Ok(Value::Bool(false))) => Ok(Value::Bool(false)),
-                    (Err(e), _) => Err(e),
-                    (Ok(Value::Bool(false)), Err(e)) => Err(e),
-                    (Ok(x), Ok(y)) => Err(EvalError::no_overload("_||_", &[x, y])),
-                    (Ok(x), Err(_)) => Err(EvalError::no_overload("_||_", &[x])),
-                }
-            }
+            Node::Call { name, imp, args } => self.call(name, imp.as_ref(), args),
+            Node::And(a, b) => self.and(a, b),
+            Node::Or(a, b) => self.or(a, b),
             Node::Not(a) => match self.eval(a)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
                 other => Err(EvalError::no_overload("!_", &[other])),
@@ -519,85 +491,173 @@ impl Ctx<'_> {
                 Err(e @ EvalError::CostExceeded { .. }) => Err(e),
                 _ => Ok(Value::Bool(true)),
             },
-            Node::List { elements, optional } => {
-                let mut out = Vec::with_capacity(elements.len());
-                for (e, opt) in elements.iter().zip(optional) {
-                    let v = self.eval(e)?;
-                    if *opt {
-                        match v {
-                            Value::Optional(Some(inner)) => out.push((*inner).clone()),
-                            Value::Optional(None) => {}
-                            other => {
-                                return Err(EvalError::no_overload(
-                                    "optional list element",
-                                    &[other],
-                                ));
-                            }
-                        }
-                    } else {
-                        out.push(v);
-                    }
-                }
-                Ok(Value::list(out))
-            }
-            Node::Map(entries) => {
-                let mut m = Map::with_capacity(entries.len());
-                for (k, v, opt) in entries {
-                    let kv = self.eval(k)?;
-                    let key = Key::from_value(&kv).ok_or_else(|| {
-                        EvalError::InvalidArgument(format!(
-                            "unsupported key type: {}",
-                            kv.type_name()
-                        ))
-                    })?;
-                    let mut val = self.eval(v)?;
-                    if *opt {
-                        match val {
-                            Value::Optional(Some(inner)) => val = (*inner).clone(),
-                            Value::Optional(None) => continue,
-                            other => {
-                                return Err(EvalError::no_overload("optional map entry", &[other]));
-                            }
-                        }
-                    }
-                    if Value::map_get(&m, &kv).is_some() {
-                        return Err(EvalError::RepeatedKey(key.to_string()));
-                    }
-                    m.insert(key, val);
-                }
-                Ok(Value::Map(Arc::new(m)))
-            }
-            Node::Object { fields } => {
-                let mut m = Map::with_capacity(fields.len());
-                for (name, v, opt) in fields {
-                    let mut val = self.eval(v)?;
-                    if *opt {
-                        match val {
-                            Value::Optional(Some(inner)) => val = (*inner).clone(),
-                            Value::Optional(None) => continue,
-                            other => {
-                                return Err(EvalError::no_overload("optional field", &[other]));
-                            }
-                        }
-                    }
-                    m.insert(Key::String(name.clone()), val);
-                }
-                Ok(Value::Map(Arc::new(m)))
-            }
+            Node::List { elements, optional } => self.list(elements, optional),
+            Node::Map(entries) => self.map(entries),
+            Node::Object { fields } => self.object(fields),
             Node::Comprehension(c) => self.comprehension(c),
             Node::Fail(e) => Err(e.clone()),
         }
     }
 
+    #[inline(always)]
+    fn binary(&mut self, op: BinOp, a: &Value, b: &Value) -> R {
+        // The common case of kro conditions first.
+        if let (BinOp::Eq, Value::Int(x), Value::Int(y)) = (op, a, b) {
+            return Ok(Value::Bool(x == y));
+        }
+        self.binary_slow(op, a, b)
+    }
+
+    #[inline(never)]
+    fn binary_slow(&mut self, op: BinOp, a: &Value, b: &Value) -> R {
+        match op {
+            BinOp::Eq => Ok(Value::Bool(a.equals(b))),
+            BinOp::Ne => Ok(Value::Bool(!a.equals(b))),
+            BinOp::Lt => ops::relation(a, b, |o| o.is_lt()),
+            BinOp::Le => ops::relation(a, b, |o| o.is_le()),
+            BinOp::Gt => ops::relation(a, b, |o| o.is_gt()),
+            BinOp::Ge => ops::relation(a, b, |o| o.is_ge()),
+            BinOp::Add => {
+                let units = crate::cost::units(a) + crate::cost::units(b);
+                self.charge((units / 100) as u64)?;
+                ops::add(a, b)
+            }
+            BinOp::Sub => ops::sub(a, b),
+            BinOp::Mul => ops::mul(a, b),
+            BinOp::Div => ops::div(a, b),
+            BinOp::Mod => ops::rem(a, b),
+            BinOp::In => ops::contains(b, a),
+            BinOp::Index => ops::index(a, b, false),
+        }
+    }
+
+    #[inline(never)]
+    fn call(&mut self, name: &str, imp: Option<&FunctionImpl>, args: &[Node]) -> R {
+        let mut vals = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(self.eval(a)?);
+        }
+        self.charge(crate::cost::call_cost(&vals))?;
+        let out = match imp {
+            Some(f) => f(&vals)?,
+            None => return Err(EvalError::UnknownFunction(name.to_string())),
+        };
+        self.charge(crate::cost::call_cost(std::slice::from_ref(&out)))?;
+        Ok(out)
+    }
+
+    #[inline(never)]
+    fn and(&mut self, a: &Node, b: &Node) -> R {
+        let l = self.eval(a);
+        if matches!(l, Ok(Value::Bool(false))) {
+            return Ok(Value::Bool(false));
+        }
+        if let Err(EvalError::CostExceeded { .. }) = l {
+            return l;
+        }
+        let r = self.eval(b);
+        match (l, r) {
+            (_, Ok(Value::Bool(false))) => Ok(Value::Bool(false)),
+            (_, Err(e @ EvalError::CostExceeded { .. })) => Err(e),
+            (Ok(Value::Bool(true)), Ok(Value::Bool(true))) => Ok(Value::Bool(true)),
+            (Err(e), _) => Err(e),
+            (Ok(Value::Bool(true)), Err(e)) => Err(e),
+            (Ok(x), Ok(y)) => Err(EvalError::no_overload("_&&_", &[x, y])),
+            (Ok(x), Err(_)) => Err(EvalError::no_overload("_&&_", &[x])),
+        }
+    }
+
+    #[inline(never)]
+    fn or(&mut self, a: &Node, b: &Node) -> R {
+        let l = self.eval(a);
+        if matches!(l, Ok(Value::Bool(true))) {
+            return Ok(Value::Bool(true));
+        }
+        if let Err(EvalError::CostExceeded { .. }) = l {
+            return l;
+        }
+        let r = self.eval(b);
+        match (l, r) {
+            (_, Ok(Value::Bool(true))) => Ok(Value::Bool(true)),
+            (_, Err(e @ EvalError::CostExceeded { .. })) => Err(e),
+            (Ok(Value::Bool(false)), Ok(Value::Bool(false))) => Ok(Value::Bool(false)),
+            (Err(e), _) => Err(e),
+            (Ok(Value::Bool(false)), Err(e)) => Err(e),
+            (Ok(x), Ok(y)) => Err(EvalError::no_overload("_||_", &[x, y])),
+            (Ok(x), Err(_)) => Err(EvalError::no_overload("_||_", &[x])),
+        }
+    }
+
+    #[inline(never)]
+    fn list(&mut self, elements: &[Node], optional: &[bool]) -> R {
+        let mut out = Vec::with_capacity(elements.len());
+        for (e, opt) in elements.iter().zip(optional) {
+            let v = self.eval(e)?;
+            if *opt {
+                match v {
+                    Value::Optional(Some(inner)) => out.push((*inner).clone()),
+                    Value::Optional(None) => {}
+                    other => {
+                        return Err(EvalError::no_overload("optional list element", &[other]));
+                    }
+                }
+            } else {
+                out.push(v);
+            }
+        }
+        Ok(Value::list(out))
+    }
+
+    #[inline(never)]
+    fn map(&mut self, entries: &[(Node, Node, bool)]) -> R {
+        let mut m = Map::with_capacity(entries.len());
+        for (k, v, opt) in entries {
+            let kv = self.eval(k)?;
+            let key = Key::from_value(&kv).ok_or_else(|| {
+                EvalError::InvalidArgument(format!("unsupported key type: {}", kv.type_name()))
+            })?;
+            let mut val = self.eval(v)?;
+            if *opt {
+                match val {
+                    Value::Optional(Some(inner)) => val = (*inner).clone(),
+                    Value::Optional(None) => continue,
+                    other => {
+                        return Err(EvalError::no_overload("optional map entry", &[other]));
+                    }
+                }
+            }
+            if Value::map_get(&m, &kv).is_some() {
+                return Err(EvalError::RepeatedKey(key.to_string()));
+            }
+            m.insert(key, val);
+        }
+        Ok(Value::Map(Arc::new(m)))
+    }
+
+    #[inline(never)]
+    fn object(&mut self, fields: &[(Arc<str>, Node, bool)]) -> R {
+        let mut m = Map::with_capacity(fields.len());
+        for (name, v, opt) in fields {
+            let mut val = self.eval(v)?;
+            if *opt {
+                match val {
+                    Value::Optional(Some(inner)) => val = (*inner).clone(),
+                    Value::Optional(None) => continue,
+                    other => {
+                        return Err(EvalError::no_overload("optional field", &[other]));
+                    }
+                }
+            }
+            m.insert(Key::String(name.clone()), val);
+        }
+        Ok(Value::Map(Arc::new(m)))
+    }
+
     fn comprehension(&mut self, c: &Comp) -> R {
         let range = self.eval(&c.range)?;
-        let items: Vec<(Value, Value)> = match &range {
-            Value::List(l) => l
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
-                .collect(),
-            Value::Map(m) => m.iter().map(|(k, v)| (k.to_value(), v.clone())).collect(),
+        let count = match &range {
+            Value::List(l) => l.len(),
+            Value::Map(m) => m.len(),
             other => {
                 return Err(EvalError::no_overload(
                     "comprehension range",
@@ -611,7 +671,16 @@ impl Ctx<'_> {
         self.locals.push((c.accu_var.clone(), init));
         let accu_slot = base;
         let mut outcome = Ok(());
-        for (k, v) in items {
+        for i in 0..count {
+            // Index instead of collecting, so a loop does not copy its range.
+            let (k, v) = match &range {
+                Value::List(l) => (Value::Int(i as i64), l[i].clone()),
+                Value::Map(m) => match m.get_index(i) {
+                    Some((k, v)) => (k.to_value(), v.clone()),
+                    None => break,
+                },
+                _ => break,
+            };
             if let Err(e) = self.charge(1) {
                 outcome = Err(e);
                 break;

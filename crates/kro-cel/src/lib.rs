@@ -33,6 +33,7 @@ mod macros;
 pub mod opaque;
 pub mod openapi_types;
 pub mod parse;
+pub mod references;
 mod resolve;
 pub mod template;
 pub mod types;
@@ -43,7 +44,7 @@ pub use check::{CheckedExpr, check};
 pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::EvalError;
-pub use eval::{Activation, Program};
+pub use eval::{Activation, JsonActivation, Program};
 pub use parse::parse;
 pub use types::Type;
 pub use value::{Key, Map, Value};
@@ -87,7 +88,7 @@ impl Env {
     /// Parses, checks and plans `src`.
     pub fn compile(&self, src: &str) -> Result<Compiled, Diagnostics> {
         let ast = parse(src)?;
-        let checked = check(self, &ast)?;
+        let checked = check::check_owned(self, ast)?;
         let program = Program::plan(self, &checked.expr);
         Ok(Compiled {
             checked,

@@ -585,20 +585,6 @@ impl Parser {
     }
 }
 
-/// Builds a qualified name such as `a.b.c` from a select chain of plain identifiers.
-pub(crate) fn qualified_name(e: &Expr) -> Option<String> {
-    match &e.kind {
-        ExprKind::Ident(n) => Some(n.clone()),
-        ExprKind::Select {
-            operand,
-            field,
-            test_only: false,
-            optional: false,
-        } => qualified_name(operand).map(|q| format!("{q}.{field}")),
-        _ => None,
-    }
-}
-
 fn describe(t: &Tok) -> String {
     match t {
         Tok::Int(v) | Tok::Uint(v) => format!("number {v}"),

@@ -129,3 +129,56 @@ fn env_clones_share_libraries() {
     assert!(a.variable("a").is_some());
     assert!(a.function("size").is_some());
 }
+
+#[test]
+fn json_activation_converts_lazily() {
+    let env = Env::standard()
+        .with_variable("a", Type::map(Type::String, Type::Dyn))
+        .with_variable("b", Type::Dyn);
+    let a = json!({"spec": {"replicas": 2}});
+    let b = json!("never read");
+    let mut act = kro_cel::JsonActivation::new();
+    act.bind("a", &a).bind("b", &b);
+    let compiled = env.compile("a.spec.replicas * a.spec.replicas").unwrap();
+    assert!(compiled.eval(&act).unwrap().equals(&Value::Int(4)));
+}
+
+#[test]
+fn parse_errors_point_at_the_offending_token() {
+    let err = kro_cel::parse("a + (b * ").unwrap_err();
+    assert_eq!(err.0[0].span.start, 9);
+    let err = kro_cel::parse("if").unwrap_err();
+    assert!(err.0[0].message.contains("reserved"));
+    let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));
+    assert!(kro_cel::parse(&deep).is_err());
+    let long_chain = vec!["x"; 5000].join(" + ");
+    assert!(kro_cel::parse(&long_chain).is_err());
+}
+
+#[test]
+fn nodes_have_ids_and_spans() {
+    let e = kro_cel::parse("a.b + f(c)").unwrap();
+    assert_eq!((e.span.start, e.span.end), (0, 10));
+    let mut ids: Vec<u32> = Vec::new();
+    let mut stack = vec![&e];
+    while let Some(n) = stack.pop() {
+        ids.push(n.id);
+        stack.extend(n.children());
+    }
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "ids are unique");
+}
+
+#[test]
+fn nested_loops_over_unknown_data_have_large_estimates() {
+    let env = Env::standard().with_variable("l", Type::list(Type::Int));
+    let flat = env.compile("l.all(x, x > 0)").unwrap().cost_estimate();
+    let nested = env
+        .compile("l.all(x, l.all(y, x != y))")
+        .unwrap()
+        .cost_estimate();
+    assert!(nested.max > flat.max * 100, "{flat:?} {nested:?}");
+    assert_eq!(flat.min, nested.min.min(flat.min));
+}

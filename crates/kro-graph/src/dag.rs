@@ -290,6 +290,24 @@ impl DependencyGraph {
     }
 }
 
+impl DependencyGraph {
+    /// Each resource's deletion wave, the value of its
+    /// `internal.kro.run/apply-order` annotation: resources nothing depends
+    /// on get the highest number and are deleted first; resources that
+    /// depend on nothing get 1 and go last. In declaration order.
+    pub fn deletion_waves(&self) -> Vec<(&str, usize)> {
+        let layers = self.reverse_layers();
+        let count = layers.len();
+        let mut waves: Vec<(&str, usize)> = layers
+            .into_iter()
+            .enumerate()
+            .flat_map(|(layer, ids)| ids.into_iter().map(move |id| (id, count - layer)))
+            .collect();
+        waves.sort_by_key(|(id, _)| self.nodes.get_index_of(*id));
+        waves
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{DagError, DependencyGraph};

@@ -10,6 +10,9 @@
 //! against are handed to it.
 
 pub mod api;
+pub mod builder;
 pub mod dag;
+pub mod error;
 pub mod naming;
 pub mod resolver;
+pub mod source_map;

@@ -1,5 +1,5 @@
-//! Naming rules for what an RGD author names: the instance kind, resource
-//! ids and `forEach` iterators.
+//! Naming rules for resource ids and `forEach` iterators. (The instance
+//! kind's name is checked by `kro-schema`, with the rest of the CRD names.)
 //!
 //! Ids and iterator names become CEL variables, so they must be valid CEL
 //! identifiers, must not shadow the variables kro itself declares (`schema`,
@@ -73,14 +73,6 @@ const RESERVED_BY_CEL: &[&str] = &[
 /// A name that breaks a naming rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NamingError {
-    /// The instance kind is not UpperCamelCase.
-    #[error(
-        "naming convention violation: kind '{kind}' is not a valid KRO kind name: must be UpperCamelCase"
-    )]
-    Kind {
-        /// The kind as written.
-        kind: String,
-    },
     /// A resource id is not lowerCamelCase.
     #[error(
         "naming convention violation: id {id} is not a valid KRO resource id: must be lower camelCase"
@@ -109,12 +101,6 @@ pub enum NamingError {
     },
 }
 
-/// `^[A-Z][a-zA-Z0-9]*$`
-fn is_upper_camel_case(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
-}
-
 /// `^[a-z][a-zA-Z0-9]*$`
 fn is_lower_camel_case(name: &str) -> bool {
     let mut chars = name.chars();
@@ -124,17 +110,6 @@ fn is_lower_camel_case(name: &str) -> bool {
 /// Whether `name` is reserved by kro or by CEL.
 pub fn is_reserved(name: &str) -> bool {
     RESERVED_BY_KRO.contains(&name) || RESERVED_BY_CEL.contains(&name)
-}
-
-/// Checks the instance kind of an RGD.
-pub fn check_kind(kind: &str) -> Result<(), NamingError> {
-    if is_upper_camel_case(kind) {
-        Ok(())
-    } else {
-        Err(NamingError::Kind {
-            kind: kind.to_owned(),
-        })
-    }
 }
 
 /// Checks a resource id.
@@ -166,21 +141,6 @@ pub fn check_iterator(name: &str) -> Result<(), NamingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_must_be_upper_camel_case() {
-        for good in ["Application", "A", "WebApp2"] {
-            assert_eq!(check_kind(good), Ok(()), "{good}");
-        }
-        for bad in ["application", "", "Web-App", "Web_App", "2App", "Äpp"] {
-            assert_eq!(
-                check_kind(bad).unwrap_err().to_string(),
-                format!(
-                    "naming convention violation: kind '{bad}' is not a valid KRO kind name: must be UpperCamelCase"
-                )
-            );
-        }
-    }
 
     #[test]
     fn resource_ids_must_be_lower_camel_case() {

@@ -8,4 +8,7 @@
 //! own and can be driven by the operator, the CLI or a test.
 
 pub mod cluster;
+pub mod collection;
+pub mod conditions;
 pub mod metadata;
+pub mod state;

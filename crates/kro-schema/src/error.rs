@@ -59,7 +59,7 @@ pub enum SchemaErrorKind {
         problem: MarkerProblem,
     },
     /// Custom types refer to each other in a loop.
-    #[error("custom types form a cycle: {}", cycle.join(" -> "))]
+    #[error("custom types form a cycle: {}", show_cycle(cycle))]
     CyclicTypes {
         /// The loop, starting and ending with the same type name.
         cycle: Vec<String>,
@@ -71,6 +71,26 @@ pub enum SchemaErrorKind {
         name: String,
         /// Why it is refused.
         reason: &'static str,
+    },
+    /// Maps of fields nested beyond [`MAX_OBJECT_NESTING`](crate::simple_schema::MAX_OBJECT_NESTING).
+    #[error("objects nested too deeply (at most {max} levels)")]
+    ObjectNestingTooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// The schema, with custom types inlined, has too many nodes.
+    #[error(
+        "schema too large once custom types are inlined (at most {max_nodes} fields, items and values)"
+    )]
+    SchemaTooLarge {
+        /// The limit.
+        max_nodes: usize,
+    },
+    /// The schema, with custom types inlined, is too deep.
+    #[error("schema nested too deeply once custom types are inlined (at most {max} levels)")]
+    SchemaTooDeep {
+        /// The limit.
+        max: usize,
     },
     /// A field name is empty.
     #[error("field names must not be empty")]
@@ -190,4 +210,18 @@ pub(crate) fn child_path(parent: &str, child: &str) -> String {
     } else {
         format!("{parent}.{child}")
     }
+}
+
+/// The most cycle members an error message lists; longer loops are
+/// shortened so the message fits in a status condition.
+const CYCLE_SHOWN: usize = 12;
+
+fn show_cycle(cycle: &[String]) -> String {
+    if cycle.len() <= CYCLE_SHOWN {
+        return cycle.join(" -> ");
+    }
+    let head = cycle[..CYCLE_SHOWN - 2].join(" -> ");
+    let tail = cycle[cycle.len() - 2..].join(" -> ");
+    let skipped = cycle.len() - CYCLE_SHOWN;
+    format!("{head} -> ({skipped} more) -> {tail}")
 }

@@ -172,6 +172,28 @@ pub fn compare_crds(old: &CustomResourceDefinition, new: &CustomResourceDefiniti
     changes.0
 }
 
+/// How many breaking changes [`summarize_breaking`] spells out.
+const SUMMARY_SHOWN: usize = 3;
+
+/// One line for a status condition: the first few breaking changes, then
+/// how many more there are. `None` when no change is breaking.
+pub fn summarize_breaking(changes: &[Change]) -> Option<String> {
+    let breaking: Vec<&Change> = changes.iter().filter(|c| c.is_breaking()).collect();
+    if breaking.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = breaking
+        .iter()
+        .take(SUMMARY_SHOWN)
+        .map(|c| c.to_string())
+        .collect();
+    let mut summary = format!("breaking changes: {}", shown.join("; "));
+    if breaking.len() > SUMMARY_SHOWN {
+        summary.push_str(&format!("; and {} more", breaking.len() - SUMMARY_SHOWN));
+    }
+    Some(summary)
+}
+
 fn compare_versions(
     old: &CustomResourceDefinitionVersion,
     new: &CustomResourceDefinitionVersion,
@@ -846,6 +868,29 @@ mod tests {
                 false
             )]
         );
+    }
+
+    #[test]
+    fn breaking_changes_are_summarised() {
+        let changes = compare_crds(
+            &with_spec(
+                json!({ "a": "string", "b": "string", "c": "string", "d": "string", "e": "string" }),
+            ),
+            &with_spec(json!({ "f": "string" })),
+        );
+        assert_eq!(
+            summarize_breaking(&changes).as_deref(),
+            Some(
+                "breaking changes: spec.a: field was removed; spec.b: field was removed; \
+                 spec.c: field was removed; and 2 more"
+            )
+        );
+        let harmless = compare_crds(
+            &with_spec(json!({ "a": "string" })),
+            &with_spec(json!({ "a": "string", "b": "string" })),
+        );
+        assert_eq!(harmless.len(), 1);
+        assert_eq!(summarize_breaking(&harmless), None);
     }
 
     #[test]

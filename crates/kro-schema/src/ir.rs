@@ -102,6 +102,41 @@ impl FieldType {
     }
 }
 
+/// The number of nodes (fields, list items, map values) in a field's tree,
+/// and its depth, both counted only up to a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeSize {
+    /// Nodes, the field itself included.
+    pub nodes: usize,
+    /// Levels, 1 for a scalar.
+    pub depth: usize,
+}
+
+impl Field {
+    /// Measures the tree, giving up (`None`) once it has more than
+    /// `max_nodes` nodes, so the cost is bounded whatever the input.
+    /// Iterative, so deep trees cannot overflow the stack.
+    pub fn tree_size(&self, max_nodes: usize) -> Option<TreeSize> {
+        let mut size = TreeSize { nodes: 0, depth: 0 };
+        let mut pending: Vec<(&Field, usize)> = vec![(self, 1)];
+        while let Some((field, depth)) = pending.pop() {
+            size.nodes += 1;
+            if size.nodes > max_nodes {
+                return None;
+            }
+            size.depth = size.depth.max(depth);
+            match &field.ty {
+                FieldType::Array(item) | FieldType::Map(item) => pending.push((item, depth + 1)),
+                FieldType::Struct(children) => {
+                    pending.extend(children.values().map(|child| (child, depth + 1)));
+                }
+                _ => {}
+            }
+        }
+        Some(size)
+    }
+}
+
 /// `x-kubernetes-list-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListType {

@@ -253,3 +253,55 @@ async fn invalid_instances_are_rejected_naming_the_field() {
 
     remove_crd(&client, &crd_name).await;
 }
+
+/// We refuse `immutable` inside the items of a list that is not a map list
+/// because the API server refuses the CRD; this pins that it does, and
+/// that the map-list form we accept is fine.
+#[tokio::test]
+async fn transition_rules_need_correlatable_list_items() {
+    let ns = TestNamespace::create("schema-transition").await;
+    let client = ns.client();
+    let group = format!("{}.schema.kro.run", ns.name());
+    // Bounded lengths and sizes keep the rule within the API server's CEL
+    // cost budget, which it also enforces at CRD creation.
+    let types = json!({
+        "Item": { "name": "string | required=true maxLength=64", "id": "string | immutable=true maxLength=64" },
+    });
+    let schema = |spec: Value| json!({ "apiVersion": "v1alpha1", "kind": "Showcase", "group": group, "spec": spec, "types": types });
+
+    let refused = kro_schema::crd::crd_from_rgd_schema(&schema(json!({ "items": "[]Item" })), None)
+        .expect_err("kro-schema refuses it first");
+    assert!(refused.to_string().contains("listType=map"), "{refused}");
+
+    // Build the same CRD by hand (a map list made atomic) and offer it.
+    let crd = kro_schema::crd::crd_from_rgd_schema(
+        &schema(json!({ "items": "[]Item | listType=map listMapKey=name maxItems=16" })),
+        None,
+    )
+    .expect("the map-list form is accepted");
+    let mut atomic = crd.clone();
+    let items = atomic.spec.versions[0]
+        .schema
+        .as_mut()
+        .and_then(|s| s.open_api_v3_schema.as_mut())
+        .and_then(|root| root.properties.as_mut())
+        .and_then(|p| p.get_mut("spec"))
+        .and_then(|spec| spec.properties.as_mut())
+        .and_then(|p| p.get_mut("items"))
+        .expect("spec.items");
+    items.x_kubernetes_list_type = Some("atomic".to_owned());
+    items.x_kubernetes_list_map_keys = None;
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    let error = crds
+        .create(&PostParams::default(), &atomic)
+        .await
+        .expect_err("the API server refuses oldSelf under an atomic list")
+        .to_string();
+    assert!(error.contains("oldSelf"), "unexpected refusal: {error}");
+
+    let name = crd.metadata.name.clone().expect("name");
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .unwrap_or_else(|e| panic!("the map-list form is refused: {e}"));
+    remove_crd(&client, &name).await;
+}

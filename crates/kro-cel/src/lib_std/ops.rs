@@ -199,10 +199,10 @@ pub(crate) fn index(c: &Value, i: &Value, optional: bool) -> R {
 }
 
 /// `v.field`, `has(v.field)` or `v.?field`.
-pub(crate) fn select(v: &Value, field: &str, test_only: bool, optional: bool) -> R {
+pub(crate) fn select(v: &Value, field: &Key, test_only: bool, optional: bool) -> R {
     match v {
         Value::Map(m) => {
-            let found = m.get(&Key::String(Arc::from(field)));
+            let found = m.get(field);
             if test_only {
                 return Ok(Value::Bool(found.is_some()));
             }
@@ -210,7 +210,10 @@ pub(crate) fn select(v: &Value, field: &str, test_only: bool, optional: bool) ->
                 Some(x) if optional => Ok(Value::Optional(Some(Arc::new(x.clone())))),
                 Some(x) => Ok(x.clone()),
                 None if optional => Ok(Value::Optional(None)),
-                None => Err(EvalError::NoSuchKey(field.to_string())),
+                None => Err(EvalError::NoSuchKey(match field {
+                    Key::String(s) => s.to_string(),
+                    other => other.to_string(),
+                })),
             }
         }
         Value::Optional(None) if test_only => Ok(Value::Bool(false)),

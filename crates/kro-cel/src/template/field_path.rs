@@ -54,6 +54,13 @@ impl FieldPath {
         path
     }
 
+    /// `relative`, read from this path: this path's steps, then its.
+    pub fn join(&self, relative: &FieldPath) -> Self {
+        let mut path = self.clone();
+        path.segments.extend(relative.segments.iter().cloned());
+        path
+    }
+
     /// The value at this path in `value`, if there is one.
     pub fn get<'a>(&self, value: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
         self.segments

@@ -185,6 +185,13 @@ fn field_paths_quote_unusual_keys() {
         FieldPath::root().key(r#"q"uote"#).to_string(),
         r#"["q\"uote"]"#
     );
+    assert_eq!(
+        FieldPath::root()
+            .key("spec")
+            .join(&FieldPath::root().index(1).key("x"))
+            .to_string(),
+        "spec[1].x"
+    );
     let mut value = json!({ "a": [0, { "b": 1 }] });
     let b = FieldPath::root().key("a").index(1).key("b");
     *b.get_mut(&mut value).unwrap() = json!(2);

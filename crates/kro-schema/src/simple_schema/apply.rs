@@ -115,6 +115,63 @@ fn apply_marker(field: &mut Field, marker: &Marker) -> Result<(), MarkerProblem>
     Ok(())
 }
 
+/// Rules that compare with the previous value (`immutable=true`, or any
+/// rule using `oldSelf`) are only allowed where the API server can match an
+/// old value to a new one. Inside the items of a list that is not
+/// `listType=map` it cannot, and it refuses the whole CRD; we say so here,
+/// naming the list. Walks the list and map wrappers of `field` (structs
+/// were checked when they were built).
+pub(super) fn check_transition_rules(field: &Field, path: &str) -> Result<(), SchemaError> {
+    let mut current = field;
+    loop {
+        match &current.ty {
+            FieldType::Array(item) => {
+                if current.list_type != Some(ListType::Map)
+                    && let Some(rule) = find_transition_rule(item)
+                {
+                    let key = if rule == IMMUTABLE_RULE {
+                        MarkerKey::Immutable
+                    } else {
+                        MarkerKey::Validation
+                    };
+                    return Err(SchemaError::marker(
+                        path,
+                        key,
+                        MarkerProblem::Conflict(format!(
+                            "the rule `{rule}` inside the items of this list needs the list to have \
+                             listType=map (with listMapKey): the API server cannot match items of \
+                             other lists between updates"
+                        )),
+                    ));
+                }
+                current = item;
+            }
+            FieldType::Map(value) => current = value,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The first rule using `oldSelf` anywhere in `field`'s tree.
+fn find_transition_rule(field: &Field) -> Option<&str> {
+    let mut pending = vec![field];
+    while let Some(field) = pending.pop() {
+        if let Some(rule) = field
+            .validations
+            .iter()
+            .find(|r| r.rule.contains("oldSelf"))
+        {
+            return Some(&rule.rule);
+        }
+        match &field.ty {
+            FieldType::Array(item) | FieldType::Map(item) => pending.push(item),
+            FieldType::Struct(children) => pending.extend(children.values()),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Checks that need every marker applied first.
 fn check_field(field: &Field, path: &str) -> Result<(), SchemaError> {
     let conflict = |key: MarkerKey, message: String| {

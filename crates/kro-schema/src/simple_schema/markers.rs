@@ -12,8 +12,8 @@
 //! * brackets and braces must balance, and may hold spaces:
 //!   `default=["a", "b"]`, `pattern=^[a-z ]+$`.
 //!
-//! This module only tokenises; [`super::apply`] decides whether each value
-//! makes sense for the field it is on.
+//! This module only tokenises; applying the markers to a field decides
+//! whether each value makes sense for the field it is on.
 
 use std::fmt;
 use std::str::FromStr;

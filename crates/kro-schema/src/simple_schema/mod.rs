@@ -23,7 +23,7 @@ mod tests;
 use serde_json::Value;
 
 pub use apply::{IMMUTABLE_MESSAGE, VALIDATION_MESSAGE};
-pub use parse::CustomTypes;
+pub use parse::{CustomTypes, MAX_OBJECT_NESTING, MAX_SCHEMA_DEPTH, MAX_SCHEMA_NODES};
 
 use crate::error::{SchemaError, SchemaErrorKind, json_kind};
 use crate::ir::Field;

@@ -1,16 +1,30 @@
 //! Walking the author's `spec` and `types` maps and building [`Field`]s.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use super::apply::apply_markers;
+use super::apply::{apply_markers, check_transition_rules};
 use super::markers::parse_markers;
 use super::types::TypeExpr;
 use crate::error::{SchemaError, SchemaErrorKind, child_path, json_kind};
 use crate::ir::{Field, FieldType};
+
+/// How deeply inline objects (maps of fields) may nest. Far beyond any real
+/// schema; it bounds recursion on hostile input, which must not overflow the
+/// stack.
+pub const MAX_OBJECT_NESTING: usize = 64;
+
+/// The most nodes (fields, list items, map values) a schema or custom type
+/// may have once custom types are inlined. Inlining can grow a schema
+/// exponentially (`B` uses `A` twice, `C` uses `B` twice...); this keeps
+/// memory and time bounded.
+pub const MAX_SCHEMA_NODES: usize = 100_000;
+
+/// The deepest a schema may be once custom types are inlined.
+pub const MAX_SCHEMA_DEPTH: usize = 256;
 
 /// Custom types from `spec.schema.types`, resolved and ready to inline.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,9 +48,10 @@ impl CustomTypes {
             check_type_name(name)?;
         }
         let order = build_order(declared)?;
+        let entries: Vec<(&String, &Value)> = declared.iter().collect();
         let mut custom = CustomTypes::default();
         for index in order {
-            let Some((name, spec)) = declared.iter().nth(index) else {
+            let Some(&(name, spec)) = entries.get(index) else {
                 continue;
             };
             let path = child_path("types", name);
@@ -54,12 +69,19 @@ impl CustomTypes {
                     ));
                 }
             };
+            // Aliases of aliases can grow without bound; structs were
+            // checked as they were built.
+            check_size(&field, &path, MAX_SCHEMA_NODES)?;
             custom.resolved.insert(name.clone(), field);
         }
         // Keep declaration order for anyone listing the types.
-        custom
-            .resolved
-            .sort_by_cached_key(|name, _| declared.keys().position(|n| n == name));
+        let mut in_order = IndexMap::with_capacity(custom.resolved.len());
+        for (name, _) in entries {
+            if let Some(field) = custom.resolved.swap_remove(name.as_str()) {
+                in_order.insert(name.clone(), field);
+            }
+        }
+        custom.resolved = in_order;
         Ok(custom)
     }
 
@@ -81,7 +103,27 @@ impl CustomTypes {
         fields: &Map<String, Value>,
         path: &str,
     ) -> Result<Field, SchemaError> {
+        self.struct_at_depth(fields, path, 0)
+    }
+
+    fn struct_at_depth(
+        &self,
+        fields: &Map<String, Value>,
+        path: &str,
+        depth: usize,
+    ) -> Result<Field, SchemaError> {
+        if depth > MAX_OBJECT_NESTING {
+            return Err(SchemaError::new(
+                path,
+                SchemaErrorKind::ObjectNestingTooDeep {
+                    max: MAX_OBJECT_NESTING,
+                },
+            ));
+        }
         let mut children = IndexMap::with_capacity(fields.len());
+        // Counted as children are built, so an oversized schema stops early
+        // instead of first being inlined in full.
+        let mut nodes = 1;
         for (name, spec) in fields {
             let child = child_path(path, name);
             if name.is_empty() {
@@ -89,7 +131,7 @@ impl CustomTypes {
             }
             let field = match spec {
                 Value::String(text) => self.field_from_string(text, &child)?,
-                Value::Object(nested) => self.struct_field(nested, &child)?,
+                Value::Object(nested) => self.struct_at_depth(nested, &child, depth + 1)?,
                 other => {
                     return Err(SchemaError::new(
                         &child,
@@ -99,6 +141,7 @@ impl CustomTypes {
                     ));
                 }
             };
+            nodes += check_size(&field, &child, MAX_SCHEMA_NODES.saturating_sub(nodes))?;
             children.insert(name.clone(), field);
         }
         let mut field = Field::new(FieldType::Struct(children));
@@ -120,6 +163,7 @@ impl CustomTypes {
             let markers = parse_markers(markers_text).map_err(|e| SchemaError::new(path, e))?;
             apply_markers(&mut field, &markers, path)?;
         }
+        check_transition_rules(&field, path)?;
         Ok(field)
     }
 
@@ -146,6 +190,26 @@ impl CustomTypes {
         let mut field = self.resolve(expr)?;
         field.required = false;
         Ok(field)
+    }
+}
+
+/// Checks that `field` has at most `max_nodes` nodes and is not too deep
+/// (counting one more level for its parent); returns its node count.
+fn check_size(field: &Field, path: &str, max_nodes: usize) -> Result<usize, SchemaError> {
+    match field.tree_size(max_nodes) {
+        None => Err(SchemaError::new(
+            path,
+            SchemaErrorKind::SchemaTooLarge {
+                max_nodes: MAX_SCHEMA_NODES,
+            },
+        )),
+        Some(size) if size.depth >= MAX_SCHEMA_DEPTH => Err(SchemaError::new(
+            path,
+            SchemaErrorKind::SchemaTooDeep {
+                max: MAX_SCHEMA_DEPTH,
+            },
+        )),
+        Some(size) => Ok(size.nodes),
     }
 }
 
@@ -187,22 +251,32 @@ fn check_type_name(name: &str) -> Result<(), SchemaError> {
 
 /// The order to build custom types in: dependencies first, and otherwise
 /// declaration order (Kahn's algorithm with the smallest declaration index
-/// first), so errors are reported deterministically.
+/// first), so errors are reported deterministically. O(n log n + edges), so
+/// a huge `types` map cannot stall the controller.
 fn build_order(declared: &Map<String, Value>) -> Result<Vec<usize>, SchemaError> {
     let names: Vec<&str> = declared.keys().map(String::as_str).collect();
-    let index_of = |name: &str| names.iter().position(|n| *n == name);
+    // Only looked up, never iterated, so its order cannot leak into output.
+    let index_of: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     // deps[i]: the declared types that type i uses. Unknown names are left
     // for resolution to report with the field's path.
     let mut deps: Vec<Vec<usize>> = Vec::with_capacity(names.len());
+    // users[j]: the types that use type j.
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
     for (i, spec) in declared.values().enumerate() {
         let mut used = Vec::new();
         collect_type_names(spec, &mut used);
-        let mut indices: Vec<usize> = used.iter().filter_map(|n| index_of(n)).collect();
+        let mut indices: Vec<usize> = used
+            .iter()
+            .filter_map(|n| index_of.get(n.as_str()).copied())
+            .collect();
         indices.sort_unstable();
         indices.dedup();
         // A self-reference is a cycle of one.
         if indices.contains(&i) {
             return Err(cycle_error(vec![names[i].to_owned(), names[i].to_owned()]));
+        }
+        for &j in &indices {
+            users[j].push(i);
         }
         deps.push(indices);
     }
@@ -217,12 +291,10 @@ fn build_order(declared: &Map<String, Value>) -> Result<Vec<usize>, SchemaError>
     let mut order = Vec::with_capacity(names.len());
     while let Some(Reverse(i)) = ready.pop() {
         order.push(i);
-        for (j, dep) in deps.iter().enumerate() {
-            if dep.contains(&i) {
-                pending[j] -= 1;
-                if pending[j] == 0 {
-                    ready.push(Reverse(j));
-                }
+        for &j in &users[i] {
+            pending[j] -= 1;
+            if pending[j] == 0 {
+                ready.push(Reverse(j));
             }
         }
     }
@@ -243,7 +315,10 @@ fn find_cycle(deps: &[Vec<usize>], pending: &[usize], names: &[&str]) -> Vec<Str
     let Some(start) = pending.iter().position(|n| *n > 0) else {
         return Vec::new();
     };
+    // Position of each type in the walk, to spot the repeat in O(1).
+    let mut seen_at: Vec<Option<usize>> = vec![None; names.len()];
     let mut walk = vec![start];
+    seen_at[start] = Some(0);
     let mut current = start;
     loop {
         // Every type with pending dependencies has one that is itself
@@ -251,11 +326,12 @@ fn find_cycle(deps: &[Vec<usize>], pending: &[usize], names: &[&str]) -> Vec<Str
         let Some(&next) = deps[current].iter().find(|d| pending[**d] > 0) else {
             return walk.iter().map(|i| names[*i].to_owned()).collect();
         };
-        if let Some(at) = walk.iter().position(|i| *i == next) {
+        if let Some(at) = seen_at[next] {
             let mut cycle: Vec<String> = walk[at..].iter().map(|i| names[*i].to_owned()).collect();
             cycle.push(names[next].to_owned());
             return cycle;
         }
+        seen_at[next] = Some(walk.len());
         walk.push(next);
         current = next;
     }
@@ -264,6 +340,14 @@ fn find_cycle(deps: &[Vec<usize>], pending: &[usize], names: &[&str]) -> Vec<Str
 /// The custom type names a type spec uses (parse errors are ignored here
 /// and reported when the type is built).
 fn collect_type_names(spec: &Value, out: &mut Vec<String>) {
+    collect_type_names_at(spec, out, 0);
+}
+
+fn collect_type_names_at(spec: &Value, out: &mut Vec<String>, depth: usize) {
+    // Too deep is reported when the type is built.
+    if depth > MAX_OBJECT_NESTING {
+        return;
+    }
     match spec {
         Value::String(text) => {
             let type_text = text.split_once('|').map_or(text.as_str(), |(ty, _)| ty);
@@ -273,7 +357,7 @@ fn collect_type_names(spec: &Value, out: &mut Vec<String>) {
         }
         Value::Object(fields) => {
             for child in fields.values() {
-                collect_type_names(child, out);
+                collect_type_names_at(child, out, depth + 1);
             }
         }
         _ => {}

@@ -720,3 +720,142 @@ fn struct_type_with_explicit_default_keeps_it() {
         "spec.retry: marker `default`: default {\"tries\":5} is not valid for this field: unknown field `tries`"
     );
 }
+
+#[test]
+fn inline_objects_have_a_nesting_limit() {
+    let mut deep = json!({ "leaf": "string" });
+    for _ in 0..100 {
+        deep = json!({ "n": deep });
+    }
+    let message = spec_error(deep, Value::Null);
+    assert!(
+        message.ends_with(": objects nested too deeply (at most 64 levels)"),
+        "{message}"
+    );
+    assert!(message.starts_with("spec.n.n.n."), "{message}");
+    let mut ok = json!({ "leaf": "string" });
+    for _ in 0..60 {
+        ok = json!({ "n": ok });
+    }
+    assert!(parse_spec(Some(&ok), None).is_ok());
+}
+
+#[test]
+fn exponential_inlining_is_refused() {
+    // T0 has 2 nodes; each next type uses the previous twice.
+    let mut types = serde_json::Map::new();
+    types.insert("T0".to_owned(), json!({ "x": "string" }));
+    for i in 1..40 {
+        let previous = format!("T{}", i - 1);
+        types.insert(format!("T{i}"), json!({ "a": previous, "b": previous }));
+    }
+    let message = spec_error(json!({ "top": "T39" }), Value::Object(types));
+    assert!(
+        message.ends_with(
+            "schema too large once custom types are inlined (at most 100000 fields, items and values)"
+        ),
+        "{message}"
+    );
+    assert!(message.starts_with("types.T"), "{message}");
+}
+
+#[test]
+fn alias_chains_have_a_depth_limit() {
+    let mut types = serde_json::Map::new();
+    types.insert("A0".to_owned(), json!("string"));
+    for i in 1..300 {
+        types.insert(format!("A{i}"), json!(format!("[]A{}", i - 1)));
+    }
+    let message = spec_error(json!({}), Value::Object(types));
+    assert!(
+        message.ends_with(
+            "schema nested too deeply once custom types are inlined (at most 256 levels)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn many_fields_using_a_large_type_stop_early() {
+    let mut types = serde_json::Map::new();
+    types.insert("T0".to_owned(), json!({ "x": "string" }));
+    for i in 1..16 {
+        let previous = format!("T{}", i - 1);
+        types.insert(format!("T{i}"), json!({ "a": previous, "b": previous }));
+    }
+    // T15 has about 98k nodes: alone it fits, twice it does not.
+    assert!(
+        parse_spec(
+            Some(&json!({ "one": "T15" })),
+            Some(&Value::Object(types.clone()))
+        )
+        .is_ok()
+    );
+    let message = spec_error(
+        json!({ "one": "T15", "two": "T15", "three": "T15" }),
+        Value::Object(types),
+    );
+    assert!(
+        message.starts_with("spec.two: schema too large"),
+        "{message}"
+    );
+}
+
+#[test]
+fn immutable_inside_list_items_needs_a_map_list() {
+    let types = json!({
+        "Item": { "name": "string | required=true", "id": "string | immutable=true" },
+        "Fixed": "string | immutable=true",
+        "Checked": r#"integer | validation="self >= oldSelf""#,
+    });
+    assert_eq!(
+        spec_error(json!({ "items": "[]Item" }), types.clone()),
+        "spec.items: marker `immutable`: the rule `self == oldSelf` inside the items of this list needs the list to have listType=map (with listMapKey): the API server cannot match items of other lists between updates"
+    );
+    assert!(
+        spec_error(
+            json!({ "items": "[]Fixed | listType=atomic" }),
+            types.clone()
+        )
+        .starts_with("spec.items: marker `immutable`: the rule `self == oldSelf`")
+    );
+    assert!(
+        spec_error(json!({ "m": "map[string][]Checked" }), types.clone())
+            .starts_with("spec.m: marker `validation`: the rule `self >= oldSelf`")
+    );
+    // Map lists, maps and the list itself are fine.
+    let parsed = spec(
+        json!({
+            "items": "[]Item | listType=map listMapKey=name",
+            "byName": "map[string]Item",
+            "frozen": "[]string | immutable=true",
+        }),
+        types,
+    );
+    assert_eq!(child(&parsed, "frozen").validations.len(), 1);
+}
+
+#[test]
+fn long_alias_chains_and_cycles_resolve_in_linear_time() {
+    const N: usize = 50_000;
+    let mut types = serde_json::Map::new();
+    // Declared last-first, so every type waits for one declared after it.
+    for i in (1..N).rev() {
+        types.insert(format!("T{i}"), json!(format!("T{}", i - 1)));
+    }
+    types.insert("T0".to_owned(), json!("string | default=x"));
+    let parsed = spec(
+        json!({ "f": format!("T{}", N - 1) }),
+        Value::Object(types.clone()),
+    );
+    assert_eq!(child(&parsed, "f").default, Some(json!("x")));
+
+    types.insert("T0".to_owned(), json!(format!("T{}", N - 1)));
+    let message = spec_error(json!({}), Value::Object(types));
+    assert_eq!(
+        message,
+        "types.T49999: custom types form a cycle: T49999 -> T49998 -> T49997 -> T49996 -> \
+         T49995 -> T49994 -> T49993 -> T49992 -> T49991 -> T49990 -> (49989 more) -> T0 -> T49999",
+        "long loops are shortened"
+    );
+}

@@ -1,0 +1,113 @@
+//! CEL hot paths: compiling and checking a typical kro expression, evaluating
+//! cached programs, and turning JSON into CEL values.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kro_cel::{Env, Type, Value};
+use serde_json::json;
+
+fn deployment() -> serde_json::Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}
+            }
+        },
+        "status": {
+            "replicas": 3,
+            "readyReplicas": 3,
+            "availableReplicas": 3,
+            "observedGeneration": 2,
+            "conditions": [
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}
+            ]
+        }
+    })
+}
+
+/// About 1 KB of JSON: a ConfigMap-like object with nested data.
+fn one_kb() -> serde_json::Value {
+    let mut data = serde_json::Map::new();
+    for i in 0..30 {
+        data.insert(format!("key-{i:02}"), json!(format!("value number {i}")));
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "default", "labels": {"app": "web", "tier": "backend"}},
+        "data": data,
+        "numbers": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        "flags": {"enabled": true, "ratio": 0.75}
+    })
+}
+
+fn env() -> Env {
+    let object = Type::map(Type::String, Type::Dyn);
+    Env::standard()
+        .with_variable("schema", object.clone())
+        .with_variable("deployment", object)
+        .with_variable("x", Type::Int)
+}
+
+fn benches(c: &mut Criterion) {
+    let env = env();
+    let typical = "deployment.status.availableReplicas >= schema.spec.replicas && schema.spec.name.startsWith('web')";
+    c.bench_function("cel/compile_check_typical", |b| {
+        b.iter(|| env.compile(black_box(typical)).map(|_| ()))
+    });
+
+    // Parsing alone, ours against the `cel` crate's parser (the reason kro-cel has its own).
+    c.bench_function("cel/parse_typical_kro_cel", |b| {
+        b.iter(|| kro_cel::parse(black_box(typical)).map(|_| ()))
+    });
+    c.bench_function("cel/parse_typical_cel_crate", |b| {
+        b.iter(|| {
+            cel::parser::Parser::new()
+                .parse(black_box(typical))
+                .map(|_| ())
+        })
+    });
+
+    let eq = env.compile("x == 80").expect("compiles");
+    let x = [("x", Value::Int(80))];
+    c.bench_function("cel/eval_cached_x_eq_80", |b| {
+        b.iter(|| eq.eval(black_box(&x)))
+    });
+
+    let ready = env
+        .compile(
+            "deployment.status.availableReplicas == deployment.spec.replicas && \
+             deployment.status.conditions.exists(c, c.type == 'Available' && c.status == 'True')",
+        )
+        .expect("compiles");
+    let vars = [("deployment", Value::from_json(&deployment()))];
+    c.bench_function("cel/eval_ready_when_deployment", |b| {
+        b.iter(|| ready.eval(black_box(&vars)))
+    });
+
+    let template = env
+        .compile("schema.spec.name + '-' + string(schema.spec.replicas) + '.' + schema.metadata.namespace + '.svc'")
+        .expect("compiles");
+    let schema = json!({"metadata": {"namespace": "prod"}, "spec": {"name": "web", "replicas": 3}});
+    let vars = [("schema", Value::from_json(&schema))];
+    c.bench_function("cel/eval_string_template", |b| {
+        b.iter(|| template.eval(black_box(&vars)))
+    });
+
+    let doc = one_kb();
+    assert!(serde_json::to_string(&doc).map_or(0, |s| s.len()) > 900);
+    c.bench_function("cel/json_to_value_1kb", |b| {
+        b.iter(|| Value::from_json(black_box(&doc)))
+    });
+}
+
+criterion_group!(cel, benches);
+criterion_main!(cel);

@@ -1,0 +1,29 @@
+//! From a `ResourceGraphDefinition` to a resource graph, as a pipeline of
+//! small steps that each report every independent problem they find.
+//!
+//! [`structure`] checks what can be checked without CEL: names, the shape
+//! of each template and externalRef, the kind each creates (resolved to its
+//! schema), scope and metadata rules, where the `${...}` expressions are,
+//! and the instance CRD. [`dependencies`] parses every expression, checks
+//! which variables each may read, and builds the dependency graph.
+
+pub mod dependencies;
+pub mod structure;
+
+pub use dependencies::infer_dependencies;
+pub use structure::{NodeKind, ResourceStructure, Structure, check_structure};
+
+/// Limits the builder enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The most `forEach` dimensions one resource may have.
+    pub max_collection_dimensions: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self {
+            max_collection_dimensions: 10,
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! The structural checks of an RGD: everything before type checking.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_cel::template::{FieldPath, FoundTemplate, Template, TemplateExpression, scan, scan_value};
+use serde_json::{Value, json};
+
+use super::BuildOptions;
+use crate::api::{ExternalRef, Resource, ResourceGraphDefinition, Scope};
+use crate::error::{BuildError, BuildErrorKind, BuildErrors};
+use crate::naming::{check_iterator, check_resource_id};
+use crate::resolver::{Gvk, KindSchema, SchemaResolver};
+
+/// Label and annotation prefixes that templates may not use: kro writes
+/// them itself.
+const RESERVED_PREFIXES: [&str; 2] = ["kro.run/", "internal.kro.run/"];
+
+/// How a resource takes part in the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// One object created from a template.
+    Resource,
+    /// One object per element of the `forEach` product.
+    Collection,
+    /// One existing object, read by name.
+    External,
+    /// Existing objects, read by label selector.
+    ExternalCollection,
+}
+
+/// One resource that passed the structural checks.
+#[derive(Debug, Clone)]
+pub struct ResourceStructure {
+    /// Position in `spec.resources`.
+    pub index: usize,
+    /// The resource id.
+    pub id: String,
+    /// How it takes part in the graph.
+    pub kind: NodeKind,
+    /// The kind of object it creates or reads, with its schema.
+    pub schema: Arc<KindSchema>,
+    /// The template, or for an externalRef the object it describes
+    /// (`apiVersion`, `kind`, `metadata`).
+    pub object: Value,
+    /// The `${...}` in `object`'s values, with paths relative to `object`.
+    pub templates: Vec<FoundTemplate>,
+    /// `includeWhen` expressions.
+    pub include_when: Vec<TemplateExpression>,
+    /// `readyWhen` expressions.
+    pub ready_when: Vec<TemplateExpression>,
+    /// `forEach` iterators: name and list expression, in order.
+    pub for_each: Vec<(String, TemplateExpression)>,
+}
+
+/// An RGD that passed the structural checks.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    /// The RGD's name.
+    pub rgd: String,
+    /// The instance CRD, with an empty status schema (inferred later from
+    /// the status expressions).
+    pub instance_crd: CustomResourceDefinition,
+    /// Whether instances are cluster-scoped.
+    pub instance_scope: Scope,
+    /// The resources, in declaration order.
+    pub resources: Vec<ResourceStructure>,
+}
+
+/// Collects errors for one RGD, locating each.
+struct Errors<'a> {
+    rgd: &'a str,
+    found: Vec<BuildError>,
+}
+
+impl Errors<'_> {
+    fn push(&mut self, resource: Option<&str>, path: FieldPath, kind: impl Into<BuildErrorKind>) {
+        self.push_expression(resource, path, None, kind);
+    }
+
+    fn push_expression(
+        &mut self,
+        resource: Option<&str>,
+        path: FieldPath,
+        expression: Option<&str>,
+        kind: impl Into<BuildErrorKind>,
+    ) {
+        self.found.push(BuildError {
+            rgd: self.rgd.to_owned(),
+            resource: resource.map(str::to_owned),
+            path: Some(path),
+            expression: expression.map(str::to_owned),
+            kind: kind.into(),
+        });
+    }
+}
+
+/// Runs every structural check on `rgd`. Returns all problems found, not
+/// only the first; a resource with a problem is left out of further checks
+/// that depend on it.
+pub fn check_structure(
+    rgd: &ResourceGraphDefinition,
+    resolver: &dyn SchemaResolver,
+    options: &BuildOptions,
+) -> Result<Structure, BuildErrors> {
+    let name = rgd.metadata.name.clone().unwrap_or_default();
+    let mut errors = Errors {
+        rgd: &name,
+        found: Vec::new(),
+    };
+    let root = FieldPath::root().key("spec");
+
+    let instance_scope = rgd.spec.schema.scope_or_default();
+    let instance_crd = match serde_json::to_value(&rgd.spec.schema) {
+        Ok(schema) => match kro_schema::crd::crd_from_rgd_schema(&schema, None) {
+            Ok(crd) => Some(crd),
+            Err(error) => {
+                errors.push(None, root.key("schema"), error);
+                None
+            }
+        },
+        // The typed schema always serialises; nothing to report otherwise.
+        Err(_) => None,
+    };
+
+    let ids: Vec<&str> = rgd.spec.resources.iter().map(|r| r.id.as_str()).collect();
+    let mut seen = BTreeSet::new();
+    let mut resources = Vec::new();
+    for (index, resource) in rgd.spec.resources.iter().enumerate() {
+        let path = root.key("resources").index(index);
+        if !seen.insert(resource.id.as_str()) {
+            errors.push(
+                Some(&resource.id),
+                path.key("id"),
+                BuildErrorKind::DuplicateId {
+                    id: resource.id.clone(),
+                },
+            );
+            continue;
+        }
+        if let Some(checked) = check_resource(
+            index,
+            resource,
+            &path,
+            &ids,
+            instance_scope,
+            resolver,
+            options,
+            &mut errors,
+        ) {
+            resources.push(checked);
+        }
+    }
+
+    match instance_crd {
+        Some(instance_crd) if errors.found.is_empty() => Ok(Structure {
+            rgd: name,
+            instance_crd,
+            instance_scope,
+            resources,
+        }),
+        _ => Err(BuildErrors(errors.found)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_resource(
+    index: usize,
+    resource: &Resource,
+    path: &FieldPath,
+    ids: &[&str],
+    instance_scope: Scope,
+    resolver: &dyn SchemaResolver,
+    options: &BuildOptions,
+    errors: &mut Errors<'_>,
+) -> Option<ResourceStructure> {
+    let id = resource.id.as_str();
+    let before = errors.found.len();
+    if let Err(error) = check_resource_id(id) {
+        errors.push(Some(id), path.key("id"), error);
+    }
+
+    let (object, object_path, kind) = match (&resource.template, &resource.external_ref) {
+        (Some(template), None) => {
+            let kind = if resource.for_each.is_empty() {
+                NodeKind::Resource
+            } else {
+                NodeKind::Collection
+            };
+            (template.clone(), path.key("template"), kind)
+        }
+        (None, Some(external)) => {
+            if !resource.for_each.is_empty() {
+                errors.push(
+                    Some(id),
+                    path.key("forEach"),
+                    BuildErrorKind::ExternalRefWithForEach,
+                );
+            }
+            let kind = match (&external.metadata.name, &external.metadata.selector) {
+                (Some(_), None) => NodeKind::External,
+                (None, Some(_)) => NodeKind::ExternalCollection,
+                _ => {
+                    errors.push(
+                        Some(id),
+                        path.key("externalRef").key("metadata"),
+                        BuildErrorKind::ExternalRefNameOrSelector,
+                    );
+                    NodeKind::External
+                }
+            };
+            (external_object(external), path.key("externalRef"), kind)
+        }
+        _ => {
+            errors.push(
+                Some(id),
+                path.clone(),
+                BuildErrorKind::TemplateOrExternalRef,
+            );
+            return None;
+        }
+    };
+
+    let gvk = check_object_fields(&object, &object_path, id, errors)?;
+    let schema = match resolver.resolve(&gvk) {
+        Ok(schema) => schema,
+        Err(error) => {
+            errors.push(Some(id), object_path.key("apiVersion"), error);
+            return None;
+        }
+    };
+    check_scope(
+        &object,
+        &object_path,
+        id,
+        &schema,
+        kind,
+        instance_scope,
+        errors,
+    );
+    if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
+        check_reserved_metadata(&object, &object_path, id, errors);
+    }
+
+    let templates = match scan_value(&object) {
+        Ok(found) => found,
+        Err(scan_errors) => {
+            for error in scan_errors {
+                errors.push(Some(id), object_path.join(&error.path), error.error);
+            }
+            Vec::new()
+        }
+    };
+    let include_when =
+        standalone_list(&resource.include_when, &path.key("includeWhen"), id, errors);
+    let ready_when = standalone_list(&resource.ready_when, &path.key("readyWhen"), id, errors);
+    let for_each = check_for_each(resource, &path.key("forEach"), ids, options, errors);
+
+    (errors.found.len() == before).then(|| ResourceStructure {
+        index,
+        id: id.to_owned(),
+        kind,
+        schema,
+        object,
+        templates,
+        include_when,
+        ready_when,
+        for_each,
+    })
+}
+
+/// The object an externalRef describes, shaped like a template so that the
+/// same checks and expression scanning apply.
+fn external_object(external: &ExternalRef) -> Value {
+    let mut metadata = serde_json::Map::new();
+    if let Some(name) = &external.metadata.name {
+        metadata.insert("name".to_owned(), json!(name));
+    }
+    if let Some(namespace) = &external.metadata.namespace {
+        metadata.insert("namespace".to_owned(), json!(namespace));
+    }
+    if let Some(selector) = &external.metadata.selector {
+        metadata.insert(
+            "selector".to_owned(),
+            serde_json::to_value(selector).unwrap_or(Value::Null),
+        );
+    }
+    json!({ "apiVersion": external.api_version, "kind": external.kind, "metadata": metadata })
+}
+
+/// Checks `apiVersion`, `kind` and `metadata`, and returns the GVK. The
+/// GVK must be literal: the graph's shape may not depend on instance data.
+fn check_object_fields(
+    object: &Value,
+    path: &FieldPath,
+    id: &str,
+    errors: &mut Errors<'_>,
+) -> Option<Gvk> {
+    let before = errors.found.len();
+    let mut literal = |field: &'static str| -> Option<String> {
+        match object.get(field) {
+            None => errors.push(
+                Some(id),
+                path.key(field),
+                BuildErrorKind::ObjectField {
+                    field,
+                    problem: "field not found",
+                },
+            ),
+            Some(Value::String(text)) if text.contains("${") => errors.push(
+                Some(id),
+                path.key(field),
+                BuildErrorKind::ObjectField {
+                    field,
+                    problem: "must be a literal string, without expressions",
+                },
+            ),
+            Some(Value::String(text)) => return Some(text.clone()),
+            Some(_) => errors.push(
+                Some(id),
+                path.key(field),
+                BuildErrorKind::ObjectField {
+                    field,
+                    problem: "must be a string",
+                },
+            ),
+        }
+        None
+    };
+    let api_version = literal("apiVersion");
+    let kind = literal("kind");
+    match object.get("metadata") {
+        Some(Value::Object(_)) => {}
+        None => errors.push(
+            Some(id),
+            path.key("metadata"),
+            BuildErrorKind::ObjectField {
+                field: "metadata",
+                problem: "field not found",
+            },
+        ),
+        Some(_) => errors.push(
+            Some(id),
+            path.key("metadata"),
+            BuildErrorKind::ObjectField {
+                field: "metadata",
+                problem: "must be a map",
+            },
+        ),
+    }
+    match (api_version, kind) {
+        (Some(api_version), Some(kind)) if errors.found.len() == before => {
+            Some(Gvk::from_api_version(&api_version, &kind))
+        }
+        _ => None,
+    }
+}
+
+fn check_scope(
+    object: &Value,
+    path: &FieldPath,
+    id: &str,
+    schema: &KindSchema,
+    kind: NodeKind,
+    instance_scope: Scope,
+    errors: &mut Errors<'_>,
+) {
+    let namespace = object
+        .pointer("/metadata/namespace")
+        .filter(|ns| !ns.is_null());
+    let namespace_path = path.key("metadata").key("namespace");
+    if !schema.namespaced && namespace.is_some() {
+        errors.push(
+            Some(id),
+            namespace_path,
+            BuildErrorKind::ClusterScopedWithNamespace {
+                kind: schema.gvk.kind.clone(),
+            },
+        );
+    } else if schema.namespaced
+        && instance_scope == Scope::Cluster
+        && namespace.and_then(Value::as_str).is_none_or(str::is_empty)
+        // A selector without a namespace reads every namespace.
+        && kind != NodeKind::ExternalCollection
+    {
+        errors.push(
+            Some(id),
+            namespace_path,
+            BuildErrorKind::NamespaceRequired {
+                kind: schema.gvk.kind.clone(),
+            },
+        );
+    }
+}
+
+fn check_reserved_metadata(object: &Value, path: &FieldPath, id: &str, errors: &mut Errors<'_>) {
+    for what in ["labels", "annotations"] {
+        let Some(Value::Object(entries)) = object.pointer(&format!("/metadata/{what}")) else {
+            continue;
+        };
+        for key in entries.keys() {
+            if let Some(prefix) = RESERVED_PREFIXES
+                .into_iter()
+                .find(|prefix| key.starts_with(prefix))
+            {
+                errors.push(
+                    Some(id),
+                    path.key("metadata").key(what).key(key.clone()),
+                    BuildErrorKind::ReservedMetadata {
+                        what,
+                        prefix,
+                        key: key.clone(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// One standalone `${...}` expression, or an error at `path`.
+fn standalone(
+    text: &str,
+    path: FieldPath,
+    id: &str,
+    errors: &mut Errors<'_>,
+) -> Option<TemplateExpression> {
+    match scan(text) {
+        Ok(Template::Standalone(expression)) => Some(expression),
+        Ok(_) => {
+            errors.push(Some(id), path, BuildErrorKind::StandaloneOnly);
+            None
+        }
+        Err(error) => {
+            errors.push(Some(id), path, error);
+            None
+        }
+    }
+}
+
+fn standalone_list(
+    texts: &[String],
+    path: &FieldPath,
+    id: &str,
+    errors: &mut Errors<'_>,
+) -> Vec<TemplateExpression> {
+    texts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, text)| standalone(text, path.index(i), id, errors))
+        .collect()
+}
+
+fn check_for_each(
+    resource: &Resource,
+    path: &FieldPath,
+    ids: &[&str],
+    options: &BuildOptions,
+    errors: &mut Errors<'_>,
+) -> Vec<(String, TemplateExpression)> {
+    let id = resource.id.as_str();
+    if resource.for_each.len() > options.max_collection_dimensions {
+        errors.push(
+            Some(id),
+            path.clone(),
+            BuildErrorKind::TooManyDimensions {
+                count: resource.for_each.len(),
+                max: options.max_collection_dimensions,
+            },
+        );
+    }
+    let mut names = BTreeSet::new();
+    let mut iterators = Vec::new();
+    for (i, entry) in resource.for_each.iter().enumerate() {
+        let entry_path = path.index(i);
+        let [(name, text)] = entry.iter().collect::<Vec<_>>()[..] else {
+            errors.push(
+                Some(id),
+                entry_path,
+                BuildErrorKind::IteratorCount { count: entry.len() },
+            );
+            continue;
+        };
+        let name_path = entry_path.key(name.clone());
+        if let Err(error) = check_iterator(name) {
+            errors.push(Some(id), name_path.clone(), error);
+        }
+        if !names.insert(name.as_str()) {
+            errors.push(
+                Some(id),
+                name_path.clone(),
+                BuildErrorKind::DuplicateIterator { name: name.clone() },
+            );
+        }
+        if ids.contains(&name.as_str()) {
+            errors.push(
+                Some(id),
+                name_path.clone(),
+                BuildErrorKind::IteratorShadowsResource { name: name.clone() },
+            );
+        }
+        if let Some(expression) = standalone(text, name_path, id, errors) {
+            iterators.push((name.clone(), expression));
+        }
+    }
+    iterators
+}
+
+#[cfg(test)]
+mod tests;
