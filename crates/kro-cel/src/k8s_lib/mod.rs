@@ -67,16 +67,15 @@ pub fn install(env: &mut Env) {
 pub(crate) mod test_support {
     use crate::{Env, Value};
 
-    /// The standard environment plus the Kubernetes libraries.
+    /// kro's full environment (a superset of the Kubernetes libraries, so
+    /// that tests also see how libraries sharing function names coexist).
     pub(crate) fn env() -> Env {
-        let mut env = Env::standard();
-        super::install(&mut env);
-        env
+        Env::kro_with(crate::KroOptions { omit: true })
     }
 
     /// Compiles (with type checking) and evaluates `src`.
     pub(crate) fn eval(src: &str) -> Result<Value, String> {
-        let compiled = env().compile(src).map_err(|d| d.to_string())?;
+        let compiled = env().compile_kro(src).map_err(|d| d.to_string())?;
         compiled.eval(&[]).map_err(|e| e.to_string())
     }
 
