@@ -3,7 +3,7 @@
 
 use crate::decls::Env;
 use crate::diagnostic::Diagnostics;
-use crate::{Compiled, check, parse};
+use crate::{Compiled, parse};
 
 /// Feature gates that change the environment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Env {
     pub fn compile_kro(&self, src: &str) -> Result<Compiled, Diagnostics> {
         let mut ast = parse(src)?;
         crate::kro_lib::rewrite_new_condition(&mut ast)?;
-        let checked = check(self, &ast)?;
+        let checked = crate::check::check_owned(self, ast)?;
         let program = crate::eval::Program::plan(self, &checked.expr);
         Ok(Compiled {
             checked,

@@ -17,6 +17,7 @@
 //!
 //! It does no I/O and keeps no global state.
 
+pub mod activation;
 pub mod assignability;
 pub mod ast;
 pub mod check;
@@ -35,6 +36,7 @@ mod macros;
 pub mod opaque;
 pub mod openapi_types;
 pub mod parse;
+mod plan;
 pub mod references;
 mod resolve;
 pub mod result_json;
@@ -42,12 +44,13 @@ pub mod template;
 pub mod types;
 pub mod value;
 
+pub use activation::{Activation, JsonActivation};
 pub use ast::{Expr, Span};
 pub use check::{CheckedExpr, check};
 pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::EvalError;
-pub use eval::{Activation, JsonActivation, Program};
+pub use eval::Program;
 pub use kro_env::KroOptions;
 pub use parse::parse;
 pub use types::Type;

@@ -16,7 +16,7 @@
 use jiff::SignedDuration;
 use serde_json::Value as Json;
 
-use crate::lib_std::time::format_duration;
+use crate::lib_std::time::{Timestamp, format_duration, format_timestamp};
 use crate::value::{Key, Value};
 
 /// A result that cannot be written as JSON.
@@ -86,10 +86,13 @@ pub(crate) fn convert(v: &Value, bytes: Bytes) -> Result<Option<Json>, Conversio
             }
         },
         Value::Timestamp(t) => {
-            if t.as_second() == ZERO_TIME_SECONDS && t.subsec_nanosecond() == 0 {
+            if t.as_second() == ZERO_TIME_SECONDS && t.subsec_nanos() == 0 {
                 Json::Null
             } else {
-                Json::String(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+                // Second precision, as metav1.Time writes: drop the fraction.
+                let whole =
+                    Timestamp::from_nanos(i128::from(t.as_second()) * 1_000_000_000).unwrap_or(*t);
+                Json::String(format_timestamp(whole))
             }
         }
         Value::Duration(d) => Json::String(go_duration(*d)),

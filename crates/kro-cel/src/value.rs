@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
+
+pub use crate::lib_std::time::Timestamp;
 
 use crate::error::EvalError;
 use crate::types::Type;
@@ -296,7 +298,7 @@ impl Value {
             Value::Bytes(b) => b.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::Map(m) => m.is_empty(),
-            Value::Timestamp(t) => *t == jiff::Timestamp::UNIX_EPOCH,
+            Value::Timestamp(t) => *t == Timestamp::UNIX_EPOCH,
             Value::Duration(d) => d.is_zero(),
             Value::Type(_) => false,
             Value::Optional(o) => o.is_none(),

@@ -6,7 +6,7 @@
 mod runner;
 
 /// Tests of the in-scope set passing when this figure was last recorded.
-const RECORDED: usize = 1444;
+const RECORDED: usize = 1445;
 
 #[test]
 fn conformance_does_not_regress() {

@@ -164,10 +164,9 @@ pub(crate) fn to_timestamp(args: &[Value]) -> R {
     match args {
         [Value::Timestamp(t)] => Ok(Value::Timestamp(*t)),
         [Value::String(s)] => time::parse_timestamp(s).map(Value::Timestamp),
-        [Value::Int(i)] => jiff::Timestamp::from_second(*i)
-            .map_err(|_| EvalError::Overflow("timestamp"))
-            .and_then(time::check_timestamp)
-            .map(Value::Timestamp),
+        [Value::Int(i)] => time::Timestamp::from_nanos(i128::from(*i) * 1_000_000_000)
+            .map(Value::Timestamp)
+            .ok_or(EvalError::Overflow("timestamp")),
         _ => Err(EvalError::no_overload("timestamp", args)),
     }
 }

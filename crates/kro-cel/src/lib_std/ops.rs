@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::error::EvalError;
-use crate::lib_std::time::{check_duration, check_timestamp};
+use crate::lib_std::time::check_duration;
 use crate::value::{Key, Value};
 
 type R = Result<Value, EvalError>;
@@ -42,8 +42,6 @@ pub(crate) fn add(a: &Value, b: &Value) -> R {
         }
         (Timestamp(t), Duration(d)) | (Duration(d), Timestamp(t)) => t
             .checked_add(*d)
-            .ok()
-            .and_then(|t| check_timestamp(t).ok())
             .map(Timestamp)
             .ok_or(EvalError::Overflow("timestamp")),
         (Duration(x), Duration(y)) => x
@@ -68,15 +66,13 @@ pub(crate) fn sub(a: &Value, b: &Value) -> R {
             .ok_or(EvalError::Overflow("unsigned integer")),
         (Double(x), Double(y)) => Ok(Double(x - y)),
         (Timestamp(x), Timestamp(y)) => {
-            let d = jiff::SignedDuration::from_nanos_i128(x.as_nanosecond() - y.as_nanosecond());
+            let d = jiff::SignedDuration::from_nanos_i128(x.as_nanos() - y.as_nanos());
             check_duration(d)
                 .map(Duration)
                 .map_err(|_| EvalError::Overflow("duration"))
         }
         (Timestamp(t), Duration(d)) => t
             .checked_sub(*d)
-            .ok()
-            .and_then(|t| check_timestamp(t).ok())
             .map(Timestamp)
             .ok_or(EvalError::Overflow("timestamp")),
         (Duration(x), Duration(y)) => x

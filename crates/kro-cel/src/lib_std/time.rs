@@ -1,8 +1,8 @@
 //! Timestamps and durations: parsing, formatting, range checks, and the
 //! calendar accessors with optional time zones.
 
+use jiff::SignedDuration;
 use jiff::tz::{Offset, TimeZone};
-use jiff::{SignedDuration, Timestamp};
 
 use crate::error::EvalError;
 use crate::value::Value;
@@ -16,17 +16,107 @@ const MAX_SECS: i64 = 253_402_300_799;
 /// Durations are limited to about ±10000 years.
 const MAX_DURATION_SECS: i64 = 315_576_000_000;
 
-pub(crate) fn check_timestamp(t: Timestamp) -> Result<Timestamp, EvalError> {
-    let n = t.as_nanosecond();
-    if n >= i128::from(MIN_SECS) * 1_000_000_000 && n < (i128::from(MAX_SECS) + 1) * 1_000_000_000 {
-        Ok(t)
-    } else {
-        Err(EvalError::Overflow("timestamp"))
+const NANOS: i128 = 1_000_000_000;
+
+/// A point in time: nanoseconds since the Unix epoch, UTC.
+///
+/// Our own type rather than `jiff::Timestamp`, whose range stops at
+/// 9999-12-30T22:00Z while CEL's runs to 9999-12-31T23:59:59.999999999Z. The
+/// calendar arithmetic below is the proleptic Gregorian one; `jiff` is used
+/// only to find time zone offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i128);
+
+impl Timestamp {
+    /// 1970-01-01T00:00:00Z.
+    pub const UNIX_EPOCH: Timestamp = Timestamp(0);
+
+    /// A timestamp from nanoseconds since the epoch, if within CEL's range.
+    pub fn from_nanos(n: i128) -> Option<Timestamp> {
+        (n >= i128::from(MIN_SECS) * NANOS && n < (i128::from(MAX_SECS) + 1) * NANOS)
+            .then_some(Timestamp(n))
+    }
+
+    /// Nanoseconds since the epoch.
+    pub fn as_nanos(self) -> i128 {
+        self.0
+    }
+
+    /// Whole seconds since the epoch (rounded down).
+    pub fn as_second(self) -> i64 {
+        // In range by construction: |secs| < 2^38.
+        self.0.div_euclid(NANOS) as i64
+    }
+
+    /// The nanosecond within the second, 0..1e9.
+    pub fn subsec_nanos(self) -> u32 {
+        self.0.rem_euclid(NANOS) as u32
+    }
+
+    pub(crate) fn checked_add(self, d: SignedDuration) -> Option<Timestamp> {
+        Timestamp::from_nanos(self.0.checked_add(d.as_nanos())?)
+    }
+
+    pub(crate) fn checked_sub(self, d: SignedDuration) -> Option<Timestamp> {
+        Timestamp::from_nanos(self.0.checked_sub(d.as_nanos())?)
     }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date (year, month 1-12, day 1-31) of a day since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Calendar fields of a local time given as seconds since the epoch.
+struct Civil {
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    minute: i64,
+    second: i64,
+    days: i64,
+}
+
+fn civil(local_secs: i64) -> Civil {
+    let days = local_secs.div_euclid(86_400);
+    let rem = local_secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    Civil {
+        year,
+        month,
+        day,
+        hour: rem / 3600,
+        minute: rem % 3600 / 60,
+        second: rem % 60,
+        days,
+    }
+}
+
+/// Durations must fit in 64-bit nanoseconds (about ±292 years), the range
+/// cel-go enforces; the conformance suite expects overflow errors beyond it.
 pub(crate) fn check_duration(d: SignedDuration) -> Result<SignedDuration, EvalError> {
-    if d.as_secs().abs() <= MAX_DURATION_SECS {
+    if i64::try_from(d.as_nanos()).is_ok() && d.as_secs().abs() <= MAX_DURATION_SECS {
         Ok(d)
     } else {
         Err(EvalError::Overflow("duration"))
@@ -35,13 +125,17 @@ pub(crate) fn check_duration(d: SignedDuration) -> Result<SignedDuration, EvalEr
 
 /// RFC 3339 in UTC with only as many fractional digits as needed (0, 3, 6 or 9).
 pub fn format_timestamp(t: Timestamp) -> String {
-    let base = t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    let nanos = t.subsec_nanosecond();
+    let c = civil(t.as_second());
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    );
+    let nanos = t.subsec_nanos();
     if nanos == 0 {
         format!("{base}Z")
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("{base}.{:03}Z", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!("{base}.{:06}Z", nanos / 1_000)
     } else {
         format!("{base}.{nanos:09}Z")
@@ -61,14 +155,84 @@ pub fn format_duration(d: SignedDuration) -> String {
     format!("{sign}{}.{frac}s", secs.unsigned_abs())
 }
 
+/// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
 pub(crate) fn parse_timestamp(s: &str) -> Result<Timestamp, EvalError> {
     let bad = || EvalError::Conversion(format!("invalid timestamp {s:?}"));
-    // RFC 3339 only: a 'T' separator and an explicit offset.
-    if s.len() < 20 || s.as_bytes().get(10).map(u8::to_ascii_uppercase) != Some(b'T') {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Result<i64, EvalError> {
+        let part = s.get(from..from + len).ok_or_else(bad)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        part.parse().map_err(|_| bad())
+    };
+    let sep = |at: usize, want: &[u8]| b.get(at).is_some_and(|c| want.contains(c));
+    if b.len() < 20
+        || !sep(4, b"-")
+        || !sep(7, b"-")
+        || !sep(10, b"Tt")
+        || !sep(13, b":")
+        || !sep(16, b":")
+    {
         return Err(bad());
     }
-    let t: Timestamp = s.parse().map_err(|_| bad())?;
-    check_timestamp(t).map_err(|_| bad())
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let max_day = usize::try_from(month - 1)
+        .ok()
+        .and_then(|i| month_days.get(i))
+        .ok_or_else(bad)?;
+    if day < 1 || day > *max_day || hour > 23 || minute > 59 || second > 59 {
+        return Err(bad());
+    }
+    let mut i = 19;
+    let mut nanos: i128 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let digits = &s[start..i];
+        if digits.is_empty() || digits.len() > 9 {
+            return Err(bad());
+        }
+        nanos = digits.parse::<i128>().map_err(|_| bad())? * 10i128.pow(9 - digits.len() as u32);
+    }
+    let offset_secs = match &s[i..] {
+        "Z" | "z" => 0,
+        rest if rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && rest.as_bytes()[3] == b':' =>
+        {
+            let h = num(i + 1, 2)?;
+            let m = num(i + 4, 2)?;
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
+            let o = h * 3600 + m * 60;
+            if rest.starts_with('-') { -o } else { o }
+        }
+        _ => return Err(bad()),
+    };
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        - offset_secs;
+    Timestamp::from_nanos(i128::from(secs) * NANOS + nanos).ok_or_else(bad)
 }
 
 /// Parses Go-style durations: `1h30m`, `-1.5s`, `300ms`, `2us`, `10ns`.
@@ -167,18 +331,27 @@ pub(crate) fn accessor(name: &str, args: &[Value]) -> R {
                 Some(Value::String(z)) => time_zone(z)?,
                 _ => TimeZone::UTC,
             };
-            let z = t.to_zoned(tz);
+            // jiff covers a slightly smaller range; the offset at its edge is the
+            // offset at ours.
+            let probe = jiff::Timestamp::from_second(t.as_second().clamp(
+                jiff::Timestamp::MIN.as_second(),
+                jiff::Timestamp::MAX.as_second(),
+            ))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            let offset = i64::from(tz.to_offset(probe).seconds());
+            let c = civil(t.as_second() + offset);
             let v: i64 = match name {
-                "getFullYear" => i64::from(z.year()),
-                "getMonth" => i64::from(z.month()) - 1,
-                "getDate" => i64::from(z.day()),
-                "getDayOfMonth" => i64::from(z.day()) - 1,
-                "getDayOfWeek" => i64::from(z.weekday().to_sunday_zero_offset()),
-                "getDayOfYear" => i64::from(z.day_of_year()) - 1,
-                "getHours" => i64::from(z.hour()),
-                "getMinutes" => i64::from(z.minute()),
-                "getSeconds" => i64::from(z.second()),
-                "getMilliseconds" => i64::from(z.millisecond()),
+                "getFullYear" => c.year,
+                "getMonth" => c.month - 1,
+                "getDate" => c.day,
+                "getDayOfMonth" => c.day - 1,
+                // 1970-01-01 was a Thursday; Sunday is 0.
+                "getDayOfWeek" => (c.days + 4).rem_euclid(7),
+                "getDayOfYear" => c.days - days_from_civil(c.year, 1, 1),
+                "getHours" => c.hour,
+                "getMinutes" => c.minute,
+                "getSeconds" => c.second,
+                "getMilliseconds" => i64::from(t.subsec_nanos() / 1_000_000),
                 _ => return Err(EvalError::no_overload(name, args)),
             };
             Ok(Value::Int(v))
@@ -211,3 +384,42 @@ pub(crate) const ACCESSORS: [&str; 10] = [
     "getSeconds",
     "getMilliseconds",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trips_across_the_range() {
+        for s in [
+            "0001-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.999999999Z",
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T12:30:15.250Z",
+            "2024-12-31T23:59:59.000001Z",
+            "9999-12-31T23:59:59.999999999Z",
+        ] {
+            let t = parse_timestamp(s).unwrap();
+            assert_eq!(format_timestamp(t), s);
+        }
+        assert!(parse_timestamp("2023-02-29T00:00:00Z").is_err());
+        assert!(parse_timestamp("2023-01-01 00:00:00Z").is_err());
+        let t = parse_timestamp("2023-05-28T23:30:00-01:00").unwrap();
+        assert_eq!(format_timestamp(t), "2023-05-29T00:30:00Z");
+    }
+
+    #[test]
+    fn accessors_use_the_time_zone() {
+        let t = Value::Timestamp(parse_timestamp("2024-01-01T02:00:00Z").unwrap());
+        let la = Value::string("America/Los_Angeles");
+        let get = |name: &str, args: &[Value]| match accessor(name, args) {
+            Ok(Value::Int(i)) => i,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(get("getFullYear", std::slice::from_ref(&t)), 2024);
+        assert_eq!(get("getFullYear", &[t.clone(), la.clone()]), 2023);
+        assert_eq!(get("getHours", &[t.clone(), la]), 18);
+        assert_eq!(get("getDayOfWeek", std::slice::from_ref(&t)), 1);
+        assert_eq!(get("getHours", &[t, Value::string("+05:30")]), 7);
+    }
+}
