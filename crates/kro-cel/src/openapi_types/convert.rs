@@ -7,7 +7,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
 };
 
-use super::escape::escape_field_name;
+use super::escape::{escape_field_name, is_reserved};
 use super::object_meta::object_meta_schema;
 use super::{ListKind, SchemaTypes};
 use crate::decls::ObjectType;
@@ -141,6 +141,12 @@ impl Converter {
                 continue;
             };
             let ty = self.convert(sub, &format!("{name}.{field}"), false, depth + 1);
+            // A reserved word is reachable both as written (kro's examples
+            // use `schema.metadata.namespace`, which plain JSON values
+            // answer) and escaped as the API server spells it.
+            if is_reserved(property) {
+                fields.insert(property.clone(), ty.clone());
+            }
             fields.insert(field, ty);
         }
         self.declare(name, fields, resource, depth)

@@ -28,6 +28,11 @@ const RESERVED: &[&str] = &[
     "while",
 ];
 
+/// Whether `name` is a word the CEL grammar reserves.
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name)
+}
+
 /// The CEL field name of an OpenAPI property, or `None` when the property
 /// cannot be named in CEL (it starts with a digit or holds a character other
 /// than letters, digits, `_`, `.`, `-` and `/`): such properties are not

@@ -16,7 +16,8 @@
 //!   `bytes`, `timestamp`, `timestamp` and `duration`;
 //! - `x-kubernetes-list-type` `set` and `map` are recorded ([`ListKind`]);
 //! - property names that are CEL keywords or hold `.`, `-`, `/` or `__` are
-//!   escaped ([`escape_field_name`]);
+//!   escaped ([`escape_field_name`]); a reserved word such as `namespace` is
+//!   declared both as written and escaped (`__namespace__`);
 //! - a resource's (and an embedded resource's) `apiVersion` and `kind` are
 //!   strings and its `metadata` is typed as `ObjectMeta`.
 
@@ -25,13 +26,14 @@ mod escape;
 mod object_meta;
 #[cfg(test)]
 pub(crate) mod tests;
+mod values;
 
 use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 
-pub use escape::escape_field_name;
+pub use escape::{escape_field_name, is_reserved};
 
 use crate::decls::{Env, ObjectType};
 use crate::template::{FieldPath, Segment};

@@ -53,6 +53,7 @@ fn deployment_fields_are_typed() {
     assert_eq!(t.type_at(&path(&["spec", "replicas"])), Type::Int);
     assert_eq!(t.type_at(&path(&["apiVersion"])), Type::String);
     assert_eq!(t.type_at(&path(&["metadata", "name"])), Type::String);
+    assert_eq!(t.type_at(&path(&["metadata", "namespace"])), Type::String);
     assert_eq!(
         t.type_at(&path(&["metadata", "labels"])),
         ty("map(string, string)")
@@ -282,6 +283,7 @@ fn kubernetes_conventions() {
     let spec = t.object("__type_schema.spec").expect("spec type");
     let field = |n: &str| spec.fields.get(n).cloned();
     assert_eq!(field("__namespace__"), Some(Type::String));
+    assert_eq!(field("namespace"), Some(Type::String));
     assert_eq!(
         field("app__dot__kubernetes__dot__io__slash__name"),
         Some(Type::String)
