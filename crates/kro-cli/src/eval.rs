@@ -76,11 +76,13 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     let json = match to_template_json(&value) {
         Ok(Some(json)) => json,
         Ok(None) => bail!("the result is omit(): the field would be removed"),
-        // A quantity, URL or IP has no place in a template, but showing it
-        // helps while debugging.
-        Err(ConversionError::Unsupported(_)) => value
-            .to_json()
-            .map_err(|e| anyhow!("the result has no JSON form: {e}"))?,
+        // A quantity, URL, IP or type value has no place in a template, but
+        // showing it helps while debugging: its JSON form if it has one, else
+        // its CEL rendering.
+        Err(ConversionError::Unsupported(_)) => match value.to_json() {
+            Ok(json) => json,
+            Err(_) => return Ok(value.to_string()),
+        },
         Err(e) => bail!("the result cannot be written as JSON: {e}"),
     };
     Ok(serde_json::to_string_pretty(&json)?)

@@ -42,6 +42,14 @@ fn check_only_prints_the_type() {
 }
 
 #[test]
+fn library_values_are_shown_while_debugging() {
+    let o = kro(&["eval", "quantity('1.5Gi')"]);
+    assert_eq!(stdout(&o), "\"1536Mi\"\n");
+    let o = kro(&["eval", "type(quantity('1'))"]);
+    assert_eq!(stdout(&o), "kubernetes.Quantity\n");
+}
+
+#[test]
 fn variables_from_yaml_files() {
     let dir = std::env::temp_dir().join(format!("kro-eval-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
