@@ -297,3 +297,27 @@ impl Env {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_signatures() {
+        let o = Overload::parse("x", "map(K, V).(K, list(V)) -> bool").unwrap();
+        assert!(o.member);
+        assert_eq!(o.params.len(), 3);
+        assert_eq!(o.result, Type::Bool);
+        let g = Overload::parse("y", "() -> optional_type(T)").unwrap();
+        assert!(!g.member && g.params.is_empty());
+        assert!(Overload::parse("z", "int -> int").is_none());
+    }
+
+    #[test]
+    fn container_candidates_go_from_specific_to_general() {
+        let mut env = Env::empty();
+        env.set_container("a.b");
+        assert_eq!(env.candidates("x"), ["a.b.x", "a.x", "x"]);
+        assert_eq!(env.candidates(".x"), ["x"]);
+    }
+}

@@ -214,3 +214,26 @@ impl TypeParser<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notation_round_trips() {
+        for s in [
+            "int",
+            "list(string)",
+            "map(string, list(A))",
+            "optional_type(map(int, dyn))",
+            "type(uint)",
+            "google.protobuf.Timestamp",
+            "io.k8s.api.apps.v1.Deployment",
+        ] {
+            let t = Type::parse(s).unwrap();
+            assert_eq!(t.to_string(), s);
+        }
+        assert_eq!(Type::parse("A"), Some(Type::param("A")));
+        assert_eq!(Type::parse("list(int"), None);
+    }
+}

@@ -101,10 +101,10 @@ pub enum BuildErrorKind {
         /// The limit.
         max: usize,
     },
-    /// An expression does not parse.
+    /// An expression does not parse or type-check.
     #[error("{message}")]
-    Parse {
-        /// The parser's diagnostics, with line, column and caret.
+    Compile {
+        /// The compiler's diagnostics, with line, column and caret.
         message: String,
     },
     /// A `readyWhen` expression reads something other than its resource.

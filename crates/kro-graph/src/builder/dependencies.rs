@@ -1,14 +1,20 @@
-//! Dependencies between resources, inferred from the variables their
-//! expressions read, and the dependency graph built from them.
+//! Every expression compiled, the dependencies between resources inferred
+//! from the variables the expressions read, and the dependency graph.
 //!
 //! A resource depends on every other resource its template, `includeWhen`
 //! or `forEach` expressions read. `readyWhen` reads only the resource itself
 //! (or `each`, the current item of a collection) and adds no dependency.
+//!
+//! Expressions are compiled against the environment the caller gives, with
+//! `schema`, the resource ids, the resource's iterators and `each` declared
+//! as `dyn`: this catches syntax errors, unknown functions and undeclared
+//! names now; typing the variables from the OpenAPI schemas narrows them.
 
 use std::collections::BTreeSet;
 
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, TemplateExpression};
+use kro_cel::{Compiled, Env, Type};
 
 use super::structure::{NodeKind, ResourceStructure, Structure};
 use crate::dag::DependencyGraph;
@@ -19,32 +25,73 @@ pub const SCHEMA: &str = "schema";
 /// The variable `readyWhen` of a collection reads: the current item.
 pub const EACH: &str = "each";
 
-/// Where an expression sits, for reference rules and error locations.
+/// Where an expression sits, which decides what it may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Context {
+pub enum Context {
+    /// A value of the template (or of an externalRef).
     Template,
+    /// An `includeWhen` condition.
     IncludeWhen,
+    /// A `readyWhen` condition.
     ReadyWhen,
+    /// A `forEach` list.
     ForEach,
 }
 
-/// Parses every expression of `structure`, checks which variables each
-/// context may read, and builds the dependency graph. `is_global_function`
-/// names the namespaced functions of the CEL environment (such as
-/// `random.seededString`), whose prefix is not a variable.
-pub fn infer_dependencies(
-    structure: &Structure,
-    is_global_function: &dyn Fn(&str) -> bool,
-) -> Result<DependencyGraph, BuildErrors> {
+/// One compiled expression of a resource.
+#[derive(Debug, Clone)]
+pub struct CompiledExpression {
+    /// Where it sits.
+    pub context: Context,
+    /// Its location from the root of the RGD document.
+    pub path: FieldPath,
+    /// The source between `${` and `}`.
+    pub source: String,
+    /// The compiled program.
+    pub compiled: Compiled,
+}
+
+/// The result of this step.
+#[derive(Debug, Clone)]
+pub struct Dependencies {
+    /// The dependency graph.
+    pub graph: DependencyGraph,
+    /// The compiled expressions of each resource, in the order of
+    /// `Structure::resources`.
+    pub expressions: Vec<Vec<CompiledExpression>>,
+}
+
+/// The environment one resource's expressions compile in.
+fn resource_env(env: &Env, ids: &[&str], resource: &ResourceStructure) -> Env {
+    let mut env = env.clone();
+    env.add_variable(SCHEMA, Type::Dyn);
+    env.add_variable(EACH, Type::Dyn);
+    for id in ids {
+        env.add_variable(id, Type::Dyn);
+    }
+    for (iterator, _) in &resource.for_each {
+        env.add_variable(iterator, Type::Dyn);
+    }
+    env
+}
+
+/// Compiles every expression of `structure` in `env` (plus kro's
+/// variables), checks which variables each context may read, and builds
+/// the dependency graph.
+pub fn infer_dependencies(structure: &Structure, env: &Env) -> Result<Dependencies, BuildErrors> {
     let ids: Vec<&str> = structure.resources.iter().map(|r| r.id.as_str()).collect();
     let mut graph = DependencyGraph::new(ids.iter().copied());
     let mut errors = Vec::new();
+    let mut all_expressions = Vec::with_capacity(structure.resources.len());
+    let is_global_function = |name: &str| env.function(name).is_some();
     for resource in &structure.resources {
         let path = FieldPath::root()
             .key("spec")
             .key("resources")
             .index(resource.index);
+        let resource_env = resource_env(env, &ids, resource);
         let mut dependencies = BTreeSet::new();
+        let mut compiled_expressions = Vec::new();
         for (context, location, expression) in expressions(resource, &path) {
             let error = |kind: BuildErrorKind| BuildError {
                 rgd: structure.rgd.clone(),
@@ -53,24 +100,31 @@ pub fn infer_dependencies(
                 expression: Some(expression.source.clone()),
                 kind,
             };
-            let ast = match kro_cel::parse(&expression.source) {
-                Ok(ast) => ast,
+            let compiled = match resource_env.compile(&expression.source) {
+                Ok(compiled) => compiled,
                 Err(diagnostics) => {
-                    errors.push(error(BuildErrorKind::Parse {
-                        message: diagnostics.to_string(),
-                    }));
+                    let message = diagnostics.render("expression", &expression.source);
+                    errors.push(error(BuildErrorKind::Compile { message }));
                     continue;
                 }
             };
-            let roots: BTreeSet<String> = references_with(&ast, is_global_function)
-                .into_iter()
-                .map(|r| r.root)
-                .collect();
+            let roots: BTreeSet<String> =
+                references_with(&compiled.checked().expr, &is_global_function)
+                    .into_iter()
+                    .map(|r| r.root)
+                    .collect();
             match check_roots(context, resource, &roots, &ids) {
                 Ok(read) => dependencies.extend(read),
                 Err(kind) => errors.push(error(kind)),
             }
+            compiled_expressions.push(CompiledExpression {
+                context,
+                path: location.clone(),
+                source: expression.source.clone(),
+                compiled,
+            });
         }
+        all_expressions.push(compiled_expressions);
         if let Err(dag_error) =
             graph.add_dependencies(&resource.id, dependencies.iter().map(String::as_str))
         {
@@ -84,7 +138,10 @@ pub fn infer_dependencies(
         }
     }
     if errors.is_empty() {
-        Ok(graph)
+        Ok(Dependencies {
+            graph,
+            expressions: all_expressions,
+        })
     } else {
         Err(BuildErrors(errors))
     }

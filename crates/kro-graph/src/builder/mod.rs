@@ -4,13 +4,13 @@
 //! [`structure`] checks what can be checked without CEL: names, the shape
 //! of each template and externalRef, the kind each creates (resolved to its
 //! schema), scope and metadata rules, where the `${...}` expressions are,
-//! and the instance CRD. [`dependencies`] parses every expression, checks
+//! and the instance CRD. [`dependencies`] compiles every expression, checks
 //! which variables each may read, and builds the dependency graph.
 
 pub mod dependencies;
 pub mod structure;
 
-pub use dependencies::infer_dependencies;
+pub use dependencies::{CompiledExpression, Context, Dependencies, infer_dependencies};
 pub use structure::{NodeKind, ResourceStructure, Structure, check_structure};
 
 /// Limits the builder enforces.

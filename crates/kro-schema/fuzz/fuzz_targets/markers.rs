@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
             && let Some(child) = children.get("field")
             && let Some(default) = &child.default
         {
-            assert_eq!(child.check_value(default), Ok(()), "accepted default must be valid");
+            assert_eq!(
+                child.check_value(default),
+                Ok(()),
+                "accepted default must be valid"
+            );
         }
     }
     // And the whole string as a type expression plus markers.

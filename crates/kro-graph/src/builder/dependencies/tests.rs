@@ -4,6 +4,7 @@ use super::*;
 use crate::api::ResourceGraphDefinition;
 use crate::builder::{BuildOptions, check_structure};
 use crate::resolver::BuiltinSchemas;
+use kro_cel::Env;
 
 const APPLICATION: &str = include_str!("../../../../../examples/application/rgd.yaml");
 
@@ -20,11 +21,11 @@ fn cm(name: &str, data: Value) -> Value {
     json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": name }, "data": data })
 }
 
-fn no_functions(_: &str) -> bool {
-    false
+fn env() -> Env {
+    Env::standard()
 }
 
-fn messages(result: Result<DependencyGraph, BuildErrors>) -> Vec<String> {
+fn messages(result: Result<Dependencies, BuildErrors>) -> Vec<String> {
     result
         .expect_err("invalid")
         .0
@@ -44,7 +45,7 @@ fn application_example_orders_deployment_service_ingress() {
     let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
     let structure =
         check_structure(&rgd, &BuiltinSchemas::new(), &BuildOptions::default()).unwrap();
-    let graph = infer_dependencies(&structure, &no_functions).unwrap();
+    let graph = infer_dependencies(&structure, &env()).unwrap().graph;
     assert_eq!(
         graph.topological_order(),
         ["deployment", "service", "ingress"]
@@ -64,7 +65,7 @@ fn dependencies_come_from_templates_include_when_and_for_each_not_ready_when() {
         { "id": "e", "template": cm("${entry}", json!({})), "forEach": [{ "entry": "${c.data.list.split(',')}" }],
           "readyWhen": ["${each.data.ok == 'yes'}"] }
     ]));
-    let graph = infer_dependencies(&s, &no_functions).unwrap();
+    let graph = infer_dependencies(&s, &env()).unwrap().graph;
     assert_eq!(graph.dependencies("a").unwrap(), Vec::<&str>::new());
     assert_eq!(graph.dependencies("d").unwrap(), ["a", "b"]);
     assert_eq!(graph.dependencies("e").unwrap(), ["c"]);
@@ -77,7 +78,7 @@ fn cycles_are_reported_with_their_path() {
         { "id": "b", "template": cm("b", json!({ "x": "${a.data.x}" })) }
     ]));
     assert_eq!(
-        messages(infer_dependencies(&s, &no_functions)),
+        messages(infer_dependencies(&s, &env())),
         ["spec.resources[1]: graph contains a cycle: a -> b -> a"]
     );
 }
@@ -88,7 +89,7 @@ fn self_references_are_refused() {
         json!([{ "id": "a", "template": cm("a", json!({ "x": "${a.metadata.name}" })) }]),
     );
     assert_eq!(
-        messages(infer_dependencies(&s, &no_functions)),
+        messages(infer_dependencies(&s, &env())),
         ["spec.resources[0]: self references are not allowed: a refers to itself"]
     );
 }
@@ -102,7 +103,7 @@ fn ready_when_reads_only_its_own_resource_or_each() {
           "readyWhen": ["${c.data.x == 'y'}"] }
     ]));
     assert_eq!(
-        messages(infer_dependencies(&s, &no_functions)),
+        messages(infer_dependencies(&s, &env())),
         [
             "spec.resources[1].readyWhen[0]: readyWhen may only reference \"b\", found [\"a\"]",
             "spec.resources[2].readyWhen[0]: readyWhen may only reference \"each\", found [\"c\"]",
@@ -118,7 +119,7 @@ fn each_and_iterators_stay_in_their_contexts() {
           "includeWhen": ["${n == 'x'}"] }
     ]));
     assert_eq!(
-        messages(infer_dependencies(&s, &no_functions)),
+        messages(infer_dependencies(&s, &env())),
         [
             "spec.resources[0].template.data.x: each is only available in the readyWhen expressions of a forEach collection",
             "spec.resources[1].includeWhen[0]: forEach iterators [\"n\"] can only be used in the resource's template",
@@ -129,7 +130,7 @@ fn each_and_iterators_stay_in_their_contexts() {
 #[test]
 fn parse_errors_name_the_expression() {
     let s = structure(json!([{ "id": "a", "template": cm("a", json!({ "x": "${1 +}" })) }]));
-    let errors = infer_dependencies(&s, &no_functions).unwrap_err();
+    let errors = infer_dependencies(&s, &env()).unwrap_err();
     assert_eq!(errors.0[0].expression.as_deref(), Some("1 +"));
     assert_eq!(
         errors.0[0].path.as_ref().unwrap().to_string(),
@@ -141,9 +142,51 @@ fn parse_errors_name_the_expression() {
 #[test]
 fn namespaced_functions_do_not_make_dependencies() {
     let s = structure(json!([
-        { "id": "random", "template": cm("r", json!({})) },
-        { "id": "b", "template": cm("b", json!({ "x": "${random.seededString(8, 'x')}" })) }
+        { "id": "a", "template": cm("a", json!({})) },
+        { "id": "b", "template": cm("b", json!({ "x": "${strings.quote(a.metadata.name)}" })) }
     ]));
-    let graph = infer_dependencies(&s, &|name| name == "random.seededString").unwrap();
-    assert!(graph.dependencies("b").unwrap().is_empty());
+    let graph = infer_dependencies(&s, &env()).unwrap().graph;
+    assert_eq!(graph.dependencies("b").unwrap(), ["a"]);
+}
+
+#[test]
+fn unknown_names_and_functions_are_compile_errors() {
+    let s = structure(json!([
+        { "id": "a", "template": cm("a", json!({ "x": "${nope.value}", "y": "${frobnicate(1)}" })) }
+    ]));
+    let found = messages(infer_dependencies(&s, &env()));
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("spec.resources[0].template.data.x: ERROR: expression:1:1:"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].contains("nope"), "{}", found[0]);
+    assert!(found[1].contains("frobnicate"), "{}", found[1]);
+}
+
+#[test]
+fn compiled_expressions_are_kept_with_their_context_and_path() {
+    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
+    let structure =
+        check_structure(&rgd, &BuiltinSchemas::new(), &BuildOptions::default()).unwrap();
+    let deps = infer_dependencies(&structure, &env()).unwrap();
+    let ingress: Vec<(Context, String)> = deps.expressions[2]
+        .iter()
+        .map(|e| (e.context, e.path.to_string()))
+        .collect();
+    assert_eq!(
+        ingress[0],
+        (
+            Context::Template,
+            "spec.resources[2].template.metadata.name".to_owned()
+        )
+    );
+    assert_eq!(
+        ingress.last().unwrap(),
+        &(
+            Context::IncludeWhen,
+            "spec.resources[2].includeWhen[0]".to_owned()
+        )
+    );
 }
