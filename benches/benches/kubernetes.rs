@@ -234,6 +234,14 @@ fn benches(c: &mut Criterion) {
     c.bench_function("kubernetes/ready_when_deployment", |b| {
         b.iter(|| black_box(compiled.eval(&[("deployment", black_box(object.clone()))])));
     });
+
+    // Observed objects are converted with their schema (timestamps, bytes,
+    // escaped names) once per reconcile.
+    let deployment_types = &prepared.resources[0].1;
+    let observed = deployment();
+    c.bench_function("kubernetes/observed_deployment_value_of", |b| {
+        b.iter(|| black_box(deployment_types.value_of(black_box(&observed))));
+    });
 }
 
 criterion_group!(kubernetes, benches);
