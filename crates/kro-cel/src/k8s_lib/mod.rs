@@ -97,3 +97,36 @@ pub(crate) mod test_support {
         }
     }
 }
+
+#[cfg(test)]
+mod no_panics {
+    use proptest::prelude::*;
+
+    use super::{Cidr, Ip, Quantity, Semver, Url};
+
+    proptest! {
+        /// The parsers see user input: whatever it is, they answer.
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,40}") {
+            let _ = Quantity::parse(&s);
+            let _ = Url::parse(&s);
+            let _ = Semver::parse(&s);
+            let _ = Semver::parse_normalized(&s);
+            let _ = Ip::parse(&s);
+            let _ = Cidr::parse(&s);
+        }
+
+        #[test]
+        fn quantity_like_input_never_panics(s in "[+-]?[0-9.]{0,30}([eE][+-]?[0-9]{0,5}|[numkMGTPE]|[KMGTPE]i)?") {
+            if let Ok(q) = Quantity::parse(&s) {
+                let _ = q.canonical();
+                let _ = q.as_i64();
+            }
+        }
+
+        #[test]
+        fn url_like_input_never_panics(s in "[a-z]{0,5}:?/{0,2}[a-z0-9:@\\[\\]%.]{0,20}(/[a-z%0-9 ]{0,10})?(\\?[a-z=&%+;0-9]{0,20})?") {
+            let _ = Url::parse(&s);
+        }
+    }
+}

@@ -147,6 +147,15 @@ fn split_scheme(s: &str) -> Result<(String, &str), String> {
 }
 
 fn check_host(host: &str) -> Result<(), String> {
+    // Go refuses characters that cannot appear in a host, escaped or not.
+    if let Some(c) = host.chars().find(|c| {
+        c.is_ascii() && !(c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:[]%".contains(*c))
+    }) {
+        return Err(format!(
+            "invalid character {:?} in host name",
+            c.to_string()
+        ));
+    }
     let port = if let Some(rest) = host.strip_prefix('[') {
         let Some(end) = rest.find(']') else {
             return Err("missing ']' in host".into());
@@ -308,6 +317,8 @@ mod tests {
         truthy("!isURL(':nope')");
         truthy("!isURL('https://[::1/')");
         truthy("!isURL('/bad%zzescape')");
+        truthy("!isURL('https://exa mple.com/')");
+        truthy("!isURL('https://a<b/')");
         fails("url('../relative-path')", "invalid URI for request");
         fails("url('https://a:b:c/')", "invalid port");
     }
