@@ -27,8 +27,9 @@ pub(crate) fn install(env: &mut Env) {
     );
 }
 
+/// The standard library's compiler: same syntax and size limit as `matches`.
 fn compile(re: &str) -> Result<Regex, EvalError> {
-    Regex::new(re).map_err(|e| EvalError::InvalidArgument(format!("invalid regex {re:?}: {e}")))
+    crate::lib_std::compile_regex(re)
 }
 
 /// The first match, or `""` when there is none.
@@ -57,7 +58,7 @@ mod tests {
     fn find() {
         truthy("'abc 123'.find('[0-9]+') == '123'");
         truthy("'abc'.find('[0-9]+') == ''");
-        fails("'abc'.find('[')", "invalid regex");
+        fails("'abc'.find('[')", "invalid regular expression");
     }
 
     #[test]
@@ -67,6 +68,6 @@ mod tests {
         truthy("'123 abc 456'.findAll('[0-9]+', 0) == []");
         truthy("'123 abc 456'.findAll('[0-9]+', -1) == ['123', '456']");
         truthy("'abc'.findAll('x') == []");
-        fails("'abc'.findAll('(')", "invalid regex");
+        fails("'abc'.findAll('(')", "invalid regular expression");
     }
 }
