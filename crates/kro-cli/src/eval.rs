@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::result_json::{ConversionError, to_template_json};
 use kro_cel::{Env, KroOptions, Type, Value};
+use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
 
 /// Evaluate a CEL expression with kro's functions and print the result as JSON.
 #[derive(Debug, Args)]
@@ -18,6 +20,8 @@ pub struct EvalArgs {
     expression: String,
 
     /// Binds a variable to the content of a YAML or JSON file: NAME=FILE.
+    /// An object of a built-in Kubernetes kind (by its apiVersion and kind)
+    /// is typed from the kind's schema, as kro types resources.
     #[arg(long = "var", value_name = "NAME=FILE")]
     vars: Vec<String>,
 
@@ -28,6 +32,10 @@ pub struct EvalArgs {
     /// Enable `omit()` (the CELOmitFunction feature gate).
     #[arg(long)]
     enable_omit: bool,
+
+    /// Type every variable `dyn`, even objects of a built-in Kubernetes kind.
+    #[arg(long)]
+    untyped: bool,
 }
 
 /// Runs the command; the returned text is printed on stdout.
@@ -36,6 +44,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         omit: args.enable_omit,
     });
     let mut bindings: Vec<(String, Value)> = Vec::new();
+    let schemas = BuiltinSchemas::new();
     for var in &args.vars {
         let (name, file) = var
             .split_once('=')
@@ -48,8 +57,22 @@ pub fn run(args: &EvalArgs) -> Result<String> {
             .with_context(|| format!("--var {name}: reading {}", path.display()))?;
         let json: serde_json::Value = serde_saphyr::from_str(&text)
             .with_context(|| format!("--var {name}: parsing {} as YAML", path.display()))?;
-        env.add_variable(name, Type::Dyn);
-        bindings.push((name.to_string(), Value::from_json(&json)));
+        let typed = if args.untyped {
+            None
+        } else {
+            builtin_types(&schemas, name, &json)
+        };
+        match typed {
+            Some(types) => {
+                types.declare(&mut env);
+                env.add_variable(name, types.root().clone());
+                bindings.push((name.to_string(), types.value_of(&json)));
+            }
+            None => {
+                env.add_variable(name, Type::Dyn);
+                bindings.push((name.to_string(), Value::from_json(&json)));
+            }
+        }
     }
     let compiled = env
         .compile_kro(&args.expression)
@@ -86,4 +109,23 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         Err(e) => bail!("the result cannot be written as JSON: {e}"),
     };
     Ok(serde_json::to_string_pretty(&json)?)
+}
+
+/// The CEL types of an object of a built-in Kubernetes kind (by its
+/// `apiVersion` and `kind`), as kro types resource variables; `None` for
+/// anything else, which is then typed `dyn`.
+fn builtin_types(
+    schemas: &BuiltinSchemas,
+    name: &str,
+    object: &serde_json::Value,
+) -> Option<SchemaTypes> {
+    let api_version = object.get("apiVersion")?.as_str()?;
+    let kind = object.get("kind")?.as_str()?;
+    let schema = schemas
+        .resolve(&Gvk::from_api_version(api_version, kind))
+        .ok()?;
+    Some(SchemaTypes::of_resource(
+        &format!("__type_{name}"),
+        &schema.schema,
+    ))
 }

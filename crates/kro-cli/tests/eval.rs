@@ -76,6 +76,50 @@ fn variables_from_yaml_files() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "{\n  \"n\": 3,\n  \"d\": \"1m30s\"\n}\n");
+
+    // With apiVersion and kind, the variable is typed from the kind's schema.
+    let typed = dir.join("typed.yaml");
+    std::fs::write(
+        &typed,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  creationTimestamp: \"2024-01-02T03:04:05Z\"\nspec:\n  replicas: 2\n",
+    )
+    .expect("write");
+    let var = format!("deployment={}", typed.display());
+    let o = kro(&[
+        "eval",
+        "deployment.metadata.creationTimestamp + duration('1h')",
+        "--var",
+        &var,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "\"2024-01-02T04:04:05Z\"\n");
+    let o = kro(&[
+        "eval",
+        "--check-only",
+        "deployment.spec.template.spec.containers",
+        "--var",
+        &var,
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "list(__type_deployment.spec.template.spec.containers.@idx)\n"
+    );
+    let o = kro(&["eval", "deployment.spec.replicaz", "--var", &var]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("undefined field 'replicaz'"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kro(&[
+        "eval",
+        "--untyped",
+        "--check-only",
+        "deployment.spec.replicaz",
+        "--var",
+        &var,
+    ]);
+    assert_eq!(stdout(&o), "dyn\n");
     std::fs::remove_dir_all(&dir).ok();
 }
 
