@@ -42,20 +42,13 @@ fn kind_schema(
         .schema
 }
 
-/// The instance schema: the RGD's SimpleSchema spec under an object root.
-fn instance_schema(
+/// The instance's spec schema, from the RGD's SimpleSchema.
+fn spec_schema(
     rgd: &Json,
 ) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps {
     let spec =
         kro_schema::parse_spec(rgd.pointer("/spec/schema/spec"), None).expect("SimpleSchema");
-    let spec = kro_schema::openapi::to_json_schema(&spec);
-    let mut root =
-        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps {
-            type_: Some("object".into()),
-            ..Default::default()
-        };
-    root.properties = Some([("spec".to_string(), spec)].into_iter().collect());
-    root
+    kro_schema::openapi::to_json_schema(&spec)
 }
 
 /// Everything the type check needs, prepared once per RGD.
@@ -83,7 +76,7 @@ fn prepare() -> Prepared {
         ),
     ];
     let mut env = Env::kro();
-    let schema = SchemaTypes::of_resource("__type_schema", &instance_schema(&rgd));
+    let schema = SchemaTypes::of_instance("__type_schema", &spec_schema(&rgd), false);
     schema.declare(&mut env);
     env.add_variable("schema", schema.root().clone());
     let mut resources = Vec::new();

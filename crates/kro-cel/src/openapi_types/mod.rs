@@ -69,6 +69,30 @@ impl SchemaTypes {
         converter.finish(root)
     }
 
+    /// Converts the schema of an RGD's instance as expressions see it
+    /// through `schema`: `apiVersion`, `kind`, `metadata` (ObjectMeta,
+    /// without `namespace` for a cluster-scoped kind) and `spec`; `status`
+    /// is never visible to expressions, so it is not part of the type.
+    pub fn of_instance(
+        root_name: &str,
+        spec: &JSONSchemaProps,
+        cluster_scoped: bool,
+    ) -> SchemaTypes {
+        let root = JSONSchemaProps {
+            type_: Some("object".into()),
+            properties: Some([("spec".to_string(), spec.clone())].into_iter().collect()),
+            ..JSONSchemaProps::default()
+        };
+        let mut types = SchemaTypes::of_resource(root_name, &root);
+        if cluster_scoped
+            && let Some(meta) = types.objects.get_mut(&format!("{root_name}.metadata"))
+        {
+            meta.fields.shift_remove("namespace");
+            meta.fields.shift_remove("__namespace__");
+        }
+        types
+    }
+
     /// Converts any schema (a resource's `spec`, a field...).
     pub fn of_schema(root_name: &str, schema: &JSONSchemaProps) -> SchemaTypes {
         let mut converter = convert::Converter::new();

@@ -345,3 +345,22 @@ fn hostile_depth_becomes_dyn() {
         .expect("thread");
     handle.join().expect("no panic");
 }
+
+#[test]
+fn instance_schema() {
+    let spec = schema(serde_json::json!({
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "replicas": {"type": "integer"}}
+    }));
+    let namespaced = SchemaTypes::of_instance("__type_schema", &spec, false);
+    assert_eq!(namespaced.type_at(&path(&["spec", "replicas"])), Type::Int);
+    assert_eq!(namespaced.type_at(&path(&["kind"])), Type::String);
+    assert_eq!(
+        namespaced.type_at(&path(&["metadata", "namespace"])),
+        Type::String
+    );
+    assert!(!namespaced.has_path(&path(&["status"])));
+    let cluster = SchemaTypes::of_instance("__type_schema", &spec, true);
+    assert!(!cluster.has_path(&path(&["metadata", "namespace"])));
+    assert!(cluster.has_path(&path(&["metadata", "name"])));
+}
