@@ -101,6 +101,12 @@ pub enum BuildErrorKind {
         /// The limit.
         max: usize,
     },
+    /// `spec.schema.status` has the wrong shape.
+    #[error("{problem}")]
+    StatusShape {
+        /// What is wrong.
+        problem: &'static str,
+    },
     /// An expression does not parse or type-check.
     #[error("{message}")]
     Compile {

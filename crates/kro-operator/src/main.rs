@@ -1,21 +1,60 @@
 //! The kro operator.
 //!
-//! It wires the library crates to a live API server with kube-rs: it watches
-//! `ResourceGraphDefinition`s, registers the CRD of each one's instance kind,
-//! and reconciles every instance with `kro-runtime`, under leader election,
-//! with metrics and health endpoints.
+//! It wires the library crates to a live API server with kube-rs: it
+//! watches `ResourceGraphDefinition`s, registers the CRD of each one's
+//! instance kind, and reconciles every instance with `kro-runtime`, under
+//! leader election, with metrics and health endpoints. See `lib.rs` for
+//! what runs today.
+
+use std::process::ExitCode;
 
 use clap::Parser;
+use kro_operator::args::Args;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
 
-/// Command-line interface of the operator.
-#[derive(Debug, Parser)]
-#[command(
-    name = "kro-operator",
-    version,
-    about = "Kubernetes operator for kro ResourceGraphDefinitions"
-)]
-struct Args {}
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(e) = kro_operator::telemetry::init(&args.log_level, args.log_format) {
+        eprintln!("kro-operator: {e:#}");
+        return ExitCode::from(2);
+    }
+    let shutdown = CancellationToken::new();
+    if let Err(e) = stop_on_signals(shutdown.clone()) {
+        tracing::error!("{e:#}");
+        return ExitCode::FAILURE;
+    }
+    match kro_operator::run(args, shutdown).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-fn main() {
-    let Args {} = Args::parse();
+/// Cancels `shutdown` on the first SIGTERM or SIGINT; a second one exits
+/// at once, for a person whose Ctrl-C seems to hang.
+fn stop_on_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        let signal = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!("{signal}: stopping");
+        shutdown.cancel();
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(1);
+    });
+    Ok(())
 }

@@ -36,6 +36,10 @@ pub enum Context {
     ReadyWhen,
     /// A `forEach` list.
     ForEach,
+    /// A field of the instance's status.
+    Status,
+    /// A custom condition of the instance.
+    StatusCondition,
 }
 
 /// One compiled expression of a resource.
@@ -226,7 +230,11 @@ fn check_roots(
                 })
             }
         }
-        Context::Template | Context::IncludeWhen | Context::ForEach => {
+        Context::Template
+        | Context::IncludeWhen
+        | Context::ForEach
+        | Context::Status
+        | Context::StatusCondition => {
             if roots.iter().any(|root| root == EACH) {
                 return Err(BuildErrorKind::EachOutsideReadyWhen);
             }

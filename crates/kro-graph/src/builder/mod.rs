@@ -6,11 +6,17 @@
 //! schema), scope and metadata rules, where the `${...}` expressions are,
 //! and the instance CRD. [`dependencies`] compiles every expression, checks
 //! which variables each may read, and builds the dependency graph.
+//! [`status`] compiles the instance's status projections and conditions.
+//! [`graph`] runs the steps: [`Builder::build`] is the entry point.
 
 pub mod dependencies;
+pub mod graph;
+pub mod status;
 pub mod structure;
 
 pub use dependencies::{CompiledExpression, Context, Dependencies, infer_dependencies};
+pub use graph::{Builder, Graph, GraphResource};
+pub use status::{InstanceStatus, StatusField, compile_status};
 pub use structure::{NodeKind, ResourceStructure, Structure, check_structure};
 
 /// Limits the builder enforces.

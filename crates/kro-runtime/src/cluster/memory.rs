@@ -2,12 +2,19 @@
 //!
 //! It models what the runtime relies on, not the whole API server:
 //! server-side apply with per-manager field ownership (a manager's fields
-//! that it stops applying are removed; other managers' fields stay; lists
-//! are atomic), no-op writes that change nothing (no new resourceVersion),
-//! UIDs and delete preconditions, finalizers that turn a delete into a
-//! `deletionTimestamp`, and status written separately from the rest. It
-//! does not validate objects against schemas and runs no controllers: tests
-//! play the controllers by calling [`MemoryCluster::set_status`].
+//! that it stops applying are removed unless another manager also owns
+//! them; a forced apply of a different value takes the field away from its
+//! other owners; lists are atomic), no-op writes that change nothing (no
+//! new resourceVersion), UIDs and delete preconditions, finalizers that
+//! turn a delete into a `deletionTimestamp` (and removing the last one
+//! completes the delete), and status written separately from the rest. It
+//! does not validate objects against schemas, does not know which types
+//! are served, and runs no controllers: tests play the controllers by
+//! calling [`MemoryCluster::set_status`].
+//!
+//! `crates/kro-operator/tests/cluster_contract.rs` runs the same scenarios
+//! against this cluster and a real API server, so the two agree on
+//! everything above.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -15,7 +22,10 @@ use std::sync::Mutex;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value, json};
 
-use super::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, matches_selector};
+use super::{
+    Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, SelectorError,
+    matches_selector,
+};
 
 /// One stored object and what each field manager last applied to it.
 #[derive(Debug, Clone)]
@@ -120,6 +130,59 @@ fn remove_path(object: &mut Value, path: &[String]) {
     if let Value::Object(map) = current {
         map.remove(last);
     }
+}
+
+/// The value at `path` (through maps only), if `object` sets it.
+fn value_at<'a>(object: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(object, |current, key| current.get(key))
+}
+
+/// Whether `path` or anything below it is a leaf some other manager
+/// applied: removing `path` would remove a field that manager owns.
+fn owned_by_another(
+    applied_by: &BTreeMap<String, Value>,
+    field_manager: &str,
+    path: &[String],
+) -> bool {
+    applied_by
+        .iter()
+        .filter(|(manager, _)| manager.as_str() != field_manager)
+        .any(|(_, theirs)| {
+            let mut leaves = Vec::new();
+            leaf_paths(theirs, &mut Vec::new(), &mut leaves);
+            leaves.iter().any(|leaf| leaf.starts_with(path))
+        })
+}
+
+/// A forced apply takes every field it sets to a different value away from
+/// the other managers that applied it (they would have conflicted); a field
+/// set to the same value stays shared.
+fn take_ownership(applied_by: &mut BTreeMap<String, Value>, field_manager: &str, applied: &Value) {
+    let mut leaves = Vec::new();
+    leaf_paths(applied, &mut Vec::new(), &mut leaves);
+    for (manager, theirs) in applied_by.iter_mut() {
+        if manager == field_manager {
+            continue;
+        }
+        for leaf in &leaves {
+            let differs =
+                value_at(theirs, leaf).is_some_and(|v| Some(v) != value_at(applied, leaf));
+            if differs {
+                remove_path(theirs, leaf);
+            }
+        }
+    }
+}
+
+/// Whether an object marked for deletion has no finalizers left, so that
+/// the API server removes it.
+fn deletion_complete(object: &Value) -> bool {
+    object.pointer("/metadata/deletionTimestamp").is_some()
+        && object
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|finalizers| finalizers.is_empty())
 }
 
 /// Merges `applied` into `target`: maps recursively, anything else replaced.
@@ -260,6 +323,13 @@ impl Cluster for MemoryCluster {
         scope: ListScope<'_>,
         selector: &LabelSelector,
     ) -> Result<Vec<Value>, ClusterError> {
+        // The API server answers 400 Bad Request for a selector it cannot
+        // parse, whether or not anything would match it.
+        let invalid_selector = |e: SelectorError| ClusterError::Invalid {
+            key: resource.to_string(),
+            message: e.to_string(),
+        };
+        matches_selector(&BTreeMap::new(), selector).map_err(invalid_selector)?;
         let state = self.state();
         let mut found = Vec::new();
         for (key, stored) in &state.objects {
@@ -272,11 +342,8 @@ impl Cluster for MemoryCluster {
             {
                 continue;
             }
-            let matched = matches_selector(&labels_of(&stored.object), selector).map_err(|e| {
-                ClusterError::Other {
-                    message: e.to_string(),
-                }
-            })?;
+            let matched =
+                matches_selector(&labels_of(&stored.object), selector).map_err(invalid_selector)?;
             if matched {
                 found.push(stored.object.clone());
             }
@@ -302,16 +369,27 @@ impl Cluster for MemoryCluster {
             ),
             None => (json!({}), None, BTreeMap::new(), false),
         };
+        take_ownership(&mut applied_by, field_manager, &applied);
         if let Some(previous) = &previous_applied {
             let (mut before, mut now) = (Vec::new(), Vec::new());
             leaf_paths(previous, &mut Vec::new(), &mut before);
             leaf_paths(&applied, &mut Vec::new(), &mut now);
             for path in before.iter().filter(|path| !now.contains(path)) {
-                remove_path(&mut next, path);
+                if !owned_by_another(&applied_by, field_manager, path) {
+                    remove_path(&mut next, path);
+                }
             }
         }
         merge(&mut next, &applied);
         applied_by.insert(field_manager.to_owned(), applied);
+
+        // The API server deletes an object being deleted once an update
+        // leaves it without finalizers.
+        if existed && deletion_complete(&next) {
+            state.writes += 1;
+            state.objects.remove(&key);
+            return Ok(next);
+        }
 
         let current = state.objects.get(&key).map(|stored| &stored.object);
         if current == Some(&next) {

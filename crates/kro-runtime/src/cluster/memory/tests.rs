@@ -254,3 +254,91 @@ fn objects_need_a_name_and_a_namespace_when_namespaced() {
         );
     });
 }
+
+#[test]
+fn a_field_another_manager_also_applied_stays_when_one_drops_it() {
+    let cluster = MemoryCluster::new();
+    block(async {
+        cluster
+            .apply(
+                &configmaps(),
+                &cm("a", json!({ "shared": "s", "mine": "1" })),
+                "kro",
+            )
+            .await
+            .unwrap();
+        let other = json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": { "name": "a", "namespace": "ns" }, "data": { "shared": "s" } });
+        cluster.apply(&configmaps(), &other, "other").await.unwrap();
+        let after = cluster
+            .apply(&configmaps(), &cm("a", json!({ "mine": "1" })), "kro")
+            .await
+            .unwrap();
+        assert_eq!(after["data"], json!({ "shared": "s", "mine": "1" }));
+    });
+}
+
+#[test]
+fn a_forced_apply_takes_a_field_from_its_other_owner() {
+    let cluster = MemoryCluster::new();
+    block(async {
+        let other = |data: serde_json::Value| {
+            json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "a", "namespace": "ns" }, "data": data })
+        };
+        cluster
+            .apply(
+                &configmaps(),
+                &other(json!({ "k": "theirs", "t": "1" })),
+                "other",
+            )
+            .await
+            .unwrap();
+        cluster
+            .apply(&configmaps(), &cm("a", json!({ "k": "ours" })), "kro")
+            .await
+            .unwrap();
+        // The other manager no longer owns `k`, so dropping it keeps ours.
+        let after = cluster
+            .apply(&configmaps(), &other(json!({ "t": "1" })), "other")
+            .await
+            .unwrap();
+        assert_eq!(after["data"], json!({ "k": "ours", "t": "1" }));
+    });
+}
+
+#[test]
+fn removing_the_last_finalizer_of_a_deleting_object_deletes_it() {
+    let cluster = MemoryCluster::new();
+    block(async {
+        let mut held = cm("a", json!({}));
+        held["metadata"]["finalizers"] = json!(["x/hold"]);
+        let created = cluster.apply(&configmaps(), &held, "kro").await.unwrap();
+        let uid = created["metadata"]["uid"].as_str().unwrap().to_owned();
+        assert_eq!(cluster.delete(&key("a"), &uid).await, Ok(Deleted::Yes));
+        assert!(cluster.get(&key("a")).await.unwrap().is_some());
+        cluster
+            .apply(&configmaps(), &cm("a", json!({})), "kro")
+            .await
+            .unwrap();
+        assert_eq!(cluster.get(&key("a")).await, Ok(None));
+    });
+}
+
+#[test]
+fn an_unusable_selector_is_invalid() {
+    let cluster = MemoryCluster::new();
+    block(async {
+        let selector = serde_json::from_value(
+            json!({ "matchExpressions": [{ "key": "a", "operator": "Gt", "values": ["1"] }] }),
+        )
+        .unwrap();
+        let listed = cluster
+            .list(&configmaps(), ListScope::AllNamespaces, &selector)
+            .await;
+        assert!(
+            matches!(listed, Err(ClusterError::Invalid { .. })),
+            "{listed:?}"
+        );
+    });
+}

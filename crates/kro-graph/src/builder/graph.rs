@@ -1,0 +1,205 @@
+//! The builder's entry point and its result.
+
+use std::sync::Arc;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_cel::Env;
+
+use super::BuildOptions;
+use super::dependencies::{CompiledExpression, infer_dependencies};
+use super::status::{InstanceStatus, compile_status};
+use super::structure::{ResourceStructure, check_structure};
+use crate::api::{ResourceGraphDefinition, Scope};
+use crate::dag::DependencyGraph;
+use crate::error::BuildErrors;
+use crate::resolver::SchemaResolver;
+
+/// One resource of a built graph.
+#[derive(Debug, Clone)]
+pub struct GraphResource {
+    /// What the structural checks found.
+    pub structure: ResourceStructure,
+    /// Its compiled expressions.
+    pub expressions: Vec<CompiledExpression>,
+    /// The resources it depends on, in declaration order.
+    pub dependencies: Vec<String>,
+}
+
+/// A validated RGD, ready to reconcile instances with.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// The RGD's name.
+    pub rgd: String,
+    /// The instance CRD.
+    pub instance_crd: CustomResourceDefinition,
+    /// Whether instances are cluster-scoped.
+    pub instance_scope: Scope,
+    /// The resources, in declaration order.
+    pub resources: Vec<GraphResource>,
+    /// The dependency graph.
+    pub dependencies: DependencyGraph,
+    /// Resource ids in creation order (`status.topologicalOrder`).
+    pub topological_order: Vec<String>,
+    /// How the instance's status is computed.
+    pub status: InstanceStatus,
+}
+
+/// Builds graphs from RGDs. Holds what every build shares: the schema
+/// resolver, the CEL environment and the limits.
+#[derive(Clone)]
+pub struct Builder {
+    resolver: Arc<dyn SchemaResolver>,
+    env: Env,
+    options: BuildOptions,
+}
+
+impl Builder {
+    /// A builder resolving kinds with `resolver` and compiling expressions
+    /// in `env` (to which kro's variables are added).
+    pub fn new(resolver: Arc<dyn SchemaResolver>, env: Env, options: BuildOptions) -> Self {
+        Self {
+            resolver,
+            env,
+            options,
+        }
+    }
+
+    /// Validates `rgd` and builds its graph, or returns every independent
+    /// problem found. Stops after a step that found problems, since later
+    /// steps depend on its results.
+    pub fn build(&self, rgd: &ResourceGraphDefinition) -> Result<Graph, BuildErrors> {
+        let structure = check_structure(rgd, self.resolver.as_ref(), &self.options)?;
+        let dependencies = infer_dependencies(&structure, &self.env);
+        let status = compile_status(&structure, rgd.spec.schema.status.as_ref(), &self.env);
+        let (dependencies, status) = match (dependencies, status) {
+            (Ok(dependencies), Ok(status)) => (dependencies, status),
+            (dependencies, status) => {
+                let mut errors = Vec::new();
+                errors.extend(dependencies.err().into_iter().flat_map(|e| e.0));
+                errors.extend(status.err().into_iter().flat_map(|e| e.0));
+                return Err(BuildErrors(errors));
+            }
+        };
+        let graph = dependencies.graph;
+        let topological_order = graph
+            .topological_order()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let resources = structure
+            .resources
+            .into_iter()
+            .zip(dependencies.expressions)
+            .map(|(structure, expressions)| {
+                let dependencies = graph
+                    .dependencies(&structure.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                GraphResource {
+                    structure,
+                    expressions,
+                    dependencies,
+                }
+            })
+            .collect();
+        Ok(Graph {
+            rgd: structure.rgd,
+            instance_crd: structure.instance_crd,
+            instance_scope: structure.instance_scope,
+            resources,
+            dependencies: graph,
+            topological_order,
+            status,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::resolver::BuiltinSchemas;
+
+    const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
+
+    fn builder() -> Builder {
+        Builder::new(
+            Arc::new(BuiltinSchemas::new()),
+            Env::standard(),
+            BuildOptions::default(),
+        )
+    }
+
+    #[test]
+    fn builds_the_application_example() {
+        let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
+        let graph = builder().build(&rgd).unwrap();
+        assert_eq!(
+            graph.topological_order,
+            ["deployment", "service", "ingress"]
+        );
+        let dependencies: Vec<(&str, Vec<String>)> = graph
+            .resources
+            .iter()
+            .map(|r| (r.structure.id.as_str(), r.dependencies.clone()))
+            .collect();
+        assert_eq!(
+            dependencies,
+            [
+                ("deployment", vec![]),
+                ("service", vec!["deployment".to_owned()]),
+                ("ingress", vec!["service".to_owned()]),
+            ]
+        );
+        let status: Vec<String> = graph
+            .status
+            .fields
+            .iter()
+            .map(|f| f.path.to_string())
+            .collect();
+        assert_eq!(status, ["deploymentConditions", "availableReplicas"]);
+        assert_eq!(graph.status.dependencies, ["deployment"]);
+        assert_eq!(graph.instance_crd.spec.names.kind, "Application");
+    }
+
+    #[test]
+    fn reports_expression_and_status_errors_together() {
+        let rgd: ResourceGraphDefinition = serde_json::from_value(json!({
+            "metadata": { "name": "broken" },
+            "spec": {
+                "schema": { "apiVersion": "v1alpha1", "kind": "Broken", "status": { "fixed": "TCP" } },
+                "resources": [{ "id": "cm", "template": {
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "${schema.spec.name" }, "data": { "x": "${nope(1)}" } } }]
+            }
+        }))
+        .unwrap();
+        let structural = builder().build(&rgd).unwrap_err();
+        assert_eq!(
+            structural.0.len(),
+            1,
+            "structural errors stop the build: {structural}"
+        );
+
+        let mut fixed = rgd.clone();
+        if let Some(template) = fixed.spec.resources[0].template.as_mut() {
+            template["metadata"]["name"] = json!("${schema.spec.name}");
+        }
+        let errors = builder().build(&fixed).unwrap_err();
+        let paths: Vec<String> = errors
+            .0
+            .iter()
+            .map(|e| e.path.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.resources[0].template.data.x",
+                "spec.schema.status.fixed"
+            ]
+        );
+    }
+}

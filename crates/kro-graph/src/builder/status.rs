@@ -1,0 +1,245 @@
+//! The instance's status: the `${...}` projections of `spec.schema.status`,
+//! and its custom conditions.
+//!
+//! Every leaf of `spec.schema.status` must be a string holding at least one
+//! expression; each reads `schema` and resource ids only, and at least one
+//! of them. `conditions`, when present, is a list of standalone
+//! expressions that produce conditions (with the `runtime.*` functions of
+//! kro's CEL environment, where it provides them).
+
+use std::collections::BTreeSet;
+
+use kro_cel::references::references_with;
+use kro_cel::template::{FieldPath, Template, scan_value};
+use kro_cel::{Env, Type};
+use serde_json::Value;
+
+use super::dependencies::{CompiledExpression, Context, SCHEMA};
+use super::structure::Structure;
+use crate::error::{BuildError, BuildErrorKind, BuildErrors};
+
+/// One status field and how it is computed.
+#[derive(Debug, Clone)]
+pub struct StatusField {
+    /// Where it goes, from the root of `status`.
+    pub path: FieldPath,
+    /// Standalone (any type) or interpolated (a string).
+    pub template: Template,
+    /// Its compiled expressions, in order.
+    pub expressions: Vec<CompiledExpression>,
+}
+
+/// Everything the instance's status is computed from.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceStatus {
+    /// Projected fields, in document order.
+    pub fields: Vec<StatusField>,
+    /// Custom condition expressions, in order.
+    pub conditions: Vec<CompiledExpression>,
+    /// The resources the status reads, sorted.
+    pub dependencies: Vec<String>,
+}
+
+/// Compiles `spec.schema.status` of the structure's RGD.
+pub fn compile_status(
+    structure: &Structure,
+    status: Option<&Value>,
+    env: &Env,
+) -> Result<InstanceStatus, BuildErrors> {
+    let mut result = InstanceStatus::default();
+    let Some(status) = status else {
+        return Ok(result);
+    };
+    let root = FieldPath::root().key("spec").key("schema").key("status");
+    let ids: Vec<&str> = structure.resources.iter().map(|r| r.id.as_str()).collect();
+    let mut env = env.clone();
+    env.add_variable(SCHEMA, Type::Dyn);
+    for id in &ids {
+        env.add_variable(id, Type::Dyn);
+    }
+    let mut compiler = Compiler {
+        rgd: &structure.rgd,
+        ids: &ids,
+        env,
+        errors: Vec::new(),
+        dependencies: BTreeSet::new(),
+    };
+
+    let Value::Object(map) = status else {
+        compiler.error(
+            root,
+            None,
+            BuildErrorKind::StatusShape {
+                problem: "must be a map",
+            },
+        );
+        return Err(BuildErrors(compiler.errors));
+    };
+    let mut projected = serde_json::Map::new();
+    for (key, value) in map {
+        if key == "conditions" {
+            result.conditions = compiler.conditions(value, &root.key("conditions"));
+        } else {
+            projected.insert(key.clone(), value.clone());
+        }
+    }
+    let projected = Value::Object(projected);
+    compiler.require_expressions(&projected, &root);
+    match scan_value(&projected) {
+        Ok(found) => {
+            for found in found {
+                let path = root.join(&found.path);
+                let expressions = found
+                    .template
+                    .expressions()
+                    .into_iter()
+                    .filter_map(|expression| compiler.compile(&expression.source, &path, false))
+                    .collect();
+                result.fields.push(StatusField {
+                    path: found.path,
+                    template: found.template,
+                    expressions,
+                });
+            }
+        }
+        Err(scan_errors) => {
+            for error in scan_errors {
+                compiler.error(root.join(&error.path), None, error.error.into());
+            }
+        }
+    }
+    if compiler.errors.is_empty() {
+        result.dependencies = compiler.dependencies.into_iter().collect();
+        Ok(result)
+    } else {
+        Err(BuildErrors(compiler.errors))
+    }
+}
+
+struct Compiler<'a> {
+    rgd: &'a str,
+    ids: &'a [&'a str],
+    env: Env,
+    errors: Vec<BuildError>,
+    dependencies: BTreeSet<String>,
+}
+
+impl Compiler<'_> {
+    fn error(&mut self, path: FieldPath, expression: Option<&str>, kind: BuildErrorKind) {
+        self.errors.push(BuildError {
+            rgd: self.rgd.to_owned(),
+            resource: None,
+            path: Some(path),
+            expression: expression.map(str::to_owned),
+            kind,
+        });
+    }
+
+    /// Reports every leaf that is not a string holding an expression.
+    fn require_expressions(&mut self, value: &Value, path: &FieldPath) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    self.require_expressions(child, &path.key(key.clone()));
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    self.require_expressions(child, &path.index(index));
+                }
+            }
+            Value::String(text) if text.contains("${") => {}
+            _ => self.error(
+                path.clone(),
+                None,
+                BuildErrorKind::StatusShape {
+                    problem: "status fields without expressions are not supported",
+                },
+            ),
+        }
+    }
+
+    fn conditions(&mut self, value: &Value, path: &FieldPath) -> Vec<CompiledExpression> {
+        let Value::Array(entries) = value else {
+            self.error(
+                path.clone(),
+                None,
+                BuildErrorKind::StatusShape {
+                    problem: "status.conditions must be a list",
+                },
+            );
+            return Vec::new();
+        };
+        let mut compiled = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let entry_path = path.index(index);
+            let standalone = entry.as_str().map(kro_cel::template::scan);
+            match standalone {
+                Some(Ok(Template::Standalone(expression))) => {
+                    compiled.extend(self.compile(&expression.source, &entry_path, true));
+                }
+                Some(Err(error)) => self.error(entry_path, None, error.into()),
+                _ => self.error(entry_path, None, BuildErrorKind::StandaloneOnly),
+            }
+        }
+        compiled
+    }
+
+    fn compile(
+        &mut self,
+        source: &str,
+        path: &FieldPath,
+        condition: bool,
+    ) -> Option<CompiledExpression> {
+        let env = &self.env;
+        let compiled = match env.compile(source) {
+            Ok(compiled) => compiled,
+            Err(diagnostics) => {
+                let message = diagnostics.render("expression", source);
+                self.error(
+                    path.clone(),
+                    Some(source),
+                    BuildErrorKind::Compile { message },
+                );
+                return None;
+            }
+        };
+        let is_global_function = |name: &str| env.function(name).is_some();
+        let roots: BTreeSet<String> =
+            references_with(&compiled.checked().expr, &is_global_function)
+                .into_iter()
+                .map(|r| r.root)
+                .collect();
+        let reads_instance_or_resource = roots
+            .iter()
+            .any(|root| root == SCHEMA || self.ids.contains(&root.as_str()));
+        if !condition && !reads_instance_or_resource {
+            self.error(
+                path.clone(),
+                Some(source),
+                BuildErrorKind::StatusShape {
+                    problem: "instance status field must refer to a resource or schema",
+                },
+            );
+        }
+        self.dependencies.extend(
+            roots
+                .into_iter()
+                .filter(|root| self.ids.contains(&root.as_str())),
+        );
+        let context = if condition {
+            Context::StatusCondition
+        } else {
+            Context::Status
+        };
+        Some(CompiledExpression {
+            context,
+            path: path.clone(),
+            source: source.to_owned(),
+            compiled,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

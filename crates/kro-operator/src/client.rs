@@ -1,0 +1,26 @@
+//! The kube client, from `--kubeconfig` or kube's defaults.
+
+use std::path::Path;
+
+use anyhow::Context;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+/// A client from the kubeconfig at `path`, or, without one, from kube's
+/// defaults: `$KUBECONFIG`, the in-cluster service account, then
+/// `~/.kube/config`.
+pub async fn connect(path: Option<&Path>) -> anyhow::Result<Client> {
+    let config = match path {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .with_context(|| format!("read the kubeconfig {}", path.display()))?;
+            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("load the kubeconfig {}", path.display()))?
+        }
+        None => Config::infer()
+            .await
+            .context("find a kubeconfig ($KUBECONFIG, in-cluster or ~/.kube/config)")?,
+    };
+    Client::try_from(config).context("create the Kubernetes client")
+}

@@ -1,0 +1,239 @@
+//! [`KubeCluster`]: the runtime's [`Cluster`] interface on a live API
+//! server, with kube-rs.
+//!
+//! Every call goes straight to the API server: no discovery (the graph
+//! knows each type's plural and scope from its schema) and no caches (the
+//! runtime reads what it needs, `managedFields` included, and nothing is
+//! kept afterwards). Objects cross the interface as JSON, as the runtime
+//! renders them.
+
+mod errors;
+mod selector;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kro_runtime::cluster::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType};
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+    Preconditions, PropagationPolicy,
+};
+use kube::core::TypeMeta;
+use kube::{Api, Client};
+use serde_json::Value;
+
+pub use errors::{NotFound, from_kube, from_status, not_found};
+pub use selector::{SelectorStringError, selector_string};
+
+/// Objects per page when listing: large enough that most lists take one
+/// request, small enough that a huge list does not arrive as one body.
+const LIST_PAGE_SIZE: u32 = 500;
+
+/// A [`Cluster`] backed by a kube-rs [`Client`]. Cheap to clone.
+#[derive(Clone)]
+pub struct KubeCluster {
+    client: Client,
+}
+
+impl KubeCluster {
+    /// A cluster interface over `client`.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The API handle for `resource`, in `namespace` when the type is
+    /// namespaced and one is given, else across the cluster.
+    fn api(&self, resource: &ResourceType, namespace: Option<&str>) -> Api<DynamicObject> {
+        let ar = api_resource(resource);
+        match namespace {
+            Some(namespace) if resource.namespaced => {
+                Api::namespaced_with(self.client.clone(), namespace, &ar)
+            }
+            _ => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+}
+
+/// kube's description of a type, built from what the graph knows.
+fn api_resource(resource: &ResourceType) -> ApiResource {
+    ApiResource {
+        group: resource.group.clone(),
+        version: resource.version.clone(),
+        api_version: resource.api_version(),
+        kind: resource.kind.clone(),
+        plural: resource.plural.clone(),
+    }
+}
+
+/// The key of an object about to be written, with the same checks the
+/// API server makes first: a name, and a namespace for namespaced types.
+fn key_of(resource: &ResourceType, object: &Value) -> Result<ObjectKey, ClusterError> {
+    let text = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+    };
+    let name = text("/metadata/name").ok_or_else(|| ClusterError::Invalid {
+        key: resource.to_string(),
+        message: "metadata.name: Required value".to_owned(),
+    })?;
+    let namespace = if resource.namespaced {
+        let namespace = text("/metadata/namespace").ok_or_else(|| ClusterError::Invalid {
+            key: format!("{resource} {name}"),
+            message: "metadata.namespace: Required value".to_owned(),
+        })?;
+        Some(namespace.to_owned())
+    } else {
+        None
+    };
+    Ok(ObjectKey {
+        resource: resource.clone(),
+        namespace,
+        name: name.to_owned(),
+    })
+}
+
+/// An object as JSON, with `apiVersion` and `kind` filled in: list
+/// responses leave them out of their items.
+fn to_json(resource: &ResourceType, mut object: DynamicObject) -> Result<Value, ClusterError> {
+    if object.types.is_none() {
+        object.types = Some(TypeMeta {
+            api_version: resource.api_version(),
+            kind: resource.kind.clone(),
+        });
+    }
+    serde_json::to_value(object).map_err(|e| ClusterError::Other {
+        message: format!("{resource}: encode object: {e}"),
+    })
+}
+
+/// The (namespace, name) an object is listed under.
+fn sort_key(object: &Value) -> (String, String) {
+    let text = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (text("/metadata/namespace"), text("/metadata/name"))
+}
+
+impl Cluster for KubeCluster {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Value>, ClusterError> {
+        let api = self.api(&key.resource, key.namespace.as_deref());
+        // Not `get_opt`: it folds every 404 into `None`, and a type that is
+        // not served must not look like a missing object.
+        match api.get(&key.name).await {
+            Ok(object) => Ok(Some(to_json(&key.resource, object)?)),
+            Err(kube::Error::Api(status)) if not_found(&status) == Some(NotFound::Object) => {
+                Ok(None)
+            }
+            Err(e) => Err(from_kube(e, &key.resource.to_string(), &key.to_string())),
+        }
+    }
+
+    async fn list(
+        &self,
+        resource: &ResourceType,
+        scope: ListScope<'_>,
+        selector: &LabelSelector,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let labels = selector_string(selector).map_err(|e| ClusterError::Invalid {
+            key: resource.to_string(),
+            message: e.to_string(),
+        })?;
+        let namespace = match scope {
+            ListScope::Namespace(namespace) => Some(namespace),
+            ListScope::AllNamespaces => None,
+        };
+        let api = self.api(resource, namespace);
+        let mut params = ListParams::default().limit(LIST_PAGE_SIZE);
+        if !labels.is_empty() {
+            params = params.labels(&labels);
+        }
+        let mut found = Vec::new();
+        loop {
+            let page = api.list(&params).await.map_err(|e| {
+                let name = resource.to_string();
+                from_kube(e, &name, &name)
+            })?;
+            for object in page.items {
+                found.push(to_json(resource, object)?);
+            }
+            match page.metadata.continue_.filter(|token| !token.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+        // The API server lists in storage-key order, which is this order
+        // today; sorting makes it the interface's promise, not an accident.
+        found.sort_by_cached_key(sort_key);
+        Ok(found)
+    }
+
+    async fn apply(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+        field_manager: &str,
+    ) -> Result<Value, ClusterError> {
+        let key = key_of(resource, object)?;
+        let api = self.api(resource, key.namespace.as_deref());
+        let params = PatchParams::apply(field_manager).force();
+        match api.patch(&key.name, &params, &Patch::Apply(object)).await {
+            Ok(stored) => to_json(resource, stored),
+            Err(e) => Err(from_kube(e, &resource.to_string(), &key.to_string())),
+        }
+    }
+
+    async fn delete(&self, key: &ObjectKey, uid: &str) -> Result<Deleted, ClusterError> {
+        let api = self.api(&key.resource, key.namespace.as_deref());
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: Some(uid.to_owned()),
+                resource_version: None,
+            }),
+            // Dependents (owner references) go in the background, as
+            // kubectl does; the runtime orders its own deletions.
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..DeleteParams::default()
+        };
+        match api.delete(&key.name, &params).await {
+            // Gone at once, or marked for deletion (it has finalizers).
+            Ok(_) => Ok(Deleted::Yes),
+            Err(kube::Error::Api(status)) => match not_found(&status) {
+                Some(NotFound::Object) => Ok(Deleted::AlreadyGone),
+                Some(NotFound::Type) => Err(ClusterError::UnknownType {
+                    resource: key.resource.to_string(),
+                }),
+                // A failed UID precondition is a 409 Conflict.
+                None if status.code == 409 => Ok(Deleted::UidChanged),
+                None => Err(from_status(&status, &key.to_string())),
+            },
+            Err(e) => Err(from_kube(e, &key.resource.to_string(), &key.to_string())),
+        }
+    }
+
+    async fn write_status(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+    ) -> Result<Value, ClusterError> {
+        let key = key_of(resource, object)?;
+        let typed: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|e| ClusterError::Invalid {
+                key: key.to_string(),
+                message: e.to_string(),
+            })?;
+        let api = self.api(resource, key.namespace.as_deref());
+        // A PUT carries the object's resourceVersion, so a stale one is a
+        // 409 Conflict and the runtime retries after a fresh read.
+        match api
+            .replace_status(&key.name, &PostParams::default(), &typed)
+            .await
+        {
+            Ok(stored) => to_json(resource, stored),
+            Err(e) => Err(from_kube(e, &resource.to_string(), &key.to_string())),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Installs or updates the `ResourceGraphDefinition` CRD at startup.
+//!
+//! The operator ships the CRD it serves (`kro_graph::api`), so a new
+//! operator version brings its CRD along. Helm also installs it; where RBAC
+//! forbids the operator to write CRDs, an existing CRD is used as it is.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_graph::api::resource_graph_definition_crd;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::wait::{Condition, await_condition, conditions};
+use kube::{Api, Client};
+
+/// The field manager of the operator's own writes.
+pub const FIELD_MANAGER: &str = "kro.run/operator";
+
+/// How long the CRD may take to become Established.
+pub const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Applies the RGD CRD (server-side, forced) and waits until it is
+/// Established.
+pub async fn install(client: &Client) -> anyhow::Result<()> {
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    let crd = resource_graph_definition_crd();
+    let name = crd
+        .metadata
+        .name
+        .clone()
+        .context("the bundled RGD CRD has no name")?;
+    match crds
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+    {
+        Ok(applied) => {
+            if conditions::is_crd_established().matches_object(Some(&applied)) {
+                tracing::info!(crd = %name, "CRD applied, established");
+                return Ok(());
+            }
+            tracing::info!(crd = %name, "CRD applied, waiting until established");
+        }
+        Err(kube::Error::Api(status)) if status.code == 403 => match crds.get_opt(&name).await {
+            Ok(Some(_)) => tracing::warn!(
+                crd = %name,
+                "may not update the CRD (403); using the one installed"
+            ),
+            Ok(None) => bail!("may not create the CRD {name} (403), and it is not installed"),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("may not update the CRD {name} (403), nor read it"));
+            }
+        },
+        Err(e) => return Err(e).with_context(|| format!("apply the CRD {name}")),
+    }
+    tokio::time::timeout(
+        ESTABLISHED_TIMEOUT,
+        await_condition(crds, &name, conditions::is_crd_established()),
+    )
+    .await
+    .with_context(|| format!("the CRD {name} was not established within {ESTABLISHED_TIMEOUT:?}"))?
+    .with_context(|| format!("watch the CRD {name}"))?;
+    tracing::info!(crd = %name, "CRD established");
+    Ok(())
+}

@@ -1,0 +1,596 @@
+//! One contract, two clusters: every scenario runs against the in-memory
+//! `MemoryCluster` (what the runtime's tests use) and against `KubeCluster`
+//! on the local control plane (what the operator uses). Where they
+//! disagree, the real API server is right and `MemoryCluster` is fixed.
+//!
+//! The scenarios use a small namespaced custom kind, `Widget`, with a
+//! status subresource and a granular `spec.data` map (so that field
+//! ownership is per key, as for ConfigMap data). Its CRD is shared by every
+//! run: it is applied idempotently and never changes, and the objects live
+//! in per-test namespaces.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kro_operator::cluster::KubeCluster;
+use kro_runtime::cluster::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType};
+use kro_testenv::{TestNamespace, WAIT_LIMIT, eventually};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+
+const GROUP: &str = "contract.kro.test";
+
+/// What a scenario needs besides the cluster.
+struct Env {
+    widgets: ResourceType,
+    /// Two namespaces; the first sorts before the second.
+    namespaces: [String; 2],
+    /// A label value unique to this run, so that lists across all
+    /// namespaces of a shared cluster see only this run's objects.
+    run: String,
+}
+
+impl Env {
+    fn key(&self, namespace: usize, name: &str) -> ObjectKey {
+        ObjectKey {
+            resource: self.widgets.clone(),
+            namespace: Some(self.namespaces[namespace].clone()),
+            name: name.to_owned(),
+        }
+    }
+
+    /// A widget in namespace `namespace` with `spec` and the run label.
+    fn widget(&self, namespace: usize, name: &str, spec: Value) -> Value {
+        json!({
+            "apiVersion": format!("{GROUP}/v1"),
+            "kind": "Widget",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespaces[namespace],
+                "labels": { "contract-run": self.run },
+            },
+            "spec": spec,
+        })
+    }
+}
+
+fn widgets() -> ResourceType {
+    ResourceType {
+        group: GROUP.to_owned(),
+        version: "v1".to_owned(),
+        kind: "Widget".to_owned(),
+        plural: "widgets".to_owned(),
+        namespaced: true,
+    }
+}
+
+fn text<'a>(object: &'a Value, pointer: &str) -> &'a str {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{pointer} missing in {object}"))
+}
+
+fn names(objects: &[Value]) -> Vec<String> {
+    objects
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                text(o, "/metadata/namespace"),
+                text(o, "/metadata/name")
+            )
+        })
+        .collect()
+}
+
+fn selector(value: Value) -> LabelSelector {
+    serde_json::from_value(value).expect("test selector literal")
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async fn apply_creates_then_identical_apply_changes_nothing(cluster: &impl Cluster, env: &Env) {
+    let widget = env.widget(0, "a", json!({ "data": { "k": "v" }, "size": 1 }));
+    assert_eq!(cluster.get(&env.key(0, "a")).await, Ok(None));
+
+    let created = cluster
+        .apply(&env.widgets, &widget, "kro-contract")
+        .await
+        .expect("create by apply");
+    assert!(!text(&created, "/metadata/uid").is_empty());
+    assert_eq!(created.pointer("/spec/data/k"), Some(&json!("v")));
+    assert_eq!(created.pointer("/metadata/generation"), Some(&json!(1)));
+    assert_eq!(text(&created, "/apiVersion"), "contract.kro.test/v1");
+    assert_eq!(text(&created, "/kind"), "Widget");
+
+    let again = cluster
+        .apply(&env.widgets, &widget, "kro-contract")
+        .await
+        .expect("re-apply");
+    assert_eq!(
+        text(&again, "/metadata/resourceVersion"),
+        text(&created, "/metadata/resourceVersion"),
+        "an identical apply is a no-op"
+    );
+    let read = cluster
+        .get(&env.key(0, "a"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        text(&read, "/metadata/uid"),
+        text(&created, "/metadata/uid")
+    );
+    assert_eq!(
+        text(&read, "/metadata/resourceVersion"),
+        text(&created, "/metadata/resourceVersion")
+    );
+}
+
+async fn a_manager_owns_what_it_applies_and_only_that(cluster: &impl Cluster, env: &Env) {
+    let mut mine = env.widget(
+        0,
+        "a",
+        json!({ "data": { "mine": "1", "dropped": "2", "shared": "s", "contested": "kro" } }),
+    );
+    mine["metadata"]["labels"]["extra"] = json!("yes");
+    cluster
+        .apply(&env.widgets, &mine, "kro-contract")
+        .await
+        .expect("apply as kro");
+    let theirs = env.widget(
+        0,
+        "a",
+        json!({ "data": { "theirs": "3", "shared": "s", "contested": "them" } }),
+    );
+    cluster
+        .apply(&env.widgets, &theirs, "someone-else")
+        .await
+        .expect("apply as someone else (force takes `contested`)");
+
+    // kro stops applying `dropped`, `shared`, `contested` and a label.
+    let after = cluster
+        .apply(
+            &env.widgets,
+            &env.widget(0, "a", json!({ "data": { "mine": "1" } })),
+            "kro-contract",
+        )
+        .await
+        .expect("apply fewer fields as kro");
+    assert_eq!(
+        after.pointer("/spec/data"),
+        Some(&json!({ "mine": "1", "theirs": "3", "shared": "s", "contested": "them" })),
+        "kro's dropped field goes; fields another manager also owns stay"
+    );
+    assert_eq!(after.pointer("/metadata/labels/extra"), None);
+
+    // The other manager gives up `shared` too: now nobody owns it.
+    let after = cluster
+        .apply(
+            &env.widgets,
+            &env.widget(
+                0,
+                "a",
+                json!({ "data": { "theirs": "3", "contested": "them" } }),
+            ),
+            "someone-else",
+        )
+        .await
+        .expect("apply fewer fields as someone else");
+    assert_eq!(
+        after.pointer("/spec/data"),
+        Some(&json!({ "mine": "1", "theirs": "3", "contested": "them" }))
+    );
+
+    // kro forces `contested` back; when the other manager drops it, kro's
+    // value stays, since the other lost ownership when kro took it.
+    cluster
+        .apply(
+            &env.widgets,
+            &env.widget(
+                0,
+                "a",
+                json!({ "data": { "mine": "1", "contested": "kro" } }),
+            ),
+            "kro-contract",
+        )
+        .await
+        .expect("force a contested field");
+    let after = cluster
+        .apply(
+            &env.widgets,
+            &env.widget(0, "a", json!({ "data": { "theirs": "3" } })),
+            "someone-else",
+        )
+        .await
+        .expect("apply without the lost field");
+    assert_eq!(
+        after.pointer("/spec/data"),
+        Some(&json!({ "mine": "1", "theirs": "3", "contested": "kro" }))
+    );
+}
+
+async fn status_is_kept_across_applies_and_written_with_a_resource_version(
+    cluster: &impl Cluster,
+    env: &Env,
+) {
+    let created = cluster
+        .apply(
+            &env.widgets,
+            &env.widget(0, "a", json!({ "size": 1 })),
+            "kro-contract",
+        )
+        .await
+        .expect("create");
+
+    let mut with_status = created.clone();
+    with_status["status"] = json!({ "phase": "Ready", "replicas": 1 });
+    let written = cluster
+        .write_status(&env.widgets, &with_status)
+        .await
+        .expect("write status");
+    assert_eq!(
+        written.pointer("/status"),
+        Some(&json!({ "phase": "Ready", "replicas": 1 }))
+    );
+    assert_eq!(
+        written.pointer("/metadata/generation"),
+        Some(&json!(1)),
+        "a status write is not a spec change"
+    );
+    assert_ne!(
+        text(&written, "/metadata/resourceVersion"),
+        text(&created, "/metadata/resourceVersion")
+    );
+
+    // A stale resourceVersion is a conflict, and changes nothing.
+    let mut stale = created.clone();
+    stale["status"] = json!({ "phase": "Stale" });
+    match cluster.write_status(&env.widgets, &stale).await {
+        Err(ClusterError::Conflict { .. }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+
+    // An apply of the main resource keeps the status, even when its body
+    // carries one.
+    let mut spec_change = env.widget(0, "a", json!({ "size": 2 }));
+    spec_change["status"] = json!({ "phase": "Ignored" });
+    let applied = cluster
+        .apply(&env.widgets, &spec_change, "kro-contract")
+        .await
+        .expect("apply a spec change");
+    assert_eq!(applied.pointer("/spec/size"), Some(&json!(2)));
+    assert_eq!(applied.pointer("/metadata/generation"), Some(&json!(2)));
+    assert_eq!(
+        applied.pointer("/status"),
+        Some(&json!({ "phase": "Ready", "replicas": 1 }))
+    );
+
+    // The status of an object that does not exist cannot be written.
+    let mut missing = env.widget(0, "missing", json!({}));
+    missing["status"] = json!({ "phase": "Ready" });
+    match cluster.write_status(&env.widgets, &missing).await {
+        Err(ClusterError::Other { .. }) => {}
+        other => panic!("expected an error for a missing object, got {other:?}"),
+    }
+}
+
+async fn delete_checks_the_uid(cluster: &impl Cluster, env: &Env) {
+    let created = cluster
+        .apply(&env.widgets, &env.widget(0, "a", json!({})), "kro-contract")
+        .await
+        .expect("create");
+    let uid = text(&created, "/metadata/uid");
+    let key = env.key(0, "a");
+
+    assert_eq!(
+        cluster
+            .delete(&key, "00000000-0000-0000-0000-000000000000")
+            .await,
+        Ok(Deleted::UidChanged)
+    );
+    assert!(
+        cluster.get(&key).await.expect("get").is_some(),
+        "left alone"
+    );
+    assert_eq!(cluster.delete(&key, uid).await, Ok(Deleted::Yes));
+    assert_eq!(cluster.get(&key).await, Ok(None));
+    assert_eq!(cluster.delete(&key, uid).await, Ok(Deleted::AlreadyGone));
+}
+
+async fn finalizers_turn_a_delete_into_a_deletion_timestamp(cluster: &impl Cluster, env: &Env) {
+    let mut held = env.widget(0, "a", json!({}));
+    held["metadata"]["finalizers"] = json!(["contract.kro.test/hold"]);
+    let created = cluster
+        .apply(&env.widgets, &held, "kro-contract")
+        .await
+        .expect("create with a finalizer");
+    let uid = text(&created, "/metadata/uid").to_owned();
+    let key = env.key(0, "a");
+
+    assert_eq!(cluster.delete(&key, &uid).await, Ok(Deleted::Yes));
+    let deleting = cluster.get(&key).await.expect("get").expect("still there");
+    assert!(deleting.pointer("/metadata/deletionTimestamp").is_some());
+    assert_eq!(
+        cluster.delete(&key, &uid).await,
+        Ok(Deleted::Yes),
+        "deleting again while the finalizer holds"
+    );
+
+    // Releasing the last finalizer completes the delete.
+    cluster
+        .apply(&env.widgets, &env.widget(0, "a", json!({})), "kro-contract")
+        .await
+        .expect("apply without the finalizer");
+    assert_eq!(cluster.get(&key).await, Ok(None));
+}
+
+async fn lists_by_namespace_across_namespaces_and_by_selector(cluster: &impl Cluster, env: &Env) {
+    let labelled = |namespace: usize, name: &str, labels: Value| {
+        let mut widget = env.widget(namespace, name, json!({}));
+        if let (Some(Value::Object(target)), Value::Object(extra)) =
+            (widget.pointer_mut("/metadata/labels"), labels)
+        {
+            target.extend(extra);
+        }
+        widget
+    };
+    // Created out of order: lists are ordered by namespace, then name.
+    for widget in [
+        labelled(1, "three", json!({ "app": "x", "tier": "back" })),
+        labelled(0, "two", json!({ "app": "y" })),
+        labelled(0, "one", json!({ "app": "x", "tier": "front" })),
+    ] {
+        cluster
+            .apply(&env.widgets, &widget, "kro-contract")
+            .await
+            .expect("create");
+    }
+    let (a, b) = (&env.namespaces[0], &env.namespaces[1]);
+    let list = async |scope, expressions: Value, labels: Value| {
+        let mut match_labels = json!({ "contract-run": env.run });
+        if let (Value::Object(target), Value::Object(extra)) = (&mut match_labels, labels) {
+            target.extend(extra);
+        }
+        let s = selector(json!({ "matchLabels": match_labels, "matchExpressions": expressions }));
+        names(&cluster.list(&env.widgets, scope, &s).await.expect("list"))
+    };
+    let all = ListScope::AllNamespaces;
+    // List items carry apiVersion and kind like single reads (the API
+    // server leaves them out of list items; KubeCluster puts them back).
+    let everything = selector(json!({ "matchLabels": { "contract-run": env.run } }));
+    for object in cluster
+        .list(&env.widgets, all, &everything)
+        .await
+        .expect("list")
+    {
+        assert_eq!(text(&object, "/apiVersion"), "contract.kro.test/v1");
+        assert_eq!(text(&object, "/kind"), "Widget");
+    }
+    assert_eq!(
+        list(ListScope::Namespace(a), json!([]), json!({})).await,
+        [format!("{a}/one"), format!("{a}/two")]
+    );
+    assert_eq!(
+        list(all, json!([]), json!({})).await,
+        [format!("{a}/one"), format!("{a}/two"), format!("{b}/three")]
+    );
+    assert_eq!(
+        list(all, json!([]), json!({ "app": "x" })).await,
+        [format!("{a}/one"), format!("{b}/three")]
+    );
+    let expression = |operator: &str, values: Value| json!([{ "key": "tier", "operator": operator, "values": values }]);
+    assert_eq!(
+        list(all, expression("In", json!(["front"])), json!({})).await,
+        [format!("{a}/one")]
+    );
+    assert_eq!(
+        list(all, expression("NotIn", json!(["front"])), json!({})).await,
+        [format!("{a}/two"), format!("{b}/three")]
+    );
+    assert_eq!(
+        list(
+            all,
+            json!([{ "key": "tier", "operator": "Exists" }]),
+            json!({})
+        )
+        .await,
+        [format!("{a}/one"), format!("{b}/three")]
+    );
+    assert_eq!(
+        list(
+            all,
+            json!([{ "key": "tier", "operator": "DoesNotExist" }]),
+            json!({})
+        )
+        .await,
+        [format!("{a}/two")]
+    );
+    assert_eq!(
+        list(ListScope::Namespace(b), json!([]), json!({ "app": "y" })).await,
+        Vec::<String>::new()
+    );
+
+    // A selector the API server cannot parse is the caller's error.
+    let unusable = selector(
+        json!({ "matchExpressions": [{ "key": "tier", "operator": "Gt", "values": ["1"] }] }),
+    );
+    match cluster.list(&env.widgets, all, &unusable).await {
+        Err(ClusterError::Invalid { .. }) => {}
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+// ------------------------------------------------------------------ harness
+
+fn memory_env() -> Env {
+    Env {
+        widgets: widgets(),
+        namespaces: ["contract-a".to_owned(), "contract-b".to_owned()],
+        run: "memory".to_owned(),
+    }
+}
+
+/// The Widget CRD, applied idempotently (test binaries share the cluster).
+async fn install_widget_crd(client: &Client) {
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": format!("widgets.{GROUP}") },
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": { "plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList" },
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "subresources": { "status": {} },
+                "schema": { "openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": { "type": "object", "properties": {
+                            "data": { "type": "object", "additionalProperties": { "type": "string" } },
+                            "size": { "type": "integer", "minimum": 0 }
+                        } },
+                        "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true }
+                    }
+                } }
+            }]
+        }
+    }))
+    .expect("CRD literal");
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    let name = format!("widgets.{GROUP}");
+    crds.patch(
+        &name,
+        &PatchParams::apply("kro-contract-test").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .expect("apply the Widget CRD");
+    tokio::time::timeout(
+        WAIT_LIMIT,
+        await_condition(crds, &name, conditions::is_crd_established()),
+    )
+    .await
+    .expect("CRD established in time")
+    .expect("watch the CRD");
+}
+
+/// A `KubeCluster`, two fresh namespaces (dropped with the returned value)
+/// and the Widget kind served.
+async fn kube_env(prefix: &str) -> (KubeCluster, Env, [TestNamespace; 2]) {
+    let first = TestNamespace::create(&format!("{prefix}-a")).await;
+    let second = TestNamespace::create(&format!("{prefix}-b")).await;
+    let client = first.client();
+    install_widget_crd(&client).await;
+    let cluster = KubeCluster::new(client);
+    let env = Env {
+        widgets: widgets(),
+        namespaces: [first.name().to_owned(), second.name().to_owned()],
+        run: first.name().to_owned(),
+    };
+    // Established comes a moment before the type is served everywhere.
+    eventually("widgets to be served", || async {
+        cluster
+            .list(
+                &env.widgets,
+                ListScope::Namespace(&env.namespaces[0]),
+                &LabelSelector::default(),
+            )
+            .await
+            .ok()
+    })
+    .await;
+    (cluster, env, [first, second])
+}
+
+macro_rules! contract {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let cluster = kro_runtime::cluster::MemoryCluster::new();
+                    super::$scenario(&cluster, &super::memory_env()).await;
+                }
+            )*
+        }
+        mod kube_cluster {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let (cluster, env, _namespaces) = super::kube_env("contract").await;
+                    super::$scenario(&cluster, &env).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    apply_creates_then_identical_apply_changes_nothing,
+    a_manager_owns_what_it_applies_and_only_that,
+    status_is_kept_across_applies_and_written_with_a_resource_version,
+    delete_checks_the_uid,
+    finalizers_turn_a_delete_into_a_deletion_timestamp,
+    lists_by_namespace_across_namespaces_and_by_selector,
+);
+
+// ------------------------------------------- KubeCluster only (§4 claims)
+
+/// What only a real API server can say: types it does not serve, objects
+/// it rejects.
+#[tokio::test]
+async fn kube_cluster_reports_unknown_types_and_invalid_objects() {
+    let (cluster, env, _namespaces) = kube_env("contract-errors").await;
+    let unserved = ResourceType {
+        group: "nowhere.kro.test".to_owned(),
+        ..widgets()
+    };
+    let unserved_version = ResourceType {
+        version: "v9".to_owned(),
+        ..widgets()
+    };
+    for resource in [&unserved, &unserved_version] {
+        let key = ObjectKey {
+            resource: resource.clone(),
+            namespace: Some(env.namespaces[0].clone()),
+            name: "a".to_owned(),
+        };
+        let unknown = ClusterError::UnknownType {
+            resource: resource.to_string(),
+        };
+        assert_eq!(cluster.get(&key).await, Err(unknown.clone()), "get");
+        assert_eq!(
+            cluster
+                .list(
+                    resource,
+                    ListScope::AllNamespaces,
+                    &LabelSelector::default()
+                )
+                .await,
+            Err(unknown.clone()),
+            "list"
+        );
+        let mut object = env.widget(0, "a", json!({}));
+        object["apiVersion"] = json!(resource.api_version());
+        assert_eq!(
+            cluster.apply(resource, &object, "kro-contract").await,
+            Err(unknown.clone()),
+            "apply"
+        );
+        assert_eq!(cluster.delete(&key, "uid").await, Err(unknown), "delete");
+    }
+
+    // A body that does not fit the schema's types (the API server says 500
+    // for this one) and one that breaks a validation rule (422).
+    for spec in [json!({ "size": "not a number" }), json!({ "size": -1 })] {
+        let invalid = env.widget(0, "a", spec);
+        match cluster.apply(&env.widgets, &invalid, "kro-contract").await {
+            Err(ClusterError::Invalid { .. }) => {}
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+}
