@@ -5,6 +5,7 @@
 //!   zero time `0001-01-01T00:00:00Z` becomes null), as `metav1.Time` writes;
 //! - durations become Go duration strings (`1h0m0s`, `1.5s`, `500ms`), as
 //!   `metav1.Duration` writes;
+//! - whole doubles are written without a fraction (`1`, as Go writes them);
 //! - `optional.none()` becomes null (the key is kept, with a null value);
 //!   `optional.of(v)` becomes `v`;
 //! - bytes are refused (encode them explicitly with `base64.encode`), and so
@@ -73,6 +74,10 @@ pub(crate) fn convert(v: &Value, bytes: Bytes) -> Result<Option<Json>, Conversio
             }
             Json::from(*u)
         }
+        // Go writes a whole double without a fraction (`1`, not `1.0`), and
+        // the API server reads `1.0` as a double: an integer field would
+        // refuse it. Whole values that fit an int are written as ints.
+        Value::Double(d) if d.fract() == 0.0 && d.abs() < 9.0e15 => Json::from(*d as i64),
         Value::Double(d) => match serde_json::Number::from_f64(*d) {
             Some(n) => Json::Number(n),
             None => return Err(ConversionError::NonFinite(format!("{d}"))),

@@ -20,6 +20,13 @@ fn render(src: &str) -> Result<Option<serde_json::Value>, ConversionError> {
 fn scalars_and_collections() {
     assert_eq!(render("1 + 1"), Ok(Some(json!(2))));
     assert_eq!(render("1.5"), Ok(Some(json!(1.5))));
+    assert_eq!(render("2.0"), Ok(Some(json!(2))));
+    assert_eq!(render("-0.0"), Ok(Some(json!(0))));
+    assert_eq!(render("1e300"), Ok(Some(json!(1e300))));
+    assert_eq!(
+        render("json.unmarshal('{\"replicas\": 3}')"),
+        Ok(Some(json!({"replicas": 3})))
+    );
     assert_eq!(render("'x'"), Ok(Some(json!("x"))));
     assert_eq!(render("null"), Ok(Some(json!(null))));
     assert_eq!(
