@@ -10,7 +10,9 @@
 //!   `optional.of(v)` becomes `v`;
 //! - bytes are refused (encode them explicitly with `base64.encode`), and so
 //!   are `uint`s above the largest `int`, which JSON consumers would misread;
-//! - map keys must be strings;
+//! - map keys must be strings; property names escaped by
+//!   [`crate::openapi_types::SchemaTypes::value_of`] (`my__dash__field`) are
+//!   written under their real names (`my-field`);
 //! - `omit()` removes the field or list element that holds it;
 //! - library values without a JSON form (a quantity, a URL) are refused.
 
@@ -18,6 +20,7 @@ use jiff::SignedDuration;
 use serde_json::Value as Json;
 
 use crate::lib_std::time::{Timestamp, format_duration, format_timestamp};
+use crate::openapi_types::unescape_field_name;
 use crate::value::{Key, Value};
 
 /// A result that cannot be written as JSON.
@@ -114,7 +117,9 @@ pub(crate) fn convert(v: &Value, bytes: Bytes) -> Result<Option<Json>, Conversio
             let mut out = serde_json::Map::with_capacity(m.len());
             for (k, item) in m.iter() {
                 let key = match k {
-                    Key::String(s) => s.to_string(),
+                    // Objects converted with their schema reach escaped
+                    // properties by escaped names; write the real names.
+                    Key::String(s) => unescape_field_name(s).unwrap_or_else(|| s.to_string()),
                     Key::Int(_) => return Err(ConversionError::NonStringKey("int64")),
                     Key::Uint(_) => return Err(ConversionError::NonStringKey("uint64")),
                     Key::Bool(_) => return Err(ConversionError::NonStringKey("bool")),

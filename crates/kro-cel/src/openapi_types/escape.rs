@@ -66,9 +66,60 @@ pub fn escape_field_name(name: &str) -> Option<String> {
     Some(out)
 }
 
+/// The property name behind an escaped field name: the inverse of
+/// [`escape_field_name`] for `__underscores__`, `__dot__`, `__dash__` and
+/// `__slash__` (reserved words keep their name in kro's values, see
+/// [`crate::openapi_types::SchemaTypes::value_of`]). `None` when there is
+/// nothing to undo.
+pub fn unescape_field_name(name: &str) -> Option<String> {
+    if !name.contains("__") {
+        return None;
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    let mut changed = false;
+    while let Some(i) = rest.find("__") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let (replacement, len) = [
+            ("__underscores__", "__"),
+            ("__dot__", "."),
+            ("__dash__", "-"),
+            ("__slash__", "/"),
+        ]
+        .iter()
+        .find(|(escaped, _)| after.starts_with(escaped))
+        .map_or(("_", 1), |(escaped, plain)| (*plain, escaped.len()));
+        changed |= len > 1;
+        out.push_str(replacement);
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape_field_name;
+    use super::{escape_field_name, unescape_field_name};
+
+    #[test]
+    fn unescaping_undoes_escaping() {
+        for name in [
+            "app.kubernetes.io/name",
+            "a-b",
+            "a__b",
+            "a___b",
+            "x_y",
+            "plain",
+            "__dot__",
+        ] {
+            let escaped = escape_field_name(name).expect("nameable");
+            let back = unescape_field_name(&escaped).unwrap_or_else(|| escaped.clone());
+            assert_eq!(back, name, "{escaped}");
+        }
+        assert_eq!(unescape_field_name("plain"), None);
+        assert_eq!(unescape_field_name("a__b"), None);
+    }
 
     #[test]
     fn plain_names_are_unchanged() {

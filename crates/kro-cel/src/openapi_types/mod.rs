@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 
-pub use escape::{escape_field_name, is_reserved};
+pub use escape::{escape_field_name, is_reserved, unescape_field_name};
 
 use crate::decls::{Env, ObjectType};
 use crate::template::{FieldPath, Segment};

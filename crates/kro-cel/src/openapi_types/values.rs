@@ -167,5 +167,15 @@ mod tests {
         assert!(matches!(get("timeout"), Some(Value::Duration(d)) if d.as_secs() == 90));
         assert!(get("when").is_some_and(|v| v.equals(&Value::from("not a time"))));
         assert!(get("unknown").is_some_and(|v| v.equals(&Value::Int(1))));
+        // Written back, properties get their real names again.
+        let out = crate::result_json::to_template_json(&Value::Map(std::sync::Arc::new(
+            [(
+                crate::Key::String(std::sync::Arc::from("my__dash__field")),
+                Value::from("a"),
+            )]
+            .into_iter()
+            .collect(),
+        )));
+        assert_eq!(out, Ok(Some(json!({"my-field": "a"}))));
     }
 }
