@@ -18,6 +18,7 @@
 //! It does no I/O and keeps no global state.
 
 pub mod activation;
+pub mod assignability;
 pub mod ast;
 pub mod check;
 pub mod cost;
@@ -26,13 +27,19 @@ pub mod diagnostic;
 pub mod error;
 pub mod eval;
 mod ext;
+pub mod k8s_lib;
+mod kro_env;
+pub mod kro_lib;
 mod lexer;
 pub mod lib_std;
 mod macros;
+pub mod opaque;
+pub mod openapi_types;
 pub mod parse;
 mod plan;
 pub mod references;
 mod resolve;
+pub mod result_json;
 pub mod template;
 pub mod types;
 pub mod value;
@@ -44,6 +51,7 @@ pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::EvalError;
 pub use eval::Program;
+pub use kro_env::KroOptions;
 pub use parse::parse;
 pub use types::Type;
 pub use value::{Key, Map, Value};

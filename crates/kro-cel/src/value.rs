@@ -89,6 +89,8 @@ pub enum Value {
     Type(Type),
     /// An optional: `optional.of(v)` or `optional.none()`.
     Optional(Option<Arc<Value>>),
+    /// A value of a library-defined type (see [`crate::opaque`]).
+    Opaque(crate::opaque::OpaqueValue),
 }
 
 impl Value {
@@ -123,6 +125,7 @@ impl Value {
             Value::Duration(_) => Type::Duration,
             Value::Type(_) => Type::Type(None),
             Value::Optional(_) => Type::optional(Type::Dyn),
+            Value::Opaque(o) => Type::object(o.type_name()),
         }
     }
 
@@ -195,6 +198,7 @@ impl Value {
                     t.runtime_name()
                 )));
             }
+            Value::Opaque(o) => o.to_json()?,
         })
     }
 
@@ -254,6 +258,7 @@ impl Value {
                 (Some(x), Some(y)) => x.equals(y),
                 _ => false,
             },
+            (Opaque(a), Opaque(b)) => a.equals(&**b),
             _ => false,
         }
     }
@@ -297,6 +302,7 @@ impl Value {
             Value::Duration(d) => d.is_zero(),
             Value::Type(_) => false,
             Value::Optional(o) => o.is_none(),
+            Value::Opaque(_) => false,
         }
     }
 }
@@ -364,6 +370,7 @@ impl fmt::Display for Value {
             Value::Type(t) => write!(f, "{}", t.runtime_name()),
             Value::Optional(None) => write!(f, "optional.none()"),
             Value::Optional(Some(v)) => write!(f, "optional.of({v})"),
+            Value::Opaque(o) => write!(f, "{}", o.render()),
         }
     }
 }

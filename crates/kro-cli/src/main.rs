@@ -1,8 +1,11 @@
 //! `kro`: work with ResourceGraphDefinitions offline.
 //!
 //! Validate an RGD, generate the CRD of its instance kind, and render the
-//! resources one instance would produce, all without a cluster.
+//! resources one instance would produce, all without a cluster. `kro eval`
+//! evaluates one CEL expression with kro's full environment, which is how
+//! users debug a `readyWhen`.
 
+mod eval;
 mod validate;
 
 use std::process::ExitCode;
@@ -24,6 +27,7 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     Validate(validate::ValidateArgs),
+    Eval(eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,16 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("{e:#}");
                 ExitCode::from(2)
+            }
+        },
+        Some(Command::Eval(eval_args)) => match eval::run(&eval_args) {
+            Ok(out) => {
+                println!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e:#}");
+                ExitCode::FAILURE
             }
         },
         None => ExitCode::SUCCESS,

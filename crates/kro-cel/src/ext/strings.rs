@@ -479,7 +479,7 @@ fn to_display(v: &Value) -> Result<String, EvalError> {
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }
-        Value::Optional(_) => {
+        Value::Optional(_) | Value::Opaque(_) => {
             return Err(clause_error(
                 "string clause can only be used on strings, bools, bytes, ints, doubles, maps, lists, types, durations, and timestamps",
                 v,

@@ -1,0 +1,43 @@
+//! kro's full CEL environment: the standard library and cel-go extensions,
+//! the Kubernetes libraries and kro's own.
+
+use crate::decls::Env;
+use crate::diagnostic::Diagnostics;
+use crate::{Compiled, parse};
+
+/// Feature gates that change the environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KroOptions {
+    /// The `CELOmitFunction` gate: declares `omit()`.
+    pub omit: bool,
+}
+
+impl Env {
+    /// kro's environment with default feature gates (`omit()` off).
+    pub fn kro() -> Env {
+        Env::kro_with(KroOptions::default())
+    }
+
+    /// kro's environment with the given feature gates.
+    pub fn kro_with(options: KroOptions) -> Env {
+        let mut env = Env::standard();
+        crate::k8s_lib::install(&mut env);
+        crate::kro_lib::install(&mut env, options.omit);
+        env
+    }
+
+    /// Like [`Env::compile`], plus kro's parse-time rewrite of
+    /// `runtime.newCondition({type: ..., status: ...})` (bare identifier keys).
+    /// Use it for every expression of an RGD.
+    pub fn compile_kro(&self, src: &str) -> Result<Compiled, Diagnostics> {
+        let mut ast = parse(src)?;
+        crate::kro_lib::rewrite_new_condition(&mut ast)?;
+        let checked = crate::check::check_owned(self, ast)?;
+        let program = crate::eval::Program::plan(self, &checked.expr);
+        Ok(Compiled {
+            checked,
+            program,
+            limits: self.limits,
+        })
+    }
+}

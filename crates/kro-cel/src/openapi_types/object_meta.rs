@@ -1,0 +1,70 @@
+//! The schema of Kubernetes object metadata (`ObjectMeta`), used where a
+//! resource's schema leaves `metadata` untyped (custom resources, embedded
+//! resources), so that `schema.metadata.name` type-checks everywhere.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+use serde_json::json;
+
+/// The OpenAPI schema of `ObjectMeta`, reduced to what expressions read.
+/// `None` only if the literal below stopped deserialising, which the tests
+/// would catch.
+pub(crate) fn object_meta_schema() -> Option<JSONSchemaProps> {
+    let string = || json!({"type": "string"});
+    let string_map = || json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let time = || json!({"type": "string", "format": "date-time"});
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "name": string(),
+            "generateName": string(),
+            "namespace": string(),
+            "selfLink": string(),
+            "uid": string(),
+            "resourceVersion": string(),
+            "generation": {"type": "integer", "format": "int64"},
+            "creationTimestamp": time(),
+            "deletionTimestamp": time(),
+            "deletionGracePeriodSeconds": {"type": "integer", "format": "int64"},
+            "labels": string_map(),
+            "annotations": string_map(),
+            "finalizers": {
+                "type": "array",
+                "items": string(),
+                "x-kubernetes-list-type": "set"
+            },
+            "ownerReferences": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["uid"],
+                "items": {
+                    "type": "object",
+                    "required": ["apiVersion", "kind", "name", "uid"],
+                    "properties": {
+                        "apiVersion": string(),
+                        "kind": string(),
+                        "name": string(),
+                        "uid": string(),
+                        "controller": {"type": "boolean"},
+                        "blockOwnerDeletion": {"type": "boolean"}
+                    }
+                }
+            },
+            "managedFields": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "manager": string(),
+                        "operation": string(),
+                        "apiVersion": string(),
+                        "time": time(),
+                        "fieldsType": string(),
+                        "fieldsV1": {"type": "object"},
+                        "subresource": string()
+                    }
+                }
+            }
+        }
+    });
+    serde_json::from_value(schema).ok()
+}

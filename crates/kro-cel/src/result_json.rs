@@ -1,0 +1,190 @@
+//! Expression results back to JSON, for resource templates and instance
+//! status, the way upstream kro converts them:
+//!
+//! - timestamps become RFC 3339 strings in UTC with second precision (the
+//!   zero time `0001-01-01T00:00:00Z` becomes null), as `metav1.Time` writes;
+//! - durations become Go duration strings (`1h0m0s`, `1.5s`, `500ms`), as
+//!   `metav1.Duration` writes;
+//! - whole doubles are written without a fraction (`1`, as Go writes them);
+//! - `optional.none()` becomes null (the key is kept, with a null value);
+//!   `optional.of(v)` becomes `v`;
+//! - bytes are refused (encode them explicitly with `base64.encode`), and so
+//!   are `uint`s above the largest `int`, which JSON consumers would misread;
+//! - map keys must be strings; property names escaped by
+//!   [`crate::openapi_types::SchemaTypes::value_of`] (`my__dash__field`) are
+//!   written under their real names (`my-field`);
+//! - `omit()` removes the field or list element that holds it;
+//! - library values without a JSON form (a quantity, a URL) are refused.
+
+use jiff::SignedDuration;
+use serde_json::Value as Json;
+
+use crate::lib_std::time::{Timestamp, format_duration, format_timestamp};
+use crate::openapi_types::unescape_field_name;
+use crate::value::{Key, Value};
+
+/// A result that cannot be written as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConversionError {
+    /// Bytes must be encoded explicitly.
+    #[error(
+        "unsupported type: bytes value cannot be used directly in a resource template or status field; encode it explicitly, e.g. base64.encode(...)"
+    )]
+    Bytes,
+    /// A `uint` above `i64::MAX`.
+    #[error(
+        "unsupported type: uint value {0} overflows int64; convert it explicitly, e.g. string(...)"
+    )]
+    UintOverflow(u64),
+    /// A map key that is not a string.
+    #[error("map key must be string, got {0}")]
+    NonStringKey(&'static str),
+    /// NaN or an infinity.
+    #[error("json: unsupported value: {0}")]
+    NonFinite(String),
+    /// A value with no JSON form (a type, a quantity...).
+    #[error("unsupported type: {0}")]
+    Unsupported(String),
+    /// `omit()` where nothing can be omitted (inside a string, at the root of
+    /// `json.marshal`).
+    #[error("omit() can only be used as the whole value of a template field")]
+    MisplacedOmit,
+}
+
+/// How bytes are treated: refused in templates, base64 in `json.marshal`
+/// (Go's encoding of `[]byte`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bytes {
+    Refuse,
+    Base64,
+}
+
+/// Converts a template or status result. `Ok(None)` means the field is to
+/// be removed (`omit()`).
+pub fn to_template_json(v: &Value) -> Result<Option<Json>, ConversionError> {
+    convert(v, Bytes::Refuse)
+}
+
+pub(crate) fn convert(v: &Value, bytes: Bytes) -> Result<Option<Json>, ConversionError> {
+    Ok(Some(match v {
+        Value::Null | Value::Optional(None) => Json::Null,
+        Value::Optional(Some(inner)) => return convert(inner, bytes),
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Uint(u) => {
+            if *u > i64::MAX as u64 && bytes == Bytes::Refuse {
+                return Err(ConversionError::UintOverflow(*u));
+            }
+            Json::from(*u)
+        }
+        // Go writes a whole double without a fraction (`1`, not `1.0`), and
+        // the API server reads `1.0` as a double: an integer field would
+        // refuse it. Whole values that fit an int are written as ints.
+        Value::Double(d) if d.fract() == 0.0 && d.abs() < 9.0e15 => Json::from(*d as i64),
+        Value::Double(d) => match serde_json::Number::from_f64(*d) {
+            Some(n) => Json::Number(n),
+            None => return Err(ConversionError::NonFinite(format!("{d}"))),
+        },
+        Value::String(s) => Json::String(s.to_string()),
+        Value::Bytes(b) => match bytes {
+            Bytes::Refuse => return Err(ConversionError::Bytes),
+            Bytes::Base64 => {
+                use base64::Engine;
+                Json::String(base64::engine::general_purpose::STANDARD.encode(b))
+            }
+        },
+        Value::Timestamp(t) => {
+            if t.as_second() == ZERO_TIME_SECONDS && t.subsec_nanos() == 0 {
+                Json::Null
+            } else {
+                // Second precision, as metav1.Time writes: drop the fraction.
+                let whole =
+                    Timestamp::from_nanos(i128::from(t.as_second()) * 1_000_000_000).unwrap_or(*t);
+                Json::String(format_timestamp(whole))
+            }
+        }
+        Value::Duration(d) => Json::String(go_duration(*d)),
+        Value::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                if let Some(j) = convert(item, bytes)? {
+                    out.push(j);
+                }
+            }
+            Json::Array(out)
+        }
+        Value::Map(m) => {
+            let mut out = serde_json::Map::with_capacity(m.len());
+            for (k, item) in m.iter() {
+                let key = match k {
+                    // Objects converted with their schema reach escaped
+                    // properties by escaped names; write the real names.
+                    Key::String(s) => unescape_field_name(s).unwrap_or_else(|| s.to_string()),
+                    Key::Int(_) => return Err(ConversionError::NonStringKey("int64")),
+                    Key::Uint(_) => return Err(ConversionError::NonStringKey("uint64")),
+                    Key::Bool(_) => return Err(ConversionError::NonStringKey("bool")),
+                };
+                if let Some(j) = convert(item, bytes)? {
+                    out.insert(key, j);
+                }
+            }
+            Json::Object(out)
+        }
+        Value::Type(t) => return Err(ConversionError::Unsupported(format!("type({t})"))),
+        Value::Opaque(o) => match o.type_name() {
+            crate::kro_lib::OMIT_TYPE => return Ok(None),
+            other => return Err(ConversionError::Unsupported(other.to_string())),
+        },
+    }))
+}
+
+/// Seconds of Go's zero time, 0001-01-01T00:00:00Z, from the Unix epoch.
+const ZERO_TIME_SECONDS: i64 = -62_135_596_800;
+
+/// Go's `time.Duration.String()`: `1h2m3.5s`, `1m0s`, `1.5ms`, `0s`.
+/// Durations beyond Go's ±292 years are written as CEL writes them.
+pub fn go_duration(d: SignedDuration) -> String {
+    let Ok(nanos) = i64::try_from(d.as_nanos()) else {
+        return format_duration(d);
+    };
+    if nanos == 0 {
+        return "0s".into();
+    }
+    let sign = if nanos < 0 { "-" } else { "" };
+    let u = nanos.unsigned_abs();
+    if u < 1_000 {
+        return format!("{sign}{u}ns");
+    }
+    if u < 1_000_000 {
+        return format!("{sign}{}µs", fraction(u, 3));
+    }
+    if u < 1_000_000_000 {
+        return format!("{sign}{}ms", fraction(u, 6));
+    }
+    let seconds = fraction(u % 60_000_000_000, 9);
+    let minutes_total = u / 60_000_000_000;
+    let hours = minutes_total / 60;
+    let minutes = minutes_total % 60;
+    if hours > 0 {
+        format!("{sign}{hours}h{minutes}m{seconds}s")
+    } else if minutes > 0 {
+        format!("{sign}{minutes}m{seconds}s")
+    } else {
+        format!("{sign}{seconds}s")
+    }
+}
+
+/// `v / 10^precision` with the fraction's trailing zeros dropped.
+fn fraction(v: u64, precision: u32) -> String {
+    let scale = 10u64.pow(precision);
+    let whole = v / scale;
+    let frac = v % scale;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:0width$}", width = precision as usize);
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! `kro eval`: evaluate one CEL expression with kro's full environment and
+//! print the result as JSON, as it would be written into a resource.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use kro_cel::openapi_types::SchemaTypes;
+use kro_cel::result_json::{ConversionError, to_template_json};
+use kro_cel::{Env, KroOptions, Type, Value};
+use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
+
+/// Evaluate a CEL expression with kro's functions and print the result as JSON.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  kro eval 'random.seededString(20, \"test-seed\")'\n  kro eval 'deployment.status.availableReplicas == deployment.spec.replicas' --var deployment=deploy.yaml"
+)]
+pub struct EvalArgs {
+    /// The expression, without `${` and `}`.
+    expression: String,
+
+    /// Binds a variable to the content of a YAML or JSON file: NAME=FILE.
+    /// An object of a built-in Kubernetes kind (by its apiVersion and kind)
+    /// is typed from the kind's schema, as kro types resources.
+    #[arg(long = "var", value_name = "NAME=FILE")]
+    vars: Vec<String>,
+
+    /// Only type-check, and print the deduced type.
+    #[arg(long)]
+    check_only: bool,
+
+    /// Enable `omit()` (the CELOmitFunction feature gate).
+    #[arg(long)]
+    enable_omit: bool,
+
+    /// Type every variable `dyn`, even objects of a built-in Kubernetes kind.
+    #[arg(long)]
+    untyped: bool,
+}
+
+/// Runs the command; the returned text is printed on stdout.
+pub fn run(args: &EvalArgs) -> Result<String> {
+    let mut env = Env::kro_with(KroOptions {
+        omit: args.enable_omit,
+    });
+    let mut bindings: Vec<(String, Value)> = Vec::new();
+    let schemas = BuiltinSchemas::new();
+    for var in &args.vars {
+        let (name, file) = var
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--var {var:?}: expected NAME=FILE"))?;
+        if name.is_empty() {
+            bail!("--var {var:?}: the variable name is empty");
+        }
+        let path = PathBuf::from(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--var {name}: reading {}", path.display()))?;
+        let json: serde_json::Value = serde_saphyr::from_str(&text)
+            .with_context(|| format!("--var {name}: parsing {} as YAML", path.display()))?;
+        let typed = if args.untyped {
+            None
+        } else {
+            builtin_types(&schemas, name, &json)
+        };
+        match typed {
+            Some(types) => {
+                types.declare(&mut env);
+                env.add_variable(name, types.root().clone());
+                bindings.push((name.to_string(), types.value_of(&json)));
+            }
+            None => {
+                env.add_variable(name, Type::Dyn);
+                bindings.push((name.to_string(), Value::from_json(&json)));
+            }
+        }
+    }
+    let compiled = env
+        .compile_kro(&args.expression)
+        .map_err(|d| anyhow!("{}", d.render("<expression>", &args.expression).trim_end()))?;
+    if args.check_only {
+        return Ok(compiled.result_type().to_string());
+    }
+    let mut activation: Vec<(&str, Value)> = bindings
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.clone()))
+        .collect();
+    if !bindings
+        .iter()
+        .any(|(n, _)| n == kro_cel::kro_lib::RUNTIME_VARIABLE)
+    {
+        activation.push((
+            kro_cel::kro_lib::RUNTIME_VARIABLE,
+            kro_cel::kro_lib::runtime_value(),
+        ));
+    }
+    let value = compiled
+        .eval(&activation)
+        .map_err(|e| anyhow!("evaluation failed: {e}"))?;
+    let json = match to_template_json(&value) {
+        Ok(Some(json)) => json,
+        Ok(None) => bail!("the result is omit(): the field would be removed"),
+        // A quantity, URL, IP or type value has no place in a template, but
+        // showing it helps while debugging: its JSON form if it has one, else
+        // its CEL rendering.
+        Err(ConversionError::Unsupported(_)) => match value.to_json() {
+            Ok(json) => json,
+            Err(_) => return Ok(value.to_string()),
+        },
+        Err(e) => bail!("the result cannot be written as JSON: {e}"),
+    };
+    Ok(serde_json::to_string_pretty(&json)?)
+}
+
+/// The CEL types of an object of a built-in Kubernetes kind (by its
+/// `apiVersion` and `kind`), as kro types resource variables; `None` for
+/// anything else, which is then typed `dyn`.
+fn builtin_types(
+    schemas: &BuiltinSchemas,
+    name: &str,
+    object: &serde_json::Value,
+) -> Option<SchemaTypes> {
+    let api_version = object.get("apiVersion")?.as_str()?;
+    let kind = object.get("kind")?.as_str()?;
+    let schema = schemas
+        .resolve(&Gvk::from_api_version(api_version, kind))
+        .ok()?;
+    Some(SchemaTypes::of_resource(
+        &format!("__type_{name}"),
+        &schema.schema,
+    ))
+}
