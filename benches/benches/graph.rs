@@ -20,7 +20,7 @@ const APPLICATION: &str = include_str!("../../examples/application/rgd.yaml");
 fn builder() -> Builder {
     Builder::new(
         Arc::new(BuiltinSchemas::new()),
-        Env::standard(),
+        Env::kro(),
         BuildOptions::default(),
     )
 }

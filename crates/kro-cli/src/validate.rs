@@ -52,7 +52,7 @@ struct Report {
 pub fn run(args: &ValidateArgs) -> Result<bool> {
     let builder = Builder::new(
         Arc::new(BuiltinSchemas::new()),
-        Env::standard(),
+        Env::kro(),
         BuildOptions::default(),
     );
     let mut all_valid = true;

@@ -110,3 +110,41 @@ fn unreadable_and_malformed_files_are_errors() {
     assert!(stdout(&output).contains("not a valid ResourceGraphDefinition"));
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[test]
+fn a_type_error_names_both_types() {
+    let output = kro(&["validate", &path("tests/testdata/type-error.yaml")]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.contains("type-error.yaml:31:21: error:"), "{text}");
+    assert!(
+        text.contains("returns type \"string\" but expected \"int\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_field_is_reported_at_the_status_field() {
+    let output = kro(&[
+        "validate",
+        "-o",
+        "json",
+        &path("tests/testdata/unknown-field.yaml"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let error = &report["errors"][0];
+    assert_eq!(error["path"], "spec.schema.status.availableReplicas");
+    assert_eq!(error["expression"], "deployment.status.nope");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("undefined field 'nope'"),
+        "{error}"
+    );
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_u64()),
+        (Some(21), Some(26))
+    );
+}

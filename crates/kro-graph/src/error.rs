@@ -107,6 +107,12 @@ pub enum BuildErrorKind {
         /// What is wrong.
         problem: &'static str,
     },
+    /// An expression's type does not fit where it is used.
+    #[error("{message}")]
+    Type {
+        /// The mismatch, with the types.
+        message: String,
+    },
     /// An expression does not parse or type-check.
     #[error("{message}")]
     Compile {

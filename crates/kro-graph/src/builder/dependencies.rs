@@ -1,29 +1,31 @@
-//! Every expression compiled, the dependencies between resources inferred
-//! from the variables the expressions read, and the dependency graph.
+//! Every expression compiled and type-checked, the dependencies between
+//! resources inferred from the variables the expressions read, and the
+//! dependency graph.
 //!
 //! A resource depends on every other resource its template, `includeWhen`
 //! or `forEach` expressions read. `readyWhen` reads only the resource itself
 //! (or `each`, the current item of a collection) and adds no dependency.
 //!
-//! Expressions are compiled against the environment the caller gives, with
-//! `schema`, the resource ids, the resource's iterators and `each` declared
-//! as `dyn`: this catches syntax errors, unknown functions and undeclared
-//! names now; typing the variables from the OpenAPI schemas narrows them.
+//! Types: `schema` and the resources are typed from their schemas
+//! ([`super::types`]); a template expression must fit the field it is
+//! written to, a string template's parts must be strings, conditions must
+//! be booleans, and a `forEach` must be a list (its iterator then has the
+//! element type).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use kro_cel::assignability::{Target, check_assignable, check_condition_type, fits};
+use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::references::references_with;
-use kro_cel::template::{FieldPath, TemplateExpression};
+use kro_cel::template::{FieldPath, Template, TemplateExpression};
 use kro_cel::{Compiled, Env, Type};
 
 use super::structure::{NodeKind, ResourceStructure, Structure};
+use super::types::RgdTypes;
+pub use super::types::{EACH, SCHEMA};
 use crate::dag::DependencyGraph;
 use crate::error::{BuildError, BuildErrorKind, BuildErrors};
-
-/// The variable every expression may read: the instance.
-pub const SCHEMA: &str = "schema";
-/// The variable `readyWhen` of a collection reads: the current item.
-pub const EACH: &str = "each";
 
 /// Where an expression sits, which decides what it may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,76 +67,115 @@ pub struct Dependencies {
     pub expressions: Vec<Vec<CompiledExpression>>,
 }
 
-/// The environment every resource's expressions compile in: `schema`,
-/// `each` and every resource id. Built once per RGD: declaring the ids per
-/// resource would make building quadratic in the number of resources.
-fn shared_env(env: &Env, ids: &[&str]) -> Env {
-    let mut env = env.clone();
-    env.add_variable(SCHEMA, Type::Dyn);
-    env.add_variable(EACH, Type::Dyn);
-    for id in ids {
-        env.add_variable(id, Type::Dyn);
-    }
-    env
+/// How a template expression's value is used.
+#[derive(Debug, Clone)]
+enum Placement {
+    /// The whole field's value, at this path inside the object.
+    Field(FieldPath),
+    /// One part of a string template at this path.
+    StringPart(FieldPath),
+    /// Not in a template.
+    Other,
 }
 
-/// The shared environment plus a resource's own iterators.
-fn resource_env(shared: &Env, resource: &ResourceStructure) -> Env {
-    let mut env = shared.clone();
-    for (iterator, _) in &resource.for_each {
-        env.add_variable(iterator, Type::Dyn);
-    }
-    env
+/// One expression to compile, with where it is and how it is used.
+struct Pending<'a> {
+    context: Context,
+    location: FieldPath,
+    placement: Placement,
+    expression: &'a TemplateExpression,
 }
 
-/// Compiles every expression of `structure` in `env` (plus kro's
-/// variables), checks which variables each context may read, and builds
-/// the dependency graph.
-pub fn infer_dependencies(structure: &Structure, env: &Env) -> Result<Dependencies, BuildErrors> {
+/// Compiles and type-checks every expression of `structure` in the typed
+/// environment `types`, checks which variables each context may read, and
+/// builds the dependency graph.
+pub fn infer_dependencies(
+    structure: &Structure,
+    types: &RgdTypes,
+) -> Result<Dependencies, BuildErrors> {
     let ids: Vec<&str> = structure.resources.iter().map(|r| r.id.as_str()).collect();
+    let id_set: BTreeSet<&str> = ids.iter().copied().collect();
     let mut graph = DependencyGraph::new(ids.iter().copied());
     let mut errors = Vec::new();
     let mut all_expressions = Vec::with_capacity(structure.resources.len());
-    let is_global_function = |name: &str| env.function(name).is_some();
-    let shared = shared_env(env, &ids);
-    let id_set: BTreeSet<&str> = ids.iter().copied().collect();
-    for resource in &structure.resources {
+    for (resource, resource_types) in structure.resources.iter().zip(&types.resources) {
         let path = FieldPath::root()
             .key("spec")
             .key("resources")
             .index(resource.index);
-        let resource_env = resource_env(&shared, resource);
+        let mut env = types.env.clone();
+        if matches!(
+            resource.kind,
+            NodeKind::Collection | NodeKind::ExternalCollection
+        ) {
+            env.add_variable(EACH, resource_types.root().clone());
+        }
         let mut dependencies = BTreeSet::new();
         let mut compiled_expressions = Vec::new();
-        for (context, location, expression) in expressions(resource, &path) {
+        // forEach first: its lists' element types type the iterators that
+        // the template then reads.
+        for pending in expressions(resource, &path) {
             let error = |kind: BuildErrorKind| BuildError {
                 rgd: structure.rgd.clone(),
                 resource: Some(resource.id.clone()),
-                path: Some(location.clone()),
-                expression: Some(expression.source.clone()),
+                path: Some(pending.location.clone()),
+                expression: Some(pending.expression.source.clone()),
                 kind,
             };
-            let compiled = match resource_env.compile(&expression.source) {
+            let compiled = match env.compile_kro(&pending.expression.source) {
                 Ok(compiled) => compiled,
                 Err(diagnostics) => {
-                    let message = diagnostics.render("expression", &expression.source);
-                    errors.push(error(BuildErrorKind::Compile { message }));
+                    // Reading a variable this place may not read often
+                    // fails type checking first; say what is really wrong.
+                    let scope_error =
+                        kro_cel::parse(&pending.expression.source)
+                            .ok()
+                            .and_then(|ast| {
+                                let is_global_function = |name: &str| env.function(name).is_some();
+                                let roots = references_with(&ast, &is_global_function)
+                                    .into_iter()
+                                    .map(|r| r.root)
+                                    .collect();
+                                check_roots(pending.context, resource, &roots, &id_set).err()
+                            });
+                    let kind = scope_error.unwrap_or_else(|| BuildErrorKind::Compile {
+                        message: diagnostics.render("expression", &pending.expression.source),
+                    });
+                    errors.push(error(kind));
+                    if pending.context == Context::ForEach {
+                        declare_iterator(&mut env, &pending, &Type::Dyn);
+                    }
                     continue;
                 }
             };
+            let is_global_function = |name: &str| env.function(name).is_some();
             let roots: BTreeSet<String> =
                 references_with(&compiled.checked().expr, &is_global_function)
                     .into_iter()
                     .map(|r| r.root)
                     .collect();
-            match check_roots(context, resource, &roots, &id_set) {
+            match check_roots(pending.context, resource, &roots, &id_set) {
                 Ok(read) => dependencies.extend(read),
                 Err(kind) => errors.push(error(kind)),
             }
+            match check_type(
+                &env,
+                resource,
+                resource_types,
+                &pending,
+                compiled.result_type(),
+            ) {
+                Ok(Some(element)) => declare_iterator(&mut env, &pending, &element),
+                Ok(None) => {}
+                Err(kind) => {
+                    errors.push(error(kind));
+                    declare_iterator(&mut env, &pending, &Type::Dyn);
+                }
+            }
             compiled_expressions.push(CompiledExpression {
-                context,
-                path: location.clone(),
-                source: expression.source.clone(),
+                context: pending.context,
+                path: pending.location.clone(),
+                source: pending.expression.source.clone(),
                 compiled,
             });
         }
@@ -161,41 +202,128 @@ pub fn infer_dependencies(structure: &Structure, env: &Env) -> Result<Dependenci
     }
 }
 
-/// Every expression of a resource with its context and location.
-fn expressions<'a>(
-    resource: &'a ResourceStructure,
-    path: &FieldPath,
-) -> Vec<(Context, FieldPath, &'a TemplateExpression)> {
+/// Declares a forEach iterator (the last key of its location) with `ty`.
+fn declare_iterator(env: &mut Env, pending: &Pending<'_>, ty: &Type) {
+    if pending.context != Context::ForEach {
+        return;
+    }
+    if let Some(kro_cel::template::Segment::Key(name)) = pending.location.segments().last() {
+        env.add_variable(name, ty.clone());
+    }
+}
+
+/// Checks the expression's type against where it is used. For a forEach,
+/// returns the element type of the list.
+fn check_type(
+    env: &Env,
+    resource: &ResourceStructure,
+    types: &Arc<SchemaTypes>,
+    pending: &Pending<'_>,
+    got: &Type,
+) -> Result<Option<Type>, BuildErrorKind> {
+    match (&pending.context, &pending.placement) {
+        (Context::Template, Placement::Field(field)) => {
+            let expected = types.type_at(field);
+            let target = Target {
+                resource: &resource.id,
+                path: &field.to_string(),
+                expression: &pending.expression.source,
+            };
+            check_assignable(env, target, got, &expected)
+                .map(|()| None)
+                .map_err(|mismatch| BuildErrorKind::Type {
+                    message: mismatch.to_string(),
+                })
+        }
+        (Context::Template, Placement::StringPart(field)) => {
+            let expected = types.type_at(field);
+            if fits(env, &Type::String, &expected, 0).is_err() {
+                return Err(BuildErrorKind::Type {
+                    message: format!(
+                        "expected {expected} type for path {field}, got string (a string template)"
+                    ),
+                });
+            }
+            fits(env, got, &Type::String, 0).map(|()| None).map_err(|_| BuildErrorKind::Type {
+                message: format!("every expression of a string template must return a string, but this returns \"{got}\""),
+            })
+        }
+        (Context::IncludeWhen | Context::ReadyWhen, _) => {
+            let what = if pending.context == Context::IncludeWhen {
+                "includeWhen"
+            } else {
+                "readyWhen"
+            };
+            check_condition_type(what, got)
+                .map(|()| None)
+                .map_err(|message| BuildErrorKind::Type { message })
+        }
+        (Context::ForEach, _) => match got {
+            Type::List(element) => Ok(Some((**element).clone())),
+            Type::Dyn => Ok(Some(Type::Dyn)),
+            other => Err(BuildErrorKind::Type {
+                message: format!("forEach must return a list, but returns \"{other}\""),
+            }),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// Every expression of a resource, forEach first, with its context,
+/// location and placement.
+fn expressions<'a>(resource: &'a ResourceStructure, path: &FieldPath) -> Vec<Pending<'a>> {
     let object_path = match resource.kind {
         NodeKind::External | NodeKind::ExternalCollection => path.key("externalRef"),
         NodeKind::Resource | NodeKind::Collection => path.key("template"),
     };
     let mut all = Vec::new();
+    for (i, (name, expression)) in resource.for_each.iter().enumerate() {
+        let location = path.key("forEach").index(i).key(name.clone());
+        all.push(Pending {
+            context: Context::ForEach,
+            location,
+            placement: Placement::Other,
+            expression,
+        });
+    }
     for found in &resource.templates {
-        for expression in found.template.expressions() {
-            all.push((Context::Template, object_path.join(&found.path), expression));
+        let location = object_path.join(&found.path);
+        match &found.template {
+            Template::Standalone(expression) => all.push(Pending {
+                context: Context::Template,
+                location,
+                placement: Placement::Field(found.path.clone()),
+                expression,
+            }),
+            template => {
+                for expression in template.expressions() {
+                    all.push(Pending {
+                        context: Context::Template,
+                        location: location.clone(),
+                        placement: Placement::StringPart(found.path.clone()),
+                        expression,
+                    });
+                }
+            }
         }
     }
     for (i, expression) in resource.include_when.iter().enumerate() {
-        all.push((
-            Context::IncludeWhen,
-            path.key("includeWhen").index(i),
+        let location = path.key("includeWhen").index(i);
+        all.push(Pending {
+            context: Context::IncludeWhen,
+            location,
+            placement: Placement::Other,
             expression,
-        ));
+        });
     }
     for (i, expression) in resource.ready_when.iter().enumerate() {
-        all.push((
-            Context::ReadyWhen,
-            path.key("readyWhen").index(i),
+        let location = path.key("readyWhen").index(i);
+        all.push(Pending {
+            context: Context::ReadyWhen,
+            location,
+            placement: Placement::Other,
             expression,
-        ));
-    }
-    for (i, (name, expression)) in resource.for_each.iter().enumerate() {
-        all.push((
-            Context::ForEach,
-            path.key("forEach").index(i).key(name.clone()),
-            expression,
-        ));
+        });
     }
     all
 }

@@ -9,6 +9,7 @@ use super::BuildOptions;
 use super::dependencies::{CompiledExpression, infer_dependencies};
 use super::status::{InstanceStatus, compile_status};
 use super::structure::{ResourceStructure, check_structure};
+use super::types::{TypeCache, rgd_types};
 use crate::api::{ResourceGraphDefinition, Scope};
 use crate::dag::DependencyGraph;
 use crate::error::BuildErrors;
@@ -51,16 +52,18 @@ pub struct Builder {
     resolver: Arc<dyn SchemaResolver>,
     env: Env,
     options: BuildOptions,
+    types: Arc<TypeCache>,
 }
 
 impl Builder {
     /// A builder resolving kinds with `resolver` and compiling expressions
-    /// in `env` (to which kro's variables are added).
+    /// in `env` (normally `Env::kro()`; kro's variables are added to it).
     pub fn new(resolver: Arc<dyn SchemaResolver>, env: Env, options: BuildOptions) -> Self {
         Self {
             resolver,
             env,
             options,
+            types: Arc::default(),
         }
     }
 
@@ -69,8 +72,9 @@ impl Builder {
     /// steps depend on its results.
     pub fn build(&self, rgd: &ResourceGraphDefinition) -> Result<Graph, BuildErrors> {
         let structure = check_structure(rgd, self.resolver.as_ref(), &self.options)?;
-        let dependencies = infer_dependencies(&structure, &self.env);
-        let status = compile_status(&structure, rgd.spec.schema.status.as_ref(), &self.env);
+        let types = rgd_types(&self.env, &structure, &self.types);
+        let dependencies = infer_dependencies(&structure, &types);
+        let status = compile_status(&structure, rgd.spec.schema.status.as_ref(), &types.env);
         let (dependencies, status) = match (dependencies, status) {
             (Ok(dependencies), Ok(status)) => (dependencies, status),
             (dependencies, status) => {

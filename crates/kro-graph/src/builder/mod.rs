@@ -13,6 +13,7 @@ pub mod dependencies;
 pub mod graph;
 pub mod status;
 pub mod structure;
+pub mod types;
 
 pub use dependencies::{CompiledExpression, Context, Dependencies, infer_dependencies};
 pub use graph::{Builder, Graph, GraphResource};

@@ -9,9 +9,9 @@
 
 use std::collections::BTreeSet;
 
+use kro_cel::Env;
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, scan_value};
-use kro_cel::{Env, Type};
 use serde_json::Value;
 
 use super::dependencies::{CompiledExpression, Context, SCHEMA};
@@ -40,7 +40,8 @@ pub struct InstanceStatus {
     pub dependencies: Vec<String>,
 }
 
-/// Compiles `spec.schema.status` of the structure's RGD.
+/// Compiles `spec.schema.status` of the structure's RGD in `env`, the RGD's
+/// typed environment ([`super::types::rgd_types`]).
 pub fn compile_status(
     structure: &Structure,
     status: Option<&Value>,
@@ -52,11 +53,7 @@ pub fn compile_status(
     };
     let root = FieldPath::root().key("spec").key("schema").key("status");
     let ids: Vec<&str> = structure.resources.iter().map(|r| r.id.as_str()).collect();
-    let mut env = env.clone();
-    env.add_variable(SCHEMA, Type::Dyn);
-    for id in &ids {
-        env.add_variable(id, Type::Dyn);
-    }
+    let env = env.clone();
     let mut compiler = Compiler {
         rgd: &structure.rgd,
         ids: &ids,
@@ -192,7 +189,7 @@ impl Compiler<'_> {
         condition: bool,
     ) -> Option<CompiledExpression> {
         let env = &self.env;
-        let compiled = match env.compile(source) {
+        let compiled = match env.compile_kro(source) {
             Ok(compiled) => compiled,
             Err(diagnostics) => {
                 let message = diagnostics.render("expression", source);

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::api::ResourceGraphDefinition;
+use crate::builder::types::{TypeCache, rgd_types};
 use crate::builder::{BuildOptions, check_structure};
 use crate::resolver::BuiltinSchemas;
 use kro_cel::Env;
@@ -21,8 +22,9 @@ fn cm(name: &str, data: Value) -> Value {
     json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": name }, "data": data })
 }
 
-fn env() -> Env {
-    Env::standard()
+fn infer(structure: &Structure) -> Result<Dependencies, BuildErrors> {
+    let types = rgd_types(&Env::kro(), structure, &TypeCache::default());
+    infer_dependencies(structure, &types)
 }
 
 fn messages(result: Result<Dependencies, BuildErrors>) -> Vec<String> {
@@ -45,7 +47,7 @@ fn application_example_orders_deployment_service_ingress() {
     let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
     let structure =
         check_structure(&rgd, &BuiltinSchemas::new(), &BuildOptions::default()).unwrap();
-    let graph = infer_dependencies(&structure, &env()).unwrap().graph;
+    let graph = infer(&structure).unwrap().graph;
     assert_eq!(
         graph.topological_order(),
         ["deployment", "service", "ingress"]
@@ -65,7 +67,7 @@ fn dependencies_come_from_templates_include_when_and_for_each_not_ready_when() {
         { "id": "e", "template": cm("${entry}", json!({})), "forEach": [{ "entry": "${c.data.list.split(',')}" }],
           "readyWhen": ["${each.data.ok == 'yes'}"] }
     ]));
-    let graph = infer_dependencies(&s, &env()).unwrap().graph;
+    let graph = infer(&s).unwrap().graph;
     assert_eq!(graph.dependencies("a").unwrap(), Vec::<&str>::new());
     assert_eq!(graph.dependencies("d").unwrap(), ["a", "b"]);
     assert_eq!(graph.dependencies("e").unwrap(), ["c"]);
@@ -78,7 +80,7 @@ fn cycles_are_reported_with_their_path() {
         { "id": "b", "template": cm("b", json!({ "x": "${a.data.x}" })) }
     ]));
     assert_eq!(
-        messages(infer_dependencies(&s, &env())),
+        messages(infer(&s)),
         ["spec.resources[1]: graph contains a cycle: a -> b -> a"]
     );
 }
@@ -89,7 +91,7 @@ fn self_references_are_refused() {
         json!([{ "id": "a", "template": cm("a", json!({ "x": "${a.metadata.name}" })) }]),
     );
     assert_eq!(
-        messages(infer_dependencies(&s, &env())),
+        messages(infer(&s)),
         ["spec.resources[0]: self references are not allowed: a refers to itself"]
     );
 }
@@ -103,7 +105,7 @@ fn ready_when_reads_only_its_own_resource_or_each() {
           "readyWhen": ["${c.data.x == 'y'}"] }
     ]));
     assert_eq!(
-        messages(infer_dependencies(&s, &env())),
+        messages(infer(&s)),
         [
             "spec.resources[1].readyWhen[0]: readyWhen may only reference \"b\", found [\"a\"]",
             "spec.resources[2].readyWhen[0]: readyWhen may only reference \"each\", found [\"c\"]",
@@ -119,7 +121,7 @@ fn each_and_iterators_stay_in_their_contexts() {
           "includeWhen": ["${n == 'x'}"] }
     ]));
     assert_eq!(
-        messages(infer_dependencies(&s, &env())),
+        messages(infer(&s)),
         [
             "spec.resources[0].template.data.x: each is only available in the readyWhen expressions of a forEach collection",
             "spec.resources[1].includeWhen[0]: forEach iterators [\"n\"] can only be used in the resource's template",
@@ -130,7 +132,7 @@ fn each_and_iterators_stay_in_their_contexts() {
 #[test]
 fn parse_errors_name_the_expression() {
     let s = structure(json!([{ "id": "a", "template": cm("a", json!({ "x": "${1 +}" })) }]));
-    let errors = infer_dependencies(&s, &env()).unwrap_err();
+    let errors = infer(&s).unwrap_err();
     assert_eq!(errors.0[0].expression.as_deref(), Some("1 +"));
     assert_eq!(
         errors.0[0].path.as_ref().unwrap().to_string(),
@@ -145,7 +147,7 @@ fn namespaced_functions_do_not_make_dependencies() {
         { "id": "a", "template": cm("a", json!({})) },
         { "id": "b", "template": cm("b", json!({ "x": "${strings.quote(a.metadata.name)}" })) }
     ]));
-    let graph = infer_dependencies(&s, &env()).unwrap().graph;
+    let graph = infer(&s).unwrap().graph;
     assert_eq!(graph.dependencies("b").unwrap(), ["a"]);
 }
 
@@ -154,7 +156,7 @@ fn unknown_names_and_functions_are_compile_errors() {
     let s = structure(json!([
         { "id": "a", "template": cm("a", json!({ "x": "${nope.value}", "y": "${frobnicate(1)}" })) }
     ]));
-    let found = messages(infer_dependencies(&s, &env()));
+    let found = messages(infer(&s));
     assert_eq!(found.len(), 2, "{found:#?}");
     assert!(
         found[0].starts_with("spec.resources[0].template.data.x: ERROR: expression:1:1:"),
@@ -170,7 +172,7 @@ fn compiled_expressions_are_kept_with_their_context_and_path() {
     let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
     let structure =
         check_structure(&rgd, &BuiltinSchemas::new(), &BuildOptions::default()).unwrap();
-    let deps = infer_dependencies(&structure, &env()).unwrap();
+    let deps = infer(&structure).unwrap();
     let ingress: Vec<(Context, String)> = deps.expressions[2]
         .iter()
         .map(|e| (e.context, e.path.to_string()))

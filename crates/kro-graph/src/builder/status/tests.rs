@@ -19,11 +19,8 @@ fn compile(status: Value) -> Result<InstanceStatus, BuildErrors> {
     .unwrap();
     let structure =
         check_structure(&rgd, &BuiltinSchemas::new(), &BuildOptions::default()).unwrap();
-    compile_status(
-        &structure,
-        rgd.spec.schema.status.as_ref(),
-        &Env::standard(),
-    )
+    let types = crate::builder::types::rgd_types(&Env::kro(), &structure, &Default::default());
+    compile_status(&structure, rgd.spec.schema.status.as_ref(), &types.env)
 }
 
 fn messages(result: Result<InstanceStatus, BuildErrors>) -> Vec<String> {

@@ -1,0 +1,102 @@
+//! The CEL types of an RGD's variables: `schema` from the instance's spec
+//! schema, each resource from its kind's OpenAPI schema.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps,
+};
+use kro_cel::openapi_types::SchemaTypes;
+use kro_cel::{Env, Type};
+
+use super::structure::{NodeKind, Structure};
+use crate::resolver::Gvk;
+
+/// The variable every expression may read: the instance.
+pub const SCHEMA: &str = "schema";
+/// The variable `readyWhen` of a collection reads: the current item.
+pub const EACH: &str = "each";
+
+/// Converted kind schemas, shared by every build of one builder: converting
+/// a Deployment's schema to CEL types costs more than building a small RGD.
+#[derive(Debug, Default)]
+pub struct TypeCache {
+    kinds: Mutex<HashMap<Gvk, Arc<SchemaTypes>>>,
+}
+
+impl TypeCache {
+    /// The CEL types of objects of `gvk`, converting `schema` on first use.
+    /// Type names derive from the GVK, so resources of one kind share them.
+    fn kind(&self, gvk: &Gvk, schema: &JSONSchemaProps) -> Arc<SchemaTypes> {
+        let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        let types = kinds.entry(gvk.clone()).or_insert_with(|| {
+            let name = format!(
+                "__type_{}_{}_{}",
+                gvk.group.replace(['.', '-'], "_"),
+                gvk.version,
+                gvk.kind
+            );
+            Arc::new(SchemaTypes::of_resource(&name, schema))
+        });
+        Arc::clone(types)
+    }
+}
+
+/// The typed variables of one RGD.
+#[derive(Debug, Clone)]
+pub struct RgdTypes {
+    /// `env` with `schema`, `each` (as `dyn`) and every resource declared.
+    pub env: Env,
+    /// The object types of each resource, in the order of
+    /// `Structure::resources`.
+    pub resources: Vec<Arc<SchemaTypes>>,
+}
+
+/// The instance's `spec` schema, as the instance CRD declares it.
+fn instance_spec(crd: &CustomResourceDefinition) -> JSONSchemaProps {
+    crd.spec
+        .versions
+        .first()
+        .and_then(|version| version.schema.as_ref())
+        .and_then(|schema| schema.open_api_v3_schema.as_ref())
+        .and_then(|root| root.properties.as_ref())
+        .and_then(|properties| properties.get("spec").cloned())
+        .unwrap_or_else(|| JSONSchemaProps {
+            type_: Some("object".to_owned()),
+            x_kubernetes_preserve_unknown_fields: Some(true),
+            ..JSONSchemaProps::default()
+        })
+}
+
+/// Declares the variables of `structure` in `env`: `schema` typed from the
+/// instance's spec, each resource typed from its kind (a list of it for
+/// collections), and `each` as `dyn` (each collection's own environment
+/// narrows it).
+pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdTypes {
+    let mut env = env.clone();
+    let cluster_scoped = structure.instance_scope == crate::api::Scope::Cluster;
+    let instance = SchemaTypes::of_instance(
+        "__type_schema",
+        &instance_spec(&structure.instance_crd),
+        cluster_scoped,
+    );
+    instance.declare(&mut env);
+    env.add_variable(SCHEMA, instance.root().clone());
+    env.add_variable(EACH, Type::Dyn);
+    let mut resources = Vec::with_capacity(structure.resources.len());
+    let mut declared = std::collections::BTreeSet::new();
+    for resource in &structure.resources {
+        let types = cache.kind(&resource.schema.gvk, &resource.schema.schema);
+        if declared.insert(&resource.schema.gvk) {
+            types.declare(&mut env);
+        }
+        let variable = match resource.kind {
+            NodeKind::Resource | NodeKind::External => types.root().clone(),
+            NodeKind::Collection | NodeKind::ExternalCollection => Type::list(types.root().clone()),
+        };
+        env.add_variable(&resource.id, variable);
+        resources.push(types);
+    }
+    RgdTypes { env, resources }
+}
