@@ -36,6 +36,7 @@ impl Program {
             env,
             locals: Vec::new(),
             memo: resolve::VariableMemo::new(expr.max_id()),
+            take_accu: false,
         };
         Program {
             root: p.plan(expr),
@@ -101,6 +102,17 @@ impl Ctx<'_> {
                 Some((_, v)) => v.clone(),
                 None => Err(EvalError::UnknownVariable(name.to_string())),
             },
+            Node::TakeLocal(name) => match self.locals.iter_mut().rev().find(|(n, _)| n == name) {
+                Some((_, v)) => std::mem::replace(v, Ok(Value::Null)),
+                None => Err(EvalError::UnknownVariable(name.to_string())),
+            },
+            Node::MapInsert(args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a)?);
+                }
+                crate::ext::map_insert_owned(vals)
+            }
             Node::Select {
                 operand,
                 field,
@@ -113,6 +125,9 @@ impl Ctx<'_> {
             Node::Binary(op, a, b) => {
                 let a = self.eval(a)?;
                 let b = self.eval(b)?;
+                if let (BinOp::Add, Value::List(_), Value::List(_)) = (op, &a, &b) {
+                    return self.append(a, b);
+                }
                 self.binary(*op, &a, &b)
             }
             Node::Call { name, imp, args } => self.call(name, imp.as_ref(), args),
@@ -147,6 +162,26 @@ impl Ctx<'_> {
             return Ok(Value::Bool(x == y));
         }
         self.binary_slow(op, a, b)
+    }
+
+    /// List concatenation, in place when the left list is not shared (the
+    /// accumulator of `map`/`filter`), which makes those macros linear.
+    #[inline(never)]
+    fn append(&mut self, a: Value, b: Value) -> R {
+        let (Value::List(mut x), Value::List(y)) = (a, b) else {
+            return Err(EvalError::NoMatchingOverload("_+_".into()));
+        };
+        let copied = if Arc::strong_count(&x) == 1 {
+            0
+        } else {
+            x.len()
+        };
+        self.charge(((copied + y.len()) / 100) as u64)?;
+        if x.len().saturating_add(y.len()) > crate::cost::MAX_ALLOCATION {
+            return Err(EvalError::InvalidArgument("list too large".into()));
+        }
+        Arc::make_mut(&mut x).extend(y.iter().cloned());
+        Ok(Value::List(x))
     }
 
     #[inline(never)]

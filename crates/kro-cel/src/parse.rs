@@ -541,16 +541,11 @@ impl Parser {
             let span = start.join(self.prev_span());
             return macros::expand_global(self, span, &name, args);
         }
-        if self.is("{") && self.looks_like_struct() {
+        // In CEL an identifier followed by `{` can only be a message construction.
+        if self.is("{") {
             return self.struct_literal(start, name);
         }
         Ok(self.ident(start, &name))
-    }
-
-    /// `Name{` starts a message construction only when followed by `}` or `field:`
-    /// (or `?field:`); a map literal cannot follow an identifier anyway.
-    fn looks_like_struct(&self) -> bool {
-        true
     }
 
     fn struct_literal(&mut self, start: Span, type_name: String) -> PResult<Expr> {

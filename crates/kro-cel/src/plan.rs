@@ -33,6 +33,12 @@ pub(crate) enum Node {
     Const(Value),
     Var(Arc<str>),
     Local(Arc<str>),
+    /// A read of a macro's hidden accumulator inside its loop step: the value
+    /// is moved out of its slot (the step's result replaces it anyway), so
+    /// `@result + [x]` can append in place instead of copying the list.
+    TakeLocal(Arc<str>),
+    /// `cel.@mapInsert(accumulator, ...)`, inserting in place when possible.
+    MapInsert(Vec<Node>),
     Select {
         operand: Box<Node>,
         /// The field as a ready-made map key, so selection does not allocate.
@@ -79,6 +85,8 @@ pub(crate) struct Planner<'a> {
     pub(crate) env: &'a Env,
     pub(crate) locals: Vec<String>,
     pub(crate) memo: resolve::VariableMemo,
+    /// Whether reads of the macro accumulator may move it (see [`Node::TakeLocal`]).
+    pub(crate) take_accu: bool,
 }
 
 impl Planner<'_> {
@@ -98,6 +106,9 @@ impl Planner<'_> {
             ExprKind::Literal(l) => Node::Const(literal(l)),
             ExprKind::Ident(n) => {
                 if !n.starts_with('.') && self.is_local(n) {
+                    if self.take_accu && n == crate::macros::ACCU {
+                        return Node::TakeLocal(Arc::from(n.as_str()));
+                    }
                     return Node::Local(Arc::from(n.as_str()));
                 }
                 if let Some(t) = resolve::type_name(self.env, n) {
@@ -162,6 +173,7 @@ impl Planner<'_> {
                 }
             }
             ExprKind::Comprehension(c) => {
+                let outer_take = std::mem::replace(&mut self.take_accu, false);
                 let range = self.plan(&c.iter_range);
                 let init = self.plan(&c.accu_init);
                 self.locals.push(c.accu_var.clone());
@@ -171,7 +183,10 @@ impl Planner<'_> {
                     self.locals.push(v2.clone());
                 }
                 let cond = self.plan(&c.loop_cond);
+                // Macro steps read their accumulator once per evaluation path.
+                self.take_accu = c.accu_var == crate::macros::ACCU;
                 let step = self.plan(&c.loop_step);
+                self.take_accu = outer_take;
                 self.locals
                     .truncate(self.locals.len() - 2 - usize::from(c.iter_var2.is_some()));
                 Node::Comprehension(Box::new(Comp {
@@ -243,6 +258,7 @@ impl Planner<'_> {
             ("_%_", 2) => bin(BinOp::Mod, &mut planned),
             ("@in", 2) => bin(BinOp::In, &mut planned),
             ("_[_]", 2) => bin(BinOp::Index, &mut planned),
+            ("cel.@mapInsert", 2 | 3) => Some(Node::MapInsert(std::mem::take(&mut planned))),
             _ => None,
         };
         if let Some(node) = special {

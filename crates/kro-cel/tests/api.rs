@@ -182,3 +182,21 @@ fn nested_loops_over_unknown_data_have_large_estimates() {
     assert!(nested.max > flat.max * 100, "{flat:?} {nested:?}");
     assert_eq!(flat.min, nested.min.min(flat.min));
 }
+
+#[test]
+fn macros_over_large_lists_are_linear() {
+    let env = Env::standard();
+    let compiled = env
+        .compile("lists.range(20000).map(i, i * 2).filter(i, i % 3 == 0).size()")
+        .unwrap();
+    let start = std::time::Instant::now();
+    let (out, cost) = compiled.program().eval_with_cost(&());
+    assert!(out.unwrap().equals(&Value::Int(6667)));
+    // Quadratic appends would cost about 20000^2 / 200 = 2,000,000 units.
+    assert!(cost < 1_000_000, "cost {cost}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    let m = env
+        .compile("lists.range(3000).transformMap(i, v, v + 1).size()")
+        .unwrap();
+    assert!(m.eval(&()).unwrap().equals(&Value::Int(3000)));
+}

@@ -6,6 +6,7 @@
 //! users debug a `readyWhen`.
 
 mod eval;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -25,12 +26,21 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Validate(validate::ValidateArgs),
     Eval(eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
+        Some(Command::Validate(validate_args)) => match validate::run(&validate_args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("{e:#}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Eval(eval_args)) => match eval::run(&eval_args) {
             Ok(out) => {
                 println!("{out}");

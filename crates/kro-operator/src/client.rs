@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context;
+use http::HeaderValue;
+use http::header::USER_AGENT;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
@@ -22,5 +24,16 @@ pub async fn connect(path: Option<&Path>) -> anyhow::Result<Client> {
             .await
             .context("find a kubeconfig ($KUBECONFIG, in-cluster or ~/.kube/config)")?,
     };
-    Client::try_from(config).context("create the Kubernetes client")
+    Client::try_from(with_user_agent(config)?).context("create the Kubernetes client")
+}
+
+/// Sends `User-Agent: kro/<version>`, as upstream does. kube sets no
+/// user agent of its own, so there is nothing to collide with; the API
+/// server names the field manager of writes without an explicit one after
+/// it (`kro`).
+fn with_user_agent(mut config: Config) -> anyhow::Result<Config> {
+    let agent = HeaderValue::from_str(&format!("kro/{}", env!("CARGO_PKG_VERSION")))
+        .context("the user agent is a valid header value")?;
+    config.headers.push((USER_AGENT, agent));
+    Ok(config)
 }

@@ -173,3 +173,96 @@ async fn refuses_inconsistent_lease_timing() {
         "{stderr}"
     );
 }
+
+/// Flags for a leader-electing operator with short lease timings, its
+/// endpoints on free ports.
+fn leader_args(namespace: &str, metrics_port: u16, health_port: u16) -> Vec<String> {
+    vec![
+        format!("--metrics-bind-address=127.0.0.1:{metrics_port}"),
+        format!("--health-probe-bind-address=127.0.0.1:{health_port}"),
+        "--leader-elect".to_owned(),
+        format!("--leader-election-namespace={namespace}"),
+        "--leader-election-lease-duration=4s".to_owned(),
+        "--leader-election-renew-deadline=2s".to_owned(),
+        "--leader-election-retry-period=1s".to_owned(),
+    ]
+}
+
+async fn is_leader(metrics_port: u16) -> Option<bool> {
+    let (_, body) = http_get(metrics_port, "/metrics").await?;
+    if body.contains("leader_election_master_status{name=\"controller.kro.run\"} 1") {
+        Some(true)
+    } else if body.contains("leader_election_master_status{name=\"controller.kro.run\"} 0") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[tokio::test]
+async fn a_standby_is_ready_and_takes_over_when_the_leader_stops() {
+    let ns = TestNamespace::create("operator-e2e-standby").await;
+    let first_ports = (free_port(), free_port());
+    let mut first = operator(&leader_args(ns.name(), first_ports.0, first_ports.1));
+    eventually("the first operator to lead", || async {
+        is_leader(first_ports.0).await?.then_some(())
+    })
+    .await;
+
+    let second_ports = (free_port(), free_port());
+    let mut second = operator(&leader_args(ns.name(), second_ports.0, second_ports.1));
+    let (code, _) = eventually("the standby's /readyz", || {
+        http_get(second_ports.1, "/readyz")
+    })
+    .await;
+    assert_eq!(code, 200, "a standby is ready");
+    let standby = eventually("the standby to report it is not the leader", || {
+        is_leader(second_ports.0)
+    })
+    .await;
+    assert!(!standby, "only one leader");
+
+    assert!(stop(&mut first, "TERM").await.success());
+    // The standby takes over when the Lease's last term ends: kube-lease-
+    // manager sleeps until then even though the leader released it.
+    eventually("the standby to lead", || async {
+        is_leader(second_ports.0).await?.then_some(())
+    })
+    .await;
+    assert!(stop(&mut second, "TERM").await.success());
+}
+
+#[tokio::test]
+async fn a_leader_that_loses_its_lease_exits_with_an_error() {
+    let ns = TestNamespace::create("operator-e2e-lost").await;
+    let ports = (free_port(), free_port());
+    let mut child = operator(&leader_args(ns.name(), ports.0, ports.1));
+    eventually("the operator to lead", || async {
+        is_leader(ports.0).await?.then_some(())
+    })
+    .await;
+
+    // Someone else takes the Lease, as a partitioned leader would find.
+    let leases = Api::<Lease>::namespaced(ns.client(), ns.name());
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+        k8s_openapi::jiff::Timestamp::now(),
+    );
+    leases
+        .patch(
+            "controller.kro.run",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({ "spec": {
+                "holderIdentity": "intruder",
+                "leaseDurationSeconds": 3600,
+                "acquireTime": now,
+                "renewTime": now,
+            } })),
+        )
+        .await
+        .expect("take the Lease");
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the operator exits after losing the Lease")
+        .expect("wait for the operator");
+    assert_eq!(status.code(), Some(1), "{status}");
+}

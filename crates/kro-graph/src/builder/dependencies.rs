@@ -65,14 +65,22 @@ pub struct Dependencies {
     pub expressions: Vec<Vec<CompiledExpression>>,
 }
 
-/// The environment one resource's expressions compile in.
-fn resource_env(env: &Env, ids: &[&str], resource: &ResourceStructure) -> Env {
+/// The environment every resource's expressions compile in: `schema`,
+/// `each` and every resource id. Built once per RGD: declaring the ids per
+/// resource would make building quadratic in the number of resources.
+fn shared_env(env: &Env, ids: &[&str]) -> Env {
     let mut env = env.clone();
     env.add_variable(SCHEMA, Type::Dyn);
     env.add_variable(EACH, Type::Dyn);
     for id in ids {
         env.add_variable(id, Type::Dyn);
     }
+    env
+}
+
+/// The shared environment plus a resource's own iterators.
+fn resource_env(shared: &Env, resource: &ResourceStructure) -> Env {
+    let mut env = shared.clone();
     for (iterator, _) in &resource.for_each {
         env.add_variable(iterator, Type::Dyn);
     }
@@ -88,12 +96,14 @@ pub fn infer_dependencies(structure: &Structure, env: &Env) -> Result<Dependenci
     let mut errors = Vec::new();
     let mut all_expressions = Vec::with_capacity(structure.resources.len());
     let is_global_function = |name: &str| env.function(name).is_some();
+    let shared = shared_env(env, &ids);
+    let id_set: BTreeSet<&str> = ids.iter().copied().collect();
     for resource in &structure.resources {
         let path = FieldPath::root()
             .key("spec")
             .key("resources")
             .index(resource.index);
-        let resource_env = resource_env(env, &ids, resource);
+        let resource_env = resource_env(&shared, resource);
         let mut dependencies = BTreeSet::new();
         let mut compiled_expressions = Vec::new();
         for (context, location, expression) in expressions(resource, &path) {
@@ -117,7 +127,7 @@ pub fn infer_dependencies(structure: &Structure, env: &Env) -> Result<Dependenci
                     .into_iter()
                     .map(|r| r.root)
                     .collect();
-            match check_roots(context, resource, &roots, &ids) {
+            match check_roots(context, resource, &roots, &id_set) {
                 Ok(read) => dependencies.extend(read),
                 Err(kind) => errors.push(error(kind)),
             }
@@ -197,9 +207,9 @@ fn check_roots(
     context: Context,
     resource: &ResourceStructure,
     roots: &BTreeSet<String>,
-    ids: &[&str],
+    ids: &BTreeSet<&str>,
 ) -> Result<Vec<String>, BuildErrorKind> {
-    let is_resource = |name: &str| ids.contains(&name);
+    let is_resource = |name: &str| ids.contains(name);
     let is_iterator = |name: &str| {
         resource
             .for_each

@@ -92,8 +92,8 @@ fn key_of(resource: &ResourceType, object: &Value) -> Result<ObjectKey, ClusterE
     })
 }
 
-/// An object as JSON, with `apiVersion` and `kind` filled in: list
-/// responses leave them out of their items.
+/// An object as JSON, with `apiVersion` and `kind` filled in: the items
+/// of a list of a built-in type come without them.
 fn to_json(resource: &ResourceType, mut object: DynamicObject) -> Result<Value, ClusterError> {
     if object.types.is_none() {
         object.types = Some(TypeMeta {
