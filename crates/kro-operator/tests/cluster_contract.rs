@@ -327,6 +327,55 @@ async fn finalizers_turn_a_delete_into_a_deletion_timestamp(cluster: &impl Clust
     assert_eq!(cluster.get(&key).await, Ok(None));
 }
 
+async fn finalizers_are_a_set_each_manager_owns_its_own(cluster: &impl Cluster, env: &Env) {
+    let with_finalizers = |finalizers: Value| {
+        let mut widget = env.widget(0, "a", json!({}));
+        widget["metadata"]["finalizers"] = finalizers;
+        widget
+    };
+    let finalizers = async |object: (Value, &str)| {
+        let applied = cluster
+            .apply(&env.widgets, &object.0, object.1)
+            .await
+            .expect("apply finalizers");
+        applied.pointer("/metadata/finalizers").cloned()
+    };
+    assert_eq!(
+        finalizers((with_finalizers(json!(["kro.run/a"])), "kro-contract")).await,
+        Some(json!(["kro.run/a"]))
+    );
+    assert_eq!(
+        finalizers((with_finalizers(json!(["other/b"])), "someone-else")).await,
+        Some(json!(["kro.run/a", "other/b"])),
+        "another manager's finalizer is added, not a replacement"
+    );
+    assert_eq!(
+        finalizers((
+            with_finalizers(json!(["kro.run/a", "shared/c"])),
+            "kro-contract"
+        ))
+        .await,
+        Some(json!(["kro.run/a", "other/b", "shared/c"]))
+    );
+    assert_eq!(
+        finalizers((
+            with_finalizers(json!(["other/b", "shared/c"])),
+            "someone-else"
+        ))
+        .await,
+        Some(json!(["kro.run/a", "other/b", "shared/c"]))
+    );
+    assert_eq!(
+        finalizers((env.widget(0, "a", json!({})), "kro-contract")).await,
+        Some(json!(["other/b", "shared/c"])),
+        "kro's own finalizer goes; the shared one stays"
+    );
+    assert_eq!(
+        finalizers((env.widget(0, "a", json!({})), "someone-else")).await,
+        None
+    );
+}
+
 async fn lists_by_namespace_across_namespaces_and_by_selector(cluster: &impl Cluster, env: &Env) {
     let labelled = |namespace: usize, name: &str, labels: Value| {
         let mut widget = env.widget(namespace, name, json!({}));
@@ -535,6 +584,7 @@ contract!(
     status_is_kept_across_applies_and_written_with_a_resource_version,
     delete_checks_the_uid,
     finalizers_turn_a_delete_into_a_deletion_timestamp,
+    finalizers_are_a_set_each_manager_owns_its_own,
     lists_by_namespace_across_namespaces_and_by_selector,
 );
 

@@ -4,7 +4,8 @@
 //! server-side apply with per-manager field ownership (a manager's fields
 //! that it stops applying are removed unless another manager also owns
 //! them; a forced apply of a different value takes the field away from its
-//! other owners; lists are atomic), no-op writes that change nothing (no
+//! other owners; lists are atomic, except `metadata.finalizers`, a set in
+//! which each manager owns the entries it applies), no-op writes that change nothing (no
 //! new resourceVersion), UIDs and delete preconditions, finalizers that
 //! turn a delete into a `deletionTimestamp` (and removing the last one
 //! completes the delete), and status written separately from the rest. It
@@ -31,7 +32,11 @@ use super::{
 #[derive(Debug, Clone)]
 struct Stored {
     object: Value,
+    /// Each manager's last applied object, without `metadata.finalizers`.
     applied_by: BTreeMap<String, Value>,
+    /// The finalizers each manager last applied: the API server merges
+    /// `metadata.finalizers` as a set, so each manager owns its entries.
+    finalizers_by: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -175,6 +180,61 @@ fn take_ownership(applied_by: &mut BTreeMap<String, Value>, field_manager: &str,
     }
 }
 
+/// Takes `metadata.finalizers` out of an applied object: they are merged
+/// as a set, not as a field.
+fn split_finalizers(mut applied: Value) -> (Value, Vec<String>) {
+    let finalizers = applied
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .and_then(|metadata| metadata.remove("finalizers"));
+    let finalizers = finalizers
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_owned))
+        .collect();
+    (applied, finalizers)
+}
+
+/// Sets `object`'s finalizers after `field_manager` applied `now` having
+/// applied `before`: the entries it dropped go unless another manager
+/// also applies them; new entries are appended, as the API server does.
+fn merge_finalizers(
+    object: &mut Value,
+    finalizers_by: &BTreeMap<String, Vec<String>>,
+    field_manager: &str,
+    before: &[String],
+    now: &[String],
+) {
+    let others: Vec<&String> = finalizers_by
+        .iter()
+        .filter(|(manager, _)| manager.as_str() != field_manager)
+        .flat_map(|(_, finalizers)| finalizers)
+        .collect();
+    let current = object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_owned));
+    let mut merged: Vec<String> = current
+        .filter(|f| !before.contains(f) || now.contains(f) || others.contains(&f))
+        .collect();
+    for finalizer in now {
+        if !merged.contains(finalizer) {
+            merged.push(finalizer.clone());
+        }
+    }
+    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+        if merged.is_empty() {
+            metadata.remove("finalizers");
+        } else {
+            metadata.insert("finalizers".to_owned(), json!(merged));
+        }
+    }
+}
+
 /// Whether an object marked for deletion has no finalizers left, so that
 /// the API server removes it.
 fn deletion_complete(object: &Value) -> bool {
@@ -261,6 +321,7 @@ impl MemoryCluster {
             Stored {
                 object: object.clone(),
                 applied_by: BTreeMap::new(),
+                finalizers_by: BTreeMap::new(),
             },
         );
         Ok(object)
@@ -358,17 +419,19 @@ impl Cluster for MemoryCluster {
         field_manager: &str,
     ) -> Result<Value, ClusterError> {
         let key = key_of(resource, object)?;
-        let applied = applicable(object);
+        let (applied, finalizers) = split_finalizers(applicable(object));
         let mut state = self.state();
-        let (mut next, previous_applied, mut applied_by, existed) = match state.objects.get(&key) {
-            Some(stored) => (
-                stored.object.clone(),
-                stored.applied_by.get(field_manager).cloned(),
-                stored.applied_by.clone(),
-                true,
-            ),
-            None => (json!({}), None, BTreeMap::new(), false),
-        };
+        let (mut next, previous_applied, mut applied_by, mut finalizers_by, existed) =
+            match state.objects.get(&key) {
+                Some(stored) => (
+                    stored.object.clone(),
+                    stored.applied_by.get(field_manager).cloned(),
+                    stored.applied_by.clone(),
+                    stored.finalizers_by.clone(),
+                    true,
+                ),
+                None => (json!({}), None, BTreeMap::new(), BTreeMap::new(), false),
+            };
         take_ownership(&mut applied_by, field_manager, &applied);
         if let Some(previous) = &previous_applied {
             let (mut before, mut now) = (Vec::new(), Vec::new());
@@ -382,6 +445,16 @@ impl Cluster for MemoryCluster {
         }
         merge(&mut next, &applied);
         applied_by.insert(field_manager.to_owned(), applied);
+        let previous_finalizers = finalizers_by
+            .insert(field_manager.to_owned(), finalizers.clone())
+            .unwrap_or_default();
+        merge_finalizers(
+            &mut next,
+            &finalizers_by,
+            field_manager,
+            &previous_finalizers,
+            &finalizers,
+        );
 
         // The API server deletes an object being deleted once an update
         // leaves it without finalizers.
@@ -395,6 +468,7 @@ impl Cluster for MemoryCluster {
         if current == Some(&next) {
             if let Some(stored) = state.objects.get_mut(&key) {
                 stored.applied_by = applied_by;
+                stored.finalizers_by = finalizers_by;
             }
             return Ok(next);
         }
@@ -426,6 +500,7 @@ impl Cluster for MemoryCluster {
             Stored {
                 object: next.clone(),
                 applied_by,
+                finalizers_by,
             },
         );
         Ok(next)

@@ -342,3 +342,43 @@ fn an_unusable_selector_is_invalid() {
         );
     });
 }
+
+#[test]
+fn finalizers_are_a_set_each_manager_owns_its_own() {
+    let cluster = MemoryCluster::new();
+    block(async {
+        let with = |finalizers: serde_json::Value| {
+            let mut object = cm("a", json!({}));
+            object["metadata"]["finalizers"] = finalizers;
+            object
+        };
+        cluster
+            .apply(
+                &configmaps(),
+                &with(json!(["kro.run/a", "shared/c"])),
+                "kro",
+            )
+            .await
+            .unwrap();
+        let both = cluster
+            .apply(
+                &configmaps(),
+                &with(json!(["other/b", "shared/c"])),
+                "other",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            both["metadata"]["finalizers"],
+            json!(["kro.run/a", "shared/c", "other/b"])
+        );
+        let after = cluster
+            .apply(&configmaps(), &cm("a", json!({})), "kro")
+            .await
+            .unwrap();
+        assert_eq!(
+            after["metadata"]["finalizers"],
+            json!(["shared/c", "other/b"])
+        );
+    });
+}
