@@ -41,3 +41,43 @@ impl Env {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KroOptions;
+    use crate::Env;
+
+    /// Every function the Kubernetes and kro libraries add (overloads of
+    /// existing names included) is documented with its signature.
+    #[test]
+    fn every_library_function_is_documented() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/cel-kubernetes.md"
+        ))
+        .expect("docs/cel-kubernetes.md");
+        let standard = Env::standard();
+        let kro = Env::kro_with(KroOptions { omit: true });
+        let mut missing = Vec::new();
+        for (name, decl) in kro.functions.iter() {
+            let before = standard
+                .functions
+                .get(name)
+                .map_or(0, |f| f.overloads.len());
+            if decl.overloads.len() > before && !doc.contains(&format!("{name}(")) {
+                missing.push(name.clone());
+            }
+        }
+        assert!(missing.is_empty(), "undocumented: {missing:?}");
+    }
+
+    #[test]
+    fn omit_only_with_its_gate() {
+        assert!(Env::kro().function("omit").is_none());
+        assert!(
+            Env::kro_with(KroOptions { omit: true })
+                .function("omit")
+                .is_some()
+        );
+    }
+}

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::result_json::{ConversionError, to_template_json};
+use kro_cel::template::{Part, Template, scan};
 use kro_cel::{Env, KroOptions, Type, Value};
 use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
 
@@ -16,7 +17,8 @@ use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
     after_help = "Examples:\n  kro eval 'random.seededString(20, \"test-seed\")'\n  kro eval 'deployment.status.availableReplicas == deployment.spec.replicas' --var deployment=deploy.yaml"
 )]
 pub struct EvalArgs {
-    /// The expression, without `${` and `}`.
+    /// The expression: bare CEL, or as written in an RGD (`${...}`, or a
+    /// string template such as `${schema.spec.name}-service`).
     expression: String,
 
     /// Binds a variable to the content of a YAML or JSON file: NAME=FILE.
@@ -74,9 +76,10 @@ pub fn run(args: &EvalArgs) -> Result<String> {
             }
         }
     }
+    let source = cel_source(&args.expression)?;
     let compiled = env
-        .compile_kro(&args.expression)
-        .map_err(|d| anyhow!("{}", d.render("<expression>", &args.expression).trim_end()))?;
+        .compile_kro(&source)
+        .map_err(|d| anyhow!("{}", d.render("<expression>", &source).trim_end()))?;
     if args.check_only {
         return Ok(compiled.result_type().to_string());
     }
@@ -128,4 +131,41 @@ fn builtin_types(
         &format!("__type_{name}"),
         &schema.schema,
     ))
+}
+
+/// The CEL to compile for what the user typed: a standalone `${e}` is `e`,
+/// a string template is the concatenation upstream kro compiles it to
+/// (`"lit" + (e1) + ...`), and anything without `${` is CEL already.
+fn cel_source(input: &str) -> Result<String> {
+    let template = scan(input).map_err(|e| anyhow!("{e}"))?;
+    Ok(match template {
+        Template::Literal(text) => text,
+        Template::Standalone(e) => e.source,
+        Template::Interpolated(parts) => parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(text) => cel_string_literal(text),
+                Part::Expression(e) => format!("({})", e.source),
+            })
+            .collect::<Vec<_>>()
+            .join(" + "),
+    })
+}
+
+/// A double-quoted CEL string literal holding `text`.
+fn cel_string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

@@ -35,6 +35,26 @@ fn quantity_comparison() {
 }
 
 #[test]
+fn expressions_as_written_in_an_rgd() {
+    let o = kro(&["eval", "${1 + 2}"]);
+    assert_eq!(stdout(&o), "3\n", "{}", stderr(&o));
+    let o = kro(&["eval", r#"${"web"}-service "quoted" \ ${string(1)}"#]);
+    assert_eq!(
+        stdout(&o),
+        "\"web-service \\\"quoted\\\" \\\\ 1\"\n",
+        "{}",
+        stderr(&o)
+    );
+    let o = kro(&["eval", "${1}-x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no matching overload"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn check_only_prints_the_type() {
     let o = kro(&["eval", "--check-only", "[1, 2].map(x, string(x))"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -31,11 +31,22 @@ pub enum Format {
 }
 
 /// A Kubernetes resource quantity.
+///
+/// Besides its exact value, a quantity remembers whether the API server
+/// would hold it in its compact form (an `int64` times a power of ten,
+/// `fast_scale` being that power) or as an arbitrary-precision decimal
+/// (`None`): `isInteger` and `asInteger` answer from the compact form only,
+/// so `quantity('1.5Ki').isInteger()` is `false` there although the value
+/// is 1536. Keeping the distinction keeps those answers identical.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity {
     nanos: i128,
     format: Format,
+    fast_scale: Option<i32>,
 }
+
+/// The API server's `maxInt64Factors`: decimal digits an int64 always holds.
+const MAX_INT64_FACTORS: i32 = 18;
 
 impl Quantity {
     /// Parses the Kubernetes quantity notation.
@@ -58,7 +69,7 @@ impl Quantity {
         if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
             return Err(wrong());
         }
-        let (base2, exponent, format) = parse_suffix(suffix).ok_or_else(|| {
+        let (base2, exponent, mut format) = parse_suffix(suffix).ok_or_else(|| {
             if suffix
                 .chars()
                 .all(|c| "eEinumkKMGTP+-0123456789".contains(c))
@@ -68,11 +79,27 @@ impl Quantity {
                 wrong()
             }
         })?;
-        // digits × 10^(exponent - fraction digits), in nanos.
+        let too_large = || EvalError::InvalidArgument(format!("quantity {s:?} is too large"));
+        // Leading zeros do not count, but the numerator is at least "0".
+        let whole = match whole.trim_start_matches('0') {
+            "" => "0",
+            w => w,
+        };
+        let digit_count = i32::try_from(whole.len() + fraction.len()).map_err(|_| too_large())?;
+        let frac_len = i32::try_from(fraction.len()).map_err(|_| too_large())?;
+        let fast_scale = if base2 {
+            let precision =
+                15 - i32::try_from(whole.len()).unwrap_or(i32::MAX) - exponent * 3 / 10 - 1;
+            (fraction.is_empty() && precision >= 0).then_some(0)
+        } else {
+            let scale = exponent - frac_len;
+            (MAX_INT64_FACTORS - digit_count >= 0 && scale >= -9).then_some(scale)
+        };
+        // digits × 10^(exponent - fraction digits) × 2^(binary exponent), in nanos.
         let digits = format!("{whole}{fraction}");
         let digits = digits.trim_start_matches('0');
         let mut nanos: i128 = 0;
-        let mut capped = false;
+        let mut overflow = false;
         for d in digits.bytes() {
             match nanos
                 .checked_mul(10)
@@ -80,55 +107,66 @@ impl Quantity {
             {
                 Some(n) => nanos = n,
                 None => {
-                    capped = true;
+                    overflow = true;
                     break;
                 }
             }
         }
-        let frac_len = i32::try_from(fraction.len()).map_err(|_| wrong())?;
         let scale = if base2 {
             9 - frac_len
         } else {
             exponent + 9 - frac_len
         };
-        if !capped {
-            nanos = match scale.cmp(&0) {
+        if !overflow {
+            let scaled = match scale.cmp(&0) {
                 Ordering::Greater | Ordering::Equal => match pow10(scale) {
-                    Some(p) => nanos.checked_mul(p).unwrap_or_else(|| {
-                        capped = true;
-                        0
-                    }),
-                    None => {
-                        capped = nanos != 0;
-                        0
-                    }
+                    Some(p) => nanos.checked_mul(p),
+                    None if nanos == 0 => Some(0),
+                    None => None,
                 },
                 // Finer than a nano: round away from zero, as the API server does.
-                Ordering::Less => match pow10(-scale) {
+                Ordering::Less => Some(match pow10(-scale) {
                     Some(p) => div_ceil(nanos, p),
                     None => i128::from(nanos != 0),
-                },
+                }),
             };
+            match scaled {
+                Some(n) => nanos = n,
+                None => overflow = true,
+            }
         }
-        if base2 && !capped {
-            let factor = 1i128 << exponent;
-            nanos = nanos.checked_mul(factor).unwrap_or_else(|| {
-                capped = true;
-                0
-            });
+        if base2 && !overflow {
+            match nanos.checked_mul(1i128 << exponent) {
+                Some(n) => nanos = n,
+                None => overflow = true,
+            }
         }
-        if capped || nanos > MAX_NANOS {
-            nanos = MAX_NANOS;
+        if base2 {
+            // Binary quantities are capped at the largest int64; decimal
+            // ones are exact there, and here limited to what 128 bits hold.
+            if overflow || nanos > MAX_NANOS {
+                nanos = MAX_NANOS;
+            }
+            if nanos > 0 && nanos < NANOS_PER_UNIT {
+                format = Format::DecimalSi;
+            }
+        } else if overflow {
+            return Err(too_large());
         }
         Ok(Quantity {
             nanos: if negative { -nanos } else { nanos },
             format,
+            fast_scale,
         })
     }
 
-    /// The value in units, rounded towards zero, when it is a whole number
-    /// that fits an `i64`.
+    /// The value as an `i64`, when the API server can give it exactly from
+    /// its compact form (see the type's documentation).
     pub fn as_i64(&self) -> Option<i64> {
+        let scale = self.fast_scale?;
+        if scale < 0 {
+            return None;
+        }
         if self.nanos % NANOS_PER_UNIT != 0 {
             return None;
         }
@@ -148,7 +186,11 @@ impl Quantity {
             return "0".into();
         }
         let nanos_per_unit = NANOS_PER_UNIT.unsigned_abs();
-        if self.format == Format::BinarySi && abs.is_multiple_of(nanos_per_unit) {
+        // Binary notation only for whole values of at least 1024.
+        if self.format == Format::BinarySi
+            && abs.is_multiple_of(nanos_per_unit)
+            && abs / nanos_per_unit >= 1024
+        {
             let mut units = abs / nanos_per_unit;
             let mut power = 0;
             while power < 6 && units.is_multiple_of(1024) {
@@ -158,10 +200,16 @@ impl Quantity {
             let suffix = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][power];
             return format!("{sign}{units}{suffix}");
         }
-        // Decimal: the largest exponent (a multiple of 3) leaving a whole mantissa.
+        // Decimal: the largest exponent (a multiple of 3) leaving a whole
+        // mantissa; SI suffixes stop at E, exponents do not.
+        let exponent_cap = if self.format == Format::DecimalExponent {
+            i32::MAX
+        } else {
+            18
+        };
         let mut exponent: i32 = -9;
         let mut mantissa = abs;
-        while exponent < 18 && mantissa.is_multiple_of(1000) {
+        while exponent < exponent_cap && mantissa.is_multiple_of(1000) {
             mantissa /= 1000;
             exponent += 3;
         }
@@ -189,13 +237,71 @@ impl Quantity {
         format!("{sign}{mantissa}{suffix}")
     }
 
-    fn with(&self, nanos: i128) -> Result<Quantity, EvalError> {
-        if nanos.unsigned_abs() > (MAX_NANOS.unsigned_abs() << 8) {
-            return Err(EvalError::Overflow("quantity"));
+    /// A whole number, as `NewQuantity(n, DecimalExponent)` makes it.
+    fn from_int(n: i64) -> Quantity {
+        Quantity {
+            nanos: i128::from(n) * NANOS_PER_UNIT,
+            format: Format::DecimalExponent,
+            fast_scale: Some(0),
         }
+    }
+
+    /// The compact form's (value, scale), if the quantity has one.
+    fn compact(&self) -> Option<(i64, i32)> {
+        let scale = self.fast_scale?;
+        let divisor = pow10(scale.checked_add(9)?)?;
+        i64::try_from(self.nanos / divisor).ok().map(|v| (v, scale))
+    }
+
+    /// `self + sign·other` with the API server's rules for the format (a
+    /// zero receiver takes the operand's) and the compact form (kept when
+    /// both have one and the sum fits an int64 at the finer scale).
+    fn add_signed(&self, other: &Quantity, negate: bool) -> Result<Quantity, EvalError> {
+        let operand = if negate {
+            other.nanos.checked_neg()
+        } else {
+            Some(other.nanos)
+        };
+        let nanos = operand
+            .and_then(|o| self.nanos.checked_add(o))
+            .filter(|n| n.unsigned_abs() <= (MAX_NANOS.unsigned_abs() << 8))
+            .ok_or(EvalError::Overflow("quantity"))?;
+        let format = if self.nanos == 0 {
+            other.format
+        } else {
+            self.format
+        };
+        let fast_scale = match (self.compact(), other.compact()) {
+            (Some(_), Some((0, _))) => self.fast_scale,
+            (Some((0, _)), Some(_)) => other.fast_scale,
+            (Some((_, a)), Some((_, b))) => {
+                // Both operands and the sum must fit an int64 at the finer scale.
+                let scale = a.min(b);
+                let fits = |n: i128| pow10(scale + 9).is_some_and(|p| i64::try_from(n / p).is_ok());
+                (fits(self.nanos) && fits(other.nanos) && fits(nanos)).then_some(scale)
+            }
+            _ => None,
+        };
+        Ok(Quantity {
+            nanos,
+            format,
+            fast_scale,
+        })
+    }
+
+    fn mul(&self, n: i64) -> Result<Quantity, EvalError> {
+        let nanos = self
+            .nanos
+            .checked_mul(i128::from(n))
+            .filter(|v| v.unsigned_abs() <= (MAX_NANOS.unsigned_abs() << 8))
+            .ok_or(EvalError::Overflow("quantity"))?;
+        let fast_scale = self
+            .compact()
+            .and_then(|(v, scale)| v.checked_mul(n).map(|_| scale));
         Ok(Quantity {
             nanos,
             format: self.format,
+            fast_scale,
         })
     }
 }
@@ -359,7 +465,7 @@ pub(crate) fn install(env: &mut Env) {
             "kubernetes.Quantity.(kubernetes.Quantity) -> kubernetes.Quantity",
             "kubernetes.Quantity.(int) -> kubernetes.Quantity",
         ],
-        |a| arithmetic(a, i128::checked_add),
+        |a| arithmetic(a, false),
     );
     overload(
         env,
@@ -368,23 +474,14 @@ pub(crate) fn install(env: &mut Env) {
             "kubernetes.Quantity.(kubernetes.Quantity) -> kubernetes.Quantity",
             "kubernetes.Quantity.(int) -> kubernetes.Quantity",
         ],
-        |a| arithmetic(a, i128::checked_sub),
+        |a| arithmetic(a, true),
     );
     overload(
         env,
         "mul",
         &["kubernetes.Quantity.(int) -> kubernetes.Quantity"],
         |a| match a {
-            [x, Value::Int(n)] => {
-                let x = q(x)?;
-                Some(
-                    x.nanos
-                        .checked_mul(i128::from(*n))
-                        .ok_or(EvalError::Overflow("quantity"))
-                        .and_then(|n| x.with(n))
-                        .map(wrap),
-                )
-            }
+            [x, Value::Int(n)] => Some(q(x)?.mul(*n).map(wrap)),
             _ => None,
         },
     );
@@ -397,19 +494,14 @@ fn cmp_pair(a: &[Value]) -> Option<(Quantity, Quantity)> {
     }
 }
 
-fn arithmetic(a: &[Value], op: fn(i128, i128) -> Option<i128>) -> Option<R> {
+fn arithmetic(a: &[Value], negate: bool) -> Option<R> {
     let [x, y] = a else { return None };
     let x = q(x)?;
     let y = match y {
-        Value::Int(i) => i128::from(*i) * NANOS_PER_UNIT,
-        other => q(other)?.nanos,
+        Value::Int(i) => Quantity::from_int(*i),
+        other => *q(other)?,
     };
-    Some(
-        op(x.nanos, y)
-            .ok_or(EvalError::Overflow("quantity"))
-            .and_then(|n| x.with(n))
-            .map(wrap),
-    )
+    Some(x.add_signed(&y, negate).map(wrap))
 }
 
 #[cfg(test)]
@@ -442,12 +534,19 @@ mod tests {
             (".5", "500m"),
             ("5.", "5"),
             ("9E", "9E"),
-            ("12E", "9223372036854775807"),
+            ("12E", "12E"),
+            ("1e27", "1e27"),
+            ("1e21", "1e21"),
+            ("1000E", "1000E"),
+            ("0.5Ki", "512"),
+            ("0.0001Ki", "102400u"),
             ("100Ei", "9223372036854775807"),
         ] {
             assert_eq!(canonical(input), out, "{input}");
         }
-        for bad in ["", "abc", "1.2.3", "Mi", "1 Gi", "1Qi", "1e", "--1", "."] {
+        for bad in [
+            "", "abc", "1.2.3", "Mi", "1 Gi", "1Qi", "1e", "--1", ".", "1e30",
+        ] {
             assert!(Quantity::parse(bad).is_err(), "{bad:?} should not parse");
         }
     }
@@ -487,9 +586,20 @@ mod tests {
         truthy("quantity('1').sub(quantity('500m')) == quantity('0.5')");
         truthy("quantity('1').sub(2).sign() == -1");
         truthy("quantity('2k').mul(3) == quantity('6k')");
+        let shown = |src: &str| eval(src).map(|v| v.to_string());
         assert_eq!(
-            eval("quantity('1Gi').add(quantity('512Mi'))").map(|v| v.to_string()),
+            shown("quantity('1Gi').add(quantity('512Mi'))"),
             Ok("quantity(\"1536Mi\")".into())
+        );
+        // Binary values below 1024 print as decimal; a zero receiver takes
+        // the operand's format.
+        assert_eq!(
+            shown("quantity('1Ki').sub(quantity('24'))"),
+            Ok("quantity(\"1k\")".into())
+        );
+        assert_eq!(
+            shown("quantity('0').add(quantity('2Ki'))"),
+            Ok("quantity(\"2Ki\")".into())
         );
     }
 
@@ -500,6 +610,20 @@ mod tests {
         truthy("quantity('5k').isInteger()");
         truthy("!quantity('1.5').isInteger()");
         truthy("quantity('0').sign() == 0");
+        // The API server answers from its compact form only.
+        truthy("quantity('1k').isInteger()");
+        truthy("quantity('1.5k').isInteger()");
+        truthy("quantity('1Gi').isInteger()");
+        truthy("!quantity('1000m').isInteger()");
+        truthy("!quantity('1.5Ki').isInteger()");
+        truthy("!quantity('0.5').add(quantity('0.5')).isInteger()");
+        truthy("quantity('1').add(1).asInteger() == 2");
+        truthy("quantity('1k').sub(quantity('1k')).add(quantity('2')).isInteger()");
+        truthy("quantity('2k').mul(3).asInteger() == 6000");
+        fails(
+            "quantity('1000m').asInteger()",
+            "cannot convert value to integer",
+        );
         truthy("quantity('-1m').sign() == -1");
         truthy("sign(quantity('1m')) == 1");
         fails(

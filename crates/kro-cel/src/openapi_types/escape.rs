@@ -68,12 +68,18 @@ pub fn escape_field_name(name: &str) -> Option<String> {
 
 /// The property name behind an escaped field name: the inverse of
 /// [`escape_field_name`] for `__underscores__`, `__dot__`, `__dash__` and
-/// `__slash__` (reserved words keep their name in kro's values, see
-/// [`crate::openapi_types::SchemaTypes::value_of`]). `None` when there is
-/// nothing to undo.
+/// `__slash__`, and of `__w__` for a reserved word `w`. `None` when there
+/// is nothing to undo.
 pub fn unescape_field_name(name: &str) -> Option<String> {
     if !name.contains("__") {
         return None;
+    }
+    if let Some(word) = name
+        .strip_prefix("__")
+        .and_then(|n| n.strip_suffix("__"))
+        .filter(|w| is_reserved(w))
+    {
+        return Some(word.to_string());
     }
     let mut out = String::with_capacity(name.len());
     let mut rest = name;
@@ -117,6 +123,10 @@ mod tests {
             let back = unescape_field_name(&escaped).unwrap_or_else(|| escaped.clone());
             assert_eq!(back, name, "{escaped}");
         }
+        assert_eq!(
+            unescape_field_name("__namespace__").as_deref(),
+            Some("namespace")
+        );
         assert_eq!(unescape_field_name("plain"), None);
         assert_eq!(unescape_field_name("a__b"), None);
     }

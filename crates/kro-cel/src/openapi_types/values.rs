@@ -73,25 +73,28 @@ impl SchemaTypes {
                 let Some(object) = self.objects.get(&**name) else {
                     return Value::from_json(json);
                 };
-                Value::Map(Arc::new(
-                    entries
-                        .iter()
-                        .map(|(k, v)| {
-                            // Reserved words keep their name (it is declared
-                            // too); other escapes are the only way to reach
-                            // the property.
-                            let name = match escape_field_name(k) {
-                                Some(e) if !super::is_reserved(k) => e,
-                                _ => k.clone(),
-                            };
-                            let value = match object.fields.get(&name) {
-                                Some(field) => self.typed(v, field, depth + 1),
-                                None => Value::from_json(v),
-                            };
-                            (Key::String(Arc::from(name.as_str())), value)
-                        })
-                        .collect(),
-                ))
+                let mut out = crate::value::Map::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let escaped = escape_field_name(k);
+                    // Reserved words are reachable both ways (`namespace`
+                    // and `__namespace__`, as declared); other escapes are
+                    // the only way to reach the property.
+                    let name = match &escaped {
+                        Some(e) if !super::is_reserved(k) => e.clone(),
+                        _ => k.clone(),
+                    };
+                    let value = match object.fields.get(&name) {
+                        Some(field) => self.typed(v, field, depth + 1),
+                        None => Value::from_json(v),
+                    };
+                    if super::is_reserved(k)
+                        && let Some(alias) = escaped
+                    {
+                        out.insert(Key::String(Arc::from(alias.as_str())), value.clone());
+                    }
+                    out.insert(Key::String(Arc::from(name.as_str())), value);
+                }
+                Value::Map(Arc::new(out))
             }
             _ => Value::from_json(json),
         }
@@ -135,6 +138,18 @@ mod tests {
         yes("deployment.metadata.creationTimestamp.getFullYear() == 2024");
         yes("deployment.spec.replicas == 3 && type(deployment.spec.replicas) == int");
         yes("deployment.metadata.namespace == 'ns'");
+        yes("deployment.metadata.__namespace__ == 'ns'");
+        // Written back, the property appears once, under its name.
+        let meta = env
+            .compile_kro("deployment.metadata")
+            .expect("checks")
+            .eval(&[("deployment", object.clone())])
+            .expect("evaluates");
+        let json = crate::result_json::to_template_json(&meta)
+            .expect("JSON")
+            .expect("value");
+        assert_eq!(json.get("namespace"), Some(&json!("ns")));
+        assert_eq!(json.as_object().map(|o| o.len()), Some(3));
     }
 
     #[test]
