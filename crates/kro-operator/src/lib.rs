@@ -36,8 +36,8 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
     } else {
         None
     };
-    let client = client::connect(args.kubeconfig.as_deref()).await?;
     let metrics = Metrics::new();
+    let client = client::connect(args.kubeconfig.as_deref(), &metrics).await?;
 
     // The endpoints come first: probes must answer while this replica waits
     // for the Lease, and a taken port should fail startup at once.

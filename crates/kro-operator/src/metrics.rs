@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -16,6 +17,16 @@ use prometheus_client::registry::Registry;
 pub struct BuildLabels {
     /// The operator's version.
     pub version: String,
+}
+
+/// Labels of `rest_client_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// kube's name for the call (`get`, `list`, `patch`, `watch`, …), or
+    /// `other` for raw requests.
+    pub verb: String,
+    /// The HTTP status code, or `<error>` when no answer came.
+    pub code: String,
 }
 
 /// Labels of `leader_election_master_status`.
@@ -33,6 +44,8 @@ pub struct Metrics {
     /// 1 while this process holds the leader Lease, else 0; the name and
     /// meaning follow controller-runtime.
     pub leader: Family<LeaseLabels, Gauge<i64, AtomicI64>>,
+    /// API requests by verb and status code.
+    pub requests: Family<RequestLabels, Counter>,
 }
 
 impl Metrics {
@@ -52,9 +65,16 @@ impl Metrics {
             "1 while this process is the leader, else 0",
             leader.clone(),
         );
+        let requests = Family::default();
+        registry.register(
+            "rest_client_requests",
+            "API server requests by kube verb and HTTP status code",
+            requests.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             leader,
+            requests,
         }
     }
 

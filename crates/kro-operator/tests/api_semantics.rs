@@ -24,9 +24,12 @@ fn config_map(name: &str, labels: serde_json::Value) -> serde_json::Value {
 #[tokio::test]
 async fn writes_without_a_field_manager_are_named_after_the_user_agent() {
     let ns = TestNamespace::create("semantics-agent").await;
-    let client = kro_operator::client::connect(Some(kubeconfig_path()))
-        .await
-        .expect("connect like the operator");
+    let client = kro_operator::client::connect(
+        Some(kubeconfig_path()),
+        &kro_operator::metrics::Metrics::new(),
+    )
+    .await
+    .expect("connect like the operator");
     let api = Api::<ConfigMap>::namespaced(client, ns.name());
     let created = api
         .create(

@@ -101,6 +101,11 @@ async fn serves_endpoints_installs_the_crd_holds_the_lease_and_stops_on_sigterm(
     })
     .await;
     assert!(metrics.contains("kro_build_info{version="), "{metrics}");
+    // The CRD install's server-side apply, counted by the client layer.
+    assert!(
+        metrics.contains("rest_client_requests_total{verb=\"patch\",code=\"200\"}"),
+        "{metrics}"
+    );
     assert_eq!(
         http_get(metrics_port, "/healthz")
             .await

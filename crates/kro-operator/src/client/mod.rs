@@ -1,17 +1,25 @@
-//! The kube client, from `--kubeconfig` or kube's defaults.
+//! The kube client, from `--kubeconfig` or kube's defaults, with the
+//! operator's user agent and request metrics.
+
+mod metered;
 
 use std::path::Path;
 
 use anyhow::Context;
 use http::HeaderValue;
 use http::header::USER_AGENT;
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+pub use metered::{Metered, MeteredLayer};
+
+use crate::metrics::Metrics;
+
 /// A client from the kubeconfig at `path`, or, without one, from kube's
 /// defaults: `$KUBECONFIG`, the in-cluster service account, then
-/// `~/.kube/config`.
-pub async fn connect(path: Option<&Path>) -> anyhow::Result<Client> {
+/// `~/.kube/config`. Every request is counted in `metrics`.
+pub async fn connect(path: Option<&Path>, metrics: &Metrics) -> anyhow::Result<Client> {
     let config = match path {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(path)
@@ -24,7 +32,11 @@ pub async fn connect(path: Option<&Path>) -> anyhow::Result<Client> {
             .await
             .context("find a kubeconfig ($KUBECONFIG, in-cluster or ~/.kube/config)")?,
     };
-    Client::try_from(with_user_agent(config)?).context("create the Kubernetes client")
+    let builder = ClientBuilder::try_from(with_user_agent(config)?)
+        .context("create the Kubernetes client")?;
+    Ok(builder
+        .with_layer(&MeteredLayer::new(metrics.requests.clone()))
+        .build())
 }
 
 /// Sends `User-Agent: kro/<version>`, as upstream does. kube sets no
