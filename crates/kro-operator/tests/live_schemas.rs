@@ -156,3 +156,33 @@ async fn a_new_crd_resolves_and_unchanged_documents_are_not_fetched_again() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn built_ins_answer_when_the_server_cannot_be_reached() {
+    // Nothing listens on port 1: every fetch fails at once.
+    let config = kube::Config::new("http://127.0.0.1:1".parse().expect("valid URL"));
+    let client = kube::Client::try_from(config).expect("client");
+    let live = LiveSchemas::new(client);
+    let deployment = Gvk::new("apps", "v1", "Deployment");
+    let failed = live.prefetch(std::slice::from_ref(&deployment)).await;
+    assert!(
+        matches!(
+            failed,
+            Err(kro_operator::schema::FetchError::Request { .. })
+        ),
+        "{failed:?}"
+    );
+    assert!(matches!(
+        live.resolve(&deployment),
+        Err(ResolveError::UnknownKind { .. })
+    ));
+    let chain = live.with_builtin_fallback();
+    assert_eq!(
+        chain.resolve(&deployment).expect("bundled").plural,
+        "deployments"
+    );
+    assert!(matches!(
+        chain.resolve(&Gvk::new("nowhere.kro.test", "v1", "Thing")),
+        Err(ResolveError::UnknownKind { .. })
+    ));
+}
