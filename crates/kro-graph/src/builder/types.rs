@@ -18,11 +18,16 @@ pub const SCHEMA: &str = "schema";
 /// The variable `readyWhen` of a collection reads: the current item.
 pub const EACH: &str = "each";
 
-/// Converted kind schemas, shared by every build of one builder: converting
-/// a Deployment's schema to CEL types costs more than building a small RGD.
+/// Converted kind schemas, and environments with them declared, shared by
+/// every build of one builder (whose base environment is fixed): converting
+/// a Deployment's schema to CEL types, or declaring its hundreds of object
+/// types, costs more than building a small RGD.
 #[derive(Debug, Default)]
 pub struct TypeCache {
     kinds: Mutex<HashMap<Gvk, Arc<SchemaTypes>>>,
+    /// The base environment with the object types of a set of kinds
+    /// declared, by the sorted set.
+    envs: Mutex<HashMap<Vec<Gvk>, Env>>,
 }
 
 impl TypeCache {
@@ -74,7 +79,37 @@ fn instance_spec(crd: &CustomResourceDefinition) -> JSONSchemaProps {
 /// collections), and `each` as `dyn` (each collection's own environment
 /// narrows it).
 pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdTypes {
-    let mut env = env.clone();
+    let resources: Vec<Arc<SchemaTypes>> = structure
+        .resources
+        .iter()
+        .map(|resource| cache.kind(&resource.schema.gvk, &resource.schema.schema))
+        .collect();
+    let mut kinds: Vec<Gvk> = structure
+        .resources
+        .iter()
+        .map(|r| r.schema.gvk.clone())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut env = {
+        let mut envs = cache.envs.lock().unwrap_or_else(PoisonError::into_inner);
+        envs.entry(kinds)
+            .or_insert_with_key(|kinds| {
+                let mut env = env.clone();
+                for gvk in kinds {
+                    let declared = structure
+                        .resources
+                        .iter()
+                        .zip(&resources)
+                        .find(|(r, _)| &r.schema.gvk == gvk);
+                    if let Some((_, types)) = declared {
+                        types.declare(&mut env);
+                    }
+                }
+                env
+            })
+            .clone()
+    };
     let cluster_scoped = structure.instance_scope == crate::api::Scope::Cluster;
     let instance = SchemaTypes::of_instance(
         "__type_schema",
@@ -84,19 +119,12 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
     instance.declare(&mut env);
     env.add_variable(SCHEMA, instance.root().clone());
     env.add_variable(EACH, Type::Dyn);
-    let mut resources = Vec::with_capacity(structure.resources.len());
-    let mut declared = std::collections::BTreeSet::new();
-    for resource in &structure.resources {
-        let types = cache.kind(&resource.schema.gvk, &resource.schema.schema);
-        if declared.insert(&resource.schema.gvk) {
-            types.declare(&mut env);
-        }
+    for (resource, types) in structure.resources.iter().zip(&resources) {
         let variable = match resource.kind {
             NodeKind::Resource | NodeKind::External => types.root().clone(),
             NodeKind::Collection | NodeKind::ExternalCollection => Type::list(types.root().clone()),
         };
         env.add_variable(&resource.id, variable);
-        resources.push(types);
     }
     RgdTypes { env, resources }
 }
