@@ -44,32 +44,6 @@ const RESERVED_BY_KRO: &[&str] = &[
     "version",
 ];
 
-/// CEL's keywords and reserved words: an identifier spelled like one cannot
-/// be referenced in an expression.
-const RESERVED_BY_CEL: &[&str] = &[
-    "true",
-    "false",
-    "null",
-    "in",
-    "as",
-    "break",
-    "const",
-    "continue",
-    "else",
-    "for",
-    "function",
-    "if",
-    "import",
-    "let",
-    "loop",
-    "package",
-    "namespace",
-    "return",
-    "var",
-    "void",
-    "while",
-];
-
 /// A name that breaks a naming rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NamingError {
@@ -107,9 +81,10 @@ fn is_lower_camel_case(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
-/// Whether `name` is reserved by kro or by CEL.
+/// Whether `name` is reserved by kro, or by CEL (a CEL keyword cannot be
+/// referenced as a variable).
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED_BY_KRO.contains(&name) || RESERVED_BY_CEL.contains(&name)
+    RESERVED_BY_KRO.contains(&name) || kro_cel::openapi_types::is_reserved(name)
 }
 
 /// Checks a resource id.

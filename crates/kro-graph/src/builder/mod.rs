@@ -34,3 +34,24 @@ impl Default for BuildOptions {
         }
     }
 }
+
+/// Helpers shared by the builder's tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::error::BuildErrors;
+
+    /// Each error as `path: message`, in order.
+    pub(crate) fn error_lines(errors: &BuildErrors) -> Vec<String> {
+        errors
+            .0
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e.path.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    e.kind
+                )
+            })
+            .collect()
+    }
+}

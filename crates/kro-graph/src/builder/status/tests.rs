@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::api::ResourceGraphDefinition;
+use crate::builder::test_support::error_lines;
 use crate::builder::{BuildOptions, check_structure};
 use crate::resolver::BuiltinSchemas;
 
@@ -24,18 +25,7 @@ fn compile(status: Value) -> Result<InstanceStatus, BuildErrors> {
 }
 
 fn messages(result: Result<InstanceStatus, BuildErrors>) -> Vec<String> {
-    result
-        .expect_err("invalid")
-        .0
-        .iter()
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e.path.as_ref().map(ToString::to_string).unwrap_or_default(),
-                e.kind
-            )
-        })
-        .collect()
+    error_lines(&result.expect_err("invalid"))
 }
 
 #[test]

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::builder::test_support::error_lines;
 use crate::resolver::BuiltinSchemas;
 
 const APPLICATION: &str = include_str!("../../../../../examples/application/rgd.yaml");
@@ -27,18 +28,7 @@ fn check(rgd: &ResourceGraphDefinition) -> Result<Structure, BuildErrors> {
 
 /// The errors as `path: message` lines.
 fn errors(rgd: &ResourceGraphDefinition) -> Vec<String> {
-    check(rgd)
-        .expect_err("the RGD is invalid")
-        .0
-        .iter()
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e.path.as_ref().map(ToString::to_string).unwrap_or_default(),
-                e.kind
-            )
-        })
-        .collect()
+    error_lines(&check(rgd).expect_err("the RGD is invalid"))
 }
 
 #[test]
