@@ -2,13 +2,12 @@
 //! its endpoints, installs the RGD CRD, takes the leader Lease, and stops
 //! cleanly on SIGTERM, giving the Lease back.
 
-use std::net::TcpListener as StdListener;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
+use kro_testenv::{TestNamespace, eventually, free_port, kubeconfig_path};
 use kube::Api;
 use kube::runtime::wait::{Condition, conditions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,13 +15,6 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 /// A port that was free a moment ago (the operator binds it right after).
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
-
 /// `GET path` over plain HTTP/1.1: the status code and the body.
 async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;

@@ -18,8 +18,10 @@
 
 mod cluster;
 mod namespace;
+mod ports;
 mod wait;
 
 pub use cluster::{client, kubeconfig_path};
 pub use namespace::TestNamespace;
+pub use ports::free_port;
 pub use wait::{WAIT_LIMIT, eventually};
