@@ -12,6 +12,7 @@
 pub mod dependencies;
 pub mod graph;
 pub mod status;
+pub mod status_schema;
 pub mod structure;
 pub mod types;
 
