@@ -6,6 +6,9 @@
 //! users debug a `readyWhen`.
 
 mod eval;
+mod generate;
+mod graph;
+mod source;
 mod validate;
 
 use std::process::ExitCode;
@@ -27,20 +30,17 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     Validate(validate::ValidateArgs),
+    Generate(generate::GenerateArgs),
+    Graph(graph::GraphArgs),
     Eval(eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
-        Some(Command::Validate(validate_args)) => match validate::run(&validate_args) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("{e:#}");
-                ExitCode::from(2)
-            }
-        },
+        Some(Command::Validate(validate_args)) => outcome(validate::run(&validate_args)),
+        Some(Command::Generate(generate_args)) => outcome(generate::run(&generate_args)),
+        Some(Command::Graph(graph_args)) => outcome(graph::run(&graph_args)),
         Some(Command::Eval(eval_args)) => match eval::run(&eval_args) {
             Ok(out) => {
                 println!("{out}");
@@ -52,5 +52,18 @@ fn main() -> ExitCode {
             }
         },
         None => ExitCode::SUCCESS,
+    }
+}
+
+/// Exit 0 when the input was valid, 1 when it was not, 2 when the command
+/// itself failed.
+fn outcome(result: anyhow::Result<bool>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -1,0 +1,121 @@
+//! `kro graph`: the order in which an RGD's resources are created, and the
+//! dependencies that give it.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use kro_graph::builder::Graph;
+use serde_json::json;
+
+use crate::source::{builder, load, write_problems};
+
+/// Show an RGD's dependency graph.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The RGD file.
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// The order, and each resource's dependencies.
+    Text,
+    /// Graphviz.
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// `{"topologicalOrder": [...], "edges": [["from", "to"], ...]}`.
+    Json,
+}
+
+/// Edges from each dependency to its dependant, in declaration order.
+fn edges(graph: &Graph) -> Vec<(&str, &str)> {
+    graph
+        .resources
+        .iter()
+        .flat_map(|resource| {
+            resource
+                .dependencies
+                .iter()
+                .map(move |dependency| (dependency.as_str(), resource.structure.id.as_str()))
+        })
+        .collect()
+}
+
+/// Prints the graph; returns false (after reporting the RGD's problems on
+/// standard error) when the RGD is invalid.
+pub fn run(args: &GraphArgs) -> Result<bool> {
+    let loaded = load(&builder(), &args.file);
+    let graph = match loaded.result {
+        Ok(graph) => graph,
+        Err(problems) => {
+            write_problems(
+                &mut std::io::stderr().lock(),
+                &args.file,
+                &loaded.text,
+                &problems,
+            )?;
+            return Ok(false);
+        }
+    };
+    print!("{}", render(&graph, args.format));
+    Ok(true)
+}
+
+fn render(graph: &Graph, format: Format) -> String {
+    let mut out = String::new();
+    match format {
+        Format::Text => {
+            let _ = writeln!(
+                out,
+                "topological order: {}",
+                graph.topological_order.join(", ")
+            );
+            for resource in &graph.resources {
+                let id = &resource.structure.id;
+                if resource.dependencies.is_empty() {
+                    let _ = writeln!(out, "{id}: no dependencies");
+                } else {
+                    let _ = writeln!(out, "{id}: depends on {}", resource.dependencies.join(", "));
+                }
+            }
+        }
+        Format::Dot => {
+            let _ = writeln!(out, "digraph {:?} {{", graph.rgd);
+            for id in &graph.topological_order {
+                let _ = writeln!(out, "  {id:?};");
+            }
+            for (from, to) in edges(graph) {
+                let _ = writeln!(out, "  {from:?} -> {to:?};");
+            }
+            out.push_str("}\n");
+        }
+        Format::Mermaid => {
+            out.push_str("flowchart TD\n");
+            for id in &graph.topological_order {
+                let _ = writeln!(out, "  {id}");
+            }
+            for (from, to) in edges(graph) {
+                let _ = writeln!(out, "  {from} --> {to}");
+            }
+        }
+        Format::Json => {
+            let edges: Vec<[&str; 2]> = edges(graph)
+                .into_iter()
+                .map(|(from, to)| [from, to])
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}",
+                json!({ "topologicalOrder": graph.topological_order, "edges": edges })
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! Reading RGD files, building their graphs, and reporting problems where
+//! they are in the file: shared by every command that takes an RGD file.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use kro_cel::Env;
+use kro_graph::api::ResourceGraphDefinition;
+use kro_graph::builder::{BuildOptions, Builder, Graph};
+use kro_graph::error::BuildError;
+use kro_graph::resolver::BuiltinSchemas;
+use kro_graph::source_map::{Position, SourceMap};
+
+/// The builder the CLI uses: built-in Kubernetes kinds, kro's full CEL
+/// environment, default limits.
+pub fn builder() -> Builder {
+    Builder::new(
+        Arc::new(BuiltinSchemas::new()),
+        Env::kro(),
+        BuildOptions::default(),
+    )
+}
+
+/// One problem, located in the file when it can be.
+pub struct Problem {
+    /// The builder's error, when the problem is one.
+    pub error: Option<BuildError>,
+    /// The whole message.
+    pub message: String,
+    /// Where in the file.
+    pub position: Option<Position>,
+}
+
+impl Problem {
+    fn plain(message: String) -> Self {
+        Self {
+            error: None,
+            message,
+            position: None,
+        }
+    }
+}
+
+/// A file read, with its graph or its problems.
+pub struct Loaded {
+    /// The file's text (empty when it could not be read).
+    pub text: String,
+    /// The graph, or every problem found.
+    pub result: Result<Graph, Vec<Problem>>,
+}
+
+/// Reads `file` and builds its graph.
+pub fn load(builder: &Builder, file: &Path) -> Loaded {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            let problem = Problem::plain(format!("cannot read the file: {e}"));
+            return Loaded {
+                text: String::new(),
+                result: Err(vec![problem]),
+            };
+        }
+    };
+    let result = build(builder, &text);
+    Loaded { text, result }
+}
+
+fn build(builder: &Builder, text: &str) -> Result<Graph, Vec<Problem>> {
+    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(text).map_err(|e| {
+        vec![Problem::plain(format!(
+            "not a valid ResourceGraphDefinition: {e}"
+        ))]
+    })?;
+    builder.build(&rgd).map_err(|errors| {
+        let source_map = SourceMap::from_yaml(text);
+        errors
+            .0
+            .into_iter()
+            .map(|error| {
+                let position = locate(&error, source_map.as_ref(), text);
+                Problem {
+                    message: error.to_string(),
+                    error: Some(error),
+                    position,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Where an error is in the file: at its `${...}` when it has one and it
+/// can be found on the value's line, else at the value.
+fn locate(error: &BuildError, source_map: Option<&SourceMap>, text: &str) -> Option<Position> {
+    let position = source_map?.position(error.path.as_ref()?)?;
+    let Some(expression) = &error.expression else {
+        return Some(position);
+    };
+    let line = text
+        .lines()
+        .nth(usize::try_from(position.line).ok()?.checked_sub(1)?)?;
+    let needle = format!("${{{expression}}}");
+    let from = line
+        .char_indices()
+        .nth(usize::try_from(position.column).ok()?.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    match line[from..].find(&needle) {
+        Some(offset) => {
+            let column = line[..from + offset].chars().count() as u64 + 1;
+            Some(Position {
+                line: position.line,
+                column,
+            })
+        }
+        None => Some(position),
+    }
+}
+
+/// Writes each problem with its position, the offending line and a caret,
+/// then the count.
+pub fn write_problems(
+    out: &mut dyn Write,
+    file: &Path,
+    text: &str,
+    problems: &[Problem],
+) -> std::io::Result<()> {
+    let name = file.display();
+    for problem in problems {
+        match problem.position {
+            Some(position) => {
+                writeln!(out, "{name}:{position}: error: {}", problem.message)?;
+                write_caret(out, text, position, problem.error.as_ref())?;
+            }
+            None => writeln!(out, "{name}: error: {}", problem.message)?,
+        }
+    }
+    let count = problems.len();
+    writeln!(
+        out,
+        "{name}: {count} error{}",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+/// The offending line and a caret under the expression (or the value).
+fn write_caret(
+    out: &mut dyn Write,
+    text: &str,
+    position: Position,
+    error: Option<&BuildError>,
+) -> std::io::Result<()> {
+    let Some(line) = usize::try_from(position.line)
+        .ok()
+        .and_then(|n| text.lines().nth(n.checked_sub(1)?))
+    else {
+        return Ok(());
+    };
+    let width = error
+        .and_then(|e| e.expression.as_ref())
+        .map_or(1, |expression| expression.chars().count() + 3);
+    let gutter = position.line.to_string().len();
+    let indent: String = line
+        .chars()
+        .take(
+            usize::try_from(position.column)
+                .unwrap_or(1)
+                .saturating_sub(1),
+        )
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    writeln!(out, "{:>gutter$} | {line}", position.line)?;
+    writeln!(out, "{:>gutter$} | {indent}{}", "", "^".repeat(width))
+}
