@@ -25,6 +25,9 @@ enum Generate {
         /// Output format.
         #[arg(long, short, value_enum, default_value_t = Format::Yaml)]
         output: Format,
+        /// CRD files, or directories of them, defining kinds the RGD uses.
+        #[arg(long = "crd", value_name = "DIR_OR_FILE")]
+        crds: Vec<PathBuf>,
     },
 }
 
@@ -41,8 +44,8 @@ enum Format {
 /// on standard error) when the RGD is invalid.
 pub fn run(args: &GenerateArgs) -> Result<bool> {
     match &args.what {
-        Generate::Crd { file, output } => {
-            let loaded = load(&builder(), file);
+        Generate::Crd { file, output, crds } => {
+            let loaded = load(&builder(crds)?, file);
             let graph = match loaded.result {
                 Ok(graph) => graph,
                 Err(problems) => {

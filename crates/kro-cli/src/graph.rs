@@ -19,6 +19,11 @@ pub struct GraphArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Format::Text)]
     format: Format,
+
+    /// CRD files, or directories of them, defining kinds the RGD uses (for
+    /// example another RGD's instance kind, from `kro generate crd`).
+    #[arg(long = "crd", value_name = "DIR_OR_FILE")]
+    crds: Vec<PathBuf>,
 }
 
 /// Output formats.
@@ -51,7 +56,7 @@ fn edges(graph: &Graph) -> Vec<(&str, &str)> {
 /// Prints the graph; returns false (after reporting the RGD's problems on
 /// standard error) when the RGD is invalid.
 pub fn run(args: &GraphArgs) -> Result<bool> {
-    let loaded = load(&builder(), &args.file);
+    let loaded = load(&builder(&args.crds)?, &args.file);
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {

@@ -2,24 +2,66 @@
 //! they are in the file: shared by every command that takes an RGD file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::{Context, Result};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_cel::Env;
 use kro_graph::api::ResourceGraphDefinition;
 use kro_graph::builder::{BuildOptions, Builder, Graph};
 use kro_graph::error::BuildError;
-use kro_graph::resolver::BuiltinSchemas;
+use kro_graph::resolver::{BuiltinSchemas, ChainResolver, CrdSchemas};
 use kro_graph::source_map::{Position, SourceMap};
 
-/// The builder the CLI uses: built-in Kubernetes kinds, kro's full CEL
-/// environment, default limits.
-pub fn builder() -> Builder {
-    Builder::new(
-        Arc::new(BuiltinSchemas::new()),
+/// The builder the CLI uses: the kinds of the CRDs in `crd_paths` (files,
+/// or directories of `.yaml`/`.yml`/`.json` files), then the built-in
+/// Kubernetes kinds; kro's full CEL environment; default limits.
+pub fn builder(crd_paths: &[PathBuf]) -> Result<Builder> {
+    let builtin = BuiltinSchemas::new();
+    let mut crds = Vec::new();
+    for path in crd_paths {
+        for file in crd_files(path)? {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("read {}", file.display()))?;
+            let crd: CustomResourceDefinition = serde_saphyr::from_str(&text)
+                .with_context(|| format!("{} is not a CustomResourceDefinition", file.display()))?;
+            crds.push(crd);
+        }
+    }
+    let object_meta = builtin
+        .object_meta()
+        .context("the bundled ObjectMeta schema")?;
+    let resolver = ChainResolver::new()
+        .with(CrdSchemas::new(&crds, &object_meta))
+        .with(builtin);
+    Ok(Builder::new(
+        Arc::new(resolver),
         Env::kro(),
         BuildOptions::default(),
-    )
+    ))
+}
+
+/// `path` itself, or the YAML and JSON files directly in it, sorted.
+fn crd_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).with_context(|| format!("read {}", path.display()))? {
+        let file = entry
+            .with_context(|| format!("read {}", path.display()))?
+            .path();
+        let is_manifest = file
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        if is_manifest {
+            files.push(file);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// One problem, located in the file when it can be.

@@ -19,6 +19,11 @@ pub struct ValidateArgs {
     /// How to print the result.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     output: Output,
+
+    /// CRD files, or directories of them, defining kinds the RGDs use (for
+    /// example another RGD's instance kind, from `kro generate crd`).
+    #[arg(long = "crd", value_name = "DIR_OR_FILE")]
+    crds: Vec<PathBuf>,
 }
 
 /// Output formats.
@@ -32,7 +37,7 @@ enum Output {
 
 /// Validates every file and prints a report; returns whether all are valid.
 pub fn run(args: &ValidateArgs) -> Result<bool> {
-    let builder = builder();
+    let builder = builder(&args.crds)?;
     let mut all_valid = true;
     let mut stdout = std::io::stdout().lock();
     for file in &args.files {

@@ -86,3 +86,53 @@ fn graph_in_every_format() {
         "{mermaid}"
     );
 }
+
+#[test]
+fn an_rgd_on_another_rgds_kind_needs_its_crd() {
+    let platform = path("tests/testdata/platform.yaml");
+    let without = kro(&["validate", "-o", "json", &platform]);
+    assert_eq!(without.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&without.stdout).expect("JSON");
+    assert_eq!(
+        report["errors"][0]["message"],
+        "schema not found for kro.run/v1alpha1, Kind=Application"
+    );
+
+    let dir = std::env::temp_dir().join(format!("kro-chaining-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let crd = kro(&["generate", "crd", &application()]);
+    assert!(crd.status.success());
+    std::fs::write(dir.join("applications.yaml"), &crd.stdout).expect("write the CRD");
+    let dir_arg = dir.display().to_string();
+
+    let with = kro(&["validate", "--crd", &dir_arg, &platform]);
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stdout)
+    );
+
+    // The chained kind is typed from its CRD: availableReplicas is an integer.
+    let text = std::fs::read_to_string(&platform).expect("read");
+    let untyped = dir.join("platform-untyped.yaml");
+    std::fs::write(
+        &untyped,
+        text.replace(
+            "${string(app.status.availableReplicas)}",
+            "${app.status.availableReplicas}",
+        ),
+    )
+    .expect("write");
+    let mismatch = kro(&[
+        "validate",
+        "--crd",
+        &dir.join("applications.yaml").display().to_string(),
+        &untyped.display().to_string(),
+    ]);
+    assert_eq!(mismatch.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&mismatch.stdout)
+            .contains("returns type \"int\" but expected \"string\"")
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
