@@ -16,3 +16,4 @@ pub mod error;
 pub mod naming;
 pub mod resolver;
 pub mod source_map;
+pub mod spec_hash;

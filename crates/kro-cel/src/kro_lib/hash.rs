@@ -27,8 +27,9 @@ fn bytes(b: &[u8]) -> Value {
     Value::Bytes(b.into())
 }
 
-/// 64-bit FNV-1a.
-fn fnv64a(data: &[u8]) -> u64 {
+/// 64-bit FNV-1a, as `hash.fnv64a` computes it (kro also hashes RGD specs
+/// with it).
+pub fn fnv64a(data: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     data.iter()

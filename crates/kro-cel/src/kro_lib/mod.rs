@@ -1,7 +1,7 @@
 //! kro's own CEL libraries: `random`, `hash`, `json`, map merging, list
 //! index mutation, `omit()` and the `runtime` condition helpers.
 
-mod hash;
+pub mod hash;
 mod json;
 mod lists;
 mod maps;
