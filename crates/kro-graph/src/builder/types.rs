@@ -25,9 +25,11 @@ pub const EACH: &str = "each";
 #[derive(Debug, Default)]
 pub struct TypeCache {
     kinds: Mutex<HashMap<Gvk, Arc<SchemaTypes>>>,
-    /// The base environment with the object types of a set of kinds
-    /// declared, by the sorted set.
-    envs: Mutex<HashMap<Vec<Gvk>, Env>>,
+    /// The base environment with the object types of the instance and of a
+    /// set of kinds declared, by the instance's spec schema and scope and
+    /// the sorted set. Declaring into a shared environment would copy its
+    /// whole type table, so each combination is built once.
+    envs: Mutex<HashMap<(String, Vec<Gvk>), Env>>,
 }
 
 impl TypeCache {
@@ -91,10 +93,17 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
         .collect();
     kinds.sort();
     kinds.dedup();
+    let cluster_scoped = structure.instance_scope == crate::api::Scope::Cluster;
+    let spec = instance_spec(&structure.instance_crd);
+    let instance_key = format!(
+        "{cluster_scoped}:{}",
+        serde_json::to_string(&spec).unwrap_or_default()
+    );
+    let instance = SchemaTypes::of_instance("__type_schema", &spec, cluster_scoped);
     let mut env = {
         let mut envs = cache.envs.lock().unwrap_or_else(PoisonError::into_inner);
-        envs.entry(kinds)
-            .or_insert_with_key(|kinds| {
+        envs.entry((instance_key, kinds))
+            .or_insert_with_key(|(_, kinds)| {
                 let mut env = env.clone();
                 for gvk in kinds {
                     let declared = structure
@@ -106,17 +115,11 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
                         types.declare(&mut env);
                     }
                 }
+                instance.declare(&mut env);
                 env
             })
             .clone()
     };
-    let cluster_scoped = structure.instance_scope == crate::api::Scope::Cluster;
-    let instance = SchemaTypes::of_instance(
-        "__type_schema",
-        &instance_spec(&structure.instance_crd),
-        cluster_scoped,
-    );
-    instance.declare(&mut env);
     env.add_variable(SCHEMA, instance.root().clone());
     env.add_variable(EACH, Type::Dyn);
     for (resource, types) in structure.resources.iter().zip(&resources) {
