@@ -18,6 +18,9 @@ pub const SCHEMA: &str = "schema";
 /// The variable `readyWhen` of a collection reads: the current item.
 pub const EACH: &str = "each";
 
+/// How many typed environments a builder keeps before starting afresh.
+const MAX_CACHED_ENVS: usize = 256;
+
 /// Converted kind schemas, and environments with them declared, shared by
 /// every build of one builder (whose base environment is fixed): converting
 /// a Deployment's schema to CEL types, or declaring its hundreds of object
@@ -102,6 +105,13 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
     let instance = SchemaTypes::of_instance("__type_schema", &spec, cluster_scoped);
     let mut env = {
         let mut envs = cache.envs.lock().unwrap_or_else(PoisonError::into_inner);
+        // Every edit of an RGD's schema is a new key: bound what an
+        // operator that runs for months keeps.
+        if envs.len() >= MAX_CACHED_ENVS
+            && !envs.contains_key(&(instance_key.clone(), kinds.clone()))
+        {
+            envs.clear();
+        }
         envs.entry((instance_key, kinds))
             .or_insert_with_key(|(_, kinds)| {
                 let mut env = env.clone();
