@@ -107,6 +107,14 @@ pub enum BuildErrorKind {
         /// What is wrong.
         problem: &'static str,
     },
+    /// Some forEach iterators are not part of the items' identity.
+    #[error(
+        "all forEach dimensions must be used to produce a unique resource identity (metadata.name or metadata.namespace), missing: {missing:?}"
+    )]
+    IdentityIterators {
+        /// The iterators the name and namespace do not read.
+        missing: Vec<String>,
+    },
     /// An expression's type does not fit where it is used.
     #[error("{message}")]
     Type {

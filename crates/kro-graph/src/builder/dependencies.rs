@@ -179,6 +179,17 @@ pub fn infer_dependencies(
                 compiled,
             });
         }
+        if resource.kind == NodeKind::Collection
+            && let Some(missing) = missing_identity_iterators(resource, &compiled_expressions)
+        {
+            errors.push(BuildError {
+                rgd: structure.rgd.clone(),
+                resource: Some(resource.id.clone()),
+                path: Some(path.key("template").key("metadata").key("name")),
+                expression: None,
+                kind: BuildErrorKind::IdentityIterators { missing },
+            });
+        }
         all_expressions.push(compiled_expressions);
         if let Err(dag_error) =
             graph.add_dependencies(&resource.id, dependencies.iter().map(String::as_str))
@@ -200,6 +211,38 @@ pub fn infer_dependencies(
     } else {
         Err(BuildErrors(errors))
     }
+}
+
+/// The iterators of a collection that its items' name (and namespace) do
+/// not read: without them, two items would be the same object.
+fn missing_identity_iterators(
+    resource: &ResourceStructure,
+    compiled: &[CompiledExpression],
+) -> Option<Vec<String>> {
+    let identity_paths = ["name", "namespace"].map(|field| {
+        FieldPath::root()
+            .key("spec")
+            .key("resources")
+            .index(resource.index)
+            .key("template")
+            .key("metadata")
+            .key(field)
+    });
+    let read: BTreeSet<String> = compiled
+        .iter()
+        .filter(|expression| {
+            expression.context == Context::Template && identity_paths.contains(&expression.path)
+        })
+        .flat_map(|expression| references_with(&expression.compiled.checked().expr, &|_| false))
+        .map(|reference| reference.root)
+        .collect();
+    let missing: Vec<String> = resource
+        .for_each
+        .iter()
+        .map(|(name, _)| name.clone())
+        .filter(|name| !read.contains(name))
+        .collect();
+    (!missing.is_empty()).then_some(missing)
 }
 
 /// Declares a forEach iterator (the last key of its location) with `ty`.

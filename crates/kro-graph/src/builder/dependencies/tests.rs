@@ -182,3 +182,19 @@ fn compiled_expressions_are_kept_with_their_context_and_path() {
         )
     );
 }
+
+#[test]
+fn every_iterator_must_be_part_of_the_items_identity() {
+    let s = structure(json!([
+        { "id": "a", "template": cm("${zone}", json!({ "arch": "${arch}" })),
+          "forEach": [{ "zone": "${['a', 'b']}" }, { "arch": "${['x86', 'arm']}" }] },
+        { "id": "b", "template": cm("${zone}-${arch}", json!({})),
+          "forEach": [{ "zone": "${['a']}" }, { "arch": "${['x86']}" }] }
+    ]));
+    assert_eq!(
+        messages(infer(&s)),
+        [
+            "spec.resources[0].template.metadata.name: all forEach dimensions must be used to produce a unique resource identity (metadata.name or metadata.namespace), missing: [\"arch\"]"
+        ]
+    );
+}
