@@ -1,9 +1,13 @@
-//! `kro generate crd`: the CRD an RGD registers for its instance kind.
+//! `kro generate crd` and `kro generate instance`: the CRD an RGD registers
+//! for its instance kind, and a sample instance of it.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use serde_json::{Value, json};
 
 use crate::source::{builder, load, write_problems};
 
@@ -29,6 +33,19 @@ enum Generate {
         #[arg(long = "crd", value_name = "DIR_OR_FILE")]
         crds: Vec<PathBuf>,
     },
+    /// A sample instance the instance CRD accepts: required fields filled
+    /// in, defaults shown, enums, bounds and patterns respected where
+    /// possible.
+    Instance {
+        /// The RGD file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = Format::Yaml)]
+        output: Format,
+        /// CRD files, or directories of them, defining kinds the RGD uses.
+        #[arg(long = "crd", value_name = "DIR_OR_FILE")]
+        crds: Vec<PathBuf>,
+    },
 }
 
 /// Output formats.
@@ -43,28 +60,46 @@ enum Format {
 /// Prints what was asked; returns false (after reporting the RGD's problems
 /// on standard error) when the RGD is invalid.
 pub fn run(args: &GenerateArgs) -> Result<bool> {
-    match &args.what {
-        Generate::Crd { file, output, crds } => {
-            let loaded = load(&builder(crds)?, file);
-            let graph = match loaded.result {
-                Ok(graph) => graph,
-                Err(problems) => {
-                    write_problems(&mut std::io::stderr().lock(), file, &loaded.text, &problems)?;
-                    return Ok(false);
-                }
-            };
-            let text = match output {
-                Format::Yaml => {
-                    serde_saphyr::to_string(&graph.instance_crd).context("write the CRD as YAML")?
-                }
-                Format::Json => {
-                    serde_json::to_string_pretty(&graph.instance_crd)
-                        .context("write the CRD as JSON")?
-                        + "\n"
-                }
-            };
-            print!("{text}");
-            Ok(true)
+    let (file, output, crds) = match &args.what {
+        Generate::Crd { file, output, crds } | Generate::Instance { file, output, crds } => {
+            (file, *output, crds)
         }
-    }
+    };
+    let loaded = load(&builder(crds)?, file);
+    let graph = match loaded.result {
+        Ok(graph) => graph,
+        Err(problems) => {
+            write_problems(&mut std::io::stderr().lock(), file, &loaded.text, &problems)?;
+            return Ok(false);
+        }
+    };
+    let document = match &args.what {
+        Generate::Crd { .. } => {
+            serde_json::to_value(&graph.instance_crd).context("the CRD as JSON")?
+        }
+        Generate::Instance { .. } => sample_instance(&graph.instance_crd),
+    };
+    let text = match output {
+        Format::Yaml => serde_saphyr::to_string(&document).context("write YAML")?,
+        Format::Json => serde_json::to_string_pretty(&document).context("write JSON")? + "\n",
+    };
+    print!("{text}");
+    Ok(true)
+}
+
+/// An instance of the CRD's kind named `<kind>-sample`, with a sample spec.
+fn sample_instance(crd: &CustomResourceDefinition) -> Value {
+    let version = crd.spec.versions.first();
+    let spec_schema = version
+        .and_then(|v| v.schema.as_ref())
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .and_then(|root| root.properties.as_ref())
+        .and_then(|properties| properties.get("spec"));
+    let spec = spec_schema.map_or_else(|| json!({}), kro_schema::sample::sample_value);
+    json!({
+        "apiVersion": format!("{}/{}", crd.spec.group, version.map_or("v1alpha1", |v| v.name.as_str())),
+        "kind": crd.spec.names.kind,
+        "metadata": { "name": format!("{}-sample", crd.spec.names.kind.to_lowercase()) },
+        "spec": spec,
+    })
 }

@@ -136,3 +136,19 @@ fn an_rgd_on_another_rgds_kind_needs_its_crd() {
     );
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[test]
+fn generate_instance_prints_a_sample_with_the_defaults() {
+    let output = kro(&["generate", "instance", "-o", "json", &application()]);
+    assert!(output.status.success());
+    let instance: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        instance,
+        serde_json::json!({
+            "apiVersion": "kro.run/v1alpha1",
+            "kind": "Application",
+            "metadata": { "name": "application-sample" },
+            "spec": { "image": "nginx", "ingress": { "enabled": false } }
+        })
+    );
+}

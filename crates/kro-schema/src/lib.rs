@@ -30,6 +30,7 @@ pub mod ir;
 pub mod openapi;
 pub mod openapi_document;
 pub mod pluralize;
+pub mod sample;
 pub mod simple_schema;
 
 #[cfg(test)]
