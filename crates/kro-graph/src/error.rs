@@ -115,6 +115,12 @@ pub enum BuildErrorKind {
         /// The iterators the name and namespace do not read.
         missing: Vec<String>,
     },
+    /// `omit()` where it may not be used.
+    #[error("{message}")]
+    Omit {
+        /// Why not.
+        message: String,
+    },
     /// An expression's type does not fit where it is used.
     #[error("{message}")]
     Type {

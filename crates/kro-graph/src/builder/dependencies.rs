@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kro_cel::assignability::{Target, check_assignable, check_condition_type, fits};
+use kro_cel::kro_lib::omit::{Placement, check_omit_placement};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, TemplateExpression};
@@ -69,7 +70,7 @@ pub struct Dependencies {
 
 /// How a template expression's value is used.
 #[derive(Debug, Clone)]
-enum Placement {
+enum Usage {
     /// The whole field's value, at this path inside the object.
     Field(FieldPath),
     /// One part of a string template at this path.
@@ -82,7 +83,7 @@ enum Placement {
 struct Pending<'a> {
     context: Context,
     location: FieldPath,
-    placement: Placement,
+    placement: Usage,
     expression: &'a TemplateExpression,
 }
 
@@ -158,6 +159,15 @@ pub fn infer_dependencies(
                 Ok(read) => dependencies.extend(read),
                 Err(kind) => errors.push(error(kind)),
             }
+            let placement = omit_placement(structure, resource, &pending);
+            let gate = env.function("omit").is_some();
+            if let Err(misplaced) =
+                check_omit_placement(&compiled.checked().expr, &placement.as_placement(), gate)
+            {
+                errors.push(error(BuildErrorKind::Omit {
+                    message: misplaced.to_string(),
+                }));
+            }
             match check_type(
                 &env,
                 resource,
@@ -213,6 +223,76 @@ pub fn infer_dependencies(
     }
 }
 
+/// Where an expression sits, for `omit()`'s placement rules (owned, so it
+/// can borrow from the pending expression).
+enum OmitPlacement {
+    Template {
+        path: String,
+        standalone: bool,
+        identity: bool,
+    },
+    ForEach {
+        node: String,
+        iterator: String,
+    },
+    Condition,
+}
+
+impl OmitPlacement {
+    fn as_placement(&self) -> Placement<'_> {
+        match self {
+            OmitPlacement::Template {
+                path,
+                standalone,
+                identity,
+            } => Placement::Template {
+                path,
+                standalone: *standalone,
+                identity: *identity,
+            },
+            OmitPlacement::ForEach { node, iterator } => Placement::ForEach { node, iterator },
+            OmitPlacement::Condition => Placement::Condition,
+        }
+    }
+}
+
+fn omit_placement(
+    structure: &Structure,
+    resource: &ResourceStructure,
+    pending: &Pending<'_>,
+) -> OmitPlacement {
+    // `omit()` may not remove what names the object: its name, or the
+    // namespace a cluster-scoped instance must give a namespaced object.
+    let is_identity = |field: &FieldPath| {
+        let name = FieldPath::root().key("metadata").key("name");
+        let namespace = FieldPath::root().key("metadata").key("namespace");
+        *field == name
+            || (*field == namespace
+                && resource.schema.namespaced
+                && structure.instance_scope == crate::api::Scope::Cluster)
+    };
+    match (&pending.context, &pending.placement) {
+        (Context::Template, Usage::Field(field)) => OmitPlacement::Template {
+            path: field.to_string(),
+            standalone: true,
+            identity: is_identity(field),
+        },
+        (Context::Template, Usage::StringPart(field)) => OmitPlacement::Template {
+            path: field.to_string(),
+            standalone: false,
+            identity: is_identity(field),
+        },
+        (Context::ForEach, _) => OmitPlacement::ForEach {
+            node: resource.id.clone(),
+            iterator: match pending.location.segments().last() {
+                Some(kro_cel::template::Segment::Key(name)) => name.clone(),
+                _ => String::new(),
+            },
+        },
+        _ => OmitPlacement::Condition,
+    }
+}
+
 /// The iterators of a collection that its items' name (and namespace) do
 /// not read: without them, two items would be the same object.
 fn missing_identity_iterators(
@@ -265,7 +345,7 @@ fn check_type(
     got: &Type,
 ) -> Result<Option<Type>, BuildErrorKind> {
     match (&pending.context, &pending.placement) {
-        (Context::Template, Placement::Field(field)) => {
+        (Context::Template, Usage::Field(field)) => {
             let expected = types.type_at(field);
             let target = Target {
                 resource: &resource.id,
@@ -278,7 +358,7 @@ fn check_type(
                     message: mismatch.to_string(),
                 })
         }
-        (Context::Template, Placement::StringPart(field)) => {
+        (Context::Template, Usage::StringPart(field)) => {
             let expected = types.type_at(field);
             if fits(env, &Type::String, &expected, 0).is_err() {
                 return Err(BuildErrorKind::Type {
@@ -325,7 +405,7 @@ fn expressions<'a>(resource: &'a ResourceStructure, path: &FieldPath) -> Vec<Pen
         all.push(Pending {
             context: Context::ForEach,
             location,
-            placement: Placement::Other,
+            placement: Usage::Other,
             expression,
         });
     }
@@ -335,7 +415,7 @@ fn expressions<'a>(resource: &'a ResourceStructure, path: &FieldPath) -> Vec<Pen
             Template::Standalone(expression) => all.push(Pending {
                 context: Context::Template,
                 location,
-                placement: Placement::Field(found.path.clone()),
+                placement: Usage::Field(found.path.clone()),
                 expression,
             }),
             template => {
@@ -343,7 +423,7 @@ fn expressions<'a>(resource: &'a ResourceStructure, path: &FieldPath) -> Vec<Pen
                     all.push(Pending {
                         context: Context::Template,
                         location: location.clone(),
-                        placement: Placement::StringPart(found.path.clone()),
+                        placement: Usage::StringPart(found.path.clone()),
                         expression,
                     });
                 }
@@ -355,7 +435,7 @@ fn expressions<'a>(resource: &'a ResourceStructure, path: &FieldPath) -> Vec<Pen
         all.push(Pending {
             context: Context::IncludeWhen,
             location,
-            placement: Placement::Other,
+            placement: Usage::Other,
             expression,
         });
     }
@@ -364,7 +444,7 @@ fn expressions<'a>(resource: &'a ResourceStructure, path: &FieldPath) -> Vec<Pen
         all.push(Pending {
             context: Context::ReadyWhen,
             location,
-            placement: Placement::Other,
+            placement: Usage::Other,
             expression,
         });
     }

@@ -198,3 +198,27 @@ fn every_iterator_must_be_part_of_the_items_identity() {
         ]
     );
 }
+
+#[test]
+fn omit_only_where_it_may_remove_a_field() {
+    let s = structure(json!([
+        { "id": "a", "template": cm("${omit()}", json!({ "x": "${schema.spec.on ? 'v' : omit()}" })),
+          "includeWhen": ["${omit() == null}"] }
+    ]));
+    let env = Env::kro_with(kro_cel::KroOptions { omit: true });
+    let types = rgd_types(&env, &s, &TypeCache::default());
+    let found = messages(infer_dependencies(&s, &types));
+    assert_eq!(
+        found,
+        [
+            "spec.resources[0].template.metadata.name: omit() cannot be used at path metadata.name",
+            "spec.resources[0].includeWhen[0]: omit() can only be used in resource template expressions",
+        ]
+    );
+    // Without the feature gate, omit() is not declared at all.
+    let without = messages(infer(&s));
+    assert!(
+        without[0].contains("undeclared reference to 'omit'"),
+        "{without:?}"
+    );
+}
