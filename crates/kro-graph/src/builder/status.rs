@@ -113,6 +113,18 @@ pub fn compile_status(
     }
 }
 
+/// Whether `ty` can be written as conditions: one, a list, or `dyn`
+/// (checked when evaluated).
+fn is_condition_type(ty: &kro_cel::Type) -> bool {
+    use kro_cel::Type;
+    let is_condition = |t: &Type| matches!(t, Type::Object(name) if &**name == kro_cel::kro_lib::runtime::CONDITION_TYPE);
+    match ty {
+        Type::Dyn => true,
+        Type::List(element) => is_condition(element) || matches!(**element, Type::Dyn),
+        other => is_condition(other),
+    }
+}
+
 struct Compiler<'a> {
     rgd: &'a str,
     ids: &'a [&'a str],
@@ -224,6 +236,18 @@ impl Compiler<'_> {
                 .into_iter()
                 .filter(|root| self.ids.contains(&root.as_str())),
         );
+        if condition && !is_condition_type(compiled.result_type()) {
+            self.error(
+                path.clone(),
+                Some(source),
+                BuildErrorKind::Type {
+                    message: format!(
+                        "a status condition expression must return kro.run.Condition or a list of them, but returns \"{}\"",
+                        compiled.result_type()
+                    ),
+                },
+            );
+        }
         let context = if condition {
             Context::StatusCondition
         } else {

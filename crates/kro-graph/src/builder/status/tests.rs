@@ -67,7 +67,7 @@ fn literal_leaves_and_unanchored_expressions_are_refused() {
 #[test]
 fn conditions_are_standalone_expressions() {
     let status = compile(json!({
-        "conditions": ["${deployment.status.conditions}"],
+        "conditions": ["${[runtime.newCondition({type: 'Up', status: 'True'})]}"],
         "ready": "${deployment.status.readyReplicas}"
     }))
     .unwrap();
@@ -83,6 +83,24 @@ fn conditions_are_standalone_expressions() {
         messages(compile(json!({ "conditions": ["up: ${x}"] }))),
         [
             "spec.schema.status.conditions[0]: only standalone expressions are allowed here: the value must be exactly one ${...}"
+        ]
+    );
+}
+
+#[test]
+fn conditions_must_be_conditions() {
+    let ok = compile(json!({
+        "conditions": ["${runtime.newCondition({type: 'Up', status: deployment.status.readyReplicas > 0 ? 'True' : 'False'})}"]
+    }))
+    .unwrap();
+    assert_eq!(ok.conditions.len(), 1);
+    let wrong = messages(compile(
+        json!({ "conditions": ["${deployment.status.readyReplicas}"] }),
+    ));
+    assert_eq!(
+        wrong,
+        [
+            "spec.schema.status.conditions[0]: a status condition expression must return kro.run.Condition or a list of them, but returns \"int\""
         ]
     );
 }
