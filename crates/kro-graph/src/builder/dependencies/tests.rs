@@ -222,3 +222,27 @@ fn omit_only_where_it_may_remove_a_field() {
         "{without:?}"
     );
 }
+
+#[test]
+fn types_must_fit_where_expressions_are_used() {
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": { "name": "d-${1 + 1}" },
+        "spec": { "replicas": "${'three'}", "paused": "${true}" }
+    });
+    let s = structure(json!([
+        { "id": "d", "template": deployment,
+          "includeWhen": ["${'yes'}"], "readyWhen": ["${d.spec.replicas}"] },
+        { "id": "c", "template": cm("${x}", json!({})), "forEach": [{ "x": "${'not-a-list'}" }] }
+    ]));
+    assert_eq!(
+        messages(infer(&s)),
+        [
+            "spec.resources[0].template.metadata.name: every expression of a string template must return a string, but this returns \"int\"",
+            "spec.resources[0].template.spec.replicas: type mismatch in resource \"d\" at path \"spec.replicas\": expression \"'three'\" returns type \"string\" but expected \"int\": type kind mismatch: got \"string\", expected \"int\"",
+            "spec.resources[0].includeWhen[0]: includeWhen must return bool or optional_type(bool), but returns \"string\"",
+            "spec.resources[0].readyWhen[0]: readyWhen must return bool or optional_type(bool), but returns \"int\"",
+            "spec.resources[1].forEach[0].x: forEach must return a list, but returns \"string\"",
+        ]
+    );
+}
