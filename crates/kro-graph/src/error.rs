@@ -115,6 +115,20 @@ pub enum BuildErrorKind {
         /// The iterators the name and namespace do not read.
         missing: Vec<String>,
     },
+    /// A template sets a field its kind does not have.
+    #[error("unknown field {field:?}: the kind's schema does not have it")]
+    UnknownField {
+        /// The field's name.
+        field: String,
+    },
+    /// A literal value of the wrong type.
+    #[error("expected {expected} value, got {got} literal")]
+    LiteralType {
+        /// The literal's type.
+        got: String,
+        /// The field's type.
+        expected: String,
+    },
     /// `omit()` where it may not be used.
     #[error("{message}")]
     Omit {

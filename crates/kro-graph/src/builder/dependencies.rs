@@ -22,6 +22,7 @@ use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, TemplateExpression};
 use kro_cel::{Compiled, Env, Type};
 
+use super::literals::check_literals;
 use super::structure::{NodeKind, ResourceStructure, Structure};
 use super::types::RgdTypes;
 pub use super::types::{EACH, SCHEMA};
@@ -188,6 +189,17 @@ pub fn infer_dependencies(
                 source: pending.expression.source.clone(),
                 compiled,
             });
+        }
+        if matches!(resource.kind, NodeKind::Resource | NodeKind::Collection) {
+            for (field, kind) in check_literals(&env, resource_types, &resource.object) {
+                errors.push(BuildError {
+                    rgd: structure.rgd.clone(),
+                    resource: Some(resource.id.clone()),
+                    path: Some(path.key("template").join(&field)),
+                    expression: None,
+                    kind,
+                });
+            }
         }
         if resource.kind == NodeKind::Collection
             && let Some(missing) = missing_identity_iterators(resource, &compiled_expressions)

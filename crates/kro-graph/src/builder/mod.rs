@@ -11,6 +11,7 @@
 
 pub mod dependencies;
 pub mod graph;
+pub mod literals;
 pub mod status;
 pub mod status_schema;
 pub mod structure;

@@ -246,3 +246,32 @@ fn types_must_fit_where_expressions_are_used() {
         ]
     );
 }
+
+#[test]
+fn template_literals_must_fit_the_kind() {
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": { "name": "d", "labels": { "app": "d" } },
+        "spec": {
+            "replicas": "three",
+            "replicaz": 3,
+            "selector": { "matchLabels": { "app": "d" } },
+            "template": { "spec": { "containers": [{ "name": "c", "image": "nginx",
+                                                     "ports": [{ "containerPort": 80 }] }] } }
+        }
+    });
+    let service = json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": { "name": "s" },
+        "spec": { "ports": [{ "port": 80, "targetPort": "http" }] }
+    });
+    let s = structure(
+        json!([{ "id": "d", "template": deployment }, { "id": "s", "template": service }]),
+    );
+    assert_eq!(
+        messages(infer(&s)),
+        [
+            "spec.resources[0].template.spec.replicas: expected int value, got string literal",
+            "spec.resources[0].template.spec.replicaz: unknown field \"replicaz\": the kind's schema does not have it",
+        ]
+    );
+}
