@@ -12,15 +12,27 @@ use kro_graph::builder::{BuildOptions, Builder, Graph};
 use kro_graph::resolver::BuiltinSchemas;
 use serde_json::{Value, json};
 
-fn rgds() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rgds");
+/// The RGDs and where each one's golden file is: the user's Application
+/// example, then ours in `tests/rgds`.
+fn rgds() -> Vec<(PathBuf, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/rgds");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/rgds")
         .map(|entry| entry.expect("entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    files
+    let application = (
+        root.join("../../examples/application/rgd.yaml"),
+        dir.join("application.golden.json"),
+    );
+    std::iter::once(application)
+        .chain(files.into_iter().map(|file| {
+            let golden = file.with_extension("golden.json");
+            (file, golden)
+        }))
+        .collect()
 }
 
 /// What the golden file records of a graph.
@@ -61,14 +73,13 @@ fn every_rgd_builds_as_recorded() {
     );
     let update = std::env::var_os("KRO_UPDATE_GOLDEN").is_some();
     let mut stale = Vec::new();
-    for file in rgds() {
+    for (file, golden) in rgds() {
         let text = std::fs::read_to_string(&file).expect("read");
         let rgd: ResourceGraphDefinition = serde_saphyr::from_str(&text).expect("an RGD");
         let graph = builder
             .build(&rgd)
             .unwrap_or_else(|e| panic!("{} does not build:\n{e}", file.display()));
         let actual = serde_json::to_string_pretty(&summary(&graph)).expect("JSON") + "\n";
-        let golden = file.with_extension("golden.json");
         if update {
             std::fs::write(&golden, &actual).expect("write golden");
         } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(actual.as_str()) {
