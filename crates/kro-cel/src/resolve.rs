@@ -185,12 +185,9 @@ pub(crate) fn namespaced_function(
     let ch = chain(target)?;
     let q = format!("{}.{function}", ch.name);
     let has = |c: &str| env.functions.contains_key(c);
-    let found = find_in_container(env, &q, &has)?;
-    // A variable of that name wins over the namespace reading.
-    if variable(env, target, is_local).is_some() {
-        return None;
-    }
-    Some(found)
+    // The function wins over a variable of the same prefix, as in cel-go:
+    // a resource named `strings` must not hide `strings.quote`.
+    find_in_container(env, &q, &has)
 }
 
 /// The full name of a global function call, resolved in the container.
@@ -239,4 +236,20 @@ pub(crate) fn type_name(env: &Env, name: &str) -> Option<Type> {
             Type::type_of(Type::object(&found))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Env, Type};
+
+    #[test]
+    fn a_namespaced_function_wins_over_a_variable_of_its_prefix() {
+        let env = Env::standard().with_variable("strings", Type::Dyn);
+        let compiled = env
+            .compile("strings.quote('x')")
+            .expect("the function is found");
+        assert_eq!(compiled.result_type(), &Type::String);
+        // The variable is still a variable where no function matches.
+        assert!(env.compile("strings.nope").is_ok());
+    }
 }

@@ -275,3 +275,13 @@ fn template_literals_must_fit_the_kind() {
         ]
     );
 }
+
+#[test]
+fn a_resource_named_like_a_function_namespace_does_not_hide_its_functions() {
+    let s = structure(json!([
+        { "id": "strings", "template": cm("r", json!({})) },
+        { "id": "b", "template": cm("b", json!({ "x": "${strings.quote('x')}" })) }
+    ]));
+    let graph = infer(&s).unwrap().graph;
+    assert!(graph.dependencies("b").unwrap().is_empty());
+}
