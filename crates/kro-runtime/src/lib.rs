@@ -10,5 +10,6 @@
 pub mod cluster;
 pub mod collection;
 pub mod conditions;
+pub mod desired;
 pub mod metadata;
 pub mod state;

@@ -1,0 +1,205 @@
+//! The desired state of one resource: its template with every `${...}`
+//! replaced by the expression's value, evaluated against the instance and
+//! the objects observed so far.
+//!
+//! Data that is not there yet (a resource not created or not observed, a
+//! status field not written yet) makes the resource *pending*, never
+//! failed: the runtime tries again when the data arrives. Anything else
+//! (a value of the wrong kind at run time, a division by zero) is an error.
+
+use kro_cel::result_json::to_template_json;
+use kro_cel::template::{FieldPath, Part, Template};
+use kro_cel::{Activation, EvalError, Value};
+use kro_graph::builder::{CompiledExpression, Context, GraphResource};
+use serde_json::Value as Json;
+use thiserror::Error;
+
+/// Why a resource's desired state could not be computed.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum DesiredError {
+    /// An expression reads data that is not there yet.
+    #[error("waiting for data: {field}: `${{{expression}}}`: {error}")]
+    Pending {
+        /// The field being computed.
+        field: String,
+        /// The expression.
+        expression: String,
+        /// What is missing.
+        error: EvalError,
+    },
+    /// An expression failed.
+    #[error("{field}: `${{{expression}}}`: {message}")]
+    Failed {
+        /// The field being computed.
+        field: String,
+        /// The expression.
+        expression: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl DesiredError {
+    /// Whether retrying later, with more data, may succeed.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, DesiredError::Pending { .. })
+    }
+}
+
+fn evaluate(
+    expression: &CompiledExpression,
+    field: &FieldPath,
+    activation: &dyn Activation,
+) -> Result<Value, DesiredError> {
+    expression.compiled.eval(activation).map_err(|error| {
+        if error.is_missing_data() {
+            DesiredError::Pending {
+                field: field.to_string(),
+                expression: expression.source.clone(),
+                error,
+            }
+        } else {
+            DesiredError::Failed {
+                field: field.to_string(),
+                expression: expression.source.clone(),
+                message: error.to_string(),
+            }
+        }
+    })
+}
+
+fn to_json(
+    value: &Value,
+    expression: &CompiledExpression,
+    field: &FieldPath,
+) -> Result<Option<Json>, DesiredError> {
+    to_template_json(value).map_err(|error| DesiredError::Failed {
+        field: field.to_string(),
+        expression: expression.source.clone(),
+        message: error.to_string(),
+    })
+}
+
+/// The resource's object with every template expression evaluated against
+/// `activation` (which binds `schema`, the observed resources and, for a
+/// collection item, the iterators). A field whose expression returns
+/// `omit()` is removed.
+pub fn desired_object(
+    resource: &GraphResource,
+    activation: &dyn Activation,
+) -> Result<Json, DesiredError> {
+    let structure = &resource.structure;
+    let template_root = FieldPath::root()
+        .key("spec")
+        .key("resources")
+        .index(structure.index)
+        .key("template");
+    let mut object = structure.object.clone();
+    let mut removed = Vec::new();
+    for found in &structure.templates {
+        let location = template_root.join(&found.path);
+        let mut compiled = resource
+            .expressions
+            .iter()
+            .filter(|e| e.context == Context::Template && e.path == location);
+        let value = match &found.template {
+            Template::Literal(_) => continue,
+            Template::Standalone(_) => {
+                let Some(expression) = compiled.next() else {
+                    continue;
+                };
+                let value = evaluate(expression, &found.path, activation)?;
+                match to_json(&value, expression, &found.path)? {
+                    Some(json) => json,
+                    None => {
+                        removed.push(found.path.clone());
+                        continue;
+                    }
+                }
+            }
+            Template::Interpolated(parts) => {
+                let mut text = String::new();
+                for part in parts {
+                    match part {
+                        Part::Text(literal) => text.push_str(literal),
+                        Part::Expression(_) => {
+                            let Some(expression) = compiled.next() else {
+                                continue;
+                            };
+                            match evaluate(expression, &found.path, activation)? {
+                                Value::String(s) => text.push_str(&s),
+                                other => {
+                                    return Err(DesiredError::Failed {
+                                        field: found.path.to_string(),
+                                        expression: expression.source.clone(),
+                                        message: format!(
+                                            "a string template part must be a string, got {}",
+                                            other.type_name()
+                                        ),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+                Json::String(text)
+            }
+        };
+        if let Some(slot) = found.path.get_mut(&mut object) {
+            *slot = value;
+        }
+    }
+    // Remove omitted fields last, deepest and last-listed first, so that
+    // list indexes of fields still to remove stay valid.
+    for path in removed.iter().rev() {
+        remove(&mut object, path);
+    }
+    Ok(object)
+}
+
+fn remove(object: &mut Json, path: &FieldPath) {
+    let mut parent = path.clone();
+    let Some(last) = parent.pop() else { return };
+    match (parent.get_mut(object), last) {
+        (Some(Json::Object(map)), kro_cel::template::Segment::Key(key)) => {
+            map.remove(&key);
+        }
+        (Some(Json::Array(items)), kro_cel::template::Segment::Index(index))
+            if index < items.len() =>
+        {
+            items.remove(index);
+        }
+        _ => {}
+    }
+}
+
+/// Whether every condition of `context` (`includeWhen` or `readyWhen`)
+/// holds. A null or absent optional counts as false.
+pub fn conditions_hold(
+    resource: &GraphResource,
+    context: Context,
+    activation: &dyn Activation,
+) -> Result<bool, DesiredError> {
+    for expression in resource.expressions.iter().filter(|e| e.context == context) {
+        let field = expression.path.clone();
+        let holds = match evaluate(expression, &field, activation)? {
+            Value::Bool(b) => b,
+            Value::Optional(Some(inner)) => matches!(*inner, Value::Bool(true)),
+            Value::Null | Value::Optional(None) => false,
+            other => {
+                return Err(DesiredError::Failed {
+                    field: field.to_string(),
+                    expression: expression.source.clone(),
+                    message: format!("a condition must be a bool, got {}", other.type_name()),
+                });
+            }
+        };
+        if !holds {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests;
