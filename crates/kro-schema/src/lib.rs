@@ -24,6 +24,7 @@
 //! ```
 
 pub mod crd;
+pub mod defaulting;
 pub mod error;
 pub mod evolution;
 pub mod ir;
