@@ -6,6 +6,8 @@
 //! - `build-cluster`: build the local control plane binaries only.
 //! - `dump-openapi`: save the OpenAPI v3 documents of the built-in Kubernetes
 //!   group versions under `data/kubernetes-openapi/`, for offline checks.
+//! - `conformance`: the CEL specification's conformance suite against
+//!   kro-cel, with the pass rate per file and in total.
 //!
 //! Tools the checks need (cargo-deny, Go modules) are installed from the
 //! registries when missing, so a fresh machine needs only Rust and Go.
