@@ -9,10 +9,9 @@ use kro_cel::Env;
 use kro_graph::api::ResourceGraphDefinition;
 use kro_graph::builder::{BuildOptions, Builder};
 use kro_graph::resolver::BuiltinSchemas;
-use kro_testenv::{TestNamespace, WAIT_LIMIT, eventually};
+use kro_testenv::{TestNamespace, eventually};
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
 use serde_json::json;
 
 const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml");
@@ -39,13 +38,7 @@ async fn the_application_instance_crd_is_accepted_and_stores_its_status() {
     crds.create(&PostParams::default(), &crd)
         .await
         .expect("the API server accepts the CRD");
-    tokio::time::timeout(
-        WAIT_LIMIT,
-        await_condition(crds.clone(), &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("established in time")
-    .expect("watch");
+    kro_testenv::crd_established(&client, &name).await;
 
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, "v1alpha1", "Application"));
     let apps: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns.name(), &resource);

@@ -2,11 +2,9 @@
 //! and its admission rules reject malformed RGDs with a message that names
 //! the field.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::api::{ResourceGraphDefinition, resource_graph_definition_crd};
-use kro_testenv::{TestNamespace, WAIT_LIMIT};
+use kro_testenv::TestNamespace;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 
@@ -15,23 +13,7 @@ const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml")
 /// Installs the CRD (idempotently: test binaries may share the cluster) and
 /// waits until RGDs are served.
 async fn install_crd(client: &Client) -> Api<ResourceGraphDefinition> {
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    let crd = resource_graph_definition_crd();
-    let name = crd.metadata.name.clone().expect("the CRD has a name");
-    crds.patch(
-        &name,
-        &PatchParams::apply("kro-graph-test").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .expect("apply the RGD CRD");
-    tokio::time::timeout(
-        WAIT_LIMIT,
-        await_condition(crds, &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .expect("watch the CRD");
+    kro_testenv::apply_crd(client, &resource_graph_definition_crd(), "kro-graph-test").await;
     let rgds = Api::<ResourceGraphDefinition>::all(client.clone());
     kro_testenv::eventually("RGDs to be served", || async {
         rgds.list(&Default::default()).await.ok()

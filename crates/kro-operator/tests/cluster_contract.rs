@@ -13,10 +13,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_operator::cluster::KubeCluster;
 use kro_runtime::cluster::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType};
-use kro_testenv::{TestNamespace, WAIT_LIMIT, eventually};
-use kube::api::{Patch, PatchParams};
-use kube::runtime::wait::{await_condition, conditions};
-use kube::{Api, Client};
+use kro_testenv::{TestNamespace, eventually};
+use kube::Client;
 use serde_json::{Value, json};
 
 const GROUP: &str = "contract.kro.test";
@@ -509,22 +507,7 @@ async fn install_widget_crd(client: &Client) {
         }
     }))
     .expect("CRD literal");
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    let name = format!("widgets.{GROUP}");
-    crds.patch(
-        &name,
-        &PatchParams::apply("kro-contract-test").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .expect("apply the Widget CRD");
-    tokio::time::timeout(
-        WAIT_LIMIT,
-        await_condition(crds, &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .expect("watch the CRD");
+    kro_testenv::apply_crd(client, &crd, "kro-contract-test").await;
 }
 
 /// A `KubeCluster`, two fresh namespaces (dropped with the returned value)

@@ -7,10 +7,9 @@ use std::time::Duration;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::resolver::{Gvk, ResolveError, SchemaResolver};
 use kro_operator::schema::LiveSchemas;
-use kro_testenv::{TestNamespace, WAIT_LIMIT, eventually};
+use kro_testenv::{TestNamespace, eventually};
 use kube::Api;
-use kube::api::{DeleteParams, Patch, PatchParams};
-use kube::runtime::wait::{await_condition, conditions};
+use kube::api::DeleteParams;
 use serde_json::json;
 
 #[tokio::test]
@@ -86,21 +85,7 @@ async fn a_new_crd_resolves_and_unchanged_documents_are_not_fetched_again() {
         }
     }))
     .expect("CRD literal");
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    crds.patch(
-        &name,
-        &PatchParams::apply("kro-schema-test").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .expect("apply the CRD");
-    tokio::time::timeout(
-        WAIT_LIMIT,
-        await_condition(crds.clone(), &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .expect("watch the CRD");
+    kro_testenv::apply_crd(&client, &crd, "kro-schema-test").await;
 
     // Ask for the index on every prefetch, to see that documents are
     // fetched only when their hash changes.
@@ -147,7 +132,8 @@ async fn a_new_crd_resolves_and_unchanged_documents_are_not_fetched_again() {
     );
 
     // Once the CRD is gone, the kind stops resolving.
-    crds.delete(&name, &DeleteParams::default())
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .delete(&name, &DeleteParams::default())
         .await
         .expect("delete the CRD");
     eventually("the kind to be forgotten", || async {

@@ -6,10 +6,8 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_testenv::{TestNamespace, eventually, free_port, kubeconfig_path};
 use kube::Api;
-use kube::runtime::wait::{Condition, conditions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -67,17 +65,7 @@ async fn serves_endpoints_installs_the_crd_holds_the_lease_and_stops_on_sigterm(
         let (code, body) = eventually(path, || http_get(health_port, path)).await;
         assert_eq!((code, body.as_str()), (200, "ok"), "{path}");
     }
-    let crds = Api::<CustomResourceDefinition>::all(ns.client());
-    eventually("the RGD CRD to be established", || async {
-        let crd = crds
-            .get_opt("resourcegraphdefinitions.kro.run")
-            .await
-            .ok()??;
-        conditions::is_crd_established()
-            .matches_object(Some(&crd))
-            .then_some(())
-    })
-    .await;
+    kro_testenv::crd_established(&ns.client(), "resourcegraphdefinitions.kro.run").await;
 
     let leases = Api::<Lease>::namespaced(ns.client(), ns.name());
     let holder = eventually("the Lease to be held", || async {
@@ -131,17 +119,7 @@ async fn runs_without_leader_election_or_endpoints_and_stops_on_sigint() {
         "--metrics-bind-address=0".to_owned(),
         "--health-probe-bind-address=0".to_owned(),
     ]);
-    let crds = Api::<CustomResourceDefinition>::all(ns.client());
-    eventually("the RGD CRD to be established", || async {
-        let crd = crds
-            .get_opt("resourcegraphdefinitions.kro.run")
-            .await
-            .ok()??;
-        conditions::is_crd_established()
-            .matches_object(Some(&crd))
-            .then_some(())
-    })
-    .await;
+    kro_testenv::crd_established(&ns.client(), "resourcegraphdefinitions.kro.run").await;
     // Give it a moment past startup, so the signal meets a running operator.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let status = stop(&mut child, "INT").await;

@@ -3,11 +3,10 @@
 //! instances rejected with the offending field named.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_testenv::{TestNamespace, WAIT_LIMIT, eventually};
+use kro_testenv::{TestNamespace, eventually};
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
-use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 
@@ -57,13 +56,7 @@ async fn install(client: &Client, namespace: &str, schema: &Value) -> (Api<Dynam
     crds.create(&PostParams::default(), &crd)
         .await
         .unwrap_or_else(|e| panic!("API server refused the CRD {name}: {e}"));
-    tokio::time::timeout(
-        WAIT_LIMIT,
-        await_condition(crds.clone(), &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .expect("watch CRD");
+    kro_testenv::crd_established(client, &name).await;
 
     let group = schema["group"].as_str().expect("group");
     let gvk = GroupVersionKind::gvk(group, "v1alpha1", "Showcase");

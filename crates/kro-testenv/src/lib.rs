@@ -17,11 +17,13 @@
 //! fixture cannot be set up, which fails the test that asked for it.
 
 mod cluster;
+mod crd;
 mod namespace;
 mod ports;
 mod wait;
 
 pub use cluster::{client, kubeconfig_path};
+pub use crd::{apply_crd, crd_established};
 pub use namespace::TestNamespace;
 pub use ports::free_port;
 pub use wait::{WAIT_LIMIT, eventually};

@@ -6,12 +6,11 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_testenv::{TestNamespace, WAIT_LIMIT, eventually};
+use kro_testenv::{TestNamespace, eventually};
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
     WatchEvent, WatchParams,
 };
-use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Resource};
 use serde_json::{Value, json};
 
@@ -96,13 +95,7 @@ async fn custom_resource_lifecycle() {
     crds.create(&PostParams::default(), &crd)
         .await
         .expect("create CRD");
-    tokio::time::timeout(
-        WAIT_LIMIT,
-        await_condition(crds.clone(), &crd_name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .expect("watch CRD");
+    kro_testenv::crd_established(&client, &crd_name).await;
 
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, "v1alpha1", "Widget"));
     let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns.name(), &resource);
