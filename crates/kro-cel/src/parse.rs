@@ -20,7 +20,9 @@ pub const MAX_DEPTH: usize = 200;
 /// Longest source accepted, in bytes.
 pub const MAX_SOURCE_LEN: usize = 100_000;
 
-const RESERVED: [&str; 17] = [
+/// Words CEL reserves that the lexer reads as identifiers (the literals
+/// `true`, `false`, `null` and the operator `in` are tokens of their own).
+pub(crate) const RESERVED: [&str; 17] = [
     "as",
     "break",
     "const",

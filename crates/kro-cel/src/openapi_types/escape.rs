@@ -2,35 +2,10 @@
 //! server does it, so expressions written for the API server's validation
 //! rules read fields the same way in kro.
 
-/// Words the CEL grammar reserves; a property with one of these names is
-/// reachable as `__name__`.
-const RESERVED: &[&str] = &[
-    "true",
-    "false",
-    "null",
-    "in",
-    "as",
-    "break",
-    "const",
-    "continue",
-    "else",
-    "for",
-    "function",
-    "if",
-    "import",
-    "let",
-    "loop",
-    "package",
-    "namespace",
-    "return",
-    "var",
-    "void",
-    "while",
-];
-
-/// Whether `name` is a word the CEL grammar reserves.
+/// Whether `name` is a word the CEL grammar reserves (a property with one
+/// of these names is reachable as `__name__`).
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED.contains(&name)
+    matches!(name, "true" | "false" | "null" | "in") || crate::parse::RESERVED.contains(&name)
 }
 
 /// The CEL field name of an OpenAPI property, or `None` when the property
@@ -45,7 +20,7 @@ pub fn escape_field_name(name: &str) -> Option<String> {
     if first.is_ascii_digit() {
         return None;
     }
-    if RESERVED.contains(&name) {
+    if is_reserved(name) {
         return Some(format!("__{name}__"));
     }
     let mut out = String::with_capacity(name.len());
