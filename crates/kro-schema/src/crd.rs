@@ -317,6 +317,39 @@ pub fn conditions_schema() -> JSONSchemaProps {
     }
 }
 
+/// The schema of an instance's `status`: `status` (or an empty object) with
+/// `state` and `conditions` added unless it declares them.
+fn instance_status_schema(status: Option<JSONSchemaProps>) -> JSONSchemaProps {
+    let mut status = status.unwrap_or_default();
+    status.type_ = Some("object".to_owned());
+    let status_properties = status.properties.get_or_insert_with(BTreeMap::new);
+    status_properties
+        .entry("state".to_owned())
+        .or_insert_with(string_schema);
+    status_properties
+        .entry("conditions".to_owned())
+        .or_insert_with(conditions_schema);
+    status
+}
+
+/// Replaces the status schema of an instance CRD made by [`synthesize_crd`]
+/// (kro infers it from the status expressions once they are type-checked,
+/// after the CRD is made), adding `state` and `conditions` as it does.
+pub fn set_status_schema(crd: &mut CustomResourceDefinition, status: JSONSchemaProps) {
+    let root = crd
+        .spec
+        .versions
+        .iter_mut()
+        .filter_map(|version| version.schema.as_mut())
+        .filter_map(|schema| schema.open_api_v3_schema.as_mut());
+    for root in root {
+        root.properties.get_or_insert_with(BTreeMap::new).insert(
+            "status".to_owned(),
+            instance_status_schema(Some(status.clone())),
+        );
+    }
+}
+
 /// Builds the instance CRD from the kind, the OpenAPI schema of `spec`
 /// (from [`crate::openapi::to_json_schema`]) and that of `status` (inferred
 /// from the RGD's status expressions; `None` when it has none).
@@ -330,15 +363,7 @@ pub fn synthesize_crd(
     status: Option<JSONSchemaProps>,
 ) -> Result<CustomResourceDefinition, CrdError> {
     kind.validate()?;
-    let mut status = status.unwrap_or_default();
-    status.type_ = Some("object".to_owned());
-    let status_properties = status.properties.get_or_insert_with(BTreeMap::new);
-    status_properties
-        .entry("state".to_owned())
-        .or_insert_with(string_schema);
-    status_properties
-        .entry("conditions".to_owned())
-        .or_insert_with(conditions_schema);
+    let status = instance_status_schema(status);
 
     let mut root_properties = BTreeMap::new();
     root_properties.insert("apiVersion".to_owned(), string_schema());
@@ -423,6 +448,25 @@ mod tests {
     fn crd_json(schema: Value) -> Value {
         let crd = crd_from_rgd_schema(&schema, None).unwrap_or_else(|e| panic!("{e}"));
         serde_json::to_value(crd).expect("CRD serialises")
+    }
+
+    #[test]
+    fn a_status_schema_set_later_keeps_kros_fields() {
+        let mut crd =
+            crd_from_rgd_schema(&json!({ "apiVersion": "v1alpha1", "kind": "Widget" }), None)
+                .unwrap();
+        let status = JSONSchemaProps {
+            type_: Some("object".to_owned()),
+            properties: Some(BTreeMap::from([("ready".to_owned(), string_schema())])),
+            ..JSONSchemaProps::default()
+        };
+        set_status_schema(&mut crd, status);
+        let json = serde_json::to_value(crd).unwrap();
+        let properties = &json["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+            ["properties"];
+        assert_eq!(properties["ready"]["type"], "string");
+        assert_eq!(properties["state"]["type"], "string");
+        assert_eq!(properties["conditions"]["type"], "array");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kro_cel::assignability::{Target, check_assignable, check_condition_type, fits};
-use kro_cel::kro_lib::omit::{Placement, check_omit_placement};
+use kro_cel::kro_lib::omit::{Placement, check_omit_placement, uses_omit};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, TemplateExpression};
@@ -160,10 +160,14 @@ pub fn infer_dependencies(
                 Ok(read) => dependencies.extend(read),
                 Err(kind) => errors.push(error(kind)),
             }
-            let placement = omit_placement(structure, resource, &pending);
+            // Placement only matters where omit() is called; most
+            // expressions do not, and building it allocates.
+            let calls_omit = uses_omit(&compiled.checked().expr);
+            let placement = calls_omit.then(|| omit_placement(structure, resource, &pending));
             let gate = env.function("omit").is_some();
-            if let Err(misplaced) =
-                check_omit_placement(&compiled.checked().expr, &placement.as_placement(), gate)
+            if let Some(Err(misplaced)) = placement
+                .as_ref()
+                .map(|p| check_omit_placement(&compiled.checked().expr, &p.as_placement(), gate))
             {
                 errors.push(error(BuildErrorKind::Omit {
                     message: misplaced.to_string(),
@@ -359,6 +363,10 @@ fn check_type(
     match (&pending.context, &pending.placement) {
         (Context::Template, Usage::Field(field)) => {
             let expected = types.type_at(field);
+            // The message (and the path string it needs) only on a mismatch.
+            if fits(env, got, &expected, 0).is_ok() {
+                return Ok(None);
+            }
             let target = Target {
                 resource: &resource.id,
                 path: &field.to_string(),

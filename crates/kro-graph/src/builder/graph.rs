@@ -84,15 +84,12 @@ impl Builder {
                 return Err(BuildErrors(errors));
             }
         };
-        // The instance CRD again, now with the status schema the
-        // projections' types give.
-        let status_schema = super::status_schema::status_schema(&types.env, &status);
-        let instance_crd = serde_json::to_value(&rgd.spec.schema)
-            .ok()
-            .and_then(|schema| {
-                kro_schema::crd::crd_from_rgd_schema(&schema, Some(status_schema)).ok()
-            })
-            .unwrap_or(structure.instance_crd);
+        // The status schema the projections' types give.
+        let mut instance_crd = structure.instance_crd;
+        kro_schema::crd::set_status_schema(
+            &mut instance_crd,
+            super::status_schema::status_schema(&types.env, &status),
+        );
         let graph = dependencies.graph;
         let topological_order = graph
             .topological_order()

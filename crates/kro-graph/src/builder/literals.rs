@@ -3,7 +3,7 @@
 //! only fail when the API server refuses the object.
 
 use kro_cel::assignability::fits;
-use kro_cel::openapi_types::SchemaTypes;
+use kro_cel::openapi_types::{SchemaTypes, escape_field_name};
 use kro_cel::template::{FieldPath, Segment};
 use kro_cel::{Env, Type};
 use serde_json::Value;
@@ -19,38 +19,69 @@ pub fn check_literals(
     object: &Value,
 ) -> Vec<(FieldPath, BuildErrorKind)> {
     let mut problems = Vec::new();
-    walk(env, types, object, &mut FieldPath::root(), &mut problems);
+    walk(
+        env,
+        types,
+        object,
+        types.root(),
+        &mut FieldPath::root(),
+        &mut problems,
+    );
     problems
 }
 
+/// The type of field `key` of a value of type `parent`: `None` when the
+/// parent is an object type without that field, `dyn` where the schema
+/// does not say.
+fn field_type(types: &SchemaTypes, parent: &Type, key: &str) -> Option<Type> {
+    match parent {
+        Type::Object(name) => match types.object(name) {
+            Some(object) => {
+                escape_field_name(key).and_then(|field| object.fields.get(&field).cloned())
+            }
+            None => Some(Type::Dyn),
+        },
+        Type::Map(_, value) => Some((**value).clone()),
+        _ => Some(Type::Dyn),
+    }
+}
+
+/// Walks `value` and its declared type together, so each field's type is
+/// found from its parent's in one step.
 fn walk(
     env: &Env,
     types: &SchemaTypes,
     value: &Value,
+    ty: &Type,
     path: &mut FieldPath,
     problems: &mut Vec<(FieldPath, BuildErrorKind)>,
 ) {
-    if !path.segments().is_empty() && !types.has_path(path) {
-        let field = match path.segments().last() {
-            Some(Segment::Key(key)) => key.clone(),
-            _ => path.to_string(),
-        };
-        problems.push((path.clone(), BuildErrorKind::UnknownField { field }));
+    if *ty == Type::Dyn {
         return;
     }
     let literal = match value {
         Value::Object(map) => {
             for (key, child) in map {
                 path.push(Segment::Key(key.clone()));
-                walk(env, types, child, path, problems);
+                match field_type(types, ty, key) {
+                    Some(child_type) => walk(env, types, child, &child_type, path, problems),
+                    None => problems.push((
+                        path.clone(),
+                        BuildErrorKind::UnknownField { field: key.clone() },
+                    )),
+                }
                 path.pop();
             }
             return;
         }
         Value::Array(items) => {
+            let element = match ty {
+                Type::List(element) => (**element).clone(),
+                _ => Type::Dyn,
+            };
             for (index, child) in items.iter().enumerate() {
                 path.push(Segment::Index(index));
-                walk(env, types, child, path, problems);
+                walk(env, types, child, &element, path, problems);
                 path.pop();
             }
             return;
@@ -62,15 +93,14 @@ fn walk(
         Value::Number(number) if number.is_f64() => Type::Double,
         Value::Number(_) => Type::Int,
     };
-    let expected = types.type_at(path);
     // YAML writes `1` for a number field: a whole number fits a double.
-    let fits_number = literal == Type::Int && expected == Type::Double;
-    if !fits_number && fits(env, &literal, &expected, 0).is_err() {
+    let fits_number = literal == Type::Int && *ty == Type::Double;
+    if !fits_number && fits(env, &literal, ty, 0).is_err() {
         problems.push((
             path.clone(),
             BuildErrorKind::LiteralType {
                 got: literal.to_string(),
-                expected: expected.to_string(),
+                expected: ty.to_string(),
             },
         ));
     }
