@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `test`: every check CI runs: formatting, clippy, cargo-deny, then all
-//!   tests (unit, integration, end-to-end) against one local control plane.
+//! - `test`: every check CI runs: formatting, clippy, cargo-deny, the plain
+//!   manifests against the Helm chart, then all tests (unit, integration,
+//!   end-to-end) against one local control plane.
 //! - `cluster`: a local control plane in the foreground, for a person.
 //! - `build-cluster`: build the local control plane binaries only.
 //! - `dump-openapi`: save the OpenAPI v3 documents of the built-in Kubernetes
@@ -39,7 +40,7 @@ fn main() -> Result<()> {
             "--example",
             "conformance",
         ]),
-        Some("manifests") => manifests::main(&args[1..]),
+        Some("manifests") => manifests::command(&args[1..]),
         Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
         None => bail!("{USAGE}"),
     }
@@ -68,7 +69,7 @@ fn test() -> Result<()> {
 
     // The plain manifests must be what the chart renders (builds helm
     // once, then a relink of a few seconds).
-    manifests::main(&["--check".to_owned()])?;
+    manifests::run_all(true)?;
 
     let binaries = cluster::build()?;
     // Build everything before the control plane starts, so that compiling

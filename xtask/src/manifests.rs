@@ -35,14 +35,18 @@ const VARIANTS: [Variant; 2] = [
     },
 ];
 
-/// `cargo xtask manifests [--check]`: lints the chart and renders every
-/// variant; writes them, or with `check` fails if a committed one differs.
-pub fn main(args: &[String]) -> Result<()> {
-    let check = match args {
-        [] => false,
-        [flag] if flag == "--check" => true,
+/// `cargo xtask manifests [--check]`.
+pub fn command(args: &[String]) -> Result<()> {
+    match args {
+        [] => run_all(false),
+        [flag] if flag == "--check" => run_all(true),
         _ => bail!("usage: cargo xtask manifests [--check]"),
-    };
+    }
+}
+
+/// Lints the chart and renders every variant; writes them, or with `check`
+/// fails if a committed one differs.
+pub fn run_all(check: bool) -> Result<()> {
     let root = workspace_root();
     check_chart_version(&root.join(CHART).join("Chart.yaml"))?;
     let helm = build_helm()?;

@@ -6,18 +6,29 @@
 //!
 //! Namespaced documents are applied to the test's namespace instead of
 //! `kro-system`, which a dry run does not create.
+//!
+//! The aggregation mode's RBAC is also applied for real (renamed for the
+//! test) and checked: it grants what the operator needs, no more, and the
+//! operator starts and leads with it.
 
 use std::path::Path;
 
+use clap::Parser;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kro_testenv::TestNamespace;
+use kro_operator::args::Args;
+use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
 use kube::api::{
-    DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams, ValidationDirective,
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+    ValidationDirective,
 };
+use kube::config::Kubeconfig;
 use kube::discovery::{Scope, pinned_kind};
 use kube::{Api, Client};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 /// The rendered manifests, relative to the workspace root.
 const MANIFESTS: [&str; 2] = ["deploy/kro.yaml", "deploy/kro-aggregation.yaml"];
@@ -51,19 +62,26 @@ fn name_of(document: &Value) -> &str {
         .unwrap_or_else(|| panic!("a document without a name: {document}"))
 }
 
+/// The API resource of a document's kind, and whether it is namespaced.
+async fn discover(client: &Client, document: &Value) -> (ApiResource, Scope) {
+    let (api_version, kind) = kind_of(document);
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let (resource, capabilities) =
+        pinned_kind(client, &GroupVersionKind::gvk(group, version, kind))
+            .await
+            .unwrap_or_else(|e| panic!("{api_version} {kind} is not served: {e}"));
+    (resource, capabilities.scope)
+}
+
 /// Server-side applies `document` as a dry run with strict field
 /// validation (what `kubectl apply --server-side --dry-run=server` does):
 /// the API server decodes, defaults, validates and admits it, and stores
 /// nothing.
 async fn dry_run_apply(client: &Client, namespace: &str, document: &Value) {
-    let (api_version, kind) = kind_of(document);
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let (resource, capabilities) = pinned_kind(client, &gvk)
-        .await
-        .unwrap_or_else(|e| panic!("{api_version} {kind} is not served: {e}"));
+    let (resource, scope) = discover(client, document).await;
+    let kind = kind_of(document).1;
     let mut document = document.clone();
-    let api: Api<DynamicObject> = match capabilities.scope {
+    let api: Api<DynamicObject> = match scope {
         Scope::Namespaced => {
             document["metadata"]["namespace"] = json!(namespace);
             Api::namespaced_with(client.clone(), namespace, &resource)
@@ -193,4 +211,218 @@ async fn aggregation_manifest_is_valid() {
         aggregated["aggregationRule"]["clusterRoleSelectors"][0]["matchLabels"]["rbac.kro.run/aggregate-to-controller"],
         "true"
     );
+}
+
+/// The label that aggregates ClusterRoles into the operator's.
+const AGGREGATE_LABEL: &str = "rbac.kro.run/aggregate-to-controller";
+
+/// The RBAC documents of the aggregation manifest, made the test's own:
+/// cluster-scoped names get the namespace as suffix, namespaced objects and
+/// subjects move to the namespace, and the aggregation label becomes one
+/// that only this test uses. The `-edit` and `-view` roles are left out.
+fn test_rbac(namespace: &str) -> Vec<Value> {
+    let test_label = format!("kro.run/test-aggregate-{namespace}");
+    let relabel = |labels: &mut Value| {
+        if let Some(labels) = labels.as_object_mut()
+            && labels.remove(AGGREGATE_LABEL).is_some()
+        {
+            labels.insert(test_label.clone(), json!("true"));
+        }
+    };
+    documents(MANIFESTS[1])
+        .into_iter()
+        .filter(|document| match kind_of(document).1 {
+            "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRoleBinding" => true,
+            "ClusterRole" => ["kro", "kro-core"].contains(&name_of(document)),
+            _ => false,
+        })
+        .map(|mut document| {
+            if kind_of(&document).1.starts_with("Cluster") {
+                let name = format!("{}-{namespace}", name_of(&document));
+                document["metadata"]["name"] = json!(name);
+            } else {
+                document["metadata"]["namespace"] = json!(namespace);
+            }
+            if kind_of(&document).1 == "ClusterRoleBinding" {
+                let role = format!(
+                    "{}-{namespace}",
+                    document["roleRef"]["name"]
+                        .as_str()
+                        .expect("a binding names its role")
+                );
+                document["roleRef"]["name"] = json!(role);
+            }
+            // (`pointer_mut`, not indexing: indexing would add missing
+            // fields as nulls.)
+            if let Some(subjects) = document
+                .pointer_mut("/subjects")
+                .and_then(Value::as_array_mut)
+            {
+                for subject in subjects {
+                    subject["namespace"] = json!(namespace);
+                }
+            }
+            if let Some(labels) = document.pointer_mut("/metadata/labels") {
+                relabel(labels);
+            }
+            if let Some(selectors) = document
+                .pointer_mut("/aggregationRule/clusterRoleSelectors")
+                .and_then(Value::as_array_mut)
+            {
+                for selector in selectors {
+                    relabel(&mut selector["matchLabels"]);
+                }
+            }
+            document
+        })
+        .collect()
+}
+
+/// Server-side applies `document` for real.
+async fn apply(client: &Client, document: &Value) {
+    let (resource, scope) = discover(client, document).await;
+    let kind = kind_of(document).1;
+    let api: Api<DynamicObject> = match (scope, document["metadata"]["namespace"].as_str()) {
+        (Scope::Namespaced, Some(namespace)) => {
+            Api::namespaced_with(client.clone(), namespace, &resource)
+        }
+        _ => Api::all_with(client.clone(), &resource),
+    };
+    let name = name_of(document);
+    api.patch(
+        name,
+        &PatchParams::apply("kro-manifests-test").force(),
+        &Patch::Apply(document),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply {kind} {name}: {e}"));
+}
+
+/// Whether `user` may `verb` the resource, as the API server's authorizer
+/// answers now.
+async fn allowed(
+    client: &Client,
+    user: &str,
+    (verb, group, resource, namespace): (&str, &str, &str, Option<&str>),
+) -> bool {
+    let review: SubjectAccessReview = serde_json::from_value(json!({
+        "spec": {
+            "user": user,
+            "groups": ["system:serviceaccounts", "system:authenticated"],
+            "resourceAttributes": {
+                "verb": verb, "group": group, "resource": resource, "namespace": namespace,
+            },
+        },
+    }))
+    .expect("a review literal");
+    let answer = Api::<SubjectAccessReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .expect("create a SubjectAccessReview");
+    answer.status.is_some_and(|status| status.allowed)
+}
+
+#[tokio::test]
+async fn aggregation_rbac_is_what_the_operator_needs() {
+    let ns = TestNamespace::create("manifests-rbac").await;
+    let client = ns.client();
+    let rbac = test_rbac(ns.name());
+    for document in &rbac {
+        apply(&client, document).await;
+    }
+    let user = format!("system:serviceaccount:{}:kro", ns.name());
+    let other = "kube-system";
+
+    // Each grant, once RBAC's informers (and, for the ClusterRole, the
+    // aggregation controller) have caught up.
+    for access in [
+        (
+            "patch",
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            None,
+        ),
+        ("watch", "kro.run", "resourcegraphdefinitions", None),
+        ("patch", "kro.run", "resourcegraphdefinitions/status", None),
+        (
+            "update",
+            "kro.run",
+            "resourcegraphdefinitions/finalizers",
+            None,
+        ),
+        ("create", "", "events", Some(other)),
+        ("create", "events.k8s.io", "events", Some(other)),
+        ("patch", "coordination.k8s.io", "leases", Some(ns.name())),
+    ] {
+        eventually(&format!("{user} may {access:?}"), || async {
+            allowed(&client, &user, access).await.then_some(())
+        })
+        .await;
+    }
+    // And nothing beyond them.
+    for access in [
+        ("get", "", "secrets", Some(other)),
+        ("create", "apps", "deployments", Some(ns.name())),
+        ("patch", "coordination.k8s.io", "leases", Some(other)),
+        ("create", "kro.run", "resourcegraphdefinitions", None),
+        (
+            "escalate",
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            None,
+        ),
+    ] {
+        assert!(
+            !allowed(&client, &user, access).await,
+            "{user} may {access:?}"
+        );
+    }
+
+    // The operator, as that ServiceAccount, installs the CRD and leads.
+    let mut kubeconfig = Kubeconfig::read_from(kubeconfig_path()).expect("read kubeconfig");
+    for named in &mut kubeconfig.auth_infos {
+        if let Some(auth_info) = named.auth_info.as_mut() {
+            auth_info.impersonate = Some(user.clone());
+        }
+    }
+    let path = std::env::temp_dir().join(format!("kro-{}.kubeconfig", ns.name()));
+    std::fs::write(
+        &path,
+        serde_json::to_string(&kubeconfig).expect("a kubeconfig serialises"),
+    )
+    .expect("write kubeconfig");
+    let args = Args::try_parse_from([
+        "kro-operator".to_owned(),
+        format!("--kubeconfig={}", path.display()),
+        "--metrics-bind-address=0".to_owned(),
+        "--health-probe-bind-address=0".to_owned(),
+        "--leader-elect".to_owned(),
+        format!("--leader-election-namespace={}", ns.name()),
+    ])
+    .expect("flags");
+    let shutdown = CancellationToken::new();
+    let operator = tokio::spawn(kro_operator::run(args, shutdown.clone()));
+    let leases = ns.api::<Lease>();
+    eventually("the operator to hold the Lease", || async {
+        let lease = leases.get_opt("controller.kro.run").await.ok().flatten()?;
+        lease
+            .spec?
+            .holder_identity
+            .filter(|holder| !holder.is_empty())
+    })
+    .await;
+    shutdown.cancel();
+    let result = operator.await.expect("the operator task");
+    let _ = std::fs::remove_file(&path);
+    result.expect("the operator stops cleanly");
+
+    for document in rbac
+        .iter()
+        .filter(|document| kind_of(document).1.starts_with("Cluster"))
+    {
+        let (resource, _) = discover(&client, document).await;
+        let _ = Api::<DynamicObject>::all_with(client.clone(), &resource)
+            .delete(name_of(document), &DeleteParams::default())
+            .await;
+    }
 }
