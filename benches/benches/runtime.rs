@@ -138,7 +138,10 @@ fn passes(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime");
-    for (name, case) in [("application", application()), ("collection-100", collection())] {
+    for (name, case) in [
+        ("application", application()),
+        ("collection-100", collection()),
+    ] {
         c.bench_function(&format!("runtime/{name}/first-pass"), |b| {
             b.iter_batched(
                 || case.fresh(),
@@ -156,10 +159,7 @@ fn passes(c: &mut Criterion) {
             )
         });
         let cluster = case.settled(&runtime);
-        let instance = runtime
-            .block_on(cluster.get(&case.key()))
-            .unwrap()
-            .unwrap();
+        let instance = runtime.block_on(cluster.get(&case.key())).unwrap().unwrap();
         c.bench_function(&format!("runtime/{name}/steady-pass"), |b| {
             b.iter(|| {
                 runtime.block_on(async {

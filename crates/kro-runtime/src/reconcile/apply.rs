@@ -242,19 +242,27 @@ fn judge_readiness<C: Cluster>(
             );
             collection_ready(resource, stored.iter().map(Some), bindings)
         }
-        _ => {
-            if let Some(object) = stored.first() {
+        _ => match stored.first() {
+            Some(object) => {
                 bindings.insert(node.id.clone(), Value::from_json(object));
+                ready_when_holds(resource, bindings, None)
             }
-            !stored.is_empty() && ready_when_holds(resource, bindings, None)
-        }
+            None => Ok(false),
+        },
     };
-    if ready {
-        node.state = NodeState::Synced;
-        node.reason = None;
-    } else {
-        node.state = NodeState::WaitingForReadiness;
-        node.reason = Some(format!("readyWhen of {:?} does not hold yet", node.id));
+    match ready {
+        Ok(true) => {
+            node.state = NodeState::Synced;
+            node.reason = None;
+        }
+        Ok(false) => {
+            node.state = NodeState::WaitingForReadiness;
+            node.reason = Some(format!("readyWhen of {:?} does not hold yet", node.id));
+        }
+        Err(error) => {
+            node.state = NodeState::Error;
+            node.reason = Some(error);
+        }
     }
 }
 

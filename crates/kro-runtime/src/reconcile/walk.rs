@@ -146,23 +146,29 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
                 reason,
                 items,
             } => {
-                node.ready = match &items {
+                let ready = match &items {
                     Some(items) => {
                         collection_ready(resource, items.iter().map(Some), &walked.bindings)
                     }
-                    None => found && ready_when_holds(resource, &walked.bindings, None),
+                    None if found => ready_when_holds(resource, &walked.bindings, None),
+                    None => Ok(false),
                 };
-                node.state = if node.ready {
-                    NodeState::Synced
-                } else {
-                    walked.pending = true;
-                    NodeState::WaitingForReadiness
-                };
-                node.reason = match reason {
-                    Some(reason) => Some(reason),
-                    None if !node.ready => Some(format!("readyWhen of {id:?} does not hold yet")),
-                    None => None,
-                };
+                match ready {
+                    Ok(true) => node.state = NodeState::Synced,
+                    Ok(false) => {
+                        walked.pending = true;
+                        node.state = NodeState::WaitingForReadiness;
+                        node.reason =
+                            Some(reason.unwrap_or_else(|| {
+                                format!("readyWhen of {id:?} does not hold yet")
+                            }));
+                    }
+                    Err(error) => {
+                        node.state = NodeState::Error;
+                        node.reason = Some(error);
+                    }
+                }
+                node.ready = node.state == NodeState::Synced;
             }
         }
         walked.nodes.push(node);
@@ -579,23 +585,25 @@ pub(super) fn is_terminating(object: &Json) -> bool {
 }
 
 /// Whether a rendered resource is ready for its dependents, judged on the
-/// objects observed before this pass.
+/// objects observed before this pass. A failing `readyWhen` is not ready;
+/// the apply step reports it.
 fn is_ready(
     resource: &GraphResource,
     desired: &[DesiredObject],
     bindings: &BTreeMap<String, Value>,
 ) -> bool {
-    match resource.structure.kind {
+    let ready = match resource.structure.kind {
         NodeKind::Collection => collection_ready(
             resource,
             desired.iter().map(|d| d.current.as_ref()),
             bindings,
         ),
-        _ => {
-            desired.iter().all(|d| d.current.is_some())
-                && ready_when_holds(resource, bindings, None)
+        _ if desired.iter().all(|d| d.current.is_some()) => {
+            ready_when_holds(resource, bindings, None)
         }
-    }
+        _ => Ok(false),
+    };
+    ready.unwrap_or(false)
 }
 
 /// Whether every item of a collection exists and satisfies `readyWhen`
@@ -604,26 +612,35 @@ pub(super) fn collection_ready<'a>(
     resource: &GraphResource,
     items: impl Iterator<Item = Option<&'a Json>>,
     bindings: &BTreeMap<String, Value>,
-) -> bool {
-    items.into_iter().all(|item| {
-        item.is_some_and(|item| {
-            ready_when_holds(resource, bindings, Some((EACH, Value::from_json(item))))
-        })
-    })
+) -> Result<bool, String> {
+    for item in items {
+        let Some(item) = item else {
+            return Ok(false);
+        };
+        if !ready_when_holds(resource, bindings, Some((EACH, Value::from_json(item))))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether the resource's `readyWhen` conditions hold; missing data means
-/// not yet.
+/// not yet, and any other failure is an error (a condition that can never
+/// hold must not wait forever in silence).
 pub(super) fn ready_when_holds(
     resource: &GraphResource,
     bindings: &BTreeMap<String, Value>,
     extra: Option<(&str, Value)>,
-) -> bool {
+) -> Result<bool, String> {
     let scope = Scope {
         base: bindings,
         extra: extra
             .map(|(name, value)| vec![(name.to_owned(), value)])
             .unwrap_or_default(),
     };
-    conditions_hold(resource, Context::ReadyWhen, &scope).unwrap_or(false)
+    match conditions_hold(resource, Context::ReadyWhen, &scope) {
+        Ok(holds) => Ok(holds),
+        Err(error) if error.is_pending() => Ok(false),
+        Err(error) => Err(format!("readyWhen: {error}")),
+    }
 }
