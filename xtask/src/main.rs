@@ -3,6 +3,8 @@
 //! - `test`: every check CI runs: formatting, clippy, cargo-deny, the plain
 //!   manifests against the Helm chart, then all tests (unit, integration,
 //!   end-to-end) against one local control plane.
+//! - `demo [--exit]`: the user's Application example end to end on the local
+//!   control plane with the operator, printed as `kubectl` shows it.
 //! - `cluster`: a local control plane in the foreground, for a person.
 //! - `build-cluster`: build the local control plane binaries only.
 //! - `dump-openapi`: save the OpenAPI v3 documents of the built-in Kubernetes
@@ -17,17 +19,19 @@
 //! registries when missing, so a fresh machine needs only Rust and Go.
 
 mod cluster;
+mod demo;
 mod manifests;
 mod tools;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("demo") => demo::run(&args[1..]),
         Some("cluster") => cluster::run_foreground(),
         Some("build-cluster") => cluster::build().map(|_| ()),
         Some("dump-openapi") => cluster::dump_openapi(),
