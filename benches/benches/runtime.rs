@@ -97,10 +97,14 @@ impl Case {
         let cluster = self.fresh();
         runtime.block_on(async {
             for _ in 0..10 {
-                let instance = cluster.get(&self.key()).await.unwrap().unwrap();
+                let instance = cluster
+                    .get(&self.key())
+                    .await
+                    .expect("read")
+                    .expect("the instance");
                 let outcome = reconcile(&self.graph, &instance, &cluster, &options())
                     .await
-                    .unwrap();
+                    .expect("the pass");
                 if outcome.writes == 0 && outcome.requeue == Requeue::None {
                     return;
                 }
@@ -147,11 +151,15 @@ fn passes(c: &mut Criterion) {
                 || case.fresh(),
                 |cluster| {
                     runtime.block_on(async {
-                        let instance = cluster.get(&case.key()).await.unwrap().unwrap();
+                        let instance = cluster
+                            .get(&case.key())
+                            .await
+                            .expect("read")
+                            .expect("the instance");
                         black_box(
                             reconcile(&case.graph, &instance, &cluster, &options())
                                 .await
-                                .unwrap(),
+                                .expect("the pass"),
                         )
                     })
                 },
@@ -159,13 +167,16 @@ fn passes(c: &mut Criterion) {
             )
         });
         let cluster = case.settled(&runtime);
-        let instance = runtime.block_on(cluster.get(&case.key())).unwrap().unwrap();
+        let instance = runtime
+            .block_on(cluster.get(&case.key()))
+            .expect("read")
+            .expect("the instance");
         c.bench_function(&format!("runtime/{name}/steady-pass"), |b| {
             b.iter(|| {
                 runtime.block_on(async {
                     let outcome = reconcile(&case.graph, &instance, &cluster, &options())
                         .await
-                        .unwrap();
+                        .expect("the pass");
                     assert_eq!(outcome.writes, 0, "a steady pass writes nothing");
                     black_box(outcome)
                 })
