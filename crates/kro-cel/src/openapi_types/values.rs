@@ -128,12 +128,20 @@ impl SchemaTypes {
 }
 
 /// The schema path of a child (`segment` is a property name, or the list
-/// element or map value marker) when the child's type may hold a list.
+/// element or map value marker) when the child is a list or holds lists
+/// through maps: only those need it (objects are named by their path), and
+/// skipping the others keeps `labels` and the like from costing a string.
 fn child_path(parent: Option<&str>, segment: &str, child: &Type) -> Option<String> {
-    match child {
-        Type::List(_) | Type::Map(..) => parent.map(|p| format!("{p}.{segment}")),
-        _ => None,
+    fn needs_path(t: &Type) -> bool {
+        match t {
+            Type::List(_) => true,
+            Type::Map(_, value) => needs_path(value),
+            _ => false,
+        }
     }
+    parent
+        .filter(|_| needs_path(child))
+        .map(|p| format!("{p}.{segment}"))
 }
 
 #[cfg(test)]
