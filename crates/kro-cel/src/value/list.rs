@@ -78,8 +78,9 @@ impl List {
     }
 
     /// CEL equality. When either list is a `set` or `map` list (the left
-    /// one's kind first), order does not matter, as in the API server;
-    /// otherwise elements are compared pairwise.
+    /// one's kind first), order does not matter; otherwise elements are
+    /// compared pairwise. The API server only looks at the left operand's
+    /// kind; either counts here so that `a == b` and `b == a` agree.
     ///
     /// For a `set`, both lists must have the same length and the same
     /// distinct elements. For a `map` list, both must have the same length,
