@@ -1,0 +1,577 @@
+//! The RGD and instance controllers against the local control plane,
+//! with the operator running in-process (`kro_operator::run`).
+//!
+//! Each test starts its own operator that serves only the RGDs labelled
+//! `kro-test=<its namespace>`, and gives its RGDs, kinds and API groups
+//! names of their own, so that tests run in parallel on one control plane
+//! without two operators acting on the same objects.
+//!
+//! `KRO_TEST_LOG=<filter>` (such as `kro_operator=debug`) shows the
+//! operators' logs.
+
+use std::collections::BTreeMap;
+
+use clap::Parser;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_graph::api::{ConditionStatus, ResourceGraphDefinition, RgdState};
+use kro_operator::args::Args;
+use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml");
+
+/// The field manager of the tests' own writes.
+const TEST_MANAGER: &str = "kro-test";
+
+/// An operator running in this process.
+struct Operator {
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Operator {
+    /// Starts an operator serving the RGDs of `ns`, with extra flags, and
+    /// waits until the RGD CRD it installs is served.
+    async fn start(ns: &TestNamespace, flags: &[&str]) -> Self {
+        let mut argv = vec![
+            "kro-operator".to_owned(),
+            format!("--kubeconfig={}", kubeconfig_path().display()),
+            "--metrics-bind-address=0".to_owned(),
+            "--health-probe-bind-address=0".to_owned(),
+            format!("--rgd-selector=kro-test={}", ns.name()),
+            "--rgd-progress-requeue-delay=1s".to_owned(),
+            "--graceful-shutdown-timeout=10s".to_owned(),
+        ];
+        argv.extend(flags.iter().map(|f| (*f).to_owned()));
+        let args = Args::try_parse_from(argv).expect("valid flags");
+        if let Ok(filter) = std::env::var("KRO_TEST_LOG") {
+            // Only the first test of the binary installs it; the others
+            // share it.
+            let _ = kro_operator::telemetry::init(&filter, kro_operator::args::LogFormat::Text);
+        }
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(kro_operator::run(args, stop.clone()));
+        kro_testenv::crd_established(&ns.client(), "resourcegraphdefinitions.kro.run").await;
+        Self { stop, task }
+    }
+
+    /// Stops the operator and checks that it stopped cleanly.
+    async fn stop(self) {
+        self.stop.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.task)
+            .await
+            .expect("the operator stops within 30 s")
+            .expect("the operator task did not panic")
+            .expect("the operator stopped without error");
+    }
+}
+
+fn rgds(client: &Client) -> Api<ResourceGraphDefinition> {
+    Api::all(client.clone())
+}
+
+fn crds(client: &Client) -> Api<CustomResourceDefinition> {
+    Api::all(client.clone())
+}
+
+/// An RGD of this test: labelled for its operator, its kind in an API
+/// group of its own.
+fn rgd(ns: &TestNamespace, name: &str, mut body: Value) -> (String, Value) {
+    let name = format!("{}-{name}", ns.name());
+    body["apiVersion"] = json!("kro.run/v1alpha1");
+    body["kind"] = json!("ResourceGraphDefinition");
+    body["metadata"]["name"] = json!(name);
+    body["metadata"]["labels"]["kro-test"] = json!(ns.name());
+    body["spec"]["schema"]["group"] = json!(group(ns));
+    (name, body)
+}
+
+fn group(ns: &TestNamespace) -> String {
+    format!("{}.kro.test", ns.name())
+}
+
+/// The Application example as an RGD of this test.
+fn application(ns: &TestNamespace, name: &str) -> (String, Value) {
+    let body: Value = serde_saphyr::from_str(APPLICATION).expect("the example parses");
+    rgd(ns, name, body)
+}
+
+/// A minimal RGD of kind `kind` whose instance spec has `spec`.
+fn simple(ns: &TestNamespace, name: &str, kind: &str, spec: Value) -> (String, Value) {
+    rgd(
+        ns,
+        name,
+        json!({
+            "spec": {
+                "schema": { "apiVersion": "v1alpha1", "kind": kind, "spec": spec },
+                "resources": [{
+                    "id": "config",
+                    "template": {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": { "name": "${schema.metadata.name}" },
+                        "data": { "from": "kro" }
+                    }
+                }]
+            }
+        }),
+    )
+}
+
+async fn apply(client: &Client, name: &str, body: &Value) {
+    rgds(client)
+        .patch(
+            name,
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(body),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply RGD {name}: {e}"));
+}
+
+/// The RGD's conditions by type: (status, reason, message).
+fn conditions(
+    rgd: &ResourceGraphDefinition,
+) -> BTreeMap<String, (ConditionStatus, String, String)> {
+    rgd.status
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .map(|c| {
+            (
+                c.type_.clone(),
+                (
+                    c.status,
+                    c.reason.clone().unwrap_or_default(),
+                    c.message.clone().unwrap_or_default(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the RGD's status, written for its current generation
+/// (`GraphAccepted` is set on every reconcile), satisfies `check`, and
+/// returns the RGD.
+async fn wait_for(
+    client: &Client,
+    name: &str,
+    what: &str,
+    check: impl Fn(&ResourceGraphDefinition) -> bool,
+) -> ResourceGraphDefinition {
+    let api = rgds(client);
+    eventually(&format!("RGD {name}: {what}"), || async {
+        let rgd = api.get_opt(name).await.ok()??;
+        let current = rgd.status.as_ref()?.conditions.iter().any(|c| {
+            c.type_ == "GraphAccepted" && c.observed_generation == rgd.metadata.generation
+        });
+        (current && check(&rgd)).then_some(rgd)
+    })
+    .await
+}
+
+fn state(rgd: &ResourceGraphDefinition) -> Option<RgdState> {
+    rgd.status.as_ref()?.state
+}
+
+fn condition_is(rgd: &ResourceGraphDefinition, type_: &str, status: ConditionStatus) -> bool {
+    conditions(rgd).get(type_).is_some_and(|c| c.0 == status)
+}
+
+#[tokio::test]
+async fn the_application_example_becomes_active() {
+    let ns = TestNamespace::create("rgd-active").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let (name, body) = application(&ns, "application");
+    apply(&client, &name, &body).await;
+
+    let rgd = wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    let status = rgd.status.clone().expect("a status");
+    assert_eq!(
+        status.topological_order,
+        ["deployment", "service", "ingress"]
+    );
+    let resources: Vec<(String, Vec<String>)> = status
+        .resources
+        .iter()
+        .map(|r| {
+            (
+                r.id.clone(),
+                r.dependencies.iter().map(|d| d.id.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        resources,
+        [
+            ("service".to_owned(), vec!["deployment".to_owned()]),
+            ("ingress".to_owned(), vec!["service".to_owned()]),
+        ]
+    );
+    let crd_name = format!("applications.{}", group(&ns));
+    let by_type = conditions(&rgd);
+    let expected = [
+        (
+            "GraphAccepted",
+            "Valid",
+            "resource graph and schema are valid".to_owned(),
+        ),
+        (
+            "KindReady",
+            "Ready",
+            "kind Application has been accepted and ready".to_owned(),
+        ),
+        (
+            "ControllerReady",
+            "Running",
+            "controller is running".to_owned(),
+        ),
+        ("Ready", "Ready", String::new()),
+    ];
+    for (type_, reason, message) in expected {
+        assert_eq!(
+            by_type.get(type_),
+            Some(&(ConditionStatus::True, reason.to_owned(), message)),
+            "{type_}"
+        );
+    }
+    assert_eq!(by_type.len(), 4, "{by_type:?}");
+    assert_eq!(
+        status.conditions.last().map(|c| c.type_.as_str()),
+        Some("Ready"),
+        "the root comes last"
+    );
+    assert!(
+        rgd.metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == "kro.run/finalizer")
+    );
+
+    let crd = crds(&client)
+        .get(&crd_name)
+        .await
+        .expect("the instance CRD");
+    let labels = crd.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels.get("kro.run/owned").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        labels
+            .get("kro.run/resource-graph-definition-name")
+            .map(String::as_str),
+        Some(name.as_str())
+    );
+    assert_eq!(
+        labels.get("kro.run/resource-graph-definition-id"),
+        rgd.metadata.uid.as_ref()
+    );
+    let established = crd
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| c.type_ == "Established" && c.status == "True");
+    assert!(established, "the CRD is Established");
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_graphs_are_reported_where_they_are_wrong() {
+    let ns = TestNamespace::create("rgd-invalid").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+
+    let (cycle, body) = rgd(
+        &ns,
+        "cycle",
+        json!({ "spec": {
+            "schema": { "apiVersion": "v1alpha1", "kind": "Cycle" },
+            "resources": [
+                { "id": "a", "template": { "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "a" }, "data": { "x": "${b.metadata.name}" } } },
+                { "id": "b", "template": { "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "b" }, "data": { "x": "${a.metadata.name}" } } }
+            ]
+        }}),
+    );
+    apply(&client, &cycle, &body).await;
+    let (typed, body) = rgd(
+        &ns,
+        "type-error",
+        json!({ "spec": {
+            "schema": { "apiVersion": "v1alpha1", "kind": "Typed", "spec": { "name": "string" } },
+            "resources": [
+                { "id": "deploy", "template": { "apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": { "name": "d" },
+                    "spec": { "replicas": "${schema.spec.name}",
+                        "selector": { "matchLabels": { "a": "b" } },
+                        "template": { "metadata": { "labels": { "a": "b" } },
+                            "spec": { "containers": [{ "name": "c", "image": "i" }] } } } } }
+            ]
+        }}),
+    );
+    apply(&client, &typed, &body).await;
+    let (unknown, body) = rgd(
+        &ns,
+        "unknown-field",
+        json!({ "spec": {
+            "schema": { "apiVersion": "v1alpha1", "kind": "Unknown" },
+            "resources": [
+                { "id": "cm", "template": { "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "x" }, "dta": { "a": "b" } } }
+            ]
+        }}),
+    );
+    apply(&client, &unknown, &body).await;
+
+    for (name, located) in [
+        (&cycle, "spec.resources"),
+        (&typed, "spec.resources[0].template.spec.replicas"),
+        (&unknown, "spec.resources[0].template.dta"),
+    ] {
+        let rgd = wait_for(&client, name, "GraphAccepted=False", |r| {
+            condition_is(r, "GraphAccepted", ConditionStatus::False)
+        })
+        .await;
+        let by_type = conditions(&rgd);
+        let (_, reason, message) = &by_type["GraphAccepted"];
+        assert_eq!(reason, "InvalidResourceGraph");
+        assert!(message.contains(located), "{name}: {message}");
+        assert_eq!(state(&rgd), Some(RgdState::Inactive));
+        let (status, ready_reason, _) = &by_type["Ready"];
+        assert_eq!(
+            (*status, ready_reason.as_str()),
+            (ConditionStatus::False, "InvalidResourceGraph")
+        );
+        assert!(
+            rgd.status
+                .as_ref()
+                .is_some_and(|s| s.topological_order.is_empty()),
+            "no order for an invalid graph"
+        );
+    }
+    assert!(
+        crds(&client)
+            .get_opt(&format!("cycles.{}", group(&ns)))
+            .await
+            .expect("read CRD")
+            .is_none(),
+        "no CRD for an invalid graph"
+    );
+    let rgd = rgds(&client).get(&cycle).await.expect("the cycle RGD");
+    let message = &conditions(&rgd)["GraphAccepted"].2;
+    assert!(message.contains("cycle"), "{message}");
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn a_kind_owned_by_another_rgd_or_by_nobody_is_refused() {
+    let ns = TestNamespace::create("rgd-conflict").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+
+    let (first, body) = simple(&ns, "first", "Shared", json!({ "size": "integer" }));
+    apply(&client, &first, &body).await;
+    wait_for(&client, &first, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    let (second, body) = simple(&ns, "second", "Shared", json!({ "other": "string" }));
+    apply(&client, &second, &body).await;
+    let rgd = wait_for(&client, &second, "KindReady=False", |r| {
+        condition_is(r, "KindReady", ConditionStatus::False)
+    })
+    .await;
+    let crd_name = format!("shareds.{}", group(&ns));
+    assert_eq!(
+        conditions(&rgd)["KindReady"],
+        (
+            ConditionStatus::False,
+            "Failed".to_owned(),
+            format!(
+                "failed to update CRD {crd_name}: CRD is owned by another ResourceGraphDefinition {first}"
+            )
+        )
+    );
+    assert_eq!(state(&rgd), Some(RgdState::Inactive));
+    // The first keeps its kind, with its own schema.
+    let crd = crds(&client).get(&crd_name).await.expect("the CRD");
+    let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("serialises");
+    assert!(
+        schema
+            .pointer("/openAPIV3Schema/properties/spec/properties/size")
+            .is_some()
+    );
+    let first_rgd = rgds(&client).get(&first).await.expect("the first RGD");
+    assert_eq!(state(&first_rgd), Some(RgdState::Active));
+
+    // A CRD kro did not make.
+    let foreign = format!("foreigns.{}", group(&ns));
+    let foreign_crd: CustomResourceDefinition = serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": { "name": foreign },
+            "spec": {
+                "group": group(&ns),
+                "names": { "kind": "Foreign", "plural": "foreigns", "singular": "foreign", "listKind": "ForeignList" },
+                "scope": "Namespaced",
+                "versions": [{ "name": "v1alpha1", "served": true, "storage": true,
+                    "schema": { "openAPIV3Schema": { "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": true } } }]
+            }
+        }))
+    .expect("a valid CRD");
+    kro_testenv::apply_crd(&client, &foreign_crd, TEST_MANAGER).await;
+    let (third, body) = simple(&ns, "third", "Foreign", json!({}));
+    apply(&client, &third, &body).await;
+    let rgd = wait_for(&client, &third, "KindReady=False", |r| {
+        condition_is(r, "KindReady", ConditionStatus::False)
+    })
+    .await;
+    assert_eq!(
+        conditions(&rgd)["KindReady"].2,
+        format!("failed to update CRD {foreign}: CRD already exists and is not owned by KRO")
+    );
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn breaking_changes_are_refused_until_allowed() {
+    let ns = TestNamespace::create("rgd-breaking").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let crd_name = format!("evolvings.{}", group(&ns));
+    let has_port = |crd: &CustomResourceDefinition| {
+        serde_json::to_value(&crd.spec.versions[0].schema)
+            .ok()
+            .and_then(|s| {
+                s.pointer("/openAPIV3Schema/properties/spec/properties/port")
+                    .cloned()
+            })
+            .is_some()
+    };
+
+    let (name, body) = simple(
+        &ns,
+        "evolving",
+        "Evolving",
+        json!({ "name": "string", "port": "integer" }),
+    );
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    // Adding an optional field is fine.
+    let (_, added) = simple(
+        &ns,
+        "evolving",
+        "Evolving",
+        json!({ "name": "string", "port": "integer", "note": "string" }),
+    );
+    apply(&client, &name, &added).await;
+    wait_for(&client, &name, "Active after adding a field", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    // Removing one is not.
+    let (_, removed) = simple(&ns, "evolving", "Evolving", json!({ "name": "string" }));
+    apply(&client, &name, &removed).await;
+    let rgd = wait_for(&client, &name, "KindReady=False", |r| {
+        condition_is(r, "KindReady", ConditionStatus::False)
+    })
+    .await;
+    let message = &conditions(&rgd)["KindReady"].2;
+    assert!(
+        message.starts_with(&format!("cannot update CRD {crd_name}: breaking changes")),
+        "{message}"
+    );
+    assert!(message.contains("spec.port"), "{message}");
+    assert_eq!(state(&rgd), Some(RgdState::Inactive));
+    assert!(
+        has_port(&crds(&client).get(&crd_name).await.expect("CRD")),
+        "unchanged"
+    );
+
+    // The annotation lets it through.
+    let mut allowed = removed.clone();
+    allowed["metadata"]["annotations"]["kro.run/allow-breaking-changes"] = json!("true");
+    apply(&client, &name, &allowed).await;
+    wait_for(&client, &name, "Active with the annotation", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    let crd = crds(&client).get(&crd_name).await.expect("CRD");
+    assert!(!has_port(&crd), "the field is gone");
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_an_rgd_keeps_its_crd_unless_allowed() {
+    let ns = TestNamespace::create("rgd-delete").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let (kept, body) = simple(&ns, "kept", "Kept", json!({}));
+    apply(&client, &kept, &body).await;
+    wait_for(&client, &kept, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    rgds(&client)
+        .delete(&kept, &DeleteParams::default())
+        .await
+        .expect("delete the RGD");
+    eventually("the RGD to be gone", || async {
+        rgds(&client)
+            .get_opt(&kept)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        crds(&client)
+            .get_opt(&format!("kepts.{}", group(&ns)))
+            .await
+            .expect("read CRD")
+            .is_some(),
+        "the CRD stays"
+    );
+    operator.stop().await;
+
+    let operator = Operator::start(&ns, &["--allow-crd-deletion"]).await;
+    let (dropped, body) = simple(&ns, "dropped", "Dropped", json!({}));
+    apply(&client, &dropped, &body).await;
+    wait_for(&client, &dropped, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    rgds(&client)
+        .delete(&dropped, &DeleteParams::default())
+        .await
+        .expect("delete the RGD");
+    let crd_name = format!("droppeds.{}", group(&ns));
+    eventually("the CRD to be gone", || async {
+        crds(&client)
+            .get_opt(&crd_name)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    operator.stop().await;
+}
