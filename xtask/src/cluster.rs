@@ -23,7 +23,7 @@ pub struct Binaries {
 
 /// Go settings shared by every build: no cgo (the components are static
 /// binaries upstream too), and never a toolchain download.
-fn go(dir: &Path) -> Command {
+pub fn go(dir: &Path) -> Command {
     let mut command = Command::new("go");
     command
         .current_dir(dir)

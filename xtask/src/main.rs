@@ -1,29 +1,37 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `test`: every check CI runs: formatting, clippy, cargo-deny, then all
-//!   tests (unit, integration, end-to-end) against one local control plane.
+//! - `test`: every check CI runs: formatting, clippy, cargo-deny, the plain
+//!   manifests against the Helm chart, then all tests (unit, integration,
+//!   end-to-end) against one local control plane.
+//! - `demo [--exit]`: the user's Application example end to end on the local
+//!   control plane with the operator, printed as `kubectl` shows it.
 //! - `cluster`: a local control plane in the foreground, for a person.
 //! - `build-cluster`: build the local control plane binaries only.
 //! - `dump-openapi`: save the OpenAPI v3 documents of the built-in Kubernetes
 //!   group versions under `data/kubernetes-openapi/`, for offline checks.
 //! - `conformance`: the CEL specification's conformance suite against
 //!   kro-cel, with the pass rate per file and in total.
+//! - `manifests [--check]`: render the plain install manifests under
+//!   `deploy/` from the Helm chart `charts/kro` (or check that they are up to
+//!   date), with a `helm` built from the Go module `tools/helm`.
 //!
 //! Tools the checks need (cargo-deny, Go modules) are installed from the
 //! registries when missing, so a fresh machine needs only Rust and Go.
 
 mod cluster;
+mod demo;
+mod manifests;
 mod tools;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str =
-    "usage: cargo xtask <test | cluster | build-cluster | dump-openapi | conformance>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("demo") => demo::run(&args[1..]),
         Some("cluster") => cluster::run_foreground(),
         Some("build-cluster") => cluster::build().map(|_| ()),
         Some("dump-openapi") => cluster::dump_openapi(),
@@ -36,6 +44,7 @@ fn main() -> Result<()> {
             "--example",
             "conformance",
         ]),
+        Some("manifests") => manifests::command(&args[1..]),
         Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
         None => bail!("{USAGE}"),
     }
@@ -61,6 +70,10 @@ fn test() -> Result<()> {
         "bans",
         "sources",
     ])?;
+
+    // The plain manifests must be what the chart renders (builds helm
+    // once, then a relink of a few seconds).
+    manifests::run_all(true)?;
 
     let binaries = cluster::build()?;
     // Build everything before the control plane starts, so that compiling

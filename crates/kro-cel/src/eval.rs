@@ -171,16 +171,20 @@ impl Ctx<'_> {
         let (Value::List(mut x), Value::List(y)) = (a, b) else {
             return Err(EvalError::NoMatchingOverload("_+_".into()));
         };
-        let copied = if Arc::strong_count(&x) == 1 {
-            0
-        } else {
+        // A `set` or `map` list merges (see `List::concat`), which copies.
+        let copied = if x.is_shared() || x.kind().is_some() {
             x.len()
+        } else {
+            0
         };
         self.charge(((copied + y.len()) / 100) as u64)?;
         if x.len().saturating_add(y.len()) > crate::cost::MAX_ALLOCATION {
             return Err(EvalError::InvalidArgument("list too large".into()));
         }
-        Arc::make_mut(&mut x).extend(y.iter().cloned());
+        if x.kind().is_some() {
+            return Ok(Value::List(x.concat(&y)));
+        }
+        x.make_mut().extend(y.iter().cloned());
         Ok(Value::List(x))
     }
 

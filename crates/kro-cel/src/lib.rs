@@ -54,7 +54,7 @@ pub use eval::Program;
 pub use kro_env::KroOptions;
 pub use parse::parse;
 pub use types::Type;
-pub use value::{Key, Map, Value};
+pub use value::{Key, List, ListKind, Map, Value};
 
 /// A parsed, checked and planned expression.
 #[derive(Debug, Clone)]

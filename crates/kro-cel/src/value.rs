@@ -12,6 +12,10 @@ pub use crate::lib_std::time::Timestamp;
 use crate::error::EvalError;
 use crate::types::Type;
 
+mod list;
+
+pub use list::{List, ListKind};
+
 /// A map key: CEL allows only these four kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
@@ -77,8 +81,8 @@ pub enum Value {
     String(Arc<str>),
     /// A byte sequence.
     Bytes(Arc<[u8]>),
-    /// A list.
-    List(Arc<Vec<Value>>),
+    /// A list (see [`List`] for `set` and `map` lists).
+    List(List),
     /// A map (also used for JSON objects and declared object types).
     Map(Arc<Map>),
     /// A point in time.
@@ -101,7 +105,7 @@ impl Value {
 
     /// A list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(items))
+        Value::List(List::new(items))
     }
 
     /// The CEL type name of this value's runtime type.
@@ -230,7 +234,8 @@ impl Value {
         }
     }
 
-    /// CEL equality: numbers compare across types, collections deeply,
+    /// CEL equality: numbers compare across types, collections deeply
+    /// (`set` and `map` lists regardless of order, see [`List::equals`]),
     /// values of different types are unequal (never an error).
     pub fn equals(&self, other: &Value) -> bool {
         use Value::*;
@@ -242,9 +247,7 @@ impl Value {
             }
             (String(a), String(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
-            (List(a), List(b)) => {
-                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y))
-            }
+            (List(a), List(b)) => a.equals(b),
             (Map(a), Map(b)) => {
                 a.len() == b.len()
                     && a.iter()

@@ -8,6 +8,7 @@
 mod eval;
 mod generate;
 mod graph;
+mod render;
 mod source;
 mod validate;
 
@@ -33,6 +34,7 @@ enum Command {
     Generate(generate::GenerateArgs),
     Graph(graph::GraphArgs),
     Eval(eval::EvalArgs),
+    Render(render::RenderArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Some(Command::Validate(validate_args)) => outcome(validate::run(&validate_args)),
         Some(Command::Generate(generate_args)) => outcome(generate::run(&generate_args)),
         Some(Command::Graph(graph_args)) => outcome(graph::run(&graph_args)),
+        Some(Command::Render(render_args)) => outcome(render::run(&render_args)),
         Some(Command::Eval(eval_args)) => match eval::run(&eval_args) {
             Ok(out) => {
                 println!("{out}");

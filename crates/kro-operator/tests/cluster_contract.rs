@@ -481,6 +481,26 @@ fn memory_env() -> Env {
 }
 
 /// The Widget CRD, applied idempotently (test binaries share the cluster).
+async fn find_type_knows_a_type_once_it_has_objects(cluster: &impl Cluster, env: &Env) {
+    let widget = env.widget(0, "typed", json!({ "size": 1 }));
+    cluster
+        .apply(&env.widgets, &widget, "kro-contract")
+        .await
+        .expect("create");
+    assert_eq!(
+        cluster.find_type("contract.kro.test", "Widget").await,
+        Ok(Some(widgets()))
+    );
+    assert_eq!(
+        cluster.find_type("nowhere.kro.test", "Widget").await,
+        Ok(None)
+    );
+    assert_eq!(
+        cluster.find_type("contract.kro.test", "Gadget").await,
+        Ok(None)
+    );
+}
+
 async fn install_widget_crd(client: &Client) {
     let crd: CustomResourceDefinition = serde_json::from_value(json!({
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -569,6 +589,7 @@ contract!(
     finalizers_turn_a_delete_into_a_deletion_timestamp,
     finalizers_are_a_set_each_manager_owns_its_own,
     lists_by_namespace_across_namespaces_and_by_selector,
+    find_type_knows_a_type_once_it_has_objects,
 );
 
 // ------------------------------------------- KubeCluster only (§4 claims)

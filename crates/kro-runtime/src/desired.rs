@@ -10,7 +10,7 @@
 use kro_cel::result_json::to_template_json;
 use kro_cel::template::{FieldPath, Part, Template};
 use kro_cel::{Activation, EvalError, Value};
-use kro_graph::builder::{CompiledExpression, Context, GraphResource};
+use kro_graph::builder::{CompiledExpression, Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
 use thiserror::Error;
 
@@ -89,11 +89,15 @@ pub fn desired_object(
     activation: &dyn Activation,
 ) -> Result<Json, DesiredError> {
     let structure = &resource.structure;
+    let section = match structure.kind {
+        NodeKind::External | NodeKind::ExternalCollection => "externalRef",
+        NodeKind::Resource | NodeKind::Collection => "template",
+    };
     let template_root = FieldPath::root()
         .key("spec")
         .key("resources")
         .index(structure.index)
-        .key("template");
+        .key(section);
     let mut object = structure.object.clone();
     let mut removed = Vec::new();
     for found in &structure.templates {

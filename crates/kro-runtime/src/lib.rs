@@ -12,4 +12,10 @@ pub mod collection;
 pub mod conditions;
 pub mod desired;
 pub mod metadata;
+pub mod reconcile;
 pub mod state;
+
+pub use reconcile::{
+    ConditionTransition, ExternalRead, ExternalTarget, NodeReport, Options, Outcome,
+    ReconcileError, Requeue, instance_type, reconcile, resource_type,
+};

@@ -44,6 +44,9 @@ pub const COLLECTION_SIZE: &str = "kro.run/collection-size";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// On children: the deletion wave (higher waves are deleted first).
 pub const APPLY_ORDER: &str = "internal.kro.run/apply-order";
+/// On children: a hash of the body kro last applied, so that an unchanged
+/// body is not applied again (see `reconcile::unchanged`).
+pub const APPLIED_HASH: &str = "internal.kro.run/applied-hash";
 /// The annotation that suspends reconciliation when set to `suspended`.
 pub const RECONCILE: &str = "kro.run/reconcile";
 /// The finalizer kro puts on instances (and RGDs).

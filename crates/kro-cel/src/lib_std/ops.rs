@@ -34,12 +34,7 @@ pub(crate) fn add(a: &Value, b: &Value) -> R {
             Ok(Value::from(s))
         }
         (Bytes(x), Bytes(y)) => Ok(Bytes(x.iter().chain(y.iter()).copied().collect())),
-        (List(x), List(y)) => {
-            let mut v = Vec::with_capacity(x.len() + y.len());
-            v.extend(x.iter().cloned());
-            v.extend(y.iter().cloned());
-            Ok(Value::list(v))
-        }
+        (List(x), List(y)) => Ok(List(x.concat(y))),
         (Timestamp(t), Duration(d)) | (Duration(d), Timestamp(t)) => t
             .checked_add(*d)
             .map(Timestamp)

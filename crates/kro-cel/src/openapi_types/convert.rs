@@ -1,6 +1,7 @@
 //! The walk from an OpenAPI schema to CEL types.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
@@ -24,7 +25,7 @@ pub(crate) const MAP_VALUE: &str = "@elem";
 
 pub(crate) struct Converter {
     objects: IndexMap<String, ObjectType>,
-    list_kinds: BTreeMap<String, ListKind>,
+    list_kinds: BTreeMap<String, Arc<ListKind>>,
 }
 
 impl Converter {
@@ -35,8 +36,9 @@ impl Converter {
         }
     }
 
-    pub(crate) fn finish(self, root: Type) -> SchemaTypes {
+    pub(crate) fn finish(self, root_name: &str, root: Type) -> SchemaTypes {
         SchemaTypes {
+            root_name: root_name.to_string(),
             root,
             objects: self.objects,
             list_kinds: self.list_kinds,
@@ -91,15 +93,19 @@ impl Converter {
         let kind = match schema.x_kubernetes_list_type.as_deref() {
             Some("set") => Some(ListKind::Set),
             Some("map") => Some(ListKind::Map {
+                // Values hold properties under their escaped names, and a
+                // property that cannot be escaped under its own name.
                 keys: schema
                     .x_kubernetes_list_map_keys
-                    .clone()
-                    .unwrap_or_default(),
+                    .iter()
+                    .flatten()
+                    .map(|k| Arc::from(escape_field_name(k).unwrap_or_else(|| k.clone())))
+                    .collect(),
             }),
             _ => None,
         };
         if let Some(kind) = kind {
-            self.list_kinds.insert(name.to_string(), kind);
+            self.list_kinds.insert(name.to_string(), Arc::new(kind));
         }
         Type::list(element)
     }

@@ -14,7 +14,9 @@
 //!   become `dyn`;
 //! - string formats `byte`, `date`, `date-time` and `duration` become
 //!   `bytes`, `timestamp`, `timestamp` and `duration`;
-//! - `x-kubernetes-list-type` `set` and `map` are recorded ([`ListKind`]);
+//! - `x-kubernetes-list-type` `set` and `map` are recorded ([`ListKind`]),
+//!   and the lists [`SchemaTypes::value_of`] makes compare regardless of
+//!   order and merge on `+`, as in the API server;
 //! - property names that are CEL keywords or hold `.`, `-`, `/` or `__` are
 //!   escaped ([`escape_field_name`]); a reserved word such as `namespace` is
 //!   declared both as written and escaped (`__namespace__`);
@@ -29,34 +31,28 @@ pub(crate) mod tests;
 mod values;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 
 pub use escape::{escape_field_name, is_reserved, unescape_field_name};
 
+pub use crate::value::ListKind;
+
 use crate::decls::{Env, ObjectType};
 use crate::template::{FieldPath, Segment};
 use crate::types::Type;
 
-/// How a list's elements are identified, from `x-kubernetes-list-type`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListKind {
-    /// `set`: unique scalar elements; order does not matter.
-    Set,
-    /// `map`: objects identified by the values of `keys`.
-    Map {
-        /// The `x-kubernetes-list-map-keys`.
-        keys: Vec<String>,
-    },
-}
-
 /// The CEL view of one schema: its type and the object types it declares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaTypes {
+    /// The name the paths of `objects` and `list_kinds` start with.
+    root_name: String,
     root: Type,
     objects: IndexMap<String, ObjectType>,
-    list_kinds: BTreeMap<String, ListKind>,
+    /// Shared with the list values [`SchemaTypes::value_of`] makes.
+    list_kinds: BTreeMap<String, Arc<ListKind>>,
 }
 
 impl SchemaTypes {
@@ -66,7 +62,7 @@ impl SchemaTypes {
     pub fn of_resource(root_name: &str, schema: &JSONSchemaProps) -> SchemaTypes {
         let mut converter = convert::Converter::new();
         let root = converter.convert(schema, root_name, true, 0);
-        converter.finish(root)
+        converter.finish(root_name, root)
     }
 
     /// Converts the schema of an RGD's instance as expressions see it
@@ -97,7 +93,7 @@ impl SchemaTypes {
     pub fn of_schema(root_name: &str, schema: &JSONSchemaProps) -> SchemaTypes {
         let mut converter = convert::Converter::new();
         let root = converter.convert(schema, root_name, false, 0);
-        converter.finish(root)
+        converter.finish(root_name, root)
     }
 
     /// The type of the whole value.
@@ -119,7 +115,7 @@ impl SchemaTypes {
     /// (`__type_deployment.spec.template.spec.containers`), when the schema
     /// sets one.
     pub fn list_kind(&self, name: &str) -> Option<&ListKind> {
-        self.list_kinds.get(name)
+        self.list_kinds.get(name).map(|k| &**k)
     }
 
     /// Declares every object type in `env`.

@@ -15,7 +15,7 @@ use super::rgd::{GROUP, KIND, VERSION};
 const DNS_LABEL_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 
 /// The `ResourceGraphDefinition` CRD, as the operator installs it and as
-/// `deploy/crds/` ships it.
+/// `deploy/crds/` and the Helm chart (`charts/kro/crds/`) ship it.
 pub fn resource_graph_definition_crd() -> CustomResourceDefinition {
     serde_json::from_value(crd_json())
         .unwrap_or_else(|e| unreachable!("the RGD CRD literal matches the CRD type: {e}"))
@@ -263,28 +263,35 @@ mod tests {
 
     use super::resource_graph_definition_crd;
 
-    /// The shipped manifest, relative to this crate.
-    const MANIFEST: &str = "../../deploy/crds/resourcegraphdefinitions.kro.run.yaml";
+    /// The shipped copies, relative to this crate: the plain manifest and
+    /// the Helm chart's (Helm installs `crds/` before the templates).
+    const MANIFESTS: [&str; 2] = [
+        "../../deploy/crds/resourcegraphdefinitions.kro.run.yaml",
+        "../../charts/kro/crds/resourcegraphdefinitions.kro.run.yaml",
+    ];
 
-    /// `deploy/crds/` must match the code. Set `KRO_UPDATE_MANIFESTS=1` to
-    /// rewrite it after changing the CRD.
+    /// `deploy/crds/` and `charts/kro/crds/` must match the code, and so
+    /// each other. Set `KRO_UPDATE_MANIFESTS=1` to rewrite them after
+    /// changing the CRD.
     #[test]
-    fn shipped_manifest_is_up_to_date() {
+    fn shipped_manifests_are_up_to_date() {
         let generated = format!(
             "# Generated from crates/kro-graph/src/api/crd.rs; do not edit.\n{}",
             serde_saphyr::to_string(&resource_graph_definition_crd())
                 .expect("a CRD serialises to YAML")
         );
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(MANIFEST);
-        if std::env::var_os("KRO_UPDATE_MANIFESTS").is_some() {
-            std::fs::write(&path, &generated).expect("write the manifest");
+        for manifest in MANIFESTS {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(manifest);
+            if std::env::var_os("KRO_UPDATE_MANIFESTS").is_some() {
+                std::fs::write(&path, &generated).expect("write the manifest");
+            }
+            let shipped = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                shipped == generated,
+                "{} is out of date: run `KRO_UPDATE_MANIFESTS=1 cargo test -p kro-graph` and commit it",
+                path.display()
+            );
         }
-        let shipped = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            shipped == generated,
-            "{} is out of date: run `KRO_UPDATE_MANIFESTS=1 cargo test -p kro-graph` and commit it",
-            path.display()
-        );
     }
 
     #[test]

@@ -119,6 +119,27 @@ fn sort_key(object: &Value) -> (String, String) {
 }
 
 impl Cluster for KubeCluster {
+    async fn find_type(
+        &self,
+        group: &str,
+        kind: &str,
+    ) -> Result<Option<ResourceType>, ClusterError> {
+        let api_group = match kube::discovery::group(&self.client, group).await {
+            Ok(api_group) => api_group,
+            Err(kube::Error::Discovery(_)) => return Ok(None),
+            Err(e) => return Err(from_kube(e, group, &format!("group {group:?}"))),
+        };
+        Ok(api_group
+            .recommended_kind(kind)
+            .map(|(resource, capabilities)| ResourceType {
+                group: resource.group,
+                version: resource.version,
+                kind: resource.kind,
+                plural: resource.plural,
+                namespaced: capabilities.scope == kube::discovery::Scope::Namespaced,
+            }))
+    }
+
     async fn get(&self, key: &ObjectKey) -> Result<Option<Value>, ClusterError> {
         let api = self.api(&key.resource, key.namespace.as_deref());
         // Not `get_opt`: it folds every 404 into `None`, and a type that is

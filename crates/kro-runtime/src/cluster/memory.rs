@@ -370,6 +370,22 @@ impl MemoryCluster {
 }
 
 impl Cluster for MemoryCluster {
+    async fn find_type(
+        &self,
+        group: &str,
+        kind: &str,
+    ) -> Result<Option<ResourceType>, ClusterError> {
+        // Only types with objects are known here; with no objects of a
+        // type there is nothing to find through it either.
+        Ok(self
+            .state()
+            .objects
+            .keys()
+            .map(|key| &key.resource)
+            .find(|resource| resource.group == group && resource.kind == kind)
+            .cloned())
+    }
+
     async fn get(&self, key: &ObjectKey) -> Result<Option<Value>, ClusterError> {
         Ok(self
             .state()

@@ -183,4 +183,14 @@ pub trait Cluster: Send + Sync {
         resource: &ResourceType,
         object: &Value,
     ) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+
+    /// The type the cluster serves for a group and kind, if any: for
+    /// objects recorded in an instance's inventory that the graph no
+    /// longer names. The preferred version is as good as any other: only
+    /// metadata is read through it.
+    fn find_type(
+        &self,
+        group: &str,
+        kind: &str,
+    ) -> impl Future<Output = Result<Option<ResourceType>, ClusterError>> + Send;
 }

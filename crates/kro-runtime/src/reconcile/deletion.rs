@@ -1,0 +1,60 @@
+//! Deleting an instance's children, in waves, from the inventory recorded
+//! on the instance alone: no template is evaluated and no external
+//! reference read, so deletion works even when the graph or the objects it
+//! reads are broken.
+//!
+//! Each child carries its wave in `internal.kro.run/apply-order`
+//! (dependents have higher numbers). A pass deletes the members of the
+//! highest wave still present and asks to run again; a wave must be gone
+//! (child finalizers included) before the next one starts. When nothing is
+//! left, the finalizer is released and the API server removes the
+//! instance.
+
+use super::apply::{delete, members};
+use super::instance::Pass;
+use super::walk::is_terminating;
+use super::{ReconcileError, Requeue};
+use crate::cluster::Cluster;
+use crate::metadata::{self, FINALIZER};
+
+pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
+    let ours = pass.instance["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|f| f == FINALIZER));
+    if !ours {
+        return Ok(());
+    }
+    let inventory = match pass.recorded_inventory() {
+        Ok(inventory) => inventory.unwrap_or_default(),
+        Err(problem) => {
+            pass.outcome.requeue = Requeue::After(pass.options.requeue_interval);
+            return super::status::write_deleting(pass, format!("deletion blocked: {problem}"))
+                .await;
+        }
+    };
+    let members = members(pass, &inventory, &[]).await?;
+    let wave_of = |object: &serde_json::Value| {
+        object["metadata"]["annotations"][metadata::APPLY_ORDER]
+            .as_str()
+            .and_then(|w| w.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let Some(wave) = members.iter().map(|(_, o)| wave_of(o)).max() else {
+        pass.write_metadata(&inventory, false).await?;
+        pass.outcome.finalized = true;
+        return Ok(());
+    };
+    super::status::write_deleting(pass, format!("deleting apply-order wave {wave}")).await?;
+    for (key, object) in &members {
+        if wave_of(object) != wave || is_terminating(object) {
+            continue;
+        }
+        let uid = object["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        delete(pass, key, &uid).await?;
+    }
+    pass.outcome.requeue = Requeue::After(pass.options.requeue_interval);
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! Unit tests of the pass on the user's Application example, on the
+//! in-memory cluster: what `kro render` shows, pass by pass.
+
+use std::sync::Arc;
+
+use kro_cel::Env;
+use kro_graph::api::ResourceGraphDefinition;
+use kro_graph::builder::{BuildOptions, Builder, Graph};
+use kro_graph::resolver::BuiltinSchemas;
+use serde_json::json;
+
+use super::*;
+use crate::cluster::MemoryCluster;
+
+const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
+
+fn application() -> Graph {
+    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
+    Builder::new(
+        Arc::new(BuiltinSchemas::new()),
+        Env::kro(),
+        BuildOptions::default(),
+    )
+    .build(&rgd)
+    .unwrap()
+}
+
+fn options() -> Options {
+    Options {
+        rgd_uid: "rgd-uid".into(),
+        now: Some("2026-01-01T00:00:00Z".into()),
+        ..Options::default()
+    }
+}
+
+async fn seeded(cluster: &MemoryCluster, graph: &Graph) -> serde_json::Value {
+    cluster
+        .insert(
+            &instance_type(graph),
+            json!({
+                "apiVersion": "kro.run/v1alpha1", "kind": "Application",
+                "metadata": { "name": "demo", "namespace": "default", "generation": 1 },
+                "spec": { "name": "my-app", "image": "nginx", "ingress": { "enabled": true } }
+            }),
+        )
+        .unwrap()
+}
+
+fn state(outcome: &Outcome, id: &str) -> NodeState {
+    outcome.nodes.iter().find(|n| n.id == id).unwrap().state
+}
+
+#[tokio::test]
+async fn the_application_goes_forward_one_dependency_per_pass() {
+    let graph = application();
+    let cluster = MemoryCluster::new();
+    let instance = seeded(&cluster, &graph).await;
+
+    let first = reconcile(&graph, &instance, &cluster, &options())
+        .await
+        .unwrap();
+    assert_eq!(state(&first, "deployment"), NodeState::Synced);
+    assert_eq!(state(&first, "service"), NodeState::InProgress);
+    assert_eq!(state(&first, "ingress"), NodeState::InProgress);
+    assert_eq!(first.applied.len(), 1);
+    assert_eq!(first.applied[0]["spec"]["replicas"], 3);
+    assert_eq!(first.requeue, Requeue::After(Duration::from_secs(3)));
+
+    let instance = cluster.get(&key(&graph)).await.unwrap().unwrap();
+    let second = reconcile(&graph, &instance, &cluster, &options())
+        .await
+        .unwrap();
+    assert_eq!(state(&second, "service"), NodeState::Synced);
+    assert_eq!(state(&second, "ingress"), NodeState::InProgress);
+    assert_eq!(second.applied.len(), 1, "the Deployment is unchanged");
+    assert_eq!(second.applied[0]["kind"], "Service");
+
+    let instance = cluster.get(&key(&graph)).await.unwrap().unwrap();
+    let third = reconcile(&graph, &instance, &cluster, &options())
+        .await
+        .unwrap();
+    assert_eq!(state(&third, "ingress"), NodeState::Synced);
+    assert_eq!(third.computed_status["state"], "ACTIVE");
+
+    let instance = cluster.get(&key(&graph)).await.unwrap().unwrap();
+    let steady = reconcile(&graph, &instance, &cluster, &options())
+        .await
+        .unwrap();
+    assert_eq!(steady.writes, 0);
+    assert_eq!(steady.requeue, Requeue::None);
+    assert_eq!(steady.desired.len(), 3);
+}
+
+fn key(graph: &Graph) -> crate::cluster::ObjectKey {
+    crate::cluster::ObjectKey {
+        resource: instance_type(graph),
+        namespace: Some("default".into()),
+        name: "demo".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_instance_without_a_uid_is_refused() {
+    let graph = application();
+    let error = reconcile(
+        &graph,
+        &json!({ "metadata": { "name": "x" } }),
+        &MemoryCluster::new(),
+        &options(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "instance x: metadata.name and metadata.uid are required"
+    );
+}

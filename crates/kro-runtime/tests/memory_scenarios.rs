@@ -1,0 +1,82 @@
+//! The runtime's scenario suite on the in-memory cluster.
+
+mod scenarios;
+
+use kro_graph::builder::Graph;
+use kro_runtime::cluster::MemoryCluster;
+use scenarios::Harness;
+
+struct Memory {
+    cluster: MemoryCluster,
+}
+
+impl Harness for Memory {
+    type Cluster = MemoryCluster;
+
+    fn cluster(&self) -> &MemoryCluster {
+        &self.cluster
+    }
+
+    fn namespace(&self) -> &str {
+        "default"
+    }
+
+    // Every type is served in memory.
+    async fn install(&self, _graph: &Graph) {}
+}
+
+fn memory() -> Memory {
+    Memory {
+        cluster: MemoryCluster::new(),
+    }
+}
+
+#[tokio::test]
+async fn create_update_and_steady_state() {
+    scenarios::create_update_and_steady_state(&memory()).await;
+}
+
+#[tokio::test]
+async fn include_when_toggles() {
+    scenarios::include_when_toggles(&memory()).await;
+}
+
+#[tokio::test]
+async fn drift_is_corrected() {
+    scenarios::drift_is_corrected(&memory()).await;
+}
+
+#[tokio::test]
+async fn ready_when_gates_dependents() {
+    scenarios::ready_when_gates_dependents(&memory()).await;
+}
+
+#[tokio::test]
+async fn collections_scale() {
+    scenarios::collections_scale(&memory()).await;
+}
+
+#[tokio::test]
+async fn external_refs() {
+    scenarios::external_refs(&memory()).await;
+}
+
+#[tokio::test]
+async fn deletion_in_waves_from_the_inventory() {
+    scenarios::deletion_in_waves_from_the_inventory(&memory()).await;
+}
+
+#[tokio::test]
+async fn suspension() {
+    scenarios::suspension(&memory()).await;
+}
+
+#[tokio::test]
+async fn custom_conditions() {
+    scenarios::custom_conditions(&memory()).await;
+}
+
+#[tokio::test]
+async fn two_resources_rendering_one_object() {
+    scenarios::two_resources_rendering_one_object(&memory()).await;
+}

@@ -1,0 +1,827 @@
+//! The runtime's scenario suite, written once for any [`Cluster`]: the
+//! runtime's own tests run it on `MemoryCluster`, the operator's run it on
+//! the local control plane through `KubeCluster`
+//! (`crates/kro-operator/tests/runtime_scenarios.rs`).
+//!
+//! Every scenario uses kinds without controllers of their own (ConfigMaps)
+//! so that what happens is decided by the runtime and the test alone: a
+//! "user" changes objects through server-side apply under another field
+//! manager, as `kubectl apply --server-side` would. Each scenario has its
+//! own instance kind and object names, so scenarios can share a namespace
+//! and a cluster.
+
+#![allow(dead_code)] // Each test binary uses the scenarios it runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kro_cel::Env;
+use kro_graph::api::ResourceGraphDefinition;
+use kro_graph::builder::{BuildOptions, Builder, Graph};
+use kro_graph::resolver::BuiltinSchemas;
+use kro_runtime::cluster::{Cluster, ObjectKey, ResourceType};
+use kro_runtime::state::NodeState;
+use kro_runtime::{Options, Outcome, Requeue, instance_type, reconcile};
+use serde_json::{Value, json};
+
+/// What a scenario needs beyond the cluster itself.
+pub trait Harness: Sync {
+    /// The cluster under test.
+    type Cluster: Cluster;
+    /// The cluster.
+    fn cluster(&self) -> &Self::Cluster;
+    /// The namespace the scenario works in.
+    fn namespace(&self) -> &str;
+    /// Makes `graph`'s instance kind servable: installs its CRD on a real
+    /// cluster.
+    fn install(&self, graph: &Graph) -> impl std::future::Future<Output = ()> + Send;
+}
+
+const USER: &str = "scenario-user";
+const GROUP: &str = "scenarios.kro.run";
+
+pub fn config_map_type() -> ResourceType {
+    ResourceType {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "ConfigMap".into(),
+        plural: "configmaps".into(),
+        namespaced: true,
+    }
+}
+
+/// Builds the graph of an RGD written in YAML, with the instance kind
+/// `kind` in the scenarios' group.
+pub fn graph(kind: &str, yaml: &str) -> Graph {
+    let text = yaml.replace("KIND", kind);
+    let mut rgd: ResourceGraphDefinition = serde_saphyr::from_str(&text).expect("scenario RGD");
+    rgd.spec.schema.group = Some(GROUP.to_owned());
+    Builder::new(
+        Arc::new(BuiltinSchemas::new()),
+        Env::kro(),
+        BuildOptions::default(),
+    )
+    .build(&rgd)
+    .unwrap_or_else(|e| panic!("scenario RGD for {kind} does not build: {e}"))
+}
+
+fn options() -> Options {
+    Options {
+        rgd_uid: "scenario-rgd-uid".into(),
+        requeue_interval: Duration::from_secs(1),
+        max_collection_size: 10,
+        now: None,
+    }
+}
+
+struct Instance<'a, H: Harness> {
+    harness: &'a H,
+    graph: Graph,
+    key: ObjectKey,
+}
+
+impl<'a, H: Harness> Instance<'a, H> {
+    /// Installs the kind and creates an instance named `name` with `spec`.
+    async fn create(harness: &'a H, graph: Graph, name: &str, spec: Value) -> Self {
+        harness.install(&graph).await;
+        let resource = instance_type(&graph);
+        let key = ObjectKey {
+            resource,
+            namespace: Some(harness.namespace().to_owned()),
+            name: name.to_owned(),
+        };
+        let instance = Instance {
+            harness,
+            graph,
+            key,
+        };
+        instance.set_spec(spec).await;
+        instance
+    }
+
+    async fn set_spec(&self, spec: Value) {
+        self.user_apply(json!({ "spec": spec })).await;
+    }
+
+    async fn user_apply(&self, mut body: Value) {
+        body["apiVersion"] = json!(self.key.resource.api_version());
+        body["kind"] = json!(self.key.resource.kind);
+        body["metadata"]["name"] = json!(self.key.name);
+        body["metadata"]["namespace"] = json!(self.harness.namespace());
+        self.harness
+            .cluster()
+            .apply(&self.key.resource, &body, USER)
+            .await
+            .expect("apply the instance as a user");
+    }
+
+    async fn get(&self) -> Option<Value> {
+        self.harness
+            .cluster()
+            .get(&self.key)
+            .await
+            .expect("read the instance")
+    }
+
+    /// One pass.
+    async fn pass(&self) -> Outcome {
+        self.pass_with(&self.graph).await
+    }
+
+    async fn pass_with(&self, graph: &Graph) -> Outcome {
+        let instance = self.get().await.expect("the instance exists");
+        reconcile(graph, &instance, self.harness.cluster(), &options())
+            .await
+            .expect("the pass completes")
+    }
+
+    /// Passes until one changes nothing and asks for no requeue; returns
+    /// them all.
+    async fn settle(&self) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for _ in 0..8 {
+            let outcome = self.pass().await;
+            let done = outcome.writes == 0 && outcome.requeue == Requeue::None;
+            outcomes.push(outcome);
+            if done {
+                return outcomes;
+            }
+        }
+        panic!(
+            "{} did not settle in 8 passes; last: {:#?}",
+            self.key,
+            outcomes.last()
+        );
+    }
+
+    async fn status(&self) -> Value {
+        self.get().await.expect("the instance exists")["status"].clone()
+    }
+
+    /// Deletes the instance as a user would (it stays while kro's finalizer
+    /// is on it).
+    async fn delete(&self) {
+        let instance = self.get().await.expect("the instance exists");
+        let uid = instance["metadata"]["uid"]
+            .as_str()
+            .expect("uid")
+            .to_owned();
+        self.harness
+            .cluster()
+            .delete(&self.key, &uid)
+            .await
+            .expect("delete the instance");
+    }
+}
+
+fn config_map_key<H: Harness>(harness: &H, name: &str) -> ObjectKey {
+    ObjectKey {
+        resource: config_map_type(),
+        namespace: Some(harness.namespace().to_owned()),
+        name: name.to_owned(),
+    }
+}
+
+async fn config_map<H: Harness>(harness: &H, name: &str) -> Option<Value> {
+    harness
+        .cluster()
+        .get(&config_map_key(harness, name))
+        .await
+        .expect("read a ConfigMap")
+}
+
+/// Creates or changes a ConfigMap as a user.
+async fn user_config_map<H: Harness>(harness: &H, name: &str, labels: Value, data: Value) {
+    let body = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": { "name": name, "namespace": harness.namespace(), "labels": labels },
+        "data": data,
+    });
+    harness
+        .cluster()
+        .apply(&config_map_type(), &body, USER)
+        .await
+        .expect("apply a ConfigMap as a user");
+}
+
+fn state_of<'a>(outcome: &'a Outcome, id: &str) -> (NodeState, Option<&'a str>) {
+    let node = outcome
+        .nodes
+        .iter()
+        .find(|n| n.id == id)
+        .unwrap_or_else(|| panic!("no node {id} in {:#?}", outcome.nodes));
+    (node.state, node.reason.as_deref())
+}
+
+/// Three ConfigMaps in a chain, the last one optional.
+const CHAIN: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+      value: string
+      enabled: boolean
+    status:
+      base: ${base.data.value}
+      derived: ${derived.data.value}
+  resources:
+    - id: base
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-base
+        data:
+          value: ${schema.spec.value}
+    - id: derived
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-derived
+        data:
+          value: from ${base.data.value}
+    - id: optional
+      includeWhen:
+        - ${schema.spec.enabled}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-optional
+        data:
+          value: ${derived.data.value}
+"#;
+
+/// Creation in dependency order across passes, data pending in templates
+/// and status, an update propagating, and a steady state without writes.
+pub async fn create_update_and_steady_state<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "chain", "value": "one", "enabled": true });
+    let instance = Instance::create(harness, graph("Chain", CHAIN), "chain", spec).await;
+
+    let first = instance.pass().await;
+    assert_eq!(state_of(&first, "base").0, NodeState::Synced);
+    let (derived, reason) = state_of(&first, "derived");
+    assert_eq!(derived, NodeState::InProgress);
+    assert!(reason.is_some_and(|r| r.contains("base")), "{reason:?}");
+    assert!(matches!(first.requeue, Requeue::After(_)));
+    let status = instance.status().await;
+    assert_eq!(status["state"], "IN_PROGRESS");
+    assert_eq!(status["base"], "one");
+    assert!(
+        status.get("derived").is_none(),
+        "pending field dropped: {status}"
+    );
+    assert!(config_map(harness, "chain-derived").await.is_none());
+    let metadata = &instance.get().await.expect("instance")["metadata"];
+    assert!(
+        metadata["finalizers"]
+            .to_string()
+            .contains("kro.run/finalizer")
+    );
+    assert_eq!(
+        metadata["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap"
+    );
+
+    let settled = instance.settle().await;
+    let last = settled.last().expect("a pass");
+    assert_eq!(last.writes, 0, "a steady instance costs no writes");
+    let status = instance.status().await;
+    assert_eq!(status["state"], "ACTIVE");
+    assert_eq!(status["derived"], "from one");
+    let optional = config_map(harness, "chain-optional")
+        .await
+        .expect("optional");
+    assert_eq!(optional["data"]["value"], "from one");
+    let labels = &optional["metadata"]["labels"];
+    assert_eq!(labels["kro.run/node-id"], "optional");
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "kro");
+    assert_eq!(labels["kro.run/instance-kind"], "Chain");
+    assert_eq!(
+        optional["metadata"]["annotations"]["internal.kro.run/apply-order"],
+        "3"
+    );
+    let ready = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .expect("Ready")
+        .clone();
+    assert_eq!(ready["status"], "True");
+
+    instance
+        .set_spec(json!({ "name": "chain", "value": "two", "enabled": true }))
+        .await;
+    instance.settle().await;
+    let optional = config_map(harness, "chain-optional")
+        .await
+        .expect("optional");
+    assert_eq!(optional["data"]["value"], "from two");
+    assert_eq!(instance.status().await["base"], "two");
+}
+
+/// `includeWhen` turned off prunes the object; turned on recreates it.
+pub async fn include_when_toggles<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "toggle", "value": "v", "enabled": true });
+    let instance = Instance::create(harness, graph("Toggle", CHAIN), "toggle", spec).await;
+    instance.settle().await;
+    assert!(config_map(harness, "toggle-optional").await.is_some());
+
+    instance
+        .set_spec(json!({ "name": "toggle", "value": "v", "enabled": false }))
+        .await;
+    let outcomes = instance.settle().await;
+    assert_eq!(
+        state_of(outcomes.last().expect("a pass"), "optional").0,
+        NodeState::Skipped
+    );
+    assert!(
+        outcomes
+            .iter()
+            .flat_map(|o| &o.deleted)
+            .any(|k| k.name == "toggle-optional")
+    );
+    assert!(config_map(harness, "toggle-optional").await.is_none());
+    assert_eq!(instance.status().await["state"], "ACTIVE");
+
+    instance
+        .set_spec(json!({ "name": "toggle", "value": "v", "enabled": true }))
+        .await;
+    instance.settle().await;
+    assert!(config_map(harness, "toggle-optional").await.is_some());
+}
+
+/// A changed child is put back; a field another manager added stays.
+pub async fn drift_is_corrected<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "drift", "value": "kept", "enabled": false });
+    let instance = Instance::create(harness, graph("Drift", CHAIN), "drift", spec).await;
+    instance.settle().await;
+    user_config_map(
+        harness,
+        "drift-base",
+        json!({}),
+        json!({ "value": "changed by hand", "extra": "mine" }),
+    )
+    .await;
+    let outcome = instance.pass().await;
+    assert!(outcome.writes > 0);
+    let base = config_map(harness, "drift-base").await.expect("base");
+    assert_eq!(base["data"]["value"], "kept");
+    assert_eq!(base["data"]["extra"], "mine");
+}
+
+const GATED: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+  resources:
+    - id: gate
+      readyWhen:
+        - ${"open" in gate.data && gate.data.open == "yes"}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-gate
+        data:
+          purpose: gate
+    - id: behind
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-behind
+        data:
+          purpose: ${gate.data.purpose}
+"#;
+
+/// `readyWhen` holds back the dependents until it holds.
+pub async fn ready_when_gates_dependents<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "gated" });
+    let instance = Instance::create(harness, graph("Gated", GATED), "gated", spec).await;
+    instance.pass().await;
+    let outcome = instance.pass().await;
+    assert_eq!(state_of(&outcome, "gate").0, NodeState::WaitingForReadiness);
+    assert_eq!(state_of(&outcome, "behind").0, NodeState::InProgress);
+    assert!(config_map(harness, "gated-behind").await.is_none());
+    assert_eq!(instance.status().await["state"], "IN_PROGRESS");
+
+    user_config_map(harness, "gated-gate", json!({}), json!({ "open": "yes" })).await;
+    instance.settle().await;
+    assert!(config_map(harness, "gated-behind").await.is_some());
+    assert_eq!(instance.status().await["state"], "ACTIVE");
+}
+
+const FLEET: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+      zones: "[]string"
+    status:
+      count: ${size(workers)}
+  resources:
+    - id: workers
+      forEach:
+        - zone: ${schema.spec.zones}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-${zone}
+        data:
+          zone: ${zone}
+"#;
+
+async fn fleet_names<H: Harness>(harness: &H, prefix: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for zone in ["a", "b", "c", "d", "e"] {
+        let name = format!("{prefix}-{zone}");
+        if config_map(harness, &name).await.is_some() {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// A collection is created, scaled up and scaled down.
+pub async fn collections_scale<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "fleet", "zones": ["a", "b", "c"] });
+    let instance = Instance::create(harness, graph("Fleet", FLEET), "fleet", spec).await;
+    instance.settle().await;
+    assert_eq!(
+        fleet_names(harness, "fleet").await,
+        ["fleet-a", "fleet-b", "fleet-c"]
+    );
+    assert_eq!(instance.status().await["count"], 3);
+    let item = config_map(harness, "fleet-b").await.expect("item");
+    assert_eq!(item["metadata"]["labels"]["kro.run/collection-index"], "1");
+    assert_eq!(item["metadata"]["labels"]["kro.run/collection-size"], "3");
+
+    instance
+        .set_spec(json!({ "name": "fleet", "zones": ["a", "b", "c", "d", "e"] }))
+        .await;
+    instance.settle().await;
+    assert_eq!(fleet_names(harness, "fleet").await.len(), 5);
+
+    instance
+        .set_spec(json!({ "name": "fleet", "zones": ["b"] }))
+        .await;
+    instance.settle().await;
+    assert_eq!(fleet_names(harness, "fleet").await, ["fleet-b"]);
+    assert_eq!(instance.status().await["count"], 1);
+
+    instance
+        .set_spec(json!({ "name": "fleet", "zones": ["a", "b", "c", "d", "e", "a"] }))
+        .await;
+    let outcome = instance.pass().await;
+    let (state, reason) = state_of(&outcome, "workers");
+    assert_eq!(state, NodeState::Error);
+    assert!(
+        reason.is_some_and(|r| r.contains("identity collision")),
+        "{reason:?}"
+    );
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+    assert_eq!(
+        fleet_names(harness, "fleet").await,
+        ["fleet-b"],
+        "nothing pruned on error"
+    );
+}
+
+const READER: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+      team: string
+  resources:
+    - id: shared
+      externalRef:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-shared
+    - id: team
+      externalRef:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          selector:
+            matchLabels:
+              team: ${schema.spec.team}
+    - id: summary
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-summary
+        data:
+          shared: ${shared.data.value}
+          members: ${string(size(team))}
+"#;
+
+/// External references by name and by selector: read, never written,
+/// never deleted; a change to them re-renders their dependents.
+pub async fn external_refs<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "reader", "team": "reader-team" });
+    let instance = Instance::create(harness, graph("Reader", READER), "reader", spec).await;
+    let outcome = instance.pass().await;
+    let (state, reason) = state_of(&outcome, "shared");
+    assert_eq!(state, NodeState::WaitingForReadiness);
+    assert!(
+        reason.is_some_and(|r| r.contains("not found")),
+        "{reason:?}"
+    );
+    assert_eq!(state_of(&outcome, "summary").0, NodeState::InProgress);
+    assert_eq!(outcome.external_reads.len(), 2);
+
+    user_config_map(
+        harness,
+        "reader-shared",
+        json!({}),
+        json!({ "value": "v1" }),
+    )
+    .await;
+    user_config_map(
+        harness,
+        "reader-m1",
+        json!({ "team": "reader-team" }),
+        json!({}),
+    )
+    .await;
+    instance.settle().await;
+    let summary = config_map(harness, "reader-summary")
+        .await
+        .expect("summary");
+    assert_eq!(summary["data"]["shared"], "v1");
+    assert_eq!(summary["data"]["members"], "1");
+
+    user_config_map(
+        harness,
+        "reader-shared",
+        json!({}),
+        json!({ "value": "v2" }),
+    )
+    .await;
+    user_config_map(
+        harness,
+        "reader-m2",
+        json!({ "team": "reader-team" }),
+        json!({}),
+    )
+    .await;
+    instance.settle().await;
+    let summary = config_map(harness, "reader-summary")
+        .await
+        .expect("summary");
+    assert_eq!(summary["data"]["shared"], "v2");
+    assert_eq!(summary["data"]["members"], "2");
+    let shared = config_map(harness, "reader-shared").await.expect("shared");
+    assert!(
+        shared["metadata"]["labels"].get("kro.run/owned").is_none(),
+        "never labelled"
+    );
+
+    instance.delete().await;
+    for _ in 0..6 {
+        if instance.pass().await.finalized {
+            break;
+        }
+    }
+    assert!(instance.get().await.is_none());
+    assert!(config_map(harness, "reader-summary").await.is_none());
+    assert!(
+        config_map(harness, "reader-shared").await.is_some(),
+        "never deleted"
+    );
+    assert!(
+        config_map(harness, "reader-m1").await.is_some(),
+        "never deleted"
+    );
+}
+
+/// Deletion goes in reverse topological waves, one wave per pass, from
+/// the inventory alone: it works with a graph that no longer names the
+/// children.
+pub async fn deletion_in_waves_from_the_inventory<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "waves", "value": "v", "enabled": true });
+    let instance = Instance::create(harness, graph("Waves", CHAIN), "waves", spec).await;
+    instance.settle().await;
+    user_config_map(harness, "waves-bystander", json!({}), json!({})).await;
+
+    instance.delete().await;
+    let emptied = graph(
+        "Waves",
+        r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+      value: string
+      enabled: boolean
+  resources:
+    - id: unrelated
+      externalRef:
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: never-there
+"#,
+    );
+    let mut order = Vec::new();
+    for _ in 0..6 {
+        let outcome = instance.pass_with(&emptied).await;
+        if outcome.finalized {
+            break;
+        }
+        assert!(matches!(outcome.requeue, Requeue::After(_)));
+        assert_eq!(
+            outcome.computed_status["state"], "DELETING",
+            "{:#?}",
+            outcome.computed_status
+        );
+        order.push(
+            outcome
+                .deleted
+                .iter()
+                .map(|k| k.name.clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(
+        order,
+        [
+            vec!["waves-optional".to_owned()],
+            vec!["waves-derived".to_owned()],
+            vec!["waves-base".to_owned()]
+        ]
+    );
+    assert!(instance.get().await.is_none(), "the finalizer was released");
+    assert!(
+        config_map(harness, "waves-bystander").await.is_some(),
+        "nothing else"
+    );
+}
+
+/// A suspended instance is left alone until the annotation goes.
+pub async fn suspension<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "paused", "value": "one", "enabled": false });
+    let instance = Instance::create(harness, graph("Paused", CHAIN), "paused", spec).await;
+    instance.settle().await;
+    instance
+        .user_apply(json!({
+            "metadata": { "annotations": { "kro.run/reconcile": "Suspended" } },
+            "spec": { "name": "paused", "value": "two", "enabled": false }
+        }))
+        .await;
+    let outcome = instance.pass().await;
+    assert!(outcome.applied.is_empty());
+    let status = instance.status().await;
+    let resources_ready = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "ResourcesReady")
+        .expect("ResourcesReady")
+        .clone();
+    assert_eq!(resources_ready["reason"], "ReconciliationSuspended");
+    assert_eq!(
+        config_map(harness, "paused-base").await.expect("base")["data"]["value"],
+        "one"
+    );
+
+    instance
+        .user_apply(json!({
+            "metadata": { "annotations": {} },
+            "spec": { "name": "paused", "value": "two", "enabled": false }
+        }))
+        .await;
+    instance.settle().await;
+    assert_eq!(
+        config_map(harness, "paused-base").await.expect("base")["data"]["value"],
+        "two"
+    );
+}
+
+const CONDITIONS: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+    status:
+      conditions:
+        - '${runtime.newCondition({type: "BaseWritten", status: base.data.written == "yes" ? "True" : "False", reason: "Checked", message: "looked at the base"})}'
+        - '${runtime.newCondition({type: "KroReady", status: runtime.condition(schema, "ResourcesReady").status, reason: "Mirrored", message: "the view of kro"})}'
+  resources:
+    - id: base
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-base
+        data:
+          written: "yes"
+"#;
+
+/// Custom conditions replace kro's in the status and can read them.
+pub async fn custom_conditions<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "custom" });
+    let graph = graph("Custom", CONDITIONS);
+    let instance = Instance::create(harness, graph, "custom", spec).await;
+    instance.settle().await;
+    let status = instance.status().await;
+    let types: Vec<&str> = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .filter_map(|c| c["type"].as_str())
+        .collect();
+    assert_eq!(types, ["BaseWritten", "KroReady"], "{status}");
+    for condition in status["conditions"].as_array().expect("conditions") {
+        assert_eq!(condition["status"], "True", "{condition}");
+    }
+    assert_eq!(status["state"], "ACTIVE");
+}
+
+const TWINS: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+  resources:
+    - id: first
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}
+    - id: second
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}
+"#;
+
+/// Two resources rendering the same object fail, and nothing is applied.
+pub async fn two_resources_rendering_one_object<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "twins" });
+    let instance = Instance::create(harness, graph("Twins", TWINS), "twins", spec).await;
+    let outcome = instance.pass().await;
+    let (state, reason) = state_of(&outcome, "second");
+    assert_eq!(state, NodeState::Error);
+    assert!(
+        reason.is_some_and(|r| r.contains("resourceID: first conflicts with resourceID: second")),
+        "{reason:?}"
+    );
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+    assert!(outcome.applied.is_empty());
+    assert_eq!(instance.status().await["state"], "ERROR");
+    assert!(config_map(harness, "twins").await.is_none());
+}

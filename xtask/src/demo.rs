@@ -1,0 +1,191 @@
+//! `cargo xtask demo [--exit]`: the user's example, end to end, on the
+//! local control plane.
+//!
+//! Starts the control plane and the operator, applies the Application RGD
+//! and instance from `examples/application/`, waits until the instance is
+//! `ACTIVE` with its Deployment 3/3 available, and prints what `kubectl`
+//! shows. Then it keeps running until Ctrl-C (or stops at once with
+//! `--exit`), leaving nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cluster::{self, Running};
+use crate::tools::{cargo, output, workspace_root};
+
+/// How long each step may take before the demo gives up.
+const STEP_LIMIT: Duration = Duration::from_secs(180);
+
+pub fn run(args: &[String]) -> Result<()> {
+    let exit = match args {
+        [] => false,
+        [flag] if flag == "--exit" => true,
+        _ => bail!("usage: cargo xtask demo [--exit]"),
+    };
+    let binaries = cluster::build()?;
+    cargo(&["build", "-p", "kro-operator"])?;
+    let running = Running::start(&binaries)?;
+    let kubeconfig = running.kubeconfig().to_owned();
+    let operator = start_operator(&kubeconfig);
+    let result = match operator {
+        Ok(mut operator) => {
+            let shown = show(&kubeconfig);
+            let kept = match &shown {
+                Ok(()) if !exit => wait_for_interrupt(&kubeconfig, &mut operator),
+                _ => Ok(()),
+            };
+            stop_operator(&mut operator);
+            shown.and(kept)
+        }
+        Err(error) => Err(error),
+    };
+    running.stop()?;
+    result
+}
+
+fn start_operator(kubeconfig: &Path) -> Result<Child> {
+    let binary = workspace_root().join("target/debug/kro-operator");
+    eprintln!("xtask: starting the operator");
+    Command::new(&binary)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args([
+            "--metrics-bind-address",
+            "0",
+            "--health-probe-bind-address",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("start {}", binary.display()))
+}
+
+/// Asks the operator to shut down (SIGTERM) and waits for it.
+fn stop_operator(operator: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(operator.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = operator.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = operator.kill();
+    let _ = operator.wait();
+}
+
+fn kubectl(kubeconfig: &Path) -> Command {
+    let mut command = Command::new("kubectl");
+    command.env("KUBECONFIG", kubeconfig);
+    command
+}
+
+/// Applies the example, waits for it to come up, and prints it.
+fn show(kubeconfig: &Path) -> Result<()> {
+    let example = example_dir();
+    apply(kubeconfig, &example.join("rgd.yaml"))?;
+    wait_for(
+        kubeconfig,
+        "the RGD to be Active",
+        &[
+            "get",
+            "rgd",
+            "my-application",
+            "-o",
+            "jsonpath={.status.state}",
+        ],
+        "Active",
+    )?;
+    apply(kubeconfig, &example.join("instance.yaml"))?;
+    wait_for(
+        kubeconfig,
+        "the Deployment to be 3/3 available",
+        &[
+            "get",
+            "deployment",
+            "my-awesome-app",
+            "-o",
+            "jsonpath={.status.availableReplicas}",
+        ],
+        "3",
+    )?;
+    wait_for(
+        kubeconfig,
+        "the instance to be ACTIVE with availableReplicas 3",
+        &[
+            "get",
+            "applications",
+            "my-application-instance",
+            "-o",
+            "jsonpath={.status.state}/{.status.availableReplicas}",
+        ],
+        "ACTIVE/3",
+    )?;
+    for args in [
+        &["get", "rgd", "-owide"][..],
+        &["get", "applications"],
+        &["get", "deploy,svc,ingress"],
+        &[
+            "get",
+            "application",
+            "my-application-instance",
+            "-o",
+            "jsonpath={.status}",
+        ],
+    ] {
+        println!("$ kubectl {}", args.join(" "));
+        println!("{}\n", output(kubectl(kubeconfig).args(args))?);
+    }
+    println!("export KUBECONFIG={}", kubeconfig.display());
+    Ok(())
+}
+
+fn example_dir() -> PathBuf {
+    workspace_root().join("examples/application")
+}
+
+fn apply(kubeconfig: &Path, file: &Path) -> Result<()> {
+    println!("$ kubectl apply -f {}", file.display());
+    println!(
+        "{}",
+        output(kubectl(kubeconfig).arg("apply").arg("-f").arg(file))?
+    );
+    Ok(())
+}
+
+/// Polls `kubectl <args>` until it prints `expected`.
+fn wait_for(kubeconfig: &Path, what: &str, args: &[&str], expected: &str) -> Result<()> {
+    eprintln!("xtask: waiting for {what}");
+    let deadline = Instant::now() + STEP_LIMIT;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let out = kubectl(kubeconfig).args(args).output()?;
+        last = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if last == expected {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    bail!("gave up waiting for {what} after {STEP_LIMIT:?} (last seen: {last:?})")
+}
+
+/// Keeps the demo up until Ctrl-C. The terminal sends SIGINT to the whole
+/// process group: the control plane and the operator stop on their own,
+/// and so does this process, which waits for the operator meanwhile.
+fn wait_for_interrupt(kubeconfig: &Path, operator: &mut Child) -> Result<()> {
+    eprintln!(
+        "xtask: the demo is running; use it with KUBECONFIG={} from another shell. Ctrl-C stops it.",
+        kubeconfig.display()
+    );
+    let status = operator.wait()?;
+    if !status.success() {
+        bail!("the operator exited: {status}");
+    }
+    Ok(())
+}
