@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_cel::Env;
+use kro_cel::openapi_types::SchemaTypes;
 
 use super::BuildOptions;
 use super::dependencies::{CompiledExpression, infer_dependencies};
@@ -24,6 +25,9 @@ pub struct GraphResource {
     pub expressions: Vec<CompiledExpression>,
     /// The resources it depends on, in declaration order.
     pub dependencies: Vec<String>,
+    /// The CEL types of its kind: observed objects converted with them
+    /// compare `set` and `map` lists as the API server does.
+    pub types: Arc<SchemaTypes>,
 }
 
 /// A validated RGD, ready to reconcile instances with.
@@ -100,7 +104,8 @@ impl Builder {
             .resources
             .into_iter()
             .zip(dependencies.expressions)
-            .map(|(structure, expressions)| {
+            .zip(types.resources)
+            .map(|((structure, expressions), types)| {
                 let dependencies = graph
                     .dependencies(&structure.id)
                     .unwrap_or_default()
@@ -111,6 +116,7 @@ impl Builder {
                     structure,
                     expressions,
                     dependencies,
+                    types,
                 }
             })
             .collect();

@@ -3,7 +3,6 @@
 //! the instance no longer renders.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
@@ -238,13 +237,13 @@ fn judge_readiness<C: Cluster>(
         NodeKind::Collection => {
             bindings.insert(
                 node.id.clone(),
-                Value::List(Arc::new(stored.iter().map(Value::from_json).collect())),
+                Value::list(stored.iter().map(|o| resource.types.value_of(o)).collect()),
             );
             collection_ready(resource, stored.iter().map(Some), bindings)
         }
         _ => match stored.first() {
             Some(object) => {
-                bindings.insert(node.id.clone(), Value::from_json(object));
+                bindings.insert(node.id.clone(), resource.types.value_of(object));
                 ready_when_holds(resource, bindings, None)
             }
             None => Ok(false),

@@ -115,3 +115,73 @@ async fn an_instance_without_a_uid_is_refused() {
         "instance x: metadata.name and metadata.uid are required"
     );
 }
+
+const SET_READINESS: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: sets
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: Sets
+    spec:
+      name: string
+  resources:
+    - id: config
+      readyWhen:
+        - ${config.metadata.finalizers == ["example.com/b", "example.com/a"]}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}
+    - id: after
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${config.metadata.name}-after
+"#;
+
+/// Observed objects are converted with their kind's types, so a `set` list
+/// (`metadata.finalizers`) compares regardless of order, as in the API
+/// server.
+#[tokio::test]
+async fn observed_set_lists_compare_regardless_of_order() {
+    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(SET_READINESS).unwrap();
+    let graph = Builder::new(
+        Arc::new(BuiltinSchemas::new()),
+        Env::kro(),
+        BuildOptions::default(),
+    )
+    .build(&rgd)
+    .unwrap();
+    let cluster = MemoryCluster::new();
+    let config_maps = resource_type(&graph.resources[0].structure.schema);
+    cluster
+        .insert(
+            &config_maps,
+            json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "s", "namespace": "default",
+                              "finalizers": ["example.com/a", "example.com/b"] }
+            }),
+        )
+        .unwrap();
+    let instance = cluster
+        .insert(
+            &instance_type(&graph),
+            json!({
+                "apiVersion": "kro.run/v1alpha1", "kind": "Sets",
+                "metadata": { "name": "s", "namespace": "default" },
+                "spec": { "name": "s" }
+            }),
+        )
+        .unwrap();
+    let outcome = reconcile(&graph, &instance, &cluster, &options())
+        .await
+        .unwrap();
+    assert_eq!(state(&outcome, "config"), NodeState::Synced);
+    assert_eq!(state(&outcome, "after"), NodeState::Synced);
+}

@@ -257,7 +257,7 @@ async fn resource_step<C: Cluster>(
         }
         walked
             .bindings
-            .insert(id.clone(), Value::from_json(current));
+            .insert(id.clone(), resource.types.value_of(current));
     }
     desired.current = current;
     Ok(Ok(Step::Rendered(vec![desired])))
@@ -380,14 +380,12 @@ async fn collection_step<C: Cluster>(
             if is_terminating(current) {
                 walked.child_deleting = Some(format!("{} of {id:?} is being deleted", item.key));
             }
-            observed.push(Value::from_json(current));
+            observed.push(resource.types.value_of(current));
         }
         item.current = current;
     }
     if observed.len() == desired.len() {
-        walked
-            .bindings
-            .insert(id.clone(), Value::List(std::sync::Arc::new(observed)));
+        walked.bindings.insert(id.clone(), Value::list(observed));
     }
     Ok(Ok(Step::Rendered(desired)))
 }
@@ -435,7 +433,7 @@ async fn external_step<C: Cluster>(
         Some(current) => {
             walked
                 .bindings
-                .insert(id.clone(), Value::from_json(&current));
+                .insert(id.clone(), resource.types.value_of(&current));
             Step::Read {
                 found: true,
                 reason: None,
@@ -491,10 +489,8 @@ async fn external_collection_step<C: Cluster>(
         .list(&resource_type, scope, &selector)
         .await
         .map_err(|e| pass.cluster_error(format!("list the objects of {id:?}"), e))?;
-    let items = listed.iter().map(Value::from_json).collect();
-    walked
-        .bindings
-        .insert(id.clone(), Value::List(std::sync::Arc::new(items)));
+    let items = listed.iter().map(|o| resource.types.value_of(o)).collect();
+    walked.bindings.insert(id.clone(), Value::list(items));
     Ok(Ok(Step::Read {
         found: true,
         reason: None,
@@ -617,7 +613,11 @@ pub(super) fn collection_ready<'a>(
         let Some(item) = item else {
             return Ok(false);
         };
-        if !ready_when_holds(resource, bindings, Some((EACH, Value::from_json(item))))? {
+        if !ready_when_holds(
+            resource,
+            bindings,
+            Some((EACH, resource.types.value_of(item))),
+        )? {
             return Ok(false);
         }
     }
