@@ -140,7 +140,24 @@ impl Controllers {
                 max_collection_dimensions: args.rgd_max_collection_dimension_size,
             },
         );
-        let (dynamic, _requests) = dynamic::Dynamic::new(client.clone(), metrics.clone());
+        let (dynamic, requests) = dynamic::Dynamic::new(client.clone(), metrics.clone());
+        let reconciler = dynamic::instance::InstanceReconciler::new(
+            dynamic.clone(),
+            dynamic::instance::InstanceConfig {
+                requeue_interval: args.instance_requeue_interval,
+                max_collection_size: args.rgd_max_collection_size,
+                condition_events: args.feature_gates.instance_condition_events,
+            },
+        );
+        let queue_config = dynamic::QueueConfig {
+            concurrency: usize::from(args.dynamic_controller_concurrent_reconciles),
+            min_delay: args.dynamic_controller_rate_limiter_min_delay,
+            max_delay: args.dynamic_controller_rate_limiter_max_delay,
+            rate_limit: args.dynamic_controller_rate_limiter_rate_limit,
+            burst: args.dynamic_controller_rate_limiter_burst_limit,
+            max_retries: args.dynamic_controller_default_queue_max_retries,
+            shutdown_grace: args.graceful_shutdown_timeout,
+        };
         let context = rgd::RgdContext::new(
             client,
             schemas,
@@ -154,10 +171,23 @@ impl Controllers {
                 selector: args.rgd_selector.clone(),
             },
         );
-        let mut tasks = vec![(
-            "the RGD controller",
-            tokio::spawn(rgd::run(Arc::new(context), stop.clone())),
-        )];
+        let mut tasks = vec![
+            (
+                "the RGD controller",
+                tokio::spawn(rgd::run(Arc::new(context), stop.clone())),
+            ),
+            (
+                "the instance controller",
+                tokio::spawn(dynamic::queue::run(
+                    requests,
+                    dynamic.queue().clone(),
+                    Arc::new(reconciler),
+                    queue_config,
+                    metrics.clone(),
+                    stop.clone(),
+                )),
+            ),
+        ];
         if args.dynamic_controller_default_resync_period > 0 {
             let period = Duration::from_secs(args.dynamic_controller_default_resync_period);
             tasks.push((

@@ -12,11 +12,14 @@
 use std::collections::BTreeMap;
 
 use clap::Parser;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::api::{ConditionStatus, ResourceGraphDefinition, RgdState};
 use kro_operator::args::Args;
 use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -573,5 +576,178 @@ async fn deleting_an_rgd_keeps_its_crd_unless_allowed() {
             .then_some(())
     })
     .await;
+    operator.stop().await;
+}
+
+/// An API handle for the instances of a kind of this test.
+fn instances(ns: &TestNamespace, kind: &str, plural: &str) -> Api<DynamicObject> {
+    let resource = ApiResource {
+        group: group(ns),
+        version: "v1alpha1".to_owned(),
+        api_version: format!("{}/v1alpha1", group(ns)),
+        kind: kind.to_owned(),
+        plural: plural.to_owned(),
+    };
+    Api::namespaced_with(ns.client(), ns.name(), &resource)
+}
+
+async fn create_instance(
+    ns: &TestNamespace,
+    api: &Api<DynamicObject>,
+    kind: &str,
+    name: &str,
+    spec: Value,
+) {
+    let body = json!({
+        "apiVersion": format!("{}/v1alpha1", group(ns)),
+        "kind": kind,
+        "metadata": { "name": name },
+        "spec": spec,
+    });
+    api.patch(
+        name,
+        &PatchParams::apply(TEST_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply instance {name}: {e}"));
+}
+
+#[tokio::test]
+async fn an_application_instance_becomes_active_and_is_deleted_with_its_resources() {
+    let ns = TestNamespace::create("instance-app").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let (name, body) = application(&ns, "application");
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    let apps = instances(&ns, "Application", "applications");
+    create_instance(
+        &ns,
+        &apps,
+        "Application",
+        "my-application-instance",
+        json!({ "name": "my-awesome-app", "ingress": { "enabled": true } }),
+    )
+    .await;
+    let instance = eventually("the instance to be ACTIVE with 3 replicas", || async {
+        let instance = apps.get_opt("my-application-instance").await.ok()??;
+        let status = instance.data.get("status")?;
+        (status.get("state")? == "ACTIVE" && status.get("availableReplicas")? == 3)
+            .then_some(instance)
+    })
+    .await;
+    let conditions = instance.data["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        conditions
+            .iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True"),
+        "{conditions:?}"
+    );
+    assert!(
+        instance.data["status"]["deploymentConditions"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "the Deployment's conditions are projected"
+    );
+    let deployments = ns.api::<Deployment>();
+    let deployment = deployments
+        .get("my-awesome-app")
+        .await
+        .expect("the Deployment");
+    assert_eq!(
+        deployment
+            .status
+            .as_ref()
+            .and_then(|s| s.available_replicas),
+        Some(3)
+    );
+    let labels = deployment.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels.get("kro.run/instance-name").map(String::as_str),
+        Some("my-application-instance")
+    );
+    let services = ns.api::<Service>();
+    let service = services
+        .get("my-awesome-app-service")
+        .await
+        .expect("the Service");
+    assert_eq!(
+        service.spec.and_then(|s| s.selector),
+        Some(BTreeMap::from([(
+            "app".to_owned(),
+            "my-awesome-app".to_owned()
+        )]))
+    );
+    let ingresses = ns.api::<Ingress>();
+    ingresses
+        .get("my-awesome-app-ingress")
+        .await
+        .expect("the Ingress");
+
+    apps.delete("my-application-instance", &DeleteParams::default())
+        .await
+        .expect("delete the instance");
+    eventually("the instance and its resources to be gone", || async {
+        let gone = apps
+            .get_opt("my-application-instance")
+            .await
+            .ok()?
+            .is_none()
+            && deployments.get_opt("my-awesome-app").await.ok()?.is_none()
+            && services
+                .get_opt("my-awesome-app-service")
+                .await
+                .ok()?
+                .is_none()
+            && ingresses
+                .get_opt("my-awesome-app-ingress")
+                .await
+                .ok()?
+                .is_none();
+        gone.then_some(())
+    })
+    .await;
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_update_leaves_instances_served_by_the_last_good_graph() {
+    let ns = TestNamespace::create("instance-last-good").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let (name, body) = simple(&ns, "notes", "Note", json!({ "text": "string" }));
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    let mut broken = body.clone();
+    broken["spec"]["resources"][0]["template"]["data"]["from"] = json!("${nope.missing}");
+    apply(&client, &name, &broken).await;
+    wait_for(&client, &name, "GraphAccepted=False", |r| {
+        condition_is(r, "GraphAccepted", ConditionStatus::False)
+    })
+    .await;
+
+    let notes = instances(&ns, "Note", "notes");
+    create_instance(&ns, &notes, "Note", "first", json!({ "text": "hello" })).await;
+    let config_maps = ns.api::<ConfigMap>();
+    let config = eventually("the ConfigMap of the last good graph", || async {
+        config_maps.get_opt("first").await.ok()?
+    })
+    .await;
+    assert_eq!(
+        config.data.and_then(|d| d.get("from").cloned()).as_deref(),
+        Some("kro")
+    );
     operator.stop().await;
 }

@@ -10,6 +10,7 @@
 //! routing indexes is kept in memory: each reconcile reads what it needs
 //! from the API server.
 
+pub mod instance;
 pub mod queue;
 pub mod registry;
 pub mod router;
@@ -20,13 +21,13 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use futures::StreamExt;
 use kro_runtime::cluster::ResourceType;
 use kro_runtime::metadata::OWNED;
+use kro_runtime::reconcile::ExternalRead;
 use kube::api::{DynamicObject, PartialObjectMeta};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 
 pub use queue::{InstanceKey, Queue, QueueConfig, Requests};
 pub use registry::{Handler, Registered};
-pub use router::{ExternalRead, ExternalTarget};
 
 use crate::cluster::api_resource;
 use crate::metrics::{GvrLabels, Metrics, WatchEventLabels};

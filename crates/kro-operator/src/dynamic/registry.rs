@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use kro_graph::builder::{Graph, NodeKind};
-use kro_graph::resolver::{Gvk, KindSchema};
+use kro_graph::resolver::Gvk;
 use kro_runtime::cluster::ResourceType;
+use kro_runtime::reconcile::{instance_type, resource_type};
 
 use super::watches::{Filter, WatchKey};
 
@@ -22,33 +23,6 @@ pub struct Handler {
     pub kind: Arc<ResourceType>,
     /// The graph.
     pub graph: Arc<Graph>,
-}
-
-/// The type of a kind's objects, from its schema.
-pub fn resource_type(schema: &KindSchema) -> ResourceType {
-    ResourceType {
-        group: schema.gvk.group.clone(),
-        version: schema.gvk.version.clone(),
-        kind: schema.gvk.kind.clone(),
-        plural: schema.plural.clone(),
-        namespaced: schema.namespaced,
-    }
-}
-
-/// The type of a graph's instances, from its CRD.
-pub fn instance_type(graph: &Graph) -> ResourceType {
-    let spec = &graph.instance_crd.spec;
-    ResourceType {
-        group: spec.group.clone(),
-        version: spec
-            .versions
-            .first()
-            .map(|v| v.name.clone())
-            .unwrap_or_default(),
-        kind: spec.names.kind.clone(),
-        plural: spec.names.plural.clone(),
-        namespaced: spec.scope == "Namespaced",
-    }
 }
 
 impl Handler {

@@ -26,6 +26,7 @@ use kro_runtime::metadata::{
     INSTANCE_GROUP, INSTANCE_KIND, INSTANCE_NAME, INSTANCE_NAMESPACE, INSTANCE_VERSION, RECONCILE,
     is_suspended,
 };
+use kro_runtime::reconcile::{ExternalRead, ExternalTarget};
 
 use super::queue::InstanceKey;
 
@@ -42,26 +43,6 @@ pub enum MetaEvent<'a> {
     Apply(&'a ObjectMeta),
     /// An object was deleted.
     Delete(&'a ObjectMeta),
-}
-
-/// What an instance reconcile read from an external kind.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExternalRead {
-    /// The kind read.
-    pub resource: ResourceType,
-    /// The namespace read in; `None` for cluster-scoped kinds.
-    pub namespace: Option<String>,
-    /// One object, or those matching a selector.
-    pub target: ExternalTarget,
-}
-
-/// Which objects an [`ExternalRead`] covers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExternalTarget {
-    /// The object of this name.
-    Name(String),
-    /// The objects whose labels match.
-    Selector(LabelSelector),
 }
 
 /// An object's place: namespace (if any) and name.
