@@ -751,3 +751,85 @@ async fn an_invalid_update_leaves_instances_served_by_the_last_good_graph() {
     );
     operator.stop().await;
 }
+
+#[tokio::test]
+async fn spec_changes_hand_edits_and_external_objects_reach_the_instance() {
+    let ns = TestNamespace::create("instance-routing").await;
+    let client = ns.client();
+    // No timed requeues: only watch events bring the instance back.
+    let operator = Operator::start(&ns, &["--instance-requeue-interval=0"]).await;
+    let config_maps = ns.api::<ConfigMap>();
+    let settings = |value: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "settings" },
+            "data": { "value": value }
+        })
+    };
+    config_maps
+        .patch(
+            "settings",
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(settings("one")),
+        )
+        .await
+        .expect("the external ConfigMap");
+
+    let (name, body) = rgd(
+        &ns,
+        "watched",
+        json!({ "spec": {
+            "schema": { "apiVersion": "v1alpha1", "kind": "Watched", "spec": { "text": "string" } },
+            "resources": [
+                { "id": "settings", "externalRef": { "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "settings" } } },
+                { "id": "copy", "template": { "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "${schema.metadata.name}" },
+                    "data": { "text": "${schema.spec.text}", "setting": "${settings.data.value}" } } }
+            ]
+        }}),
+    );
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    let watched = instances(&ns, "Watched", "watcheds");
+    let data_is = |text: &'static str, setting: &'static str| {
+        let config_maps = config_maps.clone();
+        async move {
+            let data = config_maps.get_opt("w").await.ok()??.data?;
+            (data.get("text")? == text && data.get("setting")? == setting).then_some(())
+        }
+    };
+    create_instance(&ns, &watched, "Watched", "w", json!({ "text": "hello" })).await;
+    eventually("the copy of the first spec", || data_is("hello", "one")).await;
+
+    create_instance(&ns, &watched, "Watched", "w", json!({ "text": "bye" })).await;
+    eventually("the copy of the changed spec", || data_is("bye", "one")).await;
+
+    config_maps
+        .patch(
+            "w",
+            &PatchParams::apply("someone-else").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "w" }, "data": { "text": "tampered" }
+            })),
+        )
+        .await
+        .expect("a hand edit");
+    eventually("the hand edit undone", || data_is("bye", "one")).await;
+
+    config_maps
+        .patch(
+            "settings",
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(settings("two")),
+        )
+        .await
+        .expect("change the external ConfigMap");
+    eventually("the external change copied", || data_is("bye", "two")).await;
+    operator.stop().await;
+}
