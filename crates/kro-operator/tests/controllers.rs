@@ -18,10 +18,12 @@ use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::api::{ConditionStatus, ResourceGraphDefinition, RgdState};
 use kro_operator::args::Args;
-use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
+use kro_testenv::{TestNamespace, eventually, free_port, kubeconfig_path};
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -34,16 +36,18 @@ const TEST_MANAGER: &str = "kro-test";
 struct Operator {
     stop: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
+    metrics_port: u16,
 }
 
 impl Operator {
     /// Starts an operator serving the RGDs of `ns`, with extra flags, and
     /// waits until the RGD CRD it installs is served.
     async fn start(ns: &TestNamespace, flags: &[&str]) -> Self {
+        let metrics_port = free_port();
         let mut argv = vec![
             "kro-operator".to_owned(),
             format!("--kubeconfig={}", kubeconfig_path().display()),
-            "--metrics-bind-address=0".to_owned(),
+            format!("--metrics-bind-address=127.0.0.1:{metrics_port}"),
             "--health-probe-bind-address=0".to_owned(),
             format!("--rgd-selector=kro-test={}", ns.name()),
             "--rgd-progress-requeue-delay=1s".to_owned(),
@@ -59,7 +63,37 @@ impl Operator {
         let stop = CancellationToken::new();
         let task = tokio::spawn(kro_operator::run(args, stop.clone()));
         kro_testenv::crd_established(&ns.client(), "resourcegraphdefinitions.kro.run").await;
-        Self { stop, task }
+        Self {
+            stop,
+            task,
+            metrics_port,
+        }
+    }
+
+    /// The sum of the samples of `metric` whose labels contain every one of
+    /// `labels` (`name="value"`).
+    async fn metric(&self, metric: &str, labels: &[&str]) -> f64 {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.metrics_port))
+            .await
+            .expect("connect to /metrics");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("send the request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("read /metrics");
+        response
+            .lines()
+            .filter(|line| {
+                line.strip_prefix(metric)
+                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+            })
+            .filter(|line| labels.iter().all(|label| line.contains(label)))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
 
     /// Stops the operator and checks that it stopped cleanly.
@@ -691,6 +725,39 @@ async fn an_application_instance_becomes_active_and_is_deleted_with_its_resource
         .get("my-awesome-app-ingress")
         .await
         .expect("the Ingress");
+
+    // Settled: the operator writes nothing more, and builds no graph again.
+    let writes = || async {
+        let mut total = 0.0;
+        for verb in ["patch", "put", "post", "delete"] {
+            total += operator
+                .metric("rest_client_requests_total", &[&format!("verb=\"{verb}\"")])
+                .await;
+        }
+        total
+    };
+    let rgd_label = [format!("name=\"{name}\"")];
+    let rgd_label: Vec<&str> = rgd_label.iter().map(String::as_str).collect();
+    let builds = || operator.metric("rgd_graph_build_total", &rgd_label);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (writes_before, builds_before) = (writes().await, builds().await);
+    assert!(
+        writes_before > 0.0 && builds_before > 0.0,
+        "the counters count"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(writes().await, writes_before, "no writes once settled");
+    assert_eq!(
+        builds().await,
+        builds_before,
+        "no graph builds once settled"
+    );
+    assert!(
+        operator
+            .metric("instance_reconcile_total", &["Resource=applications"])
+            .await
+            >= 1.0
+    );
 
     apps.delete("my-application-instance", &DeleteParams::default())
         .await
