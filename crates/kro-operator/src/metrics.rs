@@ -88,9 +88,9 @@ pub struct WatchEventLabels {
 pub struct InstanceTransitionLabels {
     /// The instance kind.
     pub gvr: String,
-    /// The `Ready` status before (`None` before the first reconcile).
+    /// `status.state` before (empty before the first status).
     pub from_state: String,
-    /// The `Ready` status after.
+    /// `status.state` after.
     pub to_state: String,
 }
 
@@ -153,7 +153,7 @@ pub struct Metrics {
     pub instance_reconcile_errors: Family<GvrLabels, Counter>,
     /// How long instance reconciles take, per kind.
     pub instance_reconcile_duration: Durations<GvrLabels>,
-    /// Changes of an instance's `Ready` condition.
+    /// Changes of an instance's `status.state`.
     pub instance_state_transitions: Family<InstanceTransitionLabels, Counter>,
 }
 
@@ -301,7 +301,7 @@ impl Metrics {
         );
         registry.register(
             "instance_state_transitions",
-            "Changes of an instance's Ready condition",
+            "Changes of an instance's state",
             m.instance_state_transitions.clone(),
         );
         Self {
@@ -319,5 +319,46 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::encoding::prometheus_text;
+
+    #[test]
+    fn names_are_upstreams() {
+        let metrics = Metrics::new();
+        let gvr = GvrLabels {
+            gvr: "kro.run/v1alpha1, Resource=apps".to_owned(),
+        };
+        metrics.reconciles.get_or_create(&gvr).inc();
+        metrics.instance_reconciles.get_or_create(&gvr).inc();
+        metrics
+            .rgd_graph_build_duration
+            .get_or_create(&RgdLabels {
+                name: "app".to_owned(),
+            })
+            .observe(0.01);
+        metrics
+            .requeues
+            .get_or_create(&RequeueLabels {
+                gvr: gvr.gvr.clone(),
+                r#type: "requeue_after".to_owned(),
+            })
+            .inc();
+        let mut text = String::new();
+        prometheus_text::encode(&mut text, metrics.registry()).expect("encodes");
+        for line in [
+            "dynamic_controller_reconcile_total{gvr=\"kro.run/v1alpha1, Resource=apps\"} 1",
+            "instance_reconcile_total{gvr=\"kro.run/v1alpha1, Resource=apps\"} 1",
+            "dynamic_controller_requeue_total{gvr=\"kro.run/v1alpha1, Resource=apps\",type=\"requeue_after\"} 1",
+            "rgd_graph_build_duration_seconds_count{name=\"app\"} 1",
+            "dynamic_controller_queue_length 0",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert!(!text.contains("_total_total"));
     }
 }

@@ -758,6 +758,12 @@ async fn an_application_instance_becomes_active_and_is_deleted_with_its_resource
             .await
             >= 1.0
     );
+    assert_eq!(
+        operator
+            .metric("instance_state_transitions_total", &["to_state=\"ACTIVE\""])
+            .await,
+        1.0
+    );
 
     apps.delete("my-application-instance", &DeleteParams::default())
         .await

@@ -20,10 +20,6 @@ use super::{Dynamic, Handler};
 use crate::cluster::KubeCluster;
 use crate::metrics::{GvrLabels, InstanceTransitionLabels};
 
-/// The root condition of instances, whose changes count as state
-/// transitions.
-const READY: &str = "Ready";
-
 /// The instance settings that come from the flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstanceConfig {
@@ -114,19 +110,23 @@ impl InstanceReconciler {
     }
 
     async fn report_transitions(&self, handler: &Handler, instance: &Value, outcome: &Outcome) {
-        let gvr = gvr_label(&handler.kind);
-        for transition in outcome
-            .transitions
-            .iter()
-            .filter(|t| t.condition_type == READY)
-        {
+        let state = |status: &Value| {
+            status
+                .get("state")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let from_state = instance.get("status").map(state).unwrap_or_default();
+        let to_state = state(&outcome.computed_status);
+        if from_state != to_state && !to_state.is_empty() {
             self.dynamic
                 .metrics()
                 .instance_state_transitions
                 .get_or_create(&InstanceTransitionLabels {
-                    gvr: gvr.clone(),
-                    from_state: transition.from.clone().unwrap_or_default(),
-                    to_state: transition.to.clone(),
+                    gvr: gvr_label(&handler.kind),
+                    from_state,
+                    to_state,
                 })
                 .inc();
         }
