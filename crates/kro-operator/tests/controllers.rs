@@ -795,7 +795,7 @@ async fn an_application_instance_becomes_active_and_is_deleted_with_its_resource
 async fn an_invalid_update_leaves_instances_served_by_the_last_good_graph() {
     let ns = TestNamespace::create("instance-last-good").await;
     let client = ns.client();
-    let operator = Operator::start(&ns, &[]).await;
+    let operator = Operator::start(&ns, &["--feature-gates=InstanceConditionEvents=true"]).await;
     let (name, body) = simple(&ns, "notes", "Note", json!({ "text": "string" }));
     apply(&client, &name, &body).await;
     wait_for(&client, &name, "Active", |r| {
@@ -821,6 +821,25 @@ async fn an_invalid_update_leaves_instances_served_by_the_last_good_graph() {
     assert_eq!(
         config.data.and_then(|d| d.get("from").cloned()).as_deref(),
         Some("kro")
+    );
+
+    // With the gate on, condition changes are published as events.
+    let events = ns.api::<k8s_openapi::api::events::v1::Event>();
+    let ready = eventually("a Ready event for the instance", || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        list.items.into_iter().find(|e| {
+            e.reason.as_deref() == Some("Ready")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("first")
+                && e.note
+                    .as_deref()
+                    .is_some_and(|n| n.ends_with("-> True: Ready"))
+        })
+    })
+    .await;
+    assert_eq!(ready.type_.as_deref(), Some("Normal"));
+    assert_eq!(
+        ready.reporting_controller.as_deref(),
+        Some(format!("kro/notes.{}-controller", group(&ns)).as_str())
     );
     operator.stop().await;
 }
