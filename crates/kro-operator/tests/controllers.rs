@@ -925,3 +925,52 @@ async fn spec_changes_hand_edits_and_external_objects_reach_the_instance() {
     eventually("the external change copied", || data_is("bye", "two")).await;
     operator.stop().await;
 }
+
+#[tokio::test]
+async fn an_rgd_can_use_the_kind_of_another_defined_after_it() {
+    let ns = TestNamespace::create("rgd-chain").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let api_version = format!("{}/v1alpha1", group(&ns));
+
+    // The outer RGD names a kind nobody serves yet.
+    let (outer, body) = rgd(
+        &ns,
+        "outer",
+        json!({ "spec": {
+            "schema": { "apiVersion": "v1alpha1", "kind": "Outer", "spec": { "value": "string" } },
+            "resources": [{ "id": "inner", "template": {
+                "apiVersion": api_version, "kind": "Inner",
+                "metadata": { "name": "${schema.metadata.name}" },
+                "spec": { "value": "${schema.spec.value}" } } }]
+        }}),
+    );
+    apply(&client, &outer, &body).await;
+    let rgd = wait_for(&client, &outer, "GraphAccepted=False", |r| {
+        condition_is(r, "GraphAccepted", ConditionStatus::False)
+    })
+    .await;
+    let message = &conditions(&rgd)["GraphAccepted"].2;
+    assert!(message.contains("schema not found"), "{message}");
+
+    let (inner, body) = simple(&ns, "inner", "Inner", json!({ "value": "string" }));
+    apply(&client, &inner, &body).await;
+    wait_for(&client, &inner, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    wait_for(&client, &outer, "Active once Inner is served", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    let outers = instances(&ns, "Outer", "outers");
+    create_instance(&ns, &outers, "Outer", "chained", json!({ "value": "v" })).await;
+    let inners = instances(&ns, "Inner", "inners");
+    eventually("the Inner instance and its ConfigMap", || async {
+        inners.get_opt("chained").await.ok()??;
+        ns.api::<ConfigMap>().get_opt("chained").await.ok()?
+    })
+    .await;
+    operator.stop().await;
+}
