@@ -67,6 +67,111 @@ pub struct Args {
     /// process exits anyway.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub graceful_shutdown_timeout: Duration,
+
+    /// Delete an RGD's generated CRD (and so every instance of it) when the
+    /// RGD is deleted. Off: the CRD and its instances stay.
+    #[arg(long, default_value_t = false)]
+    pub allow_crd_deletion: bool,
+
+    /// How many RGDs are reconciled at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub resource_graph_definition_concurrent_reconciles: u16,
+
+    /// How long an RGD waits before it is looked at again when it waits
+    /// for something (a kind it names that is not served yet, its CRD to
+    /// become Established).
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub rgd_progress_requeue_delay: Duration,
+
+    /// The most objects one forEach collection may render.
+    #[arg(long, default_value_t = 1000)]
+    pub rgd_max_collection_size: usize,
+
+    /// The most forEach dimensions one resource may have.
+    #[arg(long, default_value_t = 10)]
+    pub rgd_max_collection_dimension_size: usize,
+
+    /// How many instances are reconciled at once, across every kind.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub dynamic_controller_concurrent_reconciles: u16,
+
+    /// The first retry delay of an instance whose reconcile failed; it
+    /// doubles with each further failure.
+    #[arg(long, default_value = "200ms", value_parser = parse_duration)]
+    pub dynamic_controller_rate_limiter_min_delay: Duration,
+
+    /// The longest retry delay of a failing instance.
+    #[arg(long, default_value = "1000s", value_parser = parse_duration)]
+    pub dynamic_controller_rate_limiter_max_delay: Duration,
+
+    /// Retries after failures, per second, across every instance.
+    #[arg(long, default_value_t = 10)]
+    pub dynamic_controller_rate_limiter_rate_limit: u32,
+
+    /// Retries after failures that may happen at once, across every
+    /// instance.
+    #[arg(long, default_value_t = 100)]
+    pub dynamic_controller_rate_limiter_burst_limit: u32,
+
+    /// Every instance is reconciled again after this many seconds, even
+    /// without a change (upstream's informer resync); 0 turns it off.
+    #[arg(long, default_value_t = 36000)]
+    pub dynamic_controller_default_resync_period: u64,
+
+    /// An instance whose reconcile fails this many times in a row is
+    /// dropped from the queue until something about it changes.
+    #[arg(long, default_value_t = 20)]
+    pub dynamic_controller_default_queue_max_retries: u32,
+
+    /// How long an instance waits before it is looked at again while its
+    /// resources are becoming ready or being deleted; 0 turns these
+    /// requeues off.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub instance_requeue_interval: Duration,
+
+    /// Feature gates, `Name=true|false,...`. Known: `CELOmitFunction`
+    /// (the `omit()` CEL function, default false) and
+    /// `InstanceConditionEvents` (Kubernetes events on instance condition
+    /// changes, default false).
+    #[arg(long, default_value = "", value_parser = parse_feature_gates)]
+    pub feature_gates: FeatureGates,
+
+    /// Serve only the RGDs whose labels match this selector (such as
+    /// `team=a`), so that several operators can share a cluster; tests use
+    /// it. Empty: every RGD.
+    #[arg(long, default_value = "", hide = true)]
+    pub rgd_selector: String,
+}
+
+/// The feature gates this operator knows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeatureGates {
+    /// `CELOmitFunction`: declare the `omit()` CEL function.
+    pub cel_omit_function: bool,
+    /// `InstanceConditionEvents`: publish a Kubernetes event when an
+    /// instance condition changes.
+    pub instance_condition_events: bool,
+}
+
+/// Parses `Name=bool,...`. Unknown gates are refused, as component-base
+/// does, so that a typo does not silently leave a feature off.
+pub fn parse_feature_gates(text: &str) -> Result<FeatureGates, String> {
+    let mut gates = FeatureGates::default();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, value) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("feature gate {entry:?} is not Name=true|false"))?;
+        let value: bool = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("feature gate {name}: {value:?} is not true or false"))?;
+        match name.trim() {
+            "InstanceConditionEvents" => gates.instance_condition_events = value,
+            "CELOmitFunction" => gates.cel_omit_function = value,
+            other => return Err(format!("unknown feature gate {other:?}")),
+        }
+    }
+    Ok(gates)
 }
 
 /// How log lines are written.
@@ -231,6 +336,27 @@ mod tests {
         assert_eq!(args.leader_election_retry_period, Duration::from_secs(2));
         assert_eq!(args.graceful_shutdown_timeout, Duration::from_secs(60));
         assert_eq!(args.log_format, LogFormat::Text);
+        assert!(!args.allow_crd_deletion);
+        assert_eq!(args.resource_graph_definition_concurrent_reconciles, 1);
+        assert_eq!(args.rgd_progress_requeue_delay, Duration::from_secs(3));
+        assert_eq!(args.rgd_max_collection_size, 1000);
+        assert_eq!(args.rgd_max_collection_dimension_size, 10);
+        assert_eq!(args.dynamic_controller_concurrent_reconciles, 1);
+        assert_eq!(
+            args.dynamic_controller_rate_limiter_min_delay,
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            args.dynamic_controller_rate_limiter_max_delay,
+            Duration::from_secs(1000)
+        );
+        assert_eq!(args.dynamic_controller_rate_limiter_rate_limit, 10);
+        assert_eq!(args.dynamic_controller_rate_limiter_burst_limit, 100);
+        assert_eq!(args.dynamic_controller_default_resync_period, 36000);
+        assert_eq!(args.dynamic_controller_default_queue_max_retries, 20);
+        assert_eq!(args.instance_requeue_interval, Duration::from_secs(3));
+        assert_eq!(args.feature_gates, FeatureGates::default());
+        assert_eq!(args.rgd_selector, "");
         assert_eq!(
             args.lease_timing(),
             Ok(LeaseTiming {
@@ -265,6 +391,22 @@ mod tests {
         for bad in ["", "10", "s", "1x", "-1s", "1..5s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn feature_gates() {
+        assert_eq!(
+            parse_feature_gates("InstanceConditionEvents=true, CELOmitFunction=false"),
+            Ok(FeatureGates {
+                cel_omit_function: false,
+                instance_condition_events: true
+            })
+        );
+        assert_eq!(parse_feature_gates(""), Ok(FeatureGates::default()));
+        assert!(parse_feature_gates("Nope=true").is_err());
+        assert!(parse_feature_gates("CELOmitFunction").is_err());
+        assert!(parse_feature_gates("CELOmitFunction=yes").is_err());
+        assert!(parse(&["--dynamic-controller-concurrent-reconciles=0"]).is_err());
     }
 
     #[test]

@@ -1,22 +1,24 @@
 //! The kro operator as a library, so that tests can run its parts
 //! in-process; the `kro-operator` binary is a thin `main` around [`run`].
 //!
-//! What runs today is the foundation the controllers will stand on: the
-//! client, the HTTP endpoints, the RGD CRD, leader election and graceful
-//! shutdown. The RGD and instance controllers come with the graph builder
-//! and the runtime pass (see `docs/operator.md`).
+//! [`run`] connects, serves the HTTP endpoints, installs the RGD CRD, takes
+//! the leader Lease if asked to, then runs the RGD controller ([`rgd`]) and
+//! the dynamic instance controller ([`dynamic`]) until it is told to stop.
 
 pub mod args;
 pub mod client;
 pub mod cluster;
+pub mod dynamic;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod rgd;
 pub mod rgd_crd;
 pub mod schema;
 pub mod telemetry;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -103,8 +105,7 @@ async fn operate(
         }
     }
 
-    // The controllers start here once they exist; until then the operator
-    // holds its Lease, serves its endpoints and waits.
+    let controllers = Controllers::start(args, client, metrics);
     let outcome = match leadership.as_mut() {
         Some(held) => tokio::select! {
             () = shutdown.cancelled() => Ok(()),
@@ -115,7 +116,117 @@ async fn operate(
             Ok(())
         }
     };
+    controllers.stop(args.graceful_shutdown_timeout).await;
     (outcome, leadership)
+}
+
+/// The running controllers.
+struct Controllers {
+    stop: CancellationToken,
+    dynamic: dynamic::Dynamic,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Controllers {
+    fn start(args: &Args, client: kube::Client, metrics: &Metrics) -> Self {
+        let stop = CancellationToken::new();
+        let schemas = schema::LiveSchemas::new(client.clone());
+        let builder = kro_graph::builder::Builder::new(
+            Arc::new(schemas.with_builtin_fallback()),
+            kro_cel::Env::kro_with(kro_cel::KroOptions {
+                omit: args.feature_gates.cel_omit_function,
+            }),
+            kro_graph::builder::BuildOptions {
+                max_collection_dimensions: args.rgd_max_collection_dimension_size,
+            },
+        );
+        let (dynamic, requests) = dynamic::Dynamic::new(client.clone(), metrics.clone());
+        let reconciler = dynamic::instance::InstanceReconciler::new(
+            dynamic.clone(),
+            dynamic::instance::InstanceConfig {
+                requeue_interval: args.instance_requeue_interval,
+                max_collection_size: args.rgd_max_collection_size,
+                condition_events: args.feature_gates.instance_condition_events,
+            },
+        );
+        let queue_config = dynamic::QueueConfig {
+            concurrency: usize::from(args.dynamic_controller_concurrent_reconciles),
+            min_delay: args.dynamic_controller_rate_limiter_min_delay,
+            max_delay: args.dynamic_controller_rate_limiter_max_delay,
+            rate_limit: args.dynamic_controller_rate_limiter_rate_limit,
+            burst: args.dynamic_controller_rate_limiter_burst_limit,
+            max_retries: args.dynamic_controller_default_queue_max_retries,
+            shutdown_grace: args.graceful_shutdown_timeout,
+        };
+        let context = rgd::RgdContext::new(
+            client,
+            schemas,
+            builder,
+            dynamic.clone(),
+            metrics.clone(),
+            rgd::RgdConfig {
+                allow_crd_deletion: args.allow_crd_deletion,
+                progress_delay: args.rgd_progress_requeue_delay,
+                concurrency: args.resource_graph_definition_concurrent_reconciles,
+                selector: args.rgd_selector.clone(),
+            },
+        );
+        let mut tasks = vec![
+            (
+                "the RGD controller",
+                tokio::spawn(rgd::run(Arc::new(context), stop.clone())),
+            ),
+            (
+                "the instance controller",
+                tokio::spawn(dynamic::queue::run(
+                    requests,
+                    dynamic.queue().clone(),
+                    Arc::new(reconciler),
+                    queue_config,
+                    metrics.clone(),
+                    stop.clone(),
+                )),
+            ),
+        ];
+        if args.dynamic_controller_default_resync_period > 0 {
+            let period = Duration::from_secs(args.dynamic_controller_default_resync_period);
+            tasks.push((
+                "the resync timer",
+                tokio::spawn(resync(dynamic.clone(), period, stop.clone())),
+            ));
+        }
+        Self {
+            stop,
+            dynamic,
+            tasks,
+        }
+    }
+
+    /// Stops the controllers: reconciles in progress may finish within
+    /// `limit`, then the watches stop.
+    async fn stop(self, limit: Duration) {
+        self.stop.cancel();
+        for (name, task) in self.tasks {
+            within(limit, &format!("stop {name}"), async {
+                if let Err(e) = task.await {
+                    tracing::error!("{name}: {e}");
+                }
+            })
+            .await;
+        }
+        self.dynamic.stop_watches();
+    }
+}
+
+/// Reconciles every instance every `period` (upstream's informer resync).
+async fn resync(dynamic: dynamic::Dynamic, period: Duration, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => dynamic.resync(),
+        }
+    }
 }
 
 /// Waits for every server, logging the ones that failed.

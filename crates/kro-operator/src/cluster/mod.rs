@@ -53,7 +53,7 @@ impl KubeCluster {
 }
 
 /// kube's description of a type, built from what the graph knows.
-fn api_resource(resource: &ResourceType) -> ApiResource {
+pub(crate) fn api_resource(resource: &ResourceType) -> ApiResource {
     ApiResource {
         group: resource.group.clone(),
         version: resource.version.clone(),

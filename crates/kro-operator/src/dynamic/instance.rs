@@ -1,0 +1,263 @@
+//! One instance reconcile: read the instance, run the runtime's pass, and
+//! turn its outcome into a queue verdict, routing indexes, metrics and
+//! (with the `InstanceConditionEvents` gate) Kubernetes events.
+//!
+//! Everything inside one instance (finalizer, labels, ApplySet, applies,
+//! pruning, status, deletion waves, suspension) is the runtime's.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kro_runtime::cluster::{Cluster, ObjectKey};
+use kro_runtime::reconcile::{ConditionTransition, Options, Outcome, Requeue, reconcile};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use serde_json::Value;
+
+use super::queue::{InstanceKey, Reconcile, Verdict, gvr_label};
+use super::{Dynamic, Handler};
+use crate::cluster::KubeCluster;
+use crate::metrics::{GvrLabels, InstanceTransitionLabels};
+
+/// The instance settings that come from the flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// `--instance-requeue-interval`: the delay of "look again" requeues;
+    /// zero turns them off.
+    pub requeue_interval: Duration,
+    /// `--rgd-max-collection-size`.
+    pub max_collection_size: usize,
+    /// The `InstanceConditionEvents` gate.
+    pub condition_events: bool,
+}
+
+/// Reconciles instances for [`super::queue::run`].
+pub struct InstanceReconciler {
+    dynamic: Dynamic,
+    cluster: KubeCluster,
+    config: InstanceConfig,
+    /// One event recorder per instance kind, so that repeated events of an
+    /// instance are counted as a series rather than written anew.
+    recorders: Mutex<BTreeMap<String, Recorder>>,
+}
+
+impl InstanceReconciler {
+    /// A reconciler serving the kinds registered in `dynamic`.
+    pub fn new(dynamic: Dynamic, config: InstanceConfig) -> Self {
+        let cluster = KubeCluster::new(dynamic.client().clone());
+        Self {
+            dynamic,
+            cluster,
+            config,
+            recorders: Mutex::default(),
+        }
+    }
+
+    async fn pass(&self, handler: &Handler, key: &InstanceKey) -> Verdict {
+        let object = ObjectKey {
+            resource: (*handler.kind).clone(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        };
+        let instance = match self.cluster.get(&object).await {
+            Ok(Some(instance)) => instance,
+            // Deleted: its finalizer was released by an earlier pass.
+            Ok(None) => {
+                self.dynamic.forget_instance(key);
+                return Verdict::Done;
+            }
+            Err(e) => return Verdict::Retry(format!("read {object}: {e}")),
+        };
+        let options = Options {
+            rgd_uid: handler.rgd_uid.clone(),
+            requeue_interval: self.config.requeue_interval,
+            max_collection_size: self.config.max_collection_size,
+            now: None,
+        };
+        let outcome = match reconcile(&handler.graph, &instance, &self.cluster, &options).await {
+            Ok(outcome) => outcome,
+            Err(e) => return Verdict::Retry(e.to_string()),
+        };
+        if outcome.finalized {
+            self.dynamic.forget_instance(key);
+        } else {
+            self.dynamic
+                .set_external_reads(key, outcome.external_reads.clone());
+        }
+        self.report_transitions(handler, &instance, &outcome).await;
+        self.verdict(&outcome)
+    }
+
+    fn verdict(&self, outcome: &Outcome) -> Verdict {
+        match outcome.requeue {
+            Requeue::None => Verdict::Done,
+            Requeue::After(_) if self.config.requeue_interval.is_zero() => Verdict::Done,
+            Requeue::After(delay) => Verdict::After(delay),
+            Requeue::Backoff => {
+                let failed: Vec<String> = outcome
+                    .nodes
+                    .iter()
+                    .filter_map(|node| {
+                        node.reason
+                            .as_ref()
+                            .map(|reason| format!("{}: {reason}", node.id))
+                    })
+                    .collect();
+                Verdict::Retry(format!("resources not reconciled: {}", failed.join("; ")))
+            }
+        }
+    }
+
+    async fn report_transitions(&self, handler: &Handler, instance: &Value, outcome: &Outcome) {
+        let state = |status: &Value| {
+            status
+                .get("state")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let from_state = instance.get("status").map(state).unwrap_or_default();
+        let to_state = state(&outcome.computed_status);
+        if from_state != to_state && !to_state.is_empty() {
+            self.dynamic
+                .metrics()
+                .instance_state_transitions
+                .get_or_create(&InstanceTransitionLabels {
+                    gvr: gvr_label(&handler.kind),
+                    from_state,
+                    to_state,
+                })
+                .inc();
+        }
+        if !self.config.condition_events || outcome.transitions.is_empty() {
+            return;
+        }
+        let recorder = self.recorder(handler);
+        let reference = object_reference(instance);
+        for transition in &outcome.transitions {
+            if let Err(e) = recorder.publish(&event(transition), &reference).await {
+                tracing::warn!(instance = ?reference.name, "publish an event: {e}");
+            }
+        }
+    }
+
+    fn recorder(&self, handler: &Handler) -> Recorder {
+        let controller = format!(
+            "kro/{}-controller",
+            handler
+                .graph
+                .instance_crd
+                .metadata
+                .name
+                .clone()
+                .unwrap_or_default()
+        );
+        self.recorders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(controller.clone())
+            .or_insert_with(|| {
+                Recorder::new(
+                    self.dynamic.client().clone(),
+                    Reporter {
+                        controller,
+                        instance: None,
+                    },
+                )
+            })
+            .clone()
+    }
+}
+
+/// The event of one condition transition, as upstream words it.
+fn event(transition: &ConditionTransition) -> Event {
+    Event {
+        type_: if transition.to == "True" {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        },
+        reason: transition.condition_type.clone(),
+        note: Some(format!(
+            "{} -> {}: {}",
+            transition.from.as_deref().unwrap_or("none"),
+            transition.to,
+            transition.reason
+        )),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    }
+}
+
+fn object_reference(instance: &Value) -> ObjectReference {
+    let text = |pointer: &str| {
+        instance
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    ObjectReference {
+        api_version: text("/apiVersion"),
+        kind: text("/kind"),
+        name: text("/metadata/name"),
+        namespace: text("/metadata/namespace"),
+        uid: text("/metadata/uid"),
+        resource_version: text("/metadata/resourceVersion"),
+        field_path: None,
+    }
+}
+
+impl Reconcile for InstanceReconciler {
+    async fn reconcile(&self, key: InstanceKey) -> Verdict {
+        // The kind may have stopped being served since the key was queued.
+        let Some(handler) = self.dynamic.handler(&key.kind) else {
+            return Verdict::Done;
+        };
+        let labels = GvrLabels {
+            gvr: gvr_label(&handler.kind),
+        };
+        let metrics = self.dynamic.metrics();
+        metrics.instance_reconciles.get_or_create(&labels).inc();
+        let started = Instant::now();
+        let verdict = self.pass(&handler, &key).await;
+        metrics
+            .instance_reconcile_duration
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        if matches!(verdict, Verdict::Retry(_)) {
+            metrics
+                .instance_reconcile_errors
+                .get_or_create(&labels)
+                .inc();
+        }
+        verdict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_follow_upstreams_wording() {
+        let transition = ConditionTransition {
+            condition_type: "Ready".into(),
+            from: None,
+            to: "False".into(),
+            reason: "ResourcesNotReady".into(),
+            message: "waiting".into(),
+        };
+        let e = event(&transition);
+        assert_eq!(e.type_, EventType::Warning);
+        assert_eq!(e.reason, "Ready");
+        assert_eq!(e.note.as_deref(), Some("none -> False: ResourcesNotReady"));
+        let e = event(&ConditionTransition {
+            from: Some("False".into()),
+            to: "True".into(),
+            ..transition
+        });
+        assert_eq!(e.type_, EventType::Normal);
+        assert_eq!(e.note.as_deref(), Some("False -> True: ResourcesNotReady"));
+    }
+}

@@ -1,0 +1,593 @@
+//! The one work queue of every instance kind, and the runner that drains
+//! it.
+//!
+//! The queue is kube's public `scheduler`: it keeps one entry per key, and
+//! when a key is asked for twice the earlier time wins, so an event
+//! pre-empts a pending backoff or requeue (as client-go's `Add` does). The
+//! runner takes due keys while fewer than `concurrency` reconciles run,
+//! and never two of the same key: a key that falls due while it runs is
+//! held and runs once more when the current run ends (client-go's "dirty"
+//! set). Failures back off per key, exponentially, and also draw from a
+//! token bucket shared by every key, like client-go's default controller
+//! rate limiter.
+
+use std::collections::{HashMap, HashSet};
+use std::future::{Future, poll_fn};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use kro_runtime::cluster::ResourceType;
+use kube::runtime::scheduler::{ScheduleRequest, scheduler};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{GvrLabels, IntGauge, Metrics, RequeueLabels};
+
+/// One instance: its kind, namespace (for namespaced kinds) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceKey {
+    /// The instance kind, shared by every key of that kind.
+    pub kind: Arc<ResourceType>,
+    /// The namespace; `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl std::fmt::Display for InstanceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{} {namespace}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// The `gvr` label of a kind, as upstream prints a GroupVersionResource.
+pub fn gvr_label(kind: &ResourceType) -> String {
+    format!("{}/{}, Resource={}", kind.group, kind.version, kind.plural)
+}
+
+/// Where keys are put in. Cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    requests: UnboundedSender<ScheduleRequest<InstanceKey>>,
+    /// Keys sent and not yet taken, for the queue length gauge (the
+    /// scheduler keeps its own count private).
+    queued: Arc<Mutex<HashSet<InstanceKey>>>,
+    length: IntGauge,
+}
+
+/// The receiving end of a [`Queue`], for [`run`].
+pub struct Requests {
+    receiver: UnboundedReceiver<ScheduleRequest<InstanceKey>>,
+    queued: Arc<Mutex<HashSet<InstanceKey>>>,
+    length: IntGauge,
+}
+
+impl Queue {
+    /// A queue and its receiving end. The queue length is reported in
+    /// `length`.
+    pub fn new(length: IntGauge) -> (Self, Requests) {
+        let (requests, receiver) = unbounded();
+        let queued = Arc::default();
+        (
+            Self {
+                requests,
+                queued: Arc::clone(&queued),
+                length: length.clone(),
+            },
+            Requests {
+                receiver,
+                queued,
+                length,
+            },
+        )
+    }
+
+    /// Reconciles `key` as soon as possible.
+    pub fn enqueue(&self, key: InstanceKey) {
+        self.after(key, Duration::ZERO);
+    }
+
+    /// Reconciles `key` after `delay`, unless something asks for it sooner.
+    pub fn after(&self, key: InstanceKey, delay: Duration) {
+        {
+            let mut queued = lock(&self.queued);
+            queued.insert(key.clone());
+            self.length.set(gauge_value(queued.len()));
+        }
+        // The runner has stopped: nothing will reconcile any more, and
+        // nothing needs to.
+        let _ = self.requests.unbounded_send(ScheduleRequest {
+            message: key,
+            run_at: Instant::now() + delay,
+        });
+    }
+}
+
+// A poisoned lock still holds a consistent set: every update is one
+// insert or remove.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn gauge_value(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// What one reconcile asks of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing more until something changes.
+    Done,
+    /// Look again after this delay (waiting for readiness, deletion waves).
+    After(Duration),
+    /// It failed: retry with exponential backoff.
+    Retry(String),
+}
+
+/// Reconciles one key.
+pub trait Reconcile: Send + Sync + 'static {
+    /// Reconciles `key` once.
+    fn reconcile(&self, key: InstanceKey) -> impl Future<Output = Verdict> + Send;
+}
+
+/// How the runner schedules work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Reconciles at once, across every kind.
+    pub concurrency: usize,
+    /// The first retry delay after a failure.
+    pub min_delay: Duration,
+    /// The longest retry delay.
+    pub max_delay: Duration,
+    /// Failure retries per second, across every key.
+    pub rate_limit: u32,
+    /// Failure retries at once, across every key.
+    pub burst: u32,
+    /// Failures in a row after which a key is dropped.
+    pub max_retries: u32,
+    /// How long to wait for running reconciles at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// The exponential backoff of the `failures`-th failure in a row.
+pub fn backoff(failures: u32, min: Duration, max: Duration) -> Duration {
+    let exponent = failures.saturating_sub(1);
+    if exponent >= 32 {
+        return max;
+    }
+    min.checked_mul(1u32 << exponent)
+        .map_or(max, |d| d.min(max))
+}
+
+/// A token bucket: `rate` tokens a second, at most `burst` saved up. It
+/// hands out delays rather than refusing, like Go's `rate.Limiter.Reserve`.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32, burst: u32) -> Self {
+        Self {
+            rate: f64::from(rate.max(1)),
+            burst: f64::from(burst.max(1)),
+            tokens: f64::from(burst.max(1)),
+            at: Instant::now(),
+        }
+    }
+
+    /// Takes a token; returns how long until it is really there.
+    fn reserve(&mut self) -> Duration {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.at = now;
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+}
+
+/// Drains the queue until `stop` is cancelled (or every [`Queue`] is
+/// dropped), then waits up to `config.shutdown_grace` for the reconciles
+/// still running and aborts the rest.
+pub async fn run<R: Reconcile>(
+    requests: Requests,
+    queue: Queue,
+    reconciler: Arc<R>,
+    config: QueueConfig,
+    metrics: Metrics,
+    stop: CancellationToken,
+) {
+    let Requests {
+        receiver,
+        queued,
+        length,
+    } = requests;
+    let mut scheduled = std::pin::pin!(scheduler(receiver));
+    let mut busy: HashSet<InstanceKey> = HashSet::new();
+    let mut running: HashMap<tokio::task::Id, (InstanceKey, Instant)> = HashMap::new();
+    let mut failures: HashMap<InstanceKey, u32> = HashMap::new();
+    let mut bucket = Bucket::new(config.rate_limit, config.burst);
+    let mut tasks: JoinSet<Verdict> = JoinSet::new();
+    let concurrency = config.concurrency.max(1);
+
+    loop {
+        let room = tasks.len() < concurrency;
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            Some(finished) = tasks.join_next_with_id() => {
+                let (id, verdict) = match finished {
+                    Ok((id, verdict)) => (id, verdict),
+                    Err(e) => {
+                        let id = e.id();
+                        if let Some((key, _)) = running.get(&id) {
+                            metrics.reconcile_panics.get_or_create(&labels(key)).inc();
+                        }
+                        (id, Verdict::Retry(format!("the reconcile panicked: {e}")))
+                    }
+                };
+                let Some((key, started)) = running.remove(&id) else { continue };
+                busy.remove(&key);
+                metrics
+                    .reconcile_duration
+                    .get_or_create(&labels(&key))
+                    .observe(started.elapsed().as_secs_f64());
+                finish(&queue, &config, &metrics, &mut failures, &mut bucket, key, verdict);
+            }
+            // A key whose reconcile runs stays held until it ends.
+            next = poll_fn(|cx| {
+                scheduled
+                    .as_mut()
+                    .hold_unless(|key| !busy.contains(key))
+                    .poll_next_unpin(cx)
+            }), if room => {
+                let Some(key) = next else { break };
+                {
+                    let mut queued = lock(&queued);
+                    queued.remove(&key);
+                    length.set(gauge_value(queued.len()));
+                }
+                metrics.reconciles.get_or_create(&labels(&key)).inc();
+                busy.insert(key.clone());
+                let reconciler = Arc::clone(&reconciler);
+                let task_key = key.clone();
+                let handle = tasks.spawn(async move { reconciler.reconcile(task_key).await });
+                running.insert(handle.id(), (key, Instant::now()));
+            }
+        }
+    }
+
+    if tokio::time::timeout(config.shutdown_grace, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!(
+            running = tasks.len(),
+            "instance reconciles still running after {:?}; aborting them",
+            config.shutdown_grace
+        );
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+fn labels(key: &InstanceKey) -> GvrLabels {
+    GvrLabels {
+        gvr: gvr_label(&key.kind),
+    }
+}
+
+/// Acts on one reconcile's verdict (upstream's rules, kro-semantics §5.12).
+fn finish(
+    queue: &Queue,
+    config: &QueueConfig,
+    metrics: &Metrics,
+    failures: &mut HashMap<InstanceKey, u32>,
+    bucket: &mut Bucket,
+    key: InstanceKey,
+    verdict: Verdict,
+) {
+    let requeue = |kind: &str| {
+        metrics
+            .requeues
+            .get_or_create(&RequeueLabels {
+                gvr: gvr_label(&key.kind),
+                r#type: kind.to_owned(),
+            })
+            .inc();
+    };
+    match verdict {
+        Verdict::Done => {
+            failures.remove(&key);
+            requeue("no_requeue");
+        }
+        Verdict::After(delay) => {
+            failures.remove(&key);
+            requeue("requeue_after");
+            queue.after(key, delay);
+        }
+        Verdict::Retry(message) => {
+            metrics.handler_errors.get_or_create(&labels(&key)).inc();
+            let count = failures.entry(key.clone()).or_insert(0);
+            *count += 1;
+            if *count > config.max_retries {
+                tracing::error!(instance = %key, error = %message, failures = *count,
+                    "giving up on the instance until it changes");
+                failures.remove(&key);
+                requeue("no_requeue");
+                return;
+            }
+            let delay = backoff(*count, config.min_delay, config.max_delay).max(bucket.reserve());
+            tracing::warn!(instance = %key, error = %message, retry_in = ?delay, "reconcile failed");
+            requeue("rate_limited");
+            queue.after(key, delay);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn key(name: &str) -> InstanceKey {
+        InstanceKey {
+            kind: Arc::new(ResourceType {
+                group: "kro.run".into(),
+                version: "v1alpha1".into(),
+                kind: "App".into(),
+                plural: "apps".into(),
+                namespaced: true,
+            }),
+            namespace: Some("ns".into()),
+            name: name.into(),
+        }
+    }
+
+    fn config() -> QueueConfig {
+        QueueConfig {
+            concurrency: 2,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(1000),
+            rate_limit: 10,
+            burst: 100,
+            max_retries: 20,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+
+    /// The answer to the n-th reconcile of a key.
+    type Answer = Box<dyn Fn(&str, usize) -> Verdict + Send + Sync>;
+
+    /// Records when each reconcile starts and answers from a script.
+    struct Script {
+        started: Mutex<Vec<(String, Duration)>>,
+        origin: Instant,
+        running: AtomicUsize,
+        most_at_once: AtomicUsize,
+        work: Duration,
+        verdict: Answer,
+    }
+
+    impl Script {
+        fn new(
+            work: Duration,
+            verdict: impl Fn(&str, usize) -> Verdict + Send + Sync + 'static,
+        ) -> Arc<Self> {
+            Arc::new(Self {
+                started: Mutex::default(),
+                origin: Instant::now(),
+                running: AtomicUsize::new(0),
+                most_at_once: AtomicUsize::new(0),
+                work,
+                verdict: Box::new(verdict),
+            })
+        }
+
+        fn starts(&self, name: &str) -> Vec<Duration> {
+            lock(&self.started)
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, at)| *at)
+                .collect()
+        }
+    }
+
+    impl Reconcile for Script {
+        async fn reconcile(&self, key: InstanceKey) -> Verdict {
+            let n = {
+                let mut started = lock(&self.started);
+                started.push((key.name.clone(), self.origin.elapsed()));
+                started.iter().filter(|(n, _)| *n == key.name).count()
+            };
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_at_once.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(self.work).await;
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            (self.verdict)(&key.name, n)
+        }
+    }
+
+    struct Running {
+        queue: Queue,
+        stop: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+        metrics: Metrics,
+    }
+
+    fn start(script: &Arc<Script>, config: QueueConfig) -> Running {
+        let metrics = Metrics::new();
+        let (queue, requests) = Queue::new(metrics.queue_length.clone());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run(
+            requests,
+            queue.clone(),
+            Arc::clone(script),
+            config,
+            metrics.clone(),
+            stop.clone(),
+        ));
+        Running {
+            queue,
+            stop,
+            task,
+            metrics,
+        }
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let (min, max) = (Duration::from_millis(200), Duration::from_secs(1000));
+        assert_eq!(backoff(1, min, max), Duration::from_millis(200));
+        assert_eq!(backoff(2, min, max), Duration::from_millis(400));
+        assert_eq!(backoff(3, min, max), Duration::from_millis(800));
+        assert_eq!(backoff(14, min, max), max);
+        assert_eq!(backoff(200, min, max), max);
+    }
+
+    #[test]
+    fn the_bucket_delays_beyond_its_burst() {
+        let mut bucket = Bucket::new(10, 2);
+        assert_eq!(bucket.reserve(), Duration::ZERO);
+        assert_eq!(bucket.reserve(), Duration::ZERO);
+        let third = bucket.reserve();
+        assert!(third > Duration::from_millis(90) && third <= Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_and_are_dropped_after_max_retries() {
+        let script = Script::new(Duration::ZERO, |_, _| Verdict::Retry("boom".into()));
+        let config = QueueConfig {
+            max_retries: 3,
+            ..config()
+        };
+        let running = start(&script, config);
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(60.0)).await;
+        let starts = script.starts("a");
+        // The first run, then three retries after 0.2, 0.4 and 0.8 s; the
+        // fourth failure drops the key.
+        let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(gaps, [secs(0.2), secs(0.4), secs(0.8)], "{starts:?}");
+        assert_eq!(
+            running
+                .metrics
+                .handler_errors
+                .get_or_create(&labels(&key("a")))
+                .get(),
+            4
+        );
+        running.stop.cancel();
+        running.task.await.expect("the runner stops");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_pre_empts_a_backoff_and_success_resets_it() {
+        let script = Script::new(Duration::ZERO, |_, n| {
+            if n <= 3 {
+                Verdict::Retry("boom".into())
+            } else {
+                Verdict::Done
+            }
+        });
+        let running = start(&script, config());
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(0.1)).await;
+        // Waiting 0.2 s for the retry; an event makes it run now.
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(0.1)).await;
+        assert_eq!(script.starts("a"), [secs(0.0), secs(0.1)]);
+        tokio::time::sleep(secs(10.0)).await;
+        // The second failure waited 0.4 s, the third's retry succeeded.
+        assert_eq!(
+            script.starts("a"),
+            [secs(0.0), secs(0.1), secs(0.5), secs(1.3)]
+        );
+        running.stop.cancel();
+        running.task.await.expect("the runner stops");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_run_per_key_and_a_dirty_key_runs_once_more() {
+        let script = Script::new(secs(1.0), |_, _| Verdict::Done);
+        let running = start(&script, config());
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(0.1)).await;
+        for _ in 0..5 {
+            running.queue.enqueue(key("a"));
+        }
+        tokio::time::sleep(secs(10.0)).await;
+        assert_eq!(script.starts("a"), [secs(0.0), secs(1.0)]);
+        assert_eq!(script.most_at_once.load(Ordering::SeqCst), 1);
+        assert_eq!(running.metrics.queue_length.get(), 0);
+        running.stop.cancel();
+        running.task.await.expect("the runner stops");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_is_limited_across_keys() {
+        let script = Script::new(secs(1.0), |_, _| Verdict::Done);
+        let running = start(&script, config());
+        for name in ["a", "b", "c", "d", "e"] {
+            running.queue.enqueue(key(name));
+        }
+        tokio::time::sleep(secs(10.0)).await;
+        assert_eq!(script.most_at_once.load(Ordering::SeqCst), 2);
+        let mut all: Vec<Duration> = lock(&script.started).iter().map(|(_, at)| *at).collect();
+        all.sort();
+        assert_eq!(all, [secs(0.0), secs(0.0), secs(1.0), secs(1.0), secs(2.0)]);
+        running.stop.cancel();
+        running.task.await.expect("the runner stops");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requeue_after_waits_and_done_stops() {
+        let script = Script::new(Duration::ZERO, |_, n| {
+            if n < 3 {
+                Verdict::After(secs(3.0))
+            } else {
+                Verdict::Done
+            }
+        });
+        let running = start(&script, config());
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(60.0)).await;
+        assert_eq!(script.starts("a"), [secs(0.0), secs(3.0), secs(6.0)]);
+        running.stop.cancel();
+        running.task.await.expect("the runner stops");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_waits_for_running_reconciles_then_aborts() {
+        let script = Script::new(secs(100.0), |_, _| Verdict::Done);
+        let running = start(&script, config());
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(0.1)).await;
+        running.stop.cancel();
+        let began = Instant::now();
+        running.task.await.expect("the runner stops");
+        // The grace period is 5 s; the reconcile would take 100 s.
+        assert_eq!(began.elapsed(), secs(5.0));
+        assert_eq!(script.running.load(Ordering::SeqCst), 1, "aborted mid-way");
+    }
+}

@@ -1,0 +1,288 @@
+//! The instance CRD of an RGD: who may own it, which updates are allowed,
+//! and making it so on the API server.
+//!
+//! Upstream creates the CRD and merge-patches it; we server-side apply it
+//! after the same checks, so fields we stop writing are removed and a hand
+//! edit of a field we own is undone. People cannot tell the difference.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_runtime::metadata::{KRO_VERSION, OWNED, RGD_ID, RGD_NAME, version_label};
+use kro_schema::evolution::{compare_crds, summarize_breaking};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::wait::{Condition, await_condition, conditions};
+use kube::{Api, Client};
+use thiserror::Error;
+
+use crate::rgd_crd::FIELD_MANAGER;
+
+/// The RGD annotation that lets a breaking change of the CRD through.
+pub const ALLOW_BREAKING_CHANGES: &str = "kro.run/allow-breaking-changes";
+
+/// How long a CRD may take to become Established before the RGD is looked
+/// at again. Short, because RGDs are reconciled a few at a time and a new
+/// CRD is normally established within a second.
+pub const ESTABLISHED_WAIT: Duration = Duration::from_secs(30);
+
+/// Why the existing CRD may not be updated. The messages are upstream's,
+/// since people search for them.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refusal {
+    /// A CRD of that name exists and kro did not create it.
+    #[error("failed to update CRD {crd}: CRD already exists and is not owned by KRO")]
+    NotOwned {
+        /// The CRD's name.
+        crd: String,
+    },
+    /// Another RGD defines the same kind.
+    #[error("failed to update CRD {crd}: CRD is owned by another ResourceGraphDefinition {owner}")]
+    OwnedByAnother {
+        /// The CRD's name.
+        crd: String,
+        /// The RGD named in its labels.
+        owner: String,
+    },
+    /// The update would break existing instances or their clients.
+    #[error("cannot update CRD {crd}: {summary}")]
+    Breaking {
+        /// The CRD's name.
+        crd: String,
+        /// The first breaking changes.
+        summary: String,
+    },
+}
+
+/// Why the CRD is not ready.
+#[derive(Debug, Error)]
+pub enum EnsureError {
+    /// The update was refused; it stays refused until the RGD, its
+    /// annotations or the CRD change.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The API server did not do what was asked.
+    #[error("{action} CRD {crd}: {source}")]
+    Api {
+        /// What was being done.
+        action: &'static str,
+        /// The CRD's name.
+        crd: String,
+        /// The error.
+        source: kube::Error,
+    },
+    /// Waiting for the CRD failed.
+    #[error("watch CRD {crd}: {source}")]
+    Watch {
+        /// The CRD's name.
+        crd: String,
+        /// The error.
+        source: kube::runtime::wait::Error,
+    },
+    /// The CRD was applied but is not Established yet.
+    #[error("CRD {crd} is not established after {waited:?}")]
+    NotEstablished {
+        /// The CRD's name.
+        crd: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The graph's CRD has no name (the builder always sets one).
+    #[error("the generated CRD has no name")]
+    Unnamed,
+}
+
+/// The CRD to apply: the graph's, labelled as kro's and as this RGD's, so
+/// that ownership can be checked and the RGD found from the CRD.
+pub fn desired_crd(
+    generated: &CustomResourceDefinition,
+    rgd_name: &str,
+    rgd_uid: &str,
+) -> CustomResourceDefinition {
+    let mut crd = generated.clone();
+    let labels = crd.metadata.labels.get_or_insert_with(BTreeMap::new);
+    labels.insert(OWNED.to_owned(), "true".to_owned());
+    labels.insert(KRO_VERSION.to_owned(), version_label());
+    labels.insert(RGD_ID.to_owned(), rgd_uid.to_owned());
+    labels.insert(RGD_NAME.to_owned(), rgd_name.to_owned());
+    crd
+}
+
+/// Whether `existing` may be replaced by `desired` for RGD `rgd_name`.
+/// A CRD owned by the same RGD name but another UID (the RGD was deleted
+/// and created again) is adopted, as upstream does.
+pub fn check_update(
+    existing: &CustomResourceDefinition,
+    desired: &CustomResourceDefinition,
+    rgd_name: &str,
+    allow_breaking: bool,
+) -> Result<(), Refusal> {
+    let crd = desired.metadata.name.clone().unwrap_or_default();
+    let label = |key: &str| {
+        existing
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get(key))
+            .map(String::as_str)
+    };
+    if label(OWNED) != Some("true") {
+        return Err(Refusal::NotOwned { crd });
+    }
+    if label(RGD_NAME) != Some(rgd_name) {
+        return Err(Refusal::OwnedByAnother {
+            crd,
+            owner: label(RGD_NAME).unwrap_or_default().to_owned(),
+        });
+    }
+    if allow_breaking {
+        return Ok(());
+    }
+    match summarize_breaking(&compare_crds(existing, desired)) {
+        Some(summary) => Err(Refusal::Breaking { crd, summary }),
+        None => Ok(()),
+    }
+}
+
+/// Creates or updates the CRD and waits until it is Established. Returns
+/// the kind the API server accepted.
+pub async fn ensure(
+    client: &Client,
+    desired: &CustomResourceDefinition,
+    rgd_name: &str,
+    allow_breaking: bool,
+) -> Result<String, EnsureError> {
+    let name = desired.metadata.name.clone().ok_or(EnsureError::Unnamed)?;
+    let api = Api::<CustomResourceDefinition>::all(client.clone());
+    let failed = |action: &'static str| {
+        let crd = name.clone();
+        move |source| EnsureError::Api {
+            action,
+            crd,
+            source,
+        }
+    };
+    if let Some(existing) = api.get_opt(&name).await.map_err(failed("read"))? {
+        check_update(&existing, desired, rgd_name, allow_breaking)?;
+    }
+    let applied = api
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(desired),
+        )
+        .await
+        .map_err(failed("apply"))?;
+    let established = if conditions::is_crd_established().matches_object(Some(&applied)) {
+        applied
+    } else {
+        tokio::time::timeout(
+            ESTABLISHED_WAIT,
+            await_condition(api, &name, conditions::is_crd_established()),
+        )
+        .await
+        .map_err(|_| EnsureError::NotEstablished {
+            crd: name.clone(),
+            waited: ESTABLISHED_WAIT,
+        })?
+        .map_err(|source| EnsureError::Watch {
+            crd: name.clone(),
+            source,
+        })?
+        // The condition matched, so the object was there.
+        .ok_or_else(|| EnsureError::NotEstablished {
+            crd: name.clone(),
+            waited: ESTABLISHED_WAIT,
+        })?
+    };
+    Ok(established
+        .status
+        .and_then(|s| s.accepted_names)
+        .map(|names| names.kind)
+        .unwrap_or_else(|| desired.spec.names.kind.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kro_graph::api::ResourceGraphDefinition;
+    use kro_graph::builder::Builder;
+    use kro_graph::resolver::BuiltinSchemas;
+    use std::sync::Arc;
+
+    fn generated(spec: serde_json::Value) -> CustomResourceDefinition {
+        let rgd: ResourceGraphDefinition = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "web" },
+            "spec": { "schema": { "apiVersion": "v1alpha1", "kind": "Web", "spec": spec } }
+        }))
+        .expect("a valid RGD");
+        let builder = Builder::new(
+            Arc::new(BuiltinSchemas::new()),
+            kro_cel::Env::kro(),
+            kro_graph::builder::BuildOptions::default(),
+        );
+        builder.build(&rgd).expect("builds").instance_crd
+    }
+
+    #[test]
+    fn labels_name_kro_and_the_rgd() {
+        let crd = desired_crd(&generated(serde_json::json!({})), "web", "uid-1");
+        let labels = crd.metadata.labels.expect("labels");
+        assert_eq!(labels[OWNED], "true");
+        assert_eq!(labels[RGD_NAME], "web");
+        assert_eq!(labels[RGD_ID], "uid-1");
+        assert_eq!(crd.metadata.name.as_deref(), Some("webs.kro.run"));
+    }
+
+    #[test]
+    fn ownership_is_checked_first() {
+        let desired = desired_crd(&generated(serde_json::json!({})), "web", "uid-1");
+        let mut foreign = desired.clone();
+        foreign.metadata.labels = None;
+        assert_eq!(
+            check_update(&foreign, &desired, "web", true)
+                .map_err(|e| e.to_string())
+                .unwrap_err(),
+            "failed to update CRD webs.kro.run: CRD already exists and is not owned by KRO"
+        );
+        let other = desired_crd(&generated(serde_json::json!({})), "other", "uid-2");
+        assert_eq!(
+            check_update(&other, &desired, "web", true)
+                .map_err(|e| e.to_string())
+                .unwrap_err(),
+            "failed to update CRD webs.kro.run: CRD is owned by another ResourceGraphDefinition other"
+        );
+        let recreated = desired_crd(&generated(serde_json::json!({})), "web", "uid-0");
+        assert_eq!(check_update(&recreated, &desired, "web", false), Ok(()));
+    }
+
+    #[test]
+    fn breaking_changes_need_the_annotation() {
+        let old = desired_crd(
+            &generated(serde_json::json!({ "name": "string", "port": "integer" })),
+            "web",
+            "u",
+        );
+        let new = desired_crd(
+            &generated(serde_json::json!({ "name": "string" })),
+            "web",
+            "u",
+        );
+        let refused = check_update(&old, &new, "web", false).unwrap_err();
+        assert!(
+            matches!(&refused, Refusal::Breaking { summary, .. } if summary.contains("spec.port")),
+            "{refused}"
+        );
+        assert!(
+            refused
+                .to_string()
+                .starts_with("cannot update CRD webs.kro.run: breaking changes: ")
+        );
+        assert_eq!(check_update(&old, &new, "web", true), Ok(()));
+        assert_eq!(
+            check_update(&new, &old, "web", false),
+            Ok(()),
+            "an optional field added is not breaking"
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! The RGD controller: for each `ResourceGraphDefinition`, build its
+//! graph, make its instance CRD, serve its instances, and report all of it
+//! in the RGD's status.
+//!
+//! One reconcile, after the finalizer is in place:
+//! 1. build the graph (schemas fetched first from the live server, the
+//!    build itself on a blocking thread: type-checking CEL is CPU work);
+//!    an invalid graph sets `GraphAccepted=False` with every located error
+//!    and leaves the kind served by the last good graph, if any;
+//! 2. apply the instance CRD, unless it belongs to someone else or the
+//!    change would break existing instances (`KindReady`);
+//! 3. register the graph with the dynamic controller, which serves the
+//!    instances (`ControllerReady`);
+//! 4. write the status, only when it changed.
+//!
+//! On deletion the kind stops being served; the CRD (and so the instances)
+//! stays unless `--allow-crd-deletion` is set.
+
+pub mod crd;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_graph::api::ResourceGraphDefinition;
+use kro_graph::builder::{Builder, Graph};
+use kro_graph::error::BuildErrorKind;
+use kro_graph::resolver::{Gvk, ResolveError};
+use kro_runtime::metadata::{FINALIZER, OWNED, RGD_NAME};
+use kube::api::{DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::finalizer::{self, Event, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+use crate::dynamic::{Dynamic, Handler};
+use crate::metrics::{Metrics, RgdLabels, RgdTransitionLabels};
+use crate::schema::LiveSchemas;
+use status::{CONTROLLER_READY, GRAPH_ACCEPTED, KIND_READY};
+
+/// What the RGD controller needs to know from the flags.
+#[derive(Debug, Clone)]
+pub struct RgdConfig {
+    /// Delete an RGD's CRD when the RGD is deleted.
+    pub allow_crd_deletion: bool,
+    /// How long to wait before looking again at an RGD that waits.
+    pub progress_delay: Duration,
+    /// RGDs reconciled at once.
+    pub concurrency: u16,
+    /// Only RGDs whose labels match (empty: all).
+    pub selector: String,
+}
+
+/// Why an RGD reconcile failed; it is retried after
+/// [`RgdConfig::progress_delay`].
+#[derive(Debug, Error)]
+pub enum RgdError {
+    /// Writing the status failed.
+    #[error("write the status of {rgd}: {source}")]
+    Status {
+        /// The RGD.
+        rgd: String,
+        /// The error.
+        source: kube::Error,
+    },
+    /// The status could not be encoded.
+    #[error("encode the status of {rgd}: {source}")]
+    Encode {
+        /// The RGD.
+        rgd: String,
+        /// The error.
+        source: serde_json::Error,
+    },
+    /// Deleting the CRD at RGD deletion failed.
+    #[error("delete the CRDs of {rgd}: {source}")]
+    DeleteCrd {
+        /// The RGD.
+        rgd: String,
+        /// The error.
+        source: kube::Error,
+    },
+    /// The graph build panicked (a bug in the builder).
+    #[error("the graph build of {rgd} failed: {message}")]
+    BuildPanicked {
+        /// The RGD.
+        rgd: String,
+        /// The panic.
+        message: String,
+    },
+}
+
+/// What every RGD reconcile shares.
+pub struct RgdContext {
+    client: Client,
+    schemas: LiveSchemas,
+    builder: Builder,
+    dynamic: Dynamic,
+    metrics: Metrics,
+    config: RgdConfig,
+}
+
+impl RgdContext {
+    /// A context building graphs with `builder`, whose resolver must read
+    /// `schemas` (which this context keeps fresh).
+    pub fn new(
+        client: Client,
+        schemas: LiveSchemas,
+        builder: Builder,
+        dynamic: Dynamic,
+        metrics: Metrics,
+        config: RgdConfig,
+    ) -> Self {
+        Self {
+            client,
+            schemas,
+            builder,
+            dynamic,
+            metrics,
+            config,
+        }
+    }
+}
+
+/// Runs the RGD controller until `stop` is cancelled; reconciles in
+/// progress then finish.
+pub async fn run(context: Arc<RgdContext>, stop: CancellationToken) {
+    let client = context.client.clone();
+    let mut rgds = watcher::Config::default();
+    if !context.config.selector.is_empty() {
+        rgds = rgds.labels(&context.config.selector);
+    }
+    let concurrency = context.config.concurrency;
+    // A CRD edited or deleted by hand brings its RGD back to restore it.
+    let crds = Api::<PartialObjectMeta<CustomResourceDefinition>>::all(client.clone());
+    Controller::new(Api::<ResourceGraphDefinition>::all(client), rgds)
+        .watches(
+            crds,
+            watcher::Config::default().labels(&format!("{OWNED}=true")),
+            |crd| {
+                crd.labels()
+                    .get(RGD_NAME)
+                    .map(|name| ObjectRef::<ResourceGraphDefinition>::new(name))
+            },
+        )
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(stop.cancelled_owned())
+        .run(reconcile, error_policy, context)
+        .for_each(|outcome| async move {
+            match outcome {
+                Ok(_) => {}
+                // A CRD event for an RGD this process does not serve.
+                Err(controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!(rgd = %object, "not served here");
+                }
+                Err(e) => tracing::warn!("RGD controller: {e}"),
+            }
+        })
+        .await;
+}
+
+async fn reconcile(
+    rgd: Arc<ResourceGraphDefinition>,
+    context: Arc<RgdContext>,
+) -> Result<Action, finalizer::Error<RgdError>> {
+    let api = Api::<ResourceGraphDefinition>::all(context.client.clone());
+    finalizer(&api, FINALIZER, rgd, |event| async {
+        match event {
+            Event::Apply(rgd) => context.apply(&rgd).await,
+            Event::Cleanup(rgd) => context.cleanup(&rgd).await,
+        }
+    })
+    .await
+}
+
+fn error_policy(
+    rgd: Arc<ResourceGraphDefinition>,
+    error: &finalizer::Error<RgdError>,
+    context: Arc<RgdContext>,
+) -> Action {
+    tracing::warn!(rgd = %rgd.name_any(), "{error}");
+    Action::requeue(context.config.progress_delay)
+}
+
+/// The current time as the API server writes it: RFC 3339, whole seconds.
+fn now() -> String {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    k8s_openapi::jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
+}
+
+/// Every kind an RGD names: the schemas to fetch before building.
+fn referenced_kinds(rgd: &ResourceGraphDefinition) -> Vec<Gvk> {
+    let mut kinds: Vec<Gvk> = rgd
+        .spec
+        .resources
+        .iter()
+        .filter_map(
+            |resource| match (&resource.template, &resource.external_ref) {
+                (Some(template), _) => Some(Gvk::from_api_version(
+                    template.get("apiVersion")?.as_str()?,
+                    template.get("kind")?.as_str()?,
+                )),
+                (None, Some(external)) => {
+                    Some(Gvk::from_api_version(&external.api_version, &external.kind))
+                }
+                (None, None) => None,
+            },
+        )
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+/// A graph that could not be built.
+struct Invalid {
+    /// Every located error, one a line.
+    message: String,
+    /// Whether a kind was unknown: it may be served soon (a CRD being
+    /// installed, or another RGD's kind), so look again.
+    retry: bool,
+}
+
+impl RgdContext {
+    async fn build(
+        &self,
+        rgd: &ResourceGraphDefinition,
+    ) -> Result<Result<Arc<Graph>, Invalid>, RgdError> {
+        let name = rgd.name_any();
+        if let Err(e) = self.schemas.prefetch(&referenced_kinds(rgd)).await {
+            tracing::warn!(rgd = %name, "fetching schemas failed, building with those known: {e}");
+        }
+        let builder = self.builder.clone();
+        let owned = rgd.clone();
+        let started = Instant::now();
+        let built = tokio::task::spawn_blocking(move || builder.build(&owned)).await;
+        let labels = RgdLabels { name: name.clone() };
+        self.metrics.rgd_graph_builds.get_or_create(&labels).inc();
+        self.metrics
+            .rgd_graph_build_duration
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        match built {
+            Ok(Ok(graph)) => Ok(Ok(Arc::new(graph))),
+            Ok(Err(errors)) => {
+                self.metrics
+                    .rgd_graph_build_errors
+                    .get_or_create(&labels)
+                    .inc();
+                let retry = errors.0.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        BuildErrorKind::Resolve(ResolveError::UnknownKind { .. })
+                    )
+                });
+                Ok(Err(Invalid {
+                    message: errors.to_string(),
+                    retry,
+                }))
+            }
+            Err(e) => {
+                self.metrics
+                    .rgd_graph_build_errors
+                    .get_or_create(&labels)
+                    .inc();
+                Err(RgdError::BuildPanicked {
+                    rgd: name,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    async fn apply(&self, rgd: &ResourceGraphDefinition) -> Result<Action, RgdError> {
+        let name = rgd.name_any();
+        let uid = rgd.metadata.uid.clone().unwrap_or_default();
+        let generation = rgd.metadata.generation.unwrap_or_default();
+        let now = now();
+        let created = rgd
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or_else(|| now.clone(), |t| t.0.to_string());
+        let mut conditions = status::current_conditions(rgd.status.as_ref());
+        let mut set = status::condition_set(generation, &created, &mut conditions);
+        set.initialize(&now);
+
+        let mut order = Vec::new();
+        let mut resources = Vec::new();
+        let action = match self.build(rgd).await? {
+            Err(invalid) => {
+                tracing::info!(rgd = %name, "invalid resource graph: {}", invalid.message);
+                set.set_false(
+                    GRAPH_ACCEPTED,
+                    "InvalidResourceGraph",
+                    &invalid.message,
+                    &now,
+                );
+                if invalid.retry {
+                    Action::requeue(self.config.progress_delay)
+                } else {
+                    Action::await_change()
+                }
+            }
+            Ok(graph) => {
+                set.set_true_with_reason(
+                    GRAPH_ACCEPTED,
+                    "Valid",
+                    "resource graph and schema are valid",
+                    &now,
+                );
+                order.clone_from(&graph.topological_order);
+                resources = status::resource_info(&graph);
+                let desired = crd::desired_crd(&graph.instance_crd, &name, &uid);
+                let allow_breaking = rgd
+                    .annotations()
+                    .get(crd::ALLOW_BREAKING_CHANGES)
+                    .is_some_and(|v| v == "true");
+                match crd::ensure(&self.client, &desired, &name, allow_breaking).await {
+                    Ok(kind) => {
+                        set.set_true_with_reason(
+                            KIND_READY,
+                            "Ready",
+                            &format!("kind {kind} has been accepted and ready"),
+                            &now,
+                        );
+                        let registered = self
+                            .dynamic
+                            .register(Handler::new(&name, &uid, generation, graph));
+                        tracing::debug!(rgd = %name, ?registered, "serving");
+                        set.set_true_with_reason(
+                            CONTROLLER_READY,
+                            "Running",
+                            "controller is running",
+                            &now,
+                        );
+                        Action::await_change()
+                    }
+                    Err(e) => {
+                        tracing::info!(rgd = %name, "instance CRD not ready: {e}");
+                        set.set_false(KIND_READY, "Failed", &e.to_string(), &now);
+                        match e {
+                            // Refusals stand until the RGD or the CRD
+                            // changes, and both bring the RGD back.
+                            crd::EnsureError::Refused(_) => Action::await_change(),
+                            _ => Action::requeue(self.config.progress_delay),
+                        }
+                    }
+                }
+            }
+        };
+        self.write_status(rgd, status::status(conditions, order, resources))
+            .await?;
+        Ok(action)
+    }
+
+    async fn write_status(
+        &self,
+        rgd: &ResourceGraphDefinition,
+        status: kro_graph::api::ResourceGraphDefinitionStatus,
+    ) -> Result<(), RgdError> {
+        let name = rgd.name_any();
+        let old = rgd.status.as_ref().and_then(|s| s.state);
+        if rgd.status.as_ref() == Some(&status) {
+            return Ok(());
+        }
+        let patch = status::merge_patch(&status).map_err(|source| RgdError::Encode {
+            rgd: name.clone(),
+            source,
+        })?;
+        Api::<ResourceGraphDefinition>::all(self.client.clone())
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|source| RgdError::Status {
+                rgd: name.clone(),
+                source,
+            })?;
+        if old.is_some() && old != status.state {
+            self.metrics
+                .rgd_state_transitions
+                .get_or_create(&RgdTransitionLabels {
+                    name,
+                    from: status::state_name(old).to_owned(),
+                    to: status::state_name(status.state).to_owned(),
+                })
+                .inc();
+        }
+        Ok(())
+    }
+
+    async fn cleanup(&self, rgd: &ResourceGraphDefinition) -> Result<Action, RgdError> {
+        let name = rgd.name_any();
+        self.dynamic.deregister(&name);
+        if self.config.allow_crd_deletion {
+            let crds = Api::<CustomResourceDefinition>::all(self.client.clone());
+            let failed = |source| RgdError::DeleteCrd {
+                rgd: name.clone(),
+                source,
+            };
+            let owned = crds
+                .list_metadata(&ListParams::default().labels(&format!("{RGD_NAME}={name}")))
+                .await
+                .map_err(failed)?;
+            for crd in owned {
+                let crd_name = crd.name_any();
+                match crds.delete(&crd_name, &DeleteParams::default()).await {
+                    Ok(_) => tracing::info!(rgd = %name, crd = %crd_name, "CRD deleted"),
+                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    Err(e) => return Err(failed(e)),
+                }
+            }
+        }
+        self.metrics
+            .rgd_deletions
+            .get_or_create(&RgdLabels { name })
+            .inc();
+        Ok(Action::await_change())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referenced_kinds_are_sorted_and_unique() {
+        let rgd: ResourceGraphDefinition = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "x" },
+            "spec": {
+                "schema": { "apiVersion": "v1alpha1", "kind": "X" },
+                "resources": [
+                    { "id": "a", "template": { "apiVersion": "apps/v1", "kind": "Deployment" } },
+                    { "id": "b", "template": { "apiVersion": "v1", "kind": "ConfigMap" } },
+                    { "id": "c", "externalRef": { "apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": { "name": "n" } } },
+                    { "id": "d", "template": { "apiVersion": "${x}", "kind": 3 } }
+                ]
+            }
+        }))
+        .expect("parses");
+        assert_eq!(
+            referenced_kinds(&rgd),
+            [
+                Gvk::new("", "v1", "ConfigMap"),
+                Gvk::new("apps", "v1", "Deployment"),
+            ]
+        );
+    }
+
+    #[test]
+    fn now_is_whole_seconds() {
+        let now = now();
+        assert!(now.ends_with('Z') && !now.contains('.'), "{now}");
+    }
+}
