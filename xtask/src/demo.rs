@@ -136,13 +136,12 @@ fn show(kubeconfig: &Path) -> Result<()> {
             "application",
             "my-application-instance",
             "-o",
-            "jsonpath={.status}",
+            r#"jsonpath=status:{"\n  state: "}{.status.state}{"\n  availableReplicas: "}{.status.availableReplicas}{"\n  conditions:"}{range .status.conditions[*]}{"\n  - "}{.type}: {.status} ({.reason}){end}"#,
         ],
     ] {
         println!("$ kubectl {}", args.join(" "));
         println!("{}\n", output(kubectl(kubeconfig).args(args))?);
     }
-    println!("export KUBECONFIG={}", kubeconfig.display());
     Ok(())
 }
 
