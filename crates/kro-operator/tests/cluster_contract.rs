@@ -501,6 +501,67 @@ async fn find_type_knows_a_type_once_it_has_objects(cluster: &impl Cluster, env:
     );
 }
 
+async fn remove_finalizer_removes_it_whoever_added_it(cluster: &impl Cluster, env: &Env) {
+    let mut widget = env.widget(0, "held", json!({ "size": 1 }));
+    widget["metadata"]["finalizers"] = json!(["example.com/a"]);
+    cluster
+        .apply(&env.widgets, &widget, "first-manager")
+        .await
+        .expect("create");
+    widget["metadata"]["finalizers"] = json!(["example.com/b"]);
+    let stored = cluster
+        .apply(&env.widgets, &widget, "second-manager")
+        .await
+        .expect("second finalizer");
+    let kept = cluster
+        .remove_finalizer(&env.widgets, &stored, "example.com/a")
+        .await
+        .expect("remove")
+        .expect("still there");
+    assert_eq!(
+        kept.pointer("/metadata/finalizers"),
+        Some(&json!(["example.com/b"]))
+    );
+    assert!(
+        matches!(
+            cluster
+                .remove_finalizer(&env.widgets, &stored, "example.com/b")
+                .await,
+            Err(ClusterError::Conflict { .. })
+        ),
+        "a stale resourceVersion is a conflict"
+    );
+    let uid = text(&kept, "/metadata/uid").to_owned();
+    cluster
+        .delete(&env.key(0, "held"), &uid)
+        .await
+        .expect("delete");
+    let deleting = cluster
+        .get(&env.key(0, "held"))
+        .await
+        .expect("get")
+        .expect("held by its finalizer");
+    let gone = cluster
+        .remove_finalizer(&env.widgets, &deleting, "example.com/b")
+        .await
+        .expect("release");
+    if let Some(last) = gone {
+        assert!(
+            last.pointer("/metadata/finalizers")
+                .is_none_or(|f| f == &json!([]))
+        );
+    }
+    eventually("the widget to be gone", || async {
+        cluster
+            .get(&env.key(0, "held"))
+            .await
+            .ok()
+            .filter(Option::is_none)
+            .map(|_| ())
+    })
+    .await;
+}
+
 async fn install_widget_crd(client: &Client) {
     let crd: CustomResourceDefinition = serde_json::from_value(json!({
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -590,6 +651,7 @@ contract!(
     finalizers_are_a_set_each_manager_owns_its_own,
     lists_by_namespace_across_namespaces_and_by_selector,
     find_type_knows_a_type_once_it_has_objects,
+    remove_finalizer_removes_it_whoever_added_it,
 );
 
 // ------------------------------------------- KubeCluster only (§4 claims)

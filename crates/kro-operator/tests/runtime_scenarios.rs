@@ -94,3 +94,24 @@ async fn custom_conditions() {
 async fn two_resources_rendering_one_object() {
     scenarios::two_resources_rendering_one_object(&kube("rt-twins").await).await;
 }
+
+#[tokio::test]
+async fn deletion_releases_a_finalizer_another_manager_added() {
+    scenarios::deletion_releases_a_finalizer_another_manager_added(&kube("rt-restored").await)
+        .await;
+}
+
+#[tokio::test]
+async fn include_when_waits_for_ready_dependencies() {
+    scenarios::include_when_waits_for_ready_dependencies(&kube("rt-cautious").await).await;
+}
+
+#[tokio::test]
+async fn a_resource_turned_external_is_kept() {
+    scenarios::a_resource_turned_external_is_kept(&kube("rt-adopted").await).await;
+}
+
+#[tokio::test]
+async fn an_unusable_inventory_stops_management() {
+    scenarios::an_unusable_inventory_stops_management(&kube("rt-tampered").await).await;
+}

@@ -47,6 +47,9 @@ pub struct Graph {
     pub topological_order: Vec<String>,
     /// How the instance's status is computed.
     pub status: InstanceStatus,
+    /// The CEL types of `schema` (the instance), to convert instances
+    /// with: a `float` field written `1` must read as a double.
+    pub instance_types: Arc<SchemaTypes>,
 }
 
 /// Builds graphs from RGDs. Holds what every build shares: the schema
@@ -104,7 +107,7 @@ impl Builder {
             .resources
             .into_iter()
             .zip(dependencies.expressions)
-            .zip(types.resources)
+            .zip(types.resources.iter().cloned())
             .map(|((structure, expressions), types)| {
                 let dependencies = graph
                     .dependencies(&structure.id)
@@ -128,6 +131,7 @@ impl Builder {
             dependencies: graph,
             topological_order,
             status,
+            instance_types: types.instance,
         })
     }
 }

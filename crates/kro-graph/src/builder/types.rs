@@ -61,6 +61,8 @@ pub struct RgdTypes {
     /// The object types of each resource, in the order of
     /// `Structure::resources`.
     pub resources: Vec<Arc<SchemaTypes>>,
+    /// The type of `schema`: the instance.
+    pub instance: Arc<SchemaTypes>,
 }
 
 /// The instance's `spec` schema, as the instance CRD declares it.
@@ -102,7 +104,11 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
         "{cluster_scoped}:{}",
         serde_json::to_string(&spec).unwrap_or_default()
     );
-    let instance = SchemaTypes::of_instance("__type_schema", &spec, cluster_scoped);
+    let instance = Arc::new(SchemaTypes::of_instance(
+        "__type_schema",
+        &spec,
+        cluster_scoped,
+    ));
     let mut env = {
         let mut envs = cache.envs.lock().unwrap_or_else(PoisonError::into_inner);
         // Every edit of an RGD's schema is a new key: bound what an
@@ -139,5 +145,9 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
         };
         env.add_variable(&resource.id, variable);
     }
-    RgdTypes { env, resources }
+    RgdTypes {
+        env,
+        resources,
+        instance,
+    }
 }

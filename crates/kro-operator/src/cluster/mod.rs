@@ -119,6 +119,41 @@ fn sort_key(object: &Value) -> (String, String) {
 }
 
 impl Cluster for KubeCluster {
+    async fn remove_finalizer(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+        finalizer: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        let key = key_of(resource, object)?;
+        let remaining: Vec<&Value> = object
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|f| f.as_str() != Some(finalizer))
+            .collect();
+        // A merge patch replaces the list whoever owns its entries; the
+        // resourceVersion makes it fail on a list changed meanwhile.
+        let patch = serde_json::json!({
+            "metadata": {
+                "finalizers": remaining,
+                "resourceVersion": object.pointer("/metadata/resourceVersion"),
+            }
+        });
+        let api = self.api(resource, key.namespace.as_deref());
+        match api
+            .patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(stored) => to_json(resource, stored).map(Some),
+            Err(kube::Error::Api(status)) if not_found(&status) == Some(NotFound::Object) => {
+                Ok(None)
+            }
+            Err(e) => Err(from_kube(e, &resource.to_string(), &key.to_string())),
+        }
+    }
+
     async fn find_type(
         &self,
         group: &str,

@@ -370,6 +370,64 @@ impl MemoryCluster {
 }
 
 impl Cluster for MemoryCluster {
+    async fn remove_finalizer(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+        finalizer: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        let key = key_of(resource, object)?;
+        let mut state = self.state();
+        let Some(stored) = state.objects.get(&key) else {
+            return Ok(None);
+        };
+        let version = |o: &Value| o.pointer("/metadata/resourceVersion").cloned();
+        if version(object).is_some() && version(object) != version(&stored.object) {
+            return Err(ClusterError::Conflict {
+                key: key.to_string(),
+                message: "the object has been modified".to_owned(),
+            });
+        }
+        let mut next = stored.object.clone();
+        let remaining: Vec<Value> = next
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|f| f.as_str() != Some(finalizer))
+            .cloned()
+            .collect();
+        if let Some(Value::Object(metadata)) = next.get_mut("metadata") {
+            if remaining.is_empty() {
+                metadata.remove("finalizers");
+            } else {
+                metadata.insert("finalizers".to_owned(), Value::Array(remaining));
+            }
+        }
+        if next == stored.object {
+            return Ok(Some(next));
+        }
+        state.writes += 1;
+        if deletion_complete(&next) {
+            state.objects.remove(&key);
+            return Ok(None);
+        }
+        let resource_version = state.next_resource_version();
+        if let Some(Value::Object(metadata)) = next.get_mut("metadata") {
+            metadata.insert(
+                "resourceVersion".to_owned(),
+                Value::String(resource_version),
+            );
+        }
+        if let Some(stored) = state.objects.get_mut(&key) {
+            for finalizers in stored.finalizers_by.values_mut() {
+                finalizers.retain(|f| f != finalizer);
+            }
+            stored.object = next.clone();
+        }
+        Ok(Some(next))
+    }
+
     async fn find_type(
         &self,
         group: &str,

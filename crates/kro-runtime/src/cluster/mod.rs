@@ -193,4 +193,14 @@ pub trait Cluster: Send + Sync {
         group: &str,
         kind: &str,
     ) -> impl Future<Output = Result<Option<ResourceType>, ClusterError>> + Send;
+
+    /// Removes `finalizer` from `object` (as read: its resourceVersion must
+    /// still match) whoever added it, as a merge patch of the remaining
+    /// list. Returns the stored object, or `None` when it is gone.
+    fn remove_finalizer(
+        &self,
+        resource: &ResourceType,
+        object: &Value,
+        finalizer: &str,
+    ) -> impl Future<Output = Result<Option<Value>, ClusterError>> + Send;
 }

@@ -37,6 +37,7 @@ pub(super) async fn run<C: Cluster>(
         mut nodes,
         pending,
         child_deleting,
+        external_uids,
         mut bindings,
     } = walked;
     let mut requeue = Requeue::None;
@@ -68,11 +69,11 @@ pub(super) async fn run<C: Cluster>(
         group_kinds: &recorded.group_kinds | &rendered.group_kinds,
         namespaces: &recorded.namespaces | &rendered.namespaces,
     };
-    pass.write_metadata(&projected, true).await?;
+    pass.write_metadata(&projected).await?;
 
     let mut mutated = false;
     let mut failed = false;
-    let mut live_uids = BTreeSet::new();
+    let mut live_uids = external_uids;
     for node in nodes.iter_mut().filter(|n| n.rendered) {
         let mut stored = Vec::with_capacity(node.desired.len());
         for desired in &mut node.desired {
@@ -125,7 +126,7 @@ pub(super) async fn run<C: Cluster>(
             Requeue::After(pass.options.requeue_interval)
         };
     } else if prune(pass, &projected, &nodes, &live_uids).await? {
-        pass.write_metadata(&rendered, true).await?;
+        pass.write_metadata(&rendered).await?;
     } else {
         requeue = Requeue::After(pass.options.requeue_interval);
     }

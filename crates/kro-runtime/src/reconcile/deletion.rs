@@ -40,9 +40,7 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), Reconc
             .unwrap_or(0)
     };
     let Some(wave) = members.iter().map(|(_, o)| wave_of(o)).max() else {
-        pass.write_metadata(&inventory, false).await?;
-        pass.outcome.finalized = true;
-        return Ok(());
+        return release(pass).await;
     };
     super::status::write_deleting(pass, format!("deleting apply-order wave {wave}")).await?;
     for (key, object) in &members {
@@ -56,5 +54,21 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), Reconc
         delete(pass, key, &uid).await?;
     }
     pass.outcome.requeue = Requeue::After(pass.options.requeue_interval);
+    Ok(())
+}
+
+/// Removes kro's finalizer, whoever added it (an instance restored from a
+/// backup or re-applied from a dump carries it under another manager).
+async fn release<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
+    let stored = pass
+        .cluster
+        .remove_finalizer(&pass.instance_type, &pass.instance, FINALIZER)
+        .await
+        .map_err(|e| pass.cluster_error("release the finalizer".into(), e))?;
+    pass.outcome.writes += 1;
+    pass.outcome.finalized = true;
+    if let Some(stored) = stored {
+        pass.instance = stored;
+    }
     Ok(())
 }

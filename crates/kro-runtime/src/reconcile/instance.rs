@@ -149,6 +149,17 @@ impl<'a, C: Cluster> Pass<'a, C> {
     pub fn recorded_inventory(&self) -> Result<Option<Inventory>, String> {
         let annotations = &self.instance["metadata"]["annotations"];
         let Some(tooling) = annotations[metadata::APPLYSET_TOOLING].as_str() else {
+            let partial = [
+                metadata::APPLYSET_GROUP_KINDS,
+                metadata::APPLYSET_ADDITIONAL_NAMESPACES,
+                metadata::APPLYSET_INVENTORY_HASH,
+            ]
+            .iter()
+            .any(|key| !annotations[*key].is_null())
+                || !self.instance["metadata"]["labels"][metadata::APPLYSET_ID].is_null();
+            if partial {
+                return Err("the ApplySet tooling annotation is missing".to_owned());
+            }
             return Ok(None);
         };
         if !tooling.starts_with("kro/") {
@@ -193,23 +204,21 @@ impl<'a, C: Cluster> Pass<'a, C> {
     /// Makes sure the instance carries kro's finalizer, labels and an
     /// inventory, writing them in one apply when any is missing. The
     /// inventory comes with the finalizer so that deletion can always find
-    /// the children (there are none before it is written).
-    pub async fn ensure_managed(&mut self) -> Result<(), ReconcileError> {
-        let inventory = match self.recorded_inventory() {
-            Ok(Some(inventory)) => inventory,
-            // Unusable inventory: start again from an empty one; the
-            // children are found again by their labels when applied.
-            Ok(None) | Err(_) => Inventory::default(),
-        };
-        self.write_metadata(&inventory, true).await
+    /// the children (there are none before it is written). An inventory
+    /// edited into something unusable is not overwritten: the children it
+    /// names would be forgotten. The problem is returned instead.
+    pub async fn ensure_managed(&mut self) -> Result<Result<(), String>, ReconcileError> {
+        match self.recorded_inventory() {
+            Ok(inventory) => {
+                self.write_metadata(&inventory.unwrap_or_default()).await?;
+                Ok(Ok(()))
+            }
+            Err(problem) => Ok(Err(format!("invalid ApplySet inventory: {problem}"))),
+        }
     }
 
     /// Applies the instance metadata kro owns, unless it is already there.
-    pub async fn write_metadata(
-        &mut self,
-        inventory: &Inventory,
-        finalizer: bool,
-    ) -> Result<(), ReconcileError> {
+    pub async fn write_metadata(&mut self, inventory: &Inventory) -> Result<(), ReconcileError> {
         let labels = self
             .identity
             .instance_labels(&self.graph.rgd, &self.options.rgd_uid);
@@ -220,10 +229,7 @@ impl<'a, C: Cluster> Pass<'a, C> {
                 .iter()
                 .all(|(k, v)| current[field][k].as_str() == Some(v.as_str()))
         };
-        if has("labels", &labels)
-            && has("annotations", &annotations)
-            && self.has_finalizer() == finalizer
-        {
+        if has("labels", &labels) && has("annotations", &annotations) && self.has_finalizer() {
             return Ok(());
         }
         let mut metadata = Map::new();
@@ -233,9 +239,7 @@ impl<'a, C: Cluster> Pass<'a, C> {
         }
         metadata.insert("labels".into(), json!(labels));
         metadata.insert("annotations".into(), json!(annotations));
-        if finalizer {
-            metadata.insert("finalizers".into(), json!([metadata::FINALIZER]));
-        }
+        metadata.insert("finalizers".into(), json!([metadata::FINALIZER]));
         let body = json!({
             "apiVersion": self.instance_type.api_version(),
             "kind": self.instance_type.kind,

@@ -189,14 +189,27 @@ pub async fn reconcile<C: Cluster>(
     let mut pass = instance::Pass::new(graph, instance, cluster, options, now)?;
     if pass.is_deleting() {
         deletion::run(&mut pass).await?;
-    } else {
-        pass.ensure_managed().await?;
-        if pass.is_suspended() {
-            status::write_suspended(&mut pass).await?;
-        } else {
-            let walked = walk::run(&mut pass).await?;
-            let applied = apply::run(&mut pass, walked).await?;
-            status::write(&mut pass, &applied).await?;
+        return Ok(pass.outcome);
+    }
+    match pass.ensure_managed().await? {
+        Err(problem) => {
+            status::write_unmanaged(&mut pass, problem).await?;
+            pass.outcome.requeue = Requeue::Backoff;
+        }
+        Ok(()) if pass.is_suspended() => status::write_suspended(&mut pass).await?,
+        Ok(()) => {
+            let result = async {
+                let walked = walk::run(&mut pass).await?;
+                let applied = apply::run(&mut pass, walked).await?;
+                status::write(&mut pass, &applied).await
+            }
+            .await;
+            if let Err(error) = result {
+                // The status says why, even though the pass stopped; a
+                // failure to write it too changes nothing to the error.
+                let _ = status::write_failed(&mut pass, error.to_string()).await;
+                return Err(error);
+            }
         }
     }
     Ok(pass.outcome)

@@ -40,7 +40,7 @@ pub(super) async fn write<C: Cluster>(
         .into_iter()
         .filter(|c| DEPENDENTS.contains(&c.type_.as_str()) || c.type_ == READY)
         .collect();
-    let ready = set_builtins(pass, &mut builtins, &resources);
+    let ready = set_builtins(pass, &mut builtins, &resources, None);
     let states: Vec<NodeState> = applied.nodes.iter().map(|n| n.state).collect();
     let mut state = InstanceState::from_nodes(ready, states);
 
@@ -68,7 +68,7 @@ pub(super) async fn write_suspended<C: Cluster>(
         reason: "ReconciliationSuspended",
         message: "reconciliation is suspended by the kro.run/reconcile annotation".to_owned(),
     };
-    overlay(pass, &resources, None).await
+    overlay(pass, &resources, None, None).await
 }
 
 /// The status of an instance being deleted: `DELETING`, its projected
@@ -82,7 +82,34 @@ pub(super) async fn write_deleting<C: Cluster>(
         reason: "UnderDeletion",
         message,
     };
-    overlay(pass, &resources, Some(InstanceState::Deleting)).await
+    overlay(pass, &resources, Some(InstanceState::Deleting), None).await
+}
+
+/// The status of an instance whose inventory cannot be trusted: nothing
+/// is reconciled until someone repairs it.
+pub(super) async fn write_unmanaged<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    problem: String,
+) -> Result<(), ReconcileError> {
+    let resources = ResourcesReady {
+        status: ConditionStatus::False,
+        reason: "NotReady",
+        message: "resources are not reconciled while the instance cannot be managed".to_owned(),
+    };
+    overlay(pass, &resources, Some(InstanceState::Error), Some(&problem)).await
+}
+
+/// The status of a pass the cluster stopped half-way.
+pub(super) async fn write_failed<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    message: String,
+) -> Result<(), ReconcileError> {
+    let resources = ResourcesReady {
+        status: ConditionStatus::False,
+        reason: "NotReady",
+        message: format!("resource reconciliation failed: {message}"),
+    };
+    overlay(pass, &resources, Some(InstanceState::Error), None).await
 }
 
 /// Keeps the stored status and overlays kro's conditions (and the state,
@@ -91,13 +118,14 @@ async fn overlay<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resources: &ResourcesReady,
     state: Option<InstanceState>,
+    unmanaged: Option<&str>,
 ) -> Result<(), ReconcileError> {
     let mut status = pass.instance["status"]
         .as_object()
         .cloned()
         .unwrap_or_default();
     let mut conditions = previous_conditions(pass);
-    let ready = set_builtins(pass, &mut conditions, resources);
+    let ready = set_builtins(pass, &mut conditions, resources, unmanaged);
     let state = state.unwrap_or(if ready {
         InstanceState::Active
     } else {
@@ -121,11 +149,13 @@ fn previous_conditions<C: Cluster>(pass: &Pass<'_, C>) -> Vec<Condition> {
     serde_json::from_value(pass.instance["status"]["conditions"].clone()).unwrap_or_default()
 }
 
-/// Sets kro's conditions; returns whether `Ready` is True.
+/// Sets kro's conditions; returns whether `Ready` is True. `unmanaged`
+/// says why kro cannot manage the instance, if it cannot.
 fn set_builtins<C: Cluster>(
     pass: &Pass<'_, C>,
     conditions: &mut Vec<Condition>,
     resources: &ResourcesReady,
+    unmanaged: Option<&str>,
 ) -> bool {
     let generation = pass.generation();
     let created = pass.instance["metadata"]["creationTimestamp"]
@@ -133,12 +163,15 @@ fn set_builtins<C: Cluster>(
         .unwrap_or(&pass.now)
         .to_owned();
     let mut set = ConditionSet::new(&DEPENDENTS, generation, &created, conditions);
-    set.set_true_with_reason(
-        INSTANCE_MANAGED,
-        "Managed",
-        "instance is managed by kro",
-        &pass.now,
-    );
+    match unmanaged {
+        None => set.set_true_with_reason(
+            INSTANCE_MANAGED,
+            "Managed",
+            "instance is managed by kro",
+            &pass.now,
+        ),
+        Some(problem) => set.set_false(INSTANCE_MANAGED, "ManagementFailed", problem, &pass.now),
+    };
     set.set_true_with_reason(
         GRAPH_RESOLVED,
         "Resolved",
@@ -202,7 +235,9 @@ fn resources_ready(applied: &Applied) -> ResourcesReady {
 fn project_fields(fields: &[StatusField], bindings: &BTreeMap<String, Value>) -> Map<String, Json> {
     let mut status = Json::Object(Map::new());
     for field in fields {
-        let Some(value) = field_value(field, bindings) else {
+        // A null is left out: the API server drops it from a stored
+        // status, and writing it would make every pass look like a change.
+        let Some(value) = field_value(field, bindings).filter(|v| !v.is_null()) else {
             continue;
         };
         set_path(&mut status, field.path.segments(), value);
@@ -284,7 +319,10 @@ fn custom_conditions<C: Cluster>(
     schema["status"]["conditions"] = json!(builtins);
     let scope = Scope {
         base: bindings,
-        extra: vec![("schema".to_owned(), Value::from_json(&schema))],
+        extra: vec![(
+            "schema".to_owned(),
+            pass.graph.instance_types.value_of(&schema),
+        )],
     };
     let mut degraded = false;
     let mut computed: Vec<Condition> = Vec::new();

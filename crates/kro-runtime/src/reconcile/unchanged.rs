@@ -47,7 +47,8 @@ fn contains(have: &Value, wanted: &Value) -> bool {
         (Value::Object(have), Value::Object(wanted)) => {
             wanted.iter().all(|(key, value)| match have.get(key) {
                 Some(present) => contains(present, value),
-                None => value.is_null(),
+                // Built-in types drop empty lists and maps when storing.
+                None => is_empty(value),
             })
         }
         (Value::Array(have), Value::Array(wanted)) => {
@@ -55,6 +56,15 @@ fn contains(have: &Value, wanted: &Value) -> bool {
         }
         (Value::Number(have), Value::Number(wanted)) => have.as_f64() == wanted.as_f64(),
         (have, wanted) => have == wanted,
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
     }
 }
 
@@ -79,6 +89,12 @@ mod tests {
         current["spec"]["ports"][0]["protocol"] = json!("TCP");
         current["spec"]["replicas"] = json!(3.0);
         current["status"] = json!({ "ready": true });
+        // Empty lists and maps are not stored by built-in types.
+        let mut desired = desired;
+        desired["spec"]["args"] = json!([]);
+        desired["spec"]["selector"] = json!({});
+        stamp(&mut desired);
+        current["metadata"]["annotations"] = desired["metadata"]["annotations"].clone();
         current["metadata"]["uid"] = json!("u");
         assert!(is_unchanged(&desired, &current));
     }

@@ -57,6 +57,10 @@ pub(super) struct Walked {
     /// A child is being deleted by someone else: nothing is applied until
     /// it is gone (applying would recreate it half-way through).
     pub child_deleting: Option<String>,
+    /// The UIDs of the external objects read: never pruned, even when
+    /// they carry this instance's ApplySet label (a resource turned from a
+    /// template into an externalRef).
+    pub external_uids: BTreeSet<String>,
     /// `schema`, `runtime` and every observed resource, as CEL values.
     pub bindings: BTreeMap<String, Value>,
 }
@@ -78,6 +82,21 @@ impl Activation for Scope<'_> {
     }
 }
 
+/// The bindings without the resources in `hidden`.
+struct ReadyOnly<'a> {
+    base: &'a BTreeMap<String, Value>,
+    hidden: &'a [&'a str],
+}
+
+impl Activation for ReadyOnly<'_> {
+    fn resolve(&self, name: &str) -> Option<Value> {
+        if self.hidden.contains(&name) {
+            return None;
+        }
+        self.base.get(name).cloned()
+    }
+}
+
 /// How one resource ended in the walk, before its objects are applied.
 enum Step {
     Skipped(String),
@@ -96,13 +115,17 @@ enum Step {
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, ReconcileError> {
     let graph = pass.graph;
     let mut bindings = BTreeMap::new();
-    bindings.insert("schema".to_owned(), Value::from_json(&pass.instance));
+    bindings.insert(
+        "schema".to_owned(),
+        graph.instance_types.value_of(&pass.instance),
+    );
     bindings.insert(RUNTIME_VARIABLE.to_owned(), runtime_value());
     let waves: BTreeMap<&str, usize> = graph.dependencies.deletion_waves().into_iter().collect();
     let mut walked = Walked {
         nodes: Vec::new(),
         pending: false,
         child_deleting: None,
+        external_uids: BTreeSet::new(),
         bindings,
     };
     for id in &graph.topological_order {
@@ -197,7 +220,20 @@ async fn step<C: Cluster>(
             "depends on {skipped:?}, which is skipped"
         )));
     }
-    match conditions_hold(resource, Context::IncludeWhen, &walked.bindings) {
+    // An includeWhen reading a resource that is not ready yet waits, as
+    // upstream: judged on a half-ready object, it could skip (and prune) a
+    // resource that should stay.
+    let not_ready: Vec<&str> = resource
+        .dependencies
+        .iter()
+        .filter(|d| previous(d).is_some_and(|n| !n.ready))
+        .map(String::as_str)
+        .collect();
+    let ready_only = ReadyOnly {
+        base: &walked.bindings,
+        hidden: &not_ready,
+    };
+    match conditions_hold(resource, Context::IncludeWhen, &ready_only) {
         Ok(true) => {}
         Ok(false) => return Ok(Step::Skipped("includeWhen is false".to_owned())),
         Err(DesiredError::Pending { .. }) => {
@@ -405,6 +441,11 @@ async fn external_step<C: Cluster>(
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    if name.is_empty() {
+        return Ok(Ok(Step::Waiting(format!(
+            "the name of external reference {id:?} is empty"
+        ))));
+    }
     let namespace = if resource_type.namespaced {
         object["metadata"]["namespace"]
             .as_str()
@@ -431,6 +472,9 @@ async fn external_step<C: Cluster>(
         .map_err(|e| pass.cluster_error(format!("read {key} of {id:?}"), e))?;
     Ok(Ok(match current {
         Some(current) => {
+            if let Some(uid) = current["metadata"]["uid"].as_str() {
+                walked.external_uids.insert(uid.to_owned());
+            }
             walked
                 .bindings
                 .insert(id.clone(), resource.types.value_of(&current));
@@ -489,6 +533,11 @@ async fn external_collection_step<C: Cluster>(
         .list(&resource_type, scope, &selector)
         .await
         .map_err(|e| pass.cluster_error(format!("list the objects of {id:?}"), e))?;
+    walked.external_uids.extend(
+        listed
+            .iter()
+            .filter_map(|o| o["metadata"]["uid"].as_str().map(str::to_owned)),
+    );
     let items = listed.iter().map(|o| resource.types.value_of(o)).collect();
     walked.bindings.insert(id.clone(), Value::list(items));
     Ok(Ok(Step::Read {

@@ -825,3 +825,161 @@ pub async fn two_resources_rendering_one_object<H: Harness>(harness: &H) {
     assert_eq!(instance.status().await["state"], "ERROR");
     assert!(config_map(harness, "twins").await.is_none());
 }
+
+/// Kro's finalizer is released even when another manager also applied it
+/// (an instance restored from a backup, or applied from a dump).
+pub async fn deletion_releases_a_finalizer_another_manager_added<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "restored", "value": "v", "enabled": false });
+    let instance = Instance::create(harness, graph("Restored", CHAIN), "restored", spec).await;
+    instance
+        .user_apply(json!({
+            "metadata": { "finalizers": ["kro.run/finalizer"] },
+            "spec": { "name": "restored", "value": "v", "enabled": false }
+        }))
+        .await;
+    instance.settle().await;
+    instance.delete().await;
+    let mut finalized = false;
+    for _ in 0..6 {
+        if instance.pass().await.finalized {
+            finalized = true;
+            break;
+        }
+    }
+    assert!(finalized);
+    assert!(instance.get().await.is_none(), "the instance is gone");
+    assert!(config_map(harness, "restored-base").await.is_none());
+}
+
+const CAUTIOUS: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+  resources:
+    - id: gate
+      readyWhen:
+        - ${"open" in gate.data}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-gate
+        data:
+          purpose: gate
+    - id: guarded
+      includeWhen:
+        - ${"open" in gate.data && gate.data.open == "yes"}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-guarded
+"#;
+
+/// An `includeWhen` reading a resource waits until that resource is
+/// ready, rather than deciding (and pruning) on a half-ready object.
+pub async fn include_when_waits_for_ready_dependencies<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "cautious" });
+    let instance = Instance::create(harness, graph("Cautious", CAUTIOUS), "cautious", spec).await;
+    instance.pass().await;
+    let outcome = instance.pass().await;
+    assert_eq!(
+        state_of(&outcome, "guarded").0,
+        NodeState::InProgress,
+        "not skipped"
+    );
+    user_config_map(
+        harness,
+        "cautious-gate",
+        json!({}),
+        json!({ "open": "yes" }),
+    )
+    .await;
+    instance.settle().await;
+    assert!(config_map(harness, "cautious-guarded").await.is_some());
+}
+
+const ADOPTED: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+      value: string
+      enabled: boolean
+  resources:
+    - id: base
+      externalRef:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-base
+"#;
+
+/// A resource turned from a template into an `externalRef` (adopting an
+/// object the instance created) is read from then on, never pruned.
+pub async fn a_resource_turned_external_is_kept<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "adopted", "value": "v", "enabled": false });
+    let instance = Instance::create(harness, graph("Adopted", CHAIN), "adopted", spec).await;
+    instance.settle().await;
+    let external = graph("Adopted", ADOPTED);
+    for _ in 0..3 {
+        instance.pass_with(&external).await;
+    }
+    assert!(config_map(harness, "adopted-base").await.is_some(), "kept");
+    assert!(
+        config_map(harness, "adopted-derived").await.is_none(),
+        "pruned"
+    );
+}
+
+/// An inventory edited into something unusable stops management instead
+/// of being overwritten (which would forget the children it names).
+pub async fn an_unusable_inventory_stops_management<H: Harness>(harness: &H) {
+    let spec = json!({ "name": "tampered", "value": "v", "enabled": false });
+    let instance = Instance::create(harness, graph("Tampered", CHAIN), "tampered", spec).await;
+    instance.settle().await;
+    instance
+        .user_apply(json!({
+            "metadata": { "annotations": {
+                "applyset.kubernetes.io/contains-group-kinds": "Secret"
+            } },
+            "spec": { "name": "tampered", "value": "changed", "enabled": false }
+        }))
+        .await;
+    let outcome = instance.pass().await;
+    assert!(outcome.applied.is_empty() && outcome.deleted.is_empty());
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+    let status = instance.status().await;
+    assert_eq!(status["state"], "ERROR");
+    let managed = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "InstanceManaged")
+        .expect("InstanceManaged")
+        .clone();
+    assert_eq!(managed["status"], "False");
+    assert!(
+        managed["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalid ApplySet inventory")),
+        "{managed}"
+    );
+    assert_eq!(
+        config_map(harness, "tampered-base").await.expect("kept")["data"]["value"],
+        "v"
+    );
+}
