@@ -5,6 +5,9 @@
 //!   end-to-end) against one local control plane.
 //! - `demo [--exit]`: the user's Application example end to end on the local
 //!   control plane with the operator, printed as `kubectl` shows it.
+//! - `bench-e2e [N...]`: the load bench, N instances (100 and 1000 by
+//!   default) of the Application RGD on the local control plane; not part
+//!   of `test`.
 //! - `cluster`: a local control plane in the foreground, for a person.
 //! - `build-cluster`: build the local control plane binaries only.
 //! - `dump-openapi`: save the OpenAPI v3 documents of the built-in Kubernetes
@@ -18,6 +21,7 @@
 //! Tools the checks need (cargo-deny, Go modules) are installed from the
 //! registries when missing, so a fresh machine needs only Rust and Go.
 
+mod bench_e2e;
 mod cluster;
 mod demo;
 mod manifests;
@@ -25,13 +29,14 @@ mod tools;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [N...] | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo::run(&args[1..]),
+        Some("bench-e2e") => bench_e2e::run(&args[1..]),
         Some("cluster") => cluster::run_foreground(),
         Some("build-cluster") => cluster::build().map(|_| ()),
         Some("dump-openapi") => cluster::dump_openapi(),

@@ -155,16 +155,20 @@ fn reports(nodes: &[NodeRun]) -> Vec<NodeReport> {
 /// Two resources rendering the same object would fight over it on every
 /// pass: both are failed instead. Returns whether there was a conflict.
 fn mark_conflicts(nodes: &mut [NodeRun]) -> bool {
-    let mut owners: BTreeMap<&ObjectKey, &str> = BTreeMap::new();
+    // Keyed name first: names differ early, types rarely do.
+    type Identity<'a> = (&'a str, &'a Option<String>, &'a ResourceType);
+    let mut owners: BTreeMap<Identity<'_>, &str> = BTreeMap::new();
     let mut conflicts: Vec<(String, String)> = Vec::new();
     for node in nodes.iter() {
         for desired in &node.desired {
-            match owners.get(&desired.key) {
+            let key = &desired.key;
+            let identity = (key.name.as_str(), &key.namespace, &key.resource);
+            match owners.get(&identity) {
                 Some(owner) if *owner != node.id => {
                     conflicts.push(((*owner).to_owned(), node.id.clone()))
                 }
                 _ => {
-                    owners.insert(&desired.key, &node.id);
+                    owners.insert(identity, &node.id);
                 }
             }
         }

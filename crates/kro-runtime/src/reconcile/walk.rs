@@ -613,6 +613,9 @@ pub(super) fn collection_ready<'a>(
         let Some(item) = item else {
             return Ok(false);
         };
+        if !has_ready_when(resource) {
+            continue;
+        }
         if !ready_when_holds(
             resource,
             bindings,
@@ -622,6 +625,13 @@ pub(super) fn collection_ready<'a>(
         }
     }
     Ok(true)
+}
+
+fn has_ready_when(resource: &GraphResource) -> bool {
+    resource
+        .expressions
+        .iter()
+        .any(|e| e.context == Context::ReadyWhen)
 }
 
 /// Whether the resource's `readyWhen` conditions hold; missing data means
