@@ -974,3 +974,130 @@ async fn an_rgd_can_use_the_kind_of_another_defined_after_it() {
     .await;
     operator.stop().await;
 }
+
+#[tokio::test]
+async fn cluster_scoped_instances_create_and_delete_namespaced_resources() {
+    let ns = TestNamespace::create("instance-cluster").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let (name, mut body) = simple(&ns, "global", "Global", json!({}));
+    body["spec"]["schema"]["scope"] = json!("Cluster");
+    body["spec"]["resources"][0]["template"]["metadata"]["namespace"] = json!(ns.name());
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+
+    let resource = ApiResource {
+        group: group(&ns),
+        version: "v1alpha1".to_owned(),
+        api_version: format!("{}/v1alpha1", group(&ns)),
+        kind: "Global".to_owned(),
+        plural: "globals".to_owned(),
+    };
+    let globals = Api::<DynamicObject>::all_with(client.clone(), &resource);
+    let instance = format!("{}-global", ns.name());
+    let body = json!({
+        "apiVersion": resource.api_version, "kind": "Global",
+        "metadata": { "name": instance }, "spec": {}
+    });
+    globals
+        .patch(
+            &instance,
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .expect("create the instance");
+    let config_maps = ns.api::<ConfigMap>();
+    eventually("the instance ACTIVE and its ConfigMap", || async {
+        let object = globals.get_opt(&instance).await.ok()??;
+        config_maps.get_opt(&instance).await.ok()??;
+        (object.data["status"]["state"] == "ACTIVE").then_some(())
+    })
+    .await;
+
+    globals
+        .delete(&instance, &DeleteParams::default())
+        .await
+        .expect("delete the instance");
+    eventually("the instance and its ConfigMap gone", || async {
+        let gone = globals.get_opt(&instance).await.ok()?.is_none()
+            && config_maps.get_opt(&instance).await.ok()?.is_none();
+        gone.then_some(())
+    })
+    .await;
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn an_operator_killed_mid_way_is_replaced_by_one_that_finishes_the_work() {
+    let ns = TestNamespace::create("instance-killed").await;
+    let client = ns.client();
+    let (name, body) = application(&ns, "application");
+    apply_rgd_crd_first(&client).await;
+    apply(&client, &name, &body).await;
+
+    // The binary, killed with SIGKILL as soon as it has started the work.
+    let mut killed = tokio::process::Command::new(env!("CARGO_BIN_EXE_kro-operator"))
+        .args([
+            format!("--kubeconfig={}", kubeconfig_path().display()),
+            "--metrics-bind-address=0".to_owned(),
+            "--health-probe-bind-address=0".to_owned(),
+            format!("--rgd-selector=kro-test={}", ns.name()),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start kro-operator");
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    let apps = instances(&ns, "Application", "applications");
+    create_instance(
+        &ns,
+        &apps,
+        "Application",
+        "survivor",
+        json!({ "name": "survivor", "ingress": { "enabled": false } }),
+    )
+    .await;
+    let deployments = ns.api::<Deployment>();
+    eventually("the Deployment to be created", || async {
+        deployments.get_opt("survivor").await.ok()?
+    })
+    .await;
+    killed.start_kill().expect("kill the operator");
+    killed.wait().await.expect("the operator is gone");
+
+    let operator = Operator::start(&ns, &[]).await;
+    eventually("the instance ACTIVE under the new operator", || async {
+        let instance = apps.get_opt("survivor").await.ok()??;
+        let status = instance.data.get("status")?;
+        (status.get("state")? == "ACTIVE" && status.get("availableReplicas")? == 3).then_some(())
+    })
+    .await;
+    assert!(
+        ns.api::<Service>()
+            .get_opt("survivor-service")
+            .await
+            .expect("read the Service")
+            .is_some()
+    );
+    operator.stop().await;
+}
+
+/// Installs the RGD CRD as the operator would, for a test that writes an
+/// RGD before any operator runs.
+async fn apply_rgd_crd_first(client: &Client) {
+    kro_testenv::apply_crd(
+        client,
+        &kro_graph::api::resource_graph_definition_crd(),
+        "kro.run/operator",
+    )
+    .await;
+}

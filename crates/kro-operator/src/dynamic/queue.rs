@@ -51,6 +51,9 @@ pub fn gvr_label(kind: &ResourceType) -> String {
     format!("{}/{}, Resource={}", kind.group, kind.version, kind.plural)
 }
 
+/// Later than the scheduler's own cap of six months.
+const FAR_FUTURE: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// Where keys are put in. Cheap to clone.
 #[derive(Clone)]
 pub struct Queue {
@@ -102,9 +105,12 @@ impl Queue {
         }
         // The runner has stopped: nothing will reconcile any more, and
         // nothing needs to.
+        let now = Instant::now();
         let _ = self.requests.unbounded_send(ScheduleRequest {
             message: key,
-            run_at: Instant::now() + delay,
+            // A delay from an absurd flag value must not overflow; the
+            // scheduler caps every time at six months anyway.
+            run_at: now.checked_add(delay).unwrap_or(now + FAR_FUTURE),
         });
     }
 }
