@@ -1101,3 +1101,340 @@ async fn apply_rgd_crd_first(client: &Client) {
     )
     .await;
 }
+
+/// Starts an operator and registers the RGD `body`; returns the operator
+/// and the API of its instances.
+async fn serve(
+    ns: &TestNamespace,
+    rgd_name: &str,
+    body: Value,
+    kind: &str,
+    plural: &str,
+) -> (Operator, Api<DynamicObject>) {
+    let client = ns.client();
+    let operator = Operator::start(ns, &[]).await;
+    let (name, body) = rgd(ns, rgd_name, body);
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    (operator, instances(ns, kind, plural))
+}
+
+/// Waits until `check` holds for the set of ConfigMap names that start
+/// with `prefix`.
+async fn config_map_names(ns: &TestNamespace, prefix: &str, wanted: &[&str]) {
+    let config_maps = ns.api::<ConfigMap>();
+    let wanted: Vec<String> = wanted.iter().map(|w| format!("{prefix}{w}")).collect();
+    eventually(&format!("ConfigMaps {wanted:?}"), || async {
+        let mut names: Vec<String> = config_maps
+            .list(&Default::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .filter_map(|c| c.metadata.name)
+            .filter(|n| n.starts_with(prefix))
+            .collect();
+        names.sort();
+        (names == wanted).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn include_when_turned_off_deletes_the_ingress_and_on_recreates_it() {
+    let ns = TestNamespace::create("instance-include").await;
+    let body: Value = serde_saphyr::from_str(APPLICATION).expect("the example parses");
+    let (operator, apps) = serve(&ns, "toggle", body, "Application", "applications").await;
+    let ingresses = ns.api::<Ingress>();
+    let ingress_exists = |exists: bool| {
+        let ingresses = ingresses.clone();
+        async move {
+            let found = ingresses.get_opt("toggled-ingress").await.ok()?.is_some();
+            (found == exists).then_some(())
+        }
+    };
+    let spec = |enabled: bool| json!({ "name": "toggled", "ingress": { "enabled": enabled } });
+    create_instance(&ns, &apps, "Application", "toggle", spec(true)).await;
+    eventually("the Ingress", || ingress_exists(true)).await;
+    create_instance(&ns, &apps, "Application", "toggle", spec(false)).await;
+    eventually("the Ingress pruned", || ingress_exists(false)).await;
+    assert!(
+        ns.api::<Service>()
+            .get_opt("toggled-service")
+            .await
+            .expect("read")
+            .is_some(),
+        "only the Ingress goes"
+    );
+    create_instance(&ns, &apps, "Application", "toggle", spec(true)).await;
+    eventually("the Ingress back", || ingress_exists(true)).await;
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn ready_when_on_deployment_availability_gates_a_dependent() {
+    let ns = TestNamespace::create("instance-ready").await;
+    let body = json!({ "spec": {
+        "schema": { "apiVersion": "v1alpha1", "kind": "Gated", "spec": { "name": "string" } },
+        "resources": [
+            { "id": "deployment",
+              "readyWhen": ["${deployment.status.availableReplicas == deployment.spec.replicas}"],
+              "template": {
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": { "name": "${schema.spec.name}" },
+                "spec": { "replicas": 2,
+                  "selector": { "matchLabels": { "app": "${schema.spec.name}" } },
+                  "template": { "metadata": { "labels": { "app": "${schema.spec.name}" } },
+                    "spec": { "containers": [{ "name": "app", "image": "nginx" }] } } } } },
+            { "id": "report", "template": {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "${schema.spec.name}-report" },
+                "data": { "available": "${string(deployment.status.availableReplicas)}" } } }
+        ]
+    }});
+    let (operator, gated) = serve(&ns, "gated", body, "Gated", "gateds").await;
+    create_instance(&ns, &gated, "Gated", "g", json!({ "name": "gated" })).await;
+    let report = eventually("the dependent ConfigMap", || async {
+        ns.api::<ConfigMap>().get_opt("gated-report").await.ok()?
+    })
+    .await;
+    // Rendered only once the Deployment was available: never earlier.
+    assert_eq!(
+        report
+            .data
+            .unwrap_or_default()
+            .get("available")
+            .map(String::as_str),
+        Some("2")
+    );
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn collections_scale_up_and_down() {
+    let ns = TestNamespace::create("instance-fleet").await;
+    let body = json!({ "spec": {
+        "schema": { "apiVersion": "v1alpha1", "kind": "Fleet", "spec": { "zones": "[]string" } },
+        "resources": [{ "id": "zone", "forEach": [{ "z": "${schema.spec.zones}" }], "template": {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "fleet-${z}" }, "data": { "zone": "${z}" } } }]
+    }});
+    let (operator, fleets) = serve(&ns, "fleet", body, "Fleet", "fleets").await;
+    let zones = |zones: &[&str]| json!({ "zones": zones });
+    create_instance(&ns, &fleets, "Fleet", "f", zones(&["a", "b"])).await;
+    config_map_names(&ns, "fleet-", &["a", "b"]).await;
+    create_instance(&ns, &fleets, "Fleet", "f", zones(&["a", "b", "c", "d"])).await;
+    config_map_names(&ns, "fleet-", &["a", "b", "c", "d"]).await;
+    create_instance(&ns, &fleets, "Fleet", "f", zones(&["c"])).await;
+    config_map_names(&ns, "fleet-", &["c"]).await;
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn an_external_selector_change_rerenders_its_dependents() {
+    let ns = TestNamespace::create("instance-selector").await;
+    let config_maps = ns.api::<ConfigMap>();
+    let member = |name: &str| {
+        json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": name, "labels": { "team": "blue" } } })
+    };
+    let add = |name: &'static str| {
+        let config_maps = config_maps.clone();
+        let body = member(name);
+        async move {
+            config_maps
+                .patch(
+                    name,
+                    &PatchParams::apply(TEST_MANAGER).force(),
+                    &Patch::Apply(body),
+                )
+                .await
+                .expect("a team member");
+        }
+    };
+    add("member-1").await;
+    let body = json!({ "spec": {
+        "schema": { "apiVersion": "v1alpha1", "kind": "Roster", "spec": { "team": "string" } },
+        "resources": [
+            { "id": "team", "externalRef": { "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "namespace": ns.name(),
+                              "selector": { "matchLabels": { "team": "${schema.spec.team}" } } } } },
+            { "id": "roster", "template": { "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "roster" },
+                "data": { "size": "${string(size(team))}" } } }
+        ]
+    }});
+    let (operator, rosters) = serve(&ns, "roster", body, "Roster", "rosters").await;
+    create_instance(&ns, &rosters, "Roster", "r", json!({ "team": "blue" })).await;
+    let size_is = |size: &'static str| {
+        let config_maps = config_maps.clone();
+        async move {
+            let data = config_maps.get_opt("roster").await.ok()??.data?;
+            (data.get("size")? == size).then_some(())
+        }
+    };
+    eventually("a roster of one", || size_is("1")).await;
+    add("member-2").await;
+    eventually("a roster of two", || size_is("2")).await;
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn deletion_goes_in_reverse_order_and_waits_for_each_wave() {
+    let ns = TestNamespace::create("instance-waves").await;
+    let body: Value = serde_saphyr::from_str(APPLICATION).expect("the example parses");
+    let (operator, apps) = serve(&ns, "waves", body, "Application", "applications").await;
+    let spec = json!({ "name": "waves", "ingress": { "enabled": true } });
+    create_instance(&ns, &apps, "Application", "waves", spec).await;
+    eventually("the instance ACTIVE", || async {
+        let instance = apps.get_opt("waves").await.ok()??;
+        (instance.data["status"]["state"] == "ACTIVE").then_some(())
+    })
+    .await;
+    // A finalizer of ours holds the Service (the middle wave).
+    let services = ns.api::<Service>();
+    let hold = |finalizers: Value| {
+        json!({ "apiVersion": "v1", "kind": "Service",
+                "metadata": { "name": "waves-service", "finalizers": finalizers } })
+    };
+    services
+        .patch(
+            "waves-service",
+            &PatchParams::apply("test-holder").force(),
+            &Patch::Apply(hold(json!(["kro.test/hold"]))),
+        )
+        .await
+        .expect("hold the Service");
+    let sentinel =
+        json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "bystander" } });
+    ns.api::<ConfigMap>()
+        .patch(
+            "bystander",
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(sentinel),
+        )
+        .await
+        .expect("an object of nobody's");
+    apps.delete("waves", &DeleteParams::default())
+        .await
+        .expect("delete the instance");
+
+    let deployments = ns.api::<Deployment>();
+    let ingresses = ns.api::<Ingress>();
+    eventually("the Ingress gone and the Service terminating", || async {
+        let ingress_gone = ingresses.get_opt("waves-ingress").await.ok()?.is_none();
+        let service = services.get_opt("waves-service").await.ok()??;
+        (ingress_gone && service.metadata.deletion_timestamp.is_some()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let deployment = deployments.get_opt("waves").await.expect("read");
+    assert!(
+        deployment.is_some_and(|d| d.metadata.deletion_timestamp.is_none()),
+        "the Deployment waits while the Service is not gone"
+    );
+
+    services
+        .patch(
+            "waves-service",
+            &PatchParams::apply("test-holder").force(),
+            &Patch::Apply(hold(json!([]))),
+        )
+        .await
+        .expect("release the Service");
+    eventually("the instance and the Deployment gone", || async {
+        let gone = apps.get_opt("waves").await.ok()?.is_none()
+            && deployments.get_opt("waves").await.ok()?.is_none();
+        gone.then_some(())
+    })
+    .await;
+    assert!(
+        ns.api::<ConfigMap>()
+            .get_opt("bystander")
+            .await
+            .expect("read")
+            .is_some(),
+        "nothing else is deleted"
+    );
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn a_suspended_instance_is_left_alone_until_resumed() {
+    let ns = TestNamespace::create("instance-suspend").await;
+    let (name, body) = simple(&ns, "paused", "Paused", json!({ "text": "string" }));
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    let paused = instances(&ns, "Paused", "pauseds");
+    create_instance(&ns, &paused, "Paused", "p", json!({ "text": "t" })).await;
+    let config_maps = ns.api::<ConfigMap>();
+    let from_is = |value: &'static str| {
+        let config_maps = config_maps.clone();
+        async move {
+            let data = config_maps.get_opt("p").await.ok()??.data?;
+            (data.get("from")? == value).then_some(())
+        }
+    };
+    eventually("the ConfigMap", || from_is("kro")).await;
+
+    let annotate = |value: Option<&str>| {
+        json!({
+            "apiVersion": format!("{}/v1alpha1", group(&ns)), "kind": "Paused",
+            "metadata": { "name": "p", "annotations": match value {
+                Some(value) => json!({ "kro.run/reconcile": value }),
+                None => json!({}),
+            } },
+            "spec": { "text": "t" }
+        })
+    };
+    paused
+        .patch(
+            "p",
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(annotate(Some("suspended"))),
+        )
+        .await
+        .expect("suspend");
+    eventually("ResourcesReady to say suspended", || async {
+        let instance = paused.get_opt("p").await.ok()??;
+        instance.data["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "ResourcesReady" && c["reason"] == "ReconciliationSuspended")
+            .then_some(())
+    })
+    .await;
+    config_maps
+        .patch(
+            "p",
+            &PatchParams::apply("someone-else").force(),
+            &Patch::Apply(json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "p" }, "data": { "from": "a person" } })),
+        )
+        .await
+        .expect("a hand edit");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        from_is("a person").await.is_some(),
+        "left alone while suspended"
+    );
+
+    paused
+        .patch(
+            "p",
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(annotate(None)),
+        )
+        .await
+        .expect("resume");
+    eventually("the hand edit undone after resuming", || from_is("kro")).await;
+    operator.stop().await;
+}
