@@ -155,6 +155,12 @@ pub struct Metrics {
     pub instance_reconcile_duration: Durations<GvrLabels>,
     /// Changes of an instance's `status.state`.
     pub instance_state_transitions: Family<InstanceTransitionLabels, Counter>,
+    /// CEL expressions evaluated by instance reconciles (upstream's name).
+    pub cel_evaluations: Family<GvrLabels, Counter>,
+    /// Children applied by instance reconciles (unchanged ones are not).
+    pub child_applies: Family<GvrLabels, Counter>,
+    /// Children deleted by instance reconciles: pruned, or in deletion.
+    pub child_deletes: Family<GvrLabels, Counter>,
 }
 
 impl Metrics {
@@ -191,6 +197,9 @@ impl Metrics {
             instance_reconcile_errors: Family::default(),
             instance_reconcile_duration: Family::new_with_constructor(duration_histogram),
             instance_state_transitions: Family::default(),
+            cel_evaluations: Family::default(),
+            child_applies: Family::default(),
+            child_deletes: Family::default(),
         };
         let m = &metrics;
         registry.register("kro_build_info", "The operator's version", build);
@@ -304,6 +313,21 @@ impl Metrics {
             "Changes of an instance's state",
             m.instance_state_transitions.clone(),
         );
+        registry.register(
+            "cel_expr_eval",
+            "CEL expressions evaluated by instance reconciles",
+            m.cel_evaluations.clone(),
+        );
+        registry.register(
+            "instance_child_apply",
+            "Children applied by instance reconciles",
+            m.child_applies.clone(),
+        );
+        registry.register(
+            "instance_child_delete",
+            "Children deleted by instance reconciles",
+            m.child_deletes.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             ..metrics
@@ -335,6 +359,8 @@ mod tests {
         };
         metrics.reconciles.get_or_create(&gvr).inc();
         metrics.instance_reconciles.get_or_create(&gvr).inc();
+        metrics.cel_evaluations.get_or_create(&gvr).inc_by(4);
+        metrics.child_applies.get_or_create(&gvr).inc();
         metrics
             .rgd_graph_build_duration
             .get_or_create(&RgdLabels {
@@ -353,6 +379,8 @@ mod tests {
         for line in [
             "dynamic_controller_reconcile_total{gvr=\"kro.run/v1alpha1, Resource=apps\"} 1",
             "instance_reconcile_total{gvr=\"kro.run/v1alpha1, Resource=apps\"} 1",
+            "cel_expr_eval_total{gvr=\"kro.run/v1alpha1, Resource=apps\"} 4",
+            "instance_child_apply_total{gvr=\"kro.run/v1alpha1, Resource=apps\"} 1",
             "dynamic_controller_requeue_total{gvr=\"kro.run/v1alpha1, Resource=apps\",type=\"requeue_after\"} 1",
             "rgd_graph_build_duration_seconds_count{name=\"app\"} 1",
             "dynamic_controller_queue_length 0",

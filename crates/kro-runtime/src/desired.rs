@@ -50,7 +50,9 @@ fn evaluate(
     expression: &CompiledExpression,
     field: &FieldPath,
     activation: &dyn Activation,
+    evaluations: &mut usize,
 ) -> Result<Value, DesiredError> {
+    *evaluations += 1;
     expression.compiled.eval(activation).map_err(|error| {
         if error.is_missing_data() {
             DesiredError::Pending {
@@ -83,10 +85,11 @@ fn to_json(
 /// The resource's object with every template expression evaluated against
 /// `activation` (which binds `schema`, the observed resources and, for a
 /// collection item, the iterators). A field whose expression returns
-/// `omit()` is removed.
+/// `omit()` is removed. `evaluations` counts the expressions evaluated.
 pub fn desired_object(
     resource: &GraphResource,
     activation: &dyn Activation,
+    evaluations: &mut usize,
 ) -> Result<Json, DesiredError> {
     let structure = &resource.structure;
     let section = match structure.kind {
@@ -112,7 +115,7 @@ pub fn desired_object(
                 let Some(expression) = compiled.next() else {
                     continue;
                 };
-                let value = evaluate(expression, &found.path, activation)?;
+                let value = evaluate(expression, &found.path, activation, evaluations)?;
                 match to_json(&value, expression, &found.path)? {
                     Some(json) => json,
                     None => {
@@ -130,7 +133,7 @@ pub fn desired_object(
                             let Some(expression) = compiled.next() else {
                                 continue;
                             };
-                            match evaluate(expression, &found.path, activation)? {
+                            match evaluate(expression, &found.path, activation, evaluations)? {
                                 Value::String(s) => text.push_str(&s),
                                 other => {
                                     return Err(DesiredError::Failed {
@@ -178,15 +181,17 @@ fn remove(object: &mut Json, path: &FieldPath) {
 }
 
 /// Whether every condition of `context` (`includeWhen` or `readyWhen`)
-/// holds. A null or absent optional counts as false.
+/// holds. A null or absent optional counts as false. `evaluations` counts
+/// the expressions evaluated.
 pub fn conditions_hold(
     resource: &GraphResource,
     context: Context,
     activation: &dyn Activation,
+    evaluations: &mut usize,
 ) -> Result<bool, DesiredError> {
     for expression in resource.expressions.iter().filter(|e| e.context == context) {
         let field = expression.path.clone();
-        let holds = match evaluate(expression, &field, activation)? {
+        let holds = match evaluate(expression, &field, activation, evaluations)? {
             Value::Bool(b) => b,
             Value::Optional(Some(inner)) => matches!(*inner, Value::Bool(true)),
             Value::Null | Value::Optional(None) => false,

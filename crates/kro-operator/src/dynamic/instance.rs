@@ -79,6 +79,7 @@ impl InstanceReconciler {
             Ok(outcome) => outcome,
             Err(e) => return Verdict::Retry(e.to_string()),
         };
+        self.count(handler, &outcome);
         if outcome.finalized {
             self.dynamic.forget_instance(key);
         } else {
@@ -87,6 +88,27 @@ impl InstanceReconciler {
         }
         self.report_transitions(handler, &instance, &outcome).await;
         self.verdict(&outcome)
+    }
+
+    /// What the pass did, in the metrics.
+    fn count(&self, handler: &Handler, outcome: &Outcome) {
+        let labels = GvrLabels {
+            gvr: gvr_label(&handler.kind),
+        };
+        let metrics = self.dynamic.metrics();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        metrics
+            .cel_evaluations
+            .get_or_create(&labels)
+            .inc_by(count(outcome.cel_evaluations));
+        metrics
+            .child_applies
+            .get_or_create(&labels)
+            .inc_by(count(outcome.applied.len()));
+        metrics
+            .child_deletes
+            .get_or_create(&labels)
+            .inc_by(count(outcome.deleted.len()));
     }
 
     fn verdict(&self, outcome: &Outcome) -> Verdict {

@@ -41,7 +41,7 @@ fn instance(ingress: bool) -> serde_json::Value {
 fn the_deployment_renders_from_the_instance_alone() {
     let graph = application();
     let activation = bindings(&[("schema", instance(true))]);
-    let deployment = desired_object(&graph.resources[0], &activation).unwrap();
+    let deployment = desired_object(&graph.resources[0], &activation, &mut 0).unwrap();
     assert_eq!(deployment["metadata"]["name"], "my-app");
     assert_eq!(deployment["spec"]["replicas"], 3);
     assert_eq!(
@@ -60,6 +60,7 @@ fn the_service_waits_for_the_deployment_then_follows_it() {
     let pending = desired_object(
         &graph.resources[1],
         &bindings(&[("schema", instance(true))]),
+        &mut 0,
     )
     .unwrap_err();
     assert!(pending.is_pending(), "{pending}");
@@ -67,10 +68,11 @@ fn the_service_waits_for_the_deployment_then_follows_it() {
     let deployment = desired_object(
         &graph.resources[0],
         &bindings(&[("schema", instance(true))]),
+        &mut 0,
     )
     .unwrap();
     let activation = bindings(&[("schema", instance(true)), ("deployment", deployment)]);
-    let service = desired_object(&graph.resources[1], &activation).unwrap();
+    let service = desired_object(&graph.resources[1], &activation, &mut 0).unwrap();
     assert_eq!(
         service["metadata"]["name"], "my-app-service",
         "a string template"
@@ -86,7 +88,8 @@ fn include_when_follows_the_instance() {
         conditions_hold(
             ingress,
             Context::IncludeWhen,
-            &bindings(&[("schema", instance(true))])
+            &bindings(&[("schema", instance(true))]),
+            &mut 0,
         )
         .unwrap()
     );
@@ -94,12 +97,13 @@ fn include_when_follows_the_instance() {
         !conditions_hold(
             ingress,
             Context::IncludeWhen,
-            &bindings(&[("schema", instance(false))])
+            &bindings(&[("schema", instance(false))]),
+            &mut 0,
         )
         .unwrap()
     );
     // No readyWhen: nothing to wait for.
-    assert!(conditions_hold(ingress, Context::ReadyWhen, &bindings(&[])).unwrap());
+    assert!(conditions_hold(ingress, Context::ReadyWhen, &bindings(&[]), &mut 0).unwrap());
 }
 
 #[test]
@@ -122,11 +126,11 @@ fn runtime_failures_are_not_pending() {
     .build(&rgd)
     .unwrap();
     let zero = bindings(&[("schema", json!({ "spec": { "n": 0 } }))]);
-    let error = desired_object(&graph.resources[0], &zero).unwrap_err();
+    let error = desired_object(&graph.resources[0], &zero, &mut 0).unwrap_err();
     assert!(!error.is_pending(), "{error}");
     let five = bindings(&[("schema", json!({ "spec": { "n": 5 } }))]);
     assert_eq!(
-        desired_object(&graph.resources[0], &five).unwrap()["data"]["ratio"],
+        desired_object(&graph.resources[0], &five, &mut 0).unwrap()["data"]["ratio"],
         "2"
     );
 }

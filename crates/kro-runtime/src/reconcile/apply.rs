@@ -116,7 +116,9 @@ pub(super) async fn run<C: Cluster>(
         if node.state == NodeState::Error {
             continue;
         }
-        judge_readiness(pass, node, &stored, &mut bindings);
+        let mut evaluations = 0;
+        judge_readiness(pass, node, &stored, &mut bindings, &mut evaluations);
+        pass.outcome.cel_evaluations += evaluations;
     }
 
     if pending || failed || nodes.iter().any(|n| n.state == NodeState::Error) {
@@ -229,6 +231,7 @@ fn judge_readiness<C: Cluster>(
     node: &mut NodeRun,
     stored: &[Json],
     bindings: &mut BTreeMap<String, Value>,
+    evaluations: &mut usize,
 ) {
     let Some(resource) = pass
         .graph
@@ -244,12 +247,12 @@ fn judge_readiness<C: Cluster>(
                 node.id.clone(),
                 Value::list(stored.iter().map(|o| resource.types.value_of(o)).collect()),
             );
-            collection_ready(resource, stored.iter().map(Some), bindings)
+            collection_ready(resource, stored.iter().map(Some), bindings, evaluations)
         }
         _ => match stored.first() {
             Some(object) => {
                 bindings.insert(node.id.clone(), resource.types.value_of(object));
-                ready_when_holds(resource, bindings, None)
+                ready_when_holds(resource, bindings, None, evaluations)
             }
             None => Ok(false),
         },

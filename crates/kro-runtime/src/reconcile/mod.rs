@@ -147,6 +147,8 @@ pub struct Outcome {
     pub external_reads: Vec<ExternalRead>,
     /// How many writes the pass made (applies, deletes, status writes).
     pub writes: usize,
+    /// How many CEL expressions the pass evaluated.
+    pub cel_evaluations: usize,
     /// The instance's finalizer was released: deletion is complete.
     pub finalized: bool,
 }

@@ -44,11 +44,17 @@ pub(super) async fn write<C: Cluster>(
     let states: Vec<NodeState> = applied.nodes.iter().map(|n| n.state).collect();
     let mut state = InstanceState::from_nodes(ready, states);
 
-    let mut status = project_fields(&pass.graph.status.fields, &applied.bindings);
+    let mut evaluations = 0;
+    let mut status = project_fields(
+        &pass.graph.status.fields,
+        &applied.bindings,
+        &mut evaluations,
+    );
     let conditions = if pass.graph.status.conditions.is_empty() {
         builtins
     } else {
-        let (conditions, degraded) = custom_conditions(pass, &builtins, &applied.bindings);
+        let (conditions, degraded) =
+            custom_conditions(pass, &builtins, &applied.bindings, &mut evaluations);
         if degraded {
             state = InstanceState::Error;
         }
@@ -56,6 +62,7 @@ pub(super) async fn write<C: Cluster>(
     };
     status.insert("state".into(), json!(state.as_str()));
     status.insert("conditions".into(), json!(conditions));
+    pass.outcome.cel_evaluations += evaluations;
     store(pass, Json::Object(status)).await
 }
 
@@ -232,12 +239,16 @@ fn resources_ready(applied: &Applied) -> ResourcesReady {
 
 /// The projected status fields whose expressions could be evaluated;
 /// fields waiting for data are left out.
-fn project_fields(fields: &[StatusField], bindings: &BTreeMap<String, Value>) -> Map<String, Json> {
+fn project_fields(
+    fields: &[StatusField],
+    bindings: &BTreeMap<String, Value>,
+    evaluations: &mut usize,
+) -> Map<String, Json> {
     let mut status = Json::Object(Map::new());
     for field in fields {
         // A null is left out: the API server drops it from a stored
         // status, and writing it would make every pass look like a change.
-        let Some(value) = field_value(field, bindings).filter(|v| !v.is_null()) else {
+        let Some(value) = field_value(field, bindings, evaluations).filter(|v| !v.is_null()) else {
             continue;
         };
         set_path(&mut status, field.path.segments(), value);
@@ -252,11 +263,16 @@ fn project_fields(fields: &[StatusField], bindings: &BTreeMap<String, Value>) ->
     status
 }
 
-fn field_value(field: &StatusField, bindings: &BTreeMap<String, Value>) -> Option<Json> {
+fn field_value(
+    field: &StatusField,
+    bindings: &BTreeMap<String, Value>,
+    evaluations: &mut usize,
+) -> Option<Json> {
     let mut expressions = field.expressions.iter();
     match &field.template {
         Template::Literal(_) => None,
         Template::Standalone(_) => {
+            *evaluations += 1;
             let value = expressions.next()?.compiled.eval(bindings).ok()?;
             to_template_json(&value).ok().flatten()
         }
@@ -266,6 +282,7 @@ fn field_value(field: &StatusField, bindings: &BTreeMap<String, Value>) -> Optio
                 match part {
                     Part::Text(literal) => text.push_str(literal),
                     Part::Expression(_) => {
+                        *evaluations += 1;
                         match expressions.next()?.compiled.eval(bindings).ok()? {
                             Value::String(s) => text.push_str(&s),
                             _ => return None,
@@ -314,6 +331,7 @@ fn custom_conditions<C: Cluster>(
     pass: &Pass<'_, C>,
     builtins: &[Condition],
     bindings: &BTreeMap<String, Value>,
+    evaluations: &mut usize,
 ) -> (Vec<Condition>, bool) {
     let mut schema = pass.instance.clone();
     schema["status"]["conditions"] = json!(builtins);
@@ -327,6 +345,7 @@ fn custom_conditions<C: Cluster>(
     let mut degraded = false;
     let mut computed: Vec<Condition> = Vec::new();
     for expression in &pass.graph.status.conditions {
+        *evaluations += 1;
         let value = match expression.compiled.eval(&scope) {
             Ok(value) => value,
             Err(error) if error.is_missing_data() => continue,

@@ -65,6 +65,7 @@ async fn the_application_goes_forward_one_dependency_per_pass() {
     assert_eq!(first.applied.len(), 1);
     assert_eq!(first.applied[0]["spec"]["replicas"], 3);
     assert_eq!(first.requeue, Requeue::After(Duration::from_secs(3)));
+    assert!(first.cel_evaluations > 0, "evaluations are counted");
 
     let instance = cluster.get(&key(&graph)).await.unwrap().unwrap();
     let second = reconcile(&graph, &instance, &cluster, &options())

@@ -160,7 +160,12 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
                 node.reason = Some(reason);
             }
             Step::Rendered(desired) => {
-                node.ready = is_ready(resource, &desired, &walked.bindings);
+                node.ready = is_ready(
+                    resource,
+                    &desired,
+                    &walked.bindings,
+                    &mut pass.outcome.cel_evaluations,
+                );
                 node.desired = desired;
                 node.rendered = true;
             }
@@ -170,10 +175,18 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
                 items,
             } => {
                 let ready = match &items {
-                    Some(items) => {
-                        collection_ready(resource, items.iter().map(Some), &walked.bindings)
-                    }
-                    None if found => ready_when_holds(resource, &walked.bindings, None),
+                    Some(items) => collection_ready(
+                        resource,
+                        items.iter().map(Some),
+                        &walked.bindings,
+                        &mut pass.outcome.cel_evaluations,
+                    ),
+                    None if found => ready_when_holds(
+                        resource,
+                        &walked.bindings,
+                        None,
+                        &mut pass.outcome.cel_evaluations,
+                    ),
                     None => Ok(false),
                 };
                 match ready {
@@ -233,7 +246,12 @@ async fn step<C: Cluster>(
         base: &walked.bindings,
         hidden: &not_ready,
     };
-    match conditions_hold(resource, Context::IncludeWhen, &ready_only) {
+    match conditions_hold(
+        resource,
+        Context::IncludeWhen,
+        &ready_only,
+        &mut pass.outcome.cel_evaluations,
+    ) {
         Ok(true) => {}
         Ok(false) => return Ok(Step::Skipped("includeWhen is false".to_owned())),
         Err(DesiredError::Pending { .. }) => {
@@ -274,7 +292,11 @@ async fn resource_step<C: Cluster>(
     wave: usize,
 ) -> StepResult {
     let id = &resource.structure.id;
-    let object = match desired_object(resource, &walked.bindings) {
+    let object = match desired_object(
+        resource,
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    ) {
         Ok(object) => object,
         Err(error) => return Ok(Err(error)),
     };
@@ -318,6 +340,7 @@ async fn collection_step<C: Cluster>(
             .get(dimensions.len())
             .map(|(name, _)| name.clone())
             .unwrap_or_default();
+        pass.outcome.cel_evaluations += 1;
         let values = match expression.compiled.eval(&walked.bindings) {
             Ok(Value::List(items)) => items.iter().map(Value::to_json).collect(),
             Ok(Value::Null) => {
@@ -367,7 +390,7 @@ async fn collection_step<C: Cluster>(
                 .map(|(name, value)| (name.clone(), Value::from_json(value)))
                 .collect(),
         };
-        let object = match desired_object(resource, &scope) {
+        let object = match desired_object(resource, &scope, &mut pass.outcome.cel_evaluations) {
             Ok(object) => object,
             Err(error) => return Ok(Err(error)),
         };
@@ -432,7 +455,11 @@ async fn external_step<C: Cluster>(
     walked: &mut Walked,
 ) -> StepResult {
     let id = &resource.structure.id;
-    let object = match desired_object(resource, &walked.bindings) {
+    let object = match desired_object(
+        resource,
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    ) {
         Ok(object) => object,
         Err(error) => return Ok(Err(error)),
     };
@@ -500,7 +527,11 @@ async fn external_collection_step<C: Cluster>(
     walked: &mut Walked,
 ) -> StepResult {
     let id = &resource.structure.id;
-    let object = match desired_object(resource, &walked.bindings) {
+    let object = match desired_object(
+        resource,
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    ) {
         Ok(object) => object,
         Err(error) => return Ok(Err(error)),
     };
@@ -636,15 +667,17 @@ fn is_ready(
     resource: &GraphResource,
     desired: &[DesiredObject],
     bindings: &BTreeMap<String, Value>,
+    evaluations: &mut usize,
 ) -> bool {
     let ready = match resource.structure.kind {
         NodeKind::Collection => collection_ready(
             resource,
             desired.iter().map(|d| d.current.as_ref()),
             bindings,
+            evaluations,
         ),
         _ if desired.iter().all(|d| d.current.is_some()) => {
-            ready_when_holds(resource, bindings, None)
+            ready_when_holds(resource, bindings, None, evaluations)
         }
         _ => Ok(false),
     };
@@ -657,6 +690,7 @@ pub(super) fn collection_ready<'a>(
     resource: &GraphResource,
     items: impl Iterator<Item = Option<&'a Json>>,
     bindings: &BTreeMap<String, Value>,
+    evaluations: &mut usize,
 ) -> Result<bool, String> {
     for item in items {
         let Some(item) = item else {
@@ -669,6 +703,7 @@ pub(super) fn collection_ready<'a>(
             resource,
             bindings,
             Some((EACH, resource.types.value_of(item))),
+            evaluations,
         )? {
             return Ok(false);
         }
@@ -690,6 +725,7 @@ pub(super) fn ready_when_holds(
     resource: &GraphResource,
     bindings: &BTreeMap<String, Value>,
     extra: Option<(&str, Value)>,
+    evaluations: &mut usize,
 ) -> Result<bool, String> {
     let scope = Scope {
         base: bindings,
@@ -697,7 +733,7 @@ pub(super) fn ready_when_holds(
             .map(|(name, value)| vec![(name.to_owned(), value)])
             .unwrap_or_default(),
     };
-    match conditions_hold(resource, Context::ReadyWhen, &scope) {
+    match conditions_hold(resource, Context::ReadyWhen, &scope, evaluations) {
         Ok(holds) => Ok(holds),
         Err(error) if error.is_pending() => Ok(false),
         Err(error) => Err(format!("readyWhen: {error}")),
