@@ -1,5 +1,7 @@
-//! `cargo xtask bench-e2e [N...]`: the load bench on the local control
-//! plane (not part of the test command).
+//! `cargo xtask bench-e2e [--concurrency C] [N...]`: the load bench on the
+//! local control plane (not part of the test command). `--concurrency` is
+//! the operator's `--dynamic-controller-concurrent-reconciles` (default 1,
+//! as upstream).
 //!
 //! For each N (100 and 1000 by default) it starts a fresh control plane and
 //! the operator (release build), registers the Application RGD of
@@ -34,6 +36,7 @@ const WRITE_VERBS: [&str; 5] = ["create", "patch", "update", "replace", "delete"
 
 /// What one run measured.
 struct Report {
+    concurrency: u16,
     instances: usize,
     seconds_to_all_active: f64,
     p50: f64,
@@ -45,6 +48,15 @@ struct Report {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
+    let (concurrency, args) = match args {
+        [flag, value, rest @ ..] if flag == "--concurrency" => (
+            value
+                .parse::<u16>()
+                .with_context(|| format!("{value:?} is not a concurrency"))?,
+            rest,
+        ),
+        _ => (1, args),
+    };
     let sizes: Vec<usize> = if args.is_empty() {
         vec![100, 1000]
     } else {
@@ -60,7 +72,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut reports = Vec::new();
     for instances in sizes {
         let running = Running::start(&binaries)?;
-        let result = measure(running.kubeconfig(), instances);
+        let result = measure(running.kubeconfig(), instances, concurrency);
         running.stop()?;
         reports.push(result?);
     }
@@ -70,12 +82,13 @@ pub fn run(args: &[String]) -> Result<()> {
 
 fn table(reports: &[Report]) -> String {
     let mut out = String::from(
-        "| instances | to ACTIVE (all) | instances/s | p50 | p99 | operator peak RSS | steady reconciles | reads/reconcile | writes/reconcile |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| concurrency | instances | to ACTIVE (all) | instances/s | p50 | p99 | operator peak RSS | steady reconciles | reads/reconcile | writes/reconcile |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in reports {
         let _ = writeln!(
             out,
-            "| {} | {:.1} s | {:.1} | {:.1} s | {:.1} s | {:.0} MiB | {:.0} | {:.2} | {:.2} |",
+            "| {} | {} | {:.1} s | {:.1} | {:.1} s | {:.1} s | {:.0} MiB | {:.0} | {:.2} | {:.2} |",
+            r.concurrency,
             r.instances,
             r.seconds_to_all_active,
             r.instances as f64 / r.seconds_to_all_active,
@@ -90,10 +103,13 @@ fn table(reports: &[Report]) -> String {
     out
 }
 
-fn measure(kubeconfig: &Path, instances: usize) -> Result<Report> {
+fn measure(kubeconfig: &Path, instances: usize, concurrency: u16) -> Result<Report> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut operator = start_operator(kubeconfig, port)?;
-    let result = measure_with(kubeconfig, instances, port, &operator);
+    let mut operator = start_operator(kubeconfig, port, concurrency)?;
+    let result = measure_with(kubeconfig, instances, port, &operator).map(|report| Report {
+        concurrency,
+        ..report
+    });
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(operator.id().to_string())
@@ -198,6 +214,7 @@ fn measure_with(
         }
     };
     Ok(Report {
+        concurrency: 1,
         instances,
         seconds_to_all_active,
         p50: percentile(&times, 0.50),
@@ -209,7 +226,7 @@ fn measure_with(
     })
 }
 
-fn start_operator(kubeconfig: &Path, metrics_port: u16) -> Result<Child> {
+fn start_operator(kubeconfig: &Path, metrics_port: u16, concurrency: u16) -> Result<Child> {
     let binary = workspace_root().join("target/release/kro-operator");
     Command::new(&binary)
         .arg("--kubeconfig")
@@ -219,6 +236,9 @@ fn start_operator(kubeconfig: &Path, metrics_port: u16) -> Result<Child> {
             &format!("127.0.0.1:{metrics_port}"),
         ])
         .args(["--health-probe-bind-address", "0", "--log-level", "warn"])
+        .arg(format!(
+            "--dynamic-controller-concurrent-reconciles={concurrency}"
+        ))
         .stdin(Stdio::null())
         .spawn()
         .with_context(|| format!("start {}", binary.display()))

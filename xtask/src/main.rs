@@ -5,7 +5,7 @@
 //!   end-to-end) against one local control plane.
 //! - `demo [--exit]`: the user's Application example end to end on the local
 //!   control plane with the operator, printed as `kubectl` shows it.
-//! - `bench-e2e [N...]`: the load bench, N instances (100 and 1000 by
+//! - `bench-e2e [--concurrency C] [N...]`: the load bench, N instances (100 and 1000 by
 //!   default) of the Application RGD on the local control plane; not part
 //!   of `test`.
 //! - `cluster`: a local control plane in the foreground, for a person.
@@ -29,7 +29,7 @@ mod tools;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [N...] | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [N...] | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
