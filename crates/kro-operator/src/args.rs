@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::client::RateLimit;
+
 /// Kubernetes operator for kro ResourceGraphDefinitions.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "kro-operator", version, about)]
@@ -18,6 +20,17 @@ pub struct Args {
     /// service account, then ~/.kube/config.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
+
+    /// Requests per second to the API server (a token bucket, as
+    /// client-go's); a watch counts once, when it starts. 0 or less: no
+    /// limit.
+    #[arg(long, default_value_t = 100.0, value_parser = parse_qps)]
+    pub client_qps: f64,
+
+    /// Requests that may go at once, after a quiet spell, before
+    /// `--client-qps` paces them: the bucket's size.
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..))]
+    pub client_burst: u32,
 
     /// Address of the Prometheus endpoint (/metrics); `0` disables it.
     #[arg(long, default_value = ":8078", value_parser = parse_bind_address)]
@@ -141,6 +154,15 @@ pub struct Args {
     /// it. Empty: every RGD.
     #[arg(long, default_value = "", hide = true)]
     pub rgd_selector: String,
+}
+
+/// Parses `--client-qps`: any number but NaN, which would make every
+/// comparison with the bucket false.
+pub fn parse_qps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(qps) if !qps.is_nan() => Ok(qps),
+        _ => Err(format!("{text:?} is not a number of requests per second")),
+    }
 }
 
 /// The feature gates this operator knows.
@@ -268,6 +290,18 @@ pub struct LeaseTiming {
 }
 
 impl Args {
+    /// The client rate limit from `--client-qps` and `--client-burst`.
+    pub fn client_rate_limit(&self) -> RateLimit {
+        if self.client_qps > 0.0 {
+            RateLimit {
+                qps: self.client_qps,
+                burst: self.client_burst,
+            }
+        } else {
+            RateLimit::UNLIMITED
+        }
+    }
+
     /// Checks what clap cannot: relations between flags. The lease manager
     /// panics on a grace period outside `(0, duration)`, so that is
     /// refused here, with the flags named.
@@ -356,6 +390,13 @@ mod tests {
         assert_eq!(args.dynamic_controller_default_queue_max_retries, 20);
         assert_eq!(args.instance_requeue_interval, Duration::from_secs(3));
         assert_eq!(args.feature_gates, FeatureGates::default());
+        assert_eq!(
+            args.client_rate_limit(),
+            RateLimit {
+                qps: 100.0,
+                burst: 150
+            }
+        );
         assert_eq!(args.rgd_selector, "");
         assert_eq!(
             args.lease_timing(),
@@ -407,6 +448,35 @@ mod tests {
         assert!(parse_feature_gates("CELOmitFunction").is_err());
         assert!(parse_feature_gates("CELOmitFunction=yes").is_err());
         assert!(parse(&["--dynamic-controller-concurrent-reconciles=0"]).is_err());
+    }
+
+    #[test]
+    fn client_rate_limit() {
+        let args = parse(&["--client-qps=20.5", "--client-burst", "30"]).expect("parses");
+        assert_eq!(
+            args.client_rate_limit(),
+            RateLimit {
+                qps: 20.5,
+                burst: 30
+            }
+        );
+        for off in ["--client-qps=0", "--client-qps=-1"] {
+            let args = parse(&[off]).expect("parses");
+            assert_eq!(args.client_rate_limit(), RateLimit::UNLIMITED, "{off}");
+        }
+        // Helm renders large numbers from values files in exponent form.
+        let args = parse(&["--client-qps=1e+06"]).expect("parses");
+        assert_eq!(args.client_qps, 1e6);
+        for bad in [
+            "--client-qps=NaN",
+            "--client-qps=fast",
+            "--client-qps=",
+            "--client-burst=0",
+            "--client-burst=-1",
+            "--client-burst=1.5",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -39,7 +39,12 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
         None
     };
     let metrics = Metrics::new();
-    let client = client::connect(args.kubeconfig.as_deref(), &metrics).await?;
+    let clients = client::connect_rate_limited(
+        args.kubeconfig.as_deref(),
+        &metrics,
+        args.client_rate_limit(),
+    )
+    .await?;
 
     // The endpoints come first: probes must answer while this replica waits
     // for the Lease, and a taken port should fail startup at once.
@@ -62,7 +67,7 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
         ));
     }
 
-    let (outcome, leadership) = operate(&args, client, lease_timing, &metrics, &shutdown).await;
+    let (outcome, leadership) = operate(&args, clients, lease_timing, &metrics, &shutdown).await;
 
     tracing::info!("shutting down");
     let timeout = args.graceful_shutdown_timeout;
@@ -78,11 +83,12 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
 /// Lease, if held, for the shutdown sequence to release.
 async fn operate(
     args: &Args,
-    client: kube::Client,
+    clients: client::Clients,
     lease_timing: Option<args::LeaseTiming>,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> (anyhow::Result<()>, Option<Leadership>) {
+    let client = clients.api;
     let installed = tokio::select! {
         installed = rgd_crd::install(&client) => installed,
         () = shutdown.cancelled() => return (Ok(()), None),
@@ -98,7 +104,7 @@ async fn operate(
         } else {
             args.leader_election_namespace.clone()
         };
-        match leader::acquire(client.clone(), &namespace, timing, metrics, shutdown).await {
+        match leader::acquire(clients.lease, &namespace, timing, metrics, shutdown).await {
             Ok(Some(held)) => leadership = Some(held),
             Ok(None) => return (Ok(()), None),
             Err(e) => return (Err(e), None),

@@ -1,7 +1,8 @@
 //! The kube client, from `--kubeconfig` or kube's defaults, with the
-//! operator's user agent and request metrics.
+//! operator's user agent, request metrics and client-side rate limit.
 
 mod metered;
+mod rate_limit;
 
 use std::path::Path;
 
@@ -13,13 +14,45 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 pub use metered::{Metered, MeteredLayer};
+pub use rate_limit::{RateLimit, RateLimitLayer, RateLimited};
 
 use crate::metrics::Metrics;
 
-/// A client from the kubeconfig at `path`, or, without one, from kube's
-/// defaults: `$KUBECONFIG`, the in-cluster service account, then
-/// `~/.kube/config`. Every request is counted in `metrics`.
+/// The operator's clients. They share the kubeconfig and the request
+/// metrics, but each has a rate-limit bucket of its own.
+#[derive(Clone)]
+pub struct Clients {
+    /// For everything but leader election.
+    pub api: Client,
+    /// For the leader-election Lease alone. A renewal must not queue
+    /// behind a burst of reconciles, or the Lease could run out while the
+    /// leader is busy; upstream's election client has its own limiter for
+    /// the same reason.
+    pub lease: Client,
+}
+
+/// The operator's clients, from the kubeconfig at `path` or kube's
+/// defaults (see [`connect`]), each limited to `limit`.
+pub async fn connect_rate_limited(
+    path: Option<&Path>,
+    metrics: &Metrics,
+    limit: RateLimit,
+) -> anyhow::Result<Clients> {
+    let config = load(path).await?;
+    Ok(Clients {
+        api: build(config.clone(), metrics, limit)?,
+        lease: build(config, metrics, limit)?,
+    })
+}
+
+/// A client without a rate limit, from the kubeconfig at `path`, or,
+/// without one, from kube's defaults: `$KUBECONFIG`, the in-cluster service
+/// account, then `~/.kube/config`. Every request is counted in `metrics`.
 pub async fn connect(path: Option<&Path>, metrics: &Metrics) -> anyhow::Result<Client> {
+    build(load(path).await?, metrics, RateLimit::UNLIMITED)
+}
+
+async fn load(path: Option<&Path>) -> anyhow::Result<Config> {
     let config = match path {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(path)
@@ -32,9 +65,16 @@ pub async fn connect(path: Option<&Path>, metrics: &Metrics) -> anyhow::Result<C
             .await
             .context("find a kubeconfig ($KUBECONFIG, in-cluster or ~/.kube/config)")?,
     };
-    let builder = ClientBuilder::try_from(with_user_agent(config)?)
-        .context("create the Kubernetes client")?;
+    with_user_agent(config)
+}
+
+fn build(config: Config, metrics: &Metrics, limit: RateLimit) -> anyhow::Result<Client> {
+    let builder = ClientBuilder::try_from(config).context("create the Kubernetes client")?;
+    // Both layers sit inside the buffer kube puts in front of them, so a
+    // caller short of a token waits in that queue, and one bucket serves
+    // every clone of the client.
     Ok(builder
+        .with_layer(&RateLimitLayer::new(limit))
         .with_layer(&MeteredLayer::new(metrics.requests.clone()))
         .build())
 }
