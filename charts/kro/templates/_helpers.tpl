@@ -76,6 +76,80 @@ Call with (list "value name" address).
 {{- end }}
 {{- end }}
 
+{{/*
+One quoted `--flag=value` argument from the value at a dotted path under
+.Values.config, checked the way the operator parses it, so that a bad value
+fails the install instead of leaving a pod that exits at startup.
+Call with (list $ "flag-name" "path.under.config" kind), kind being:
+- "duration": a Go duration such as 200ms, 3s or 1m30s, or 0;
+- "count": a whole number, not negative. Helm reads numbers from values
+  files as floats, which print as 1e+06 from a million on, so whole floats
+  are printed as integers here;
+- "number": any decimal number.
+*/}}
+{{- define "kro.flag" -}}
+{{- $root := index . 0 }}
+{{- $flag := index . 1 }}
+{{- $path := index . 2 }}
+{{- $kind := index . 3 }}
+{{- $name := printf "config.%s" $path }}
+{{- $value := $root.Values.config }}
+{{- range splitList "." $path }}
+{{- if not (kindIs "map" $value) }}
+{{- fail (printf "%s is missing" $name) }}
+{{- end }}
+{{- $value = index $value . }}
+{{- end }}
+{{- if kindIs "invalid" $value }}
+{{- fail (printf "%s is missing" $name) }}
+{{- end }}
+{{- $text := toString $value }}
+{{- if eq $kind "duration" }}
+{{- if not (regexMatch "^(0|(([0-9]+[.]?[0-9]*|[.][0-9]+)(ns|us|µs|ms|s|m|h))+)$" $text) }}
+{{- fail (printf "%s must be a duration such as 200ms, 3s or 1m30s, got %q" $name $text) }}
+{{- end }}
+{{- else if eq $kind "count" }}
+{{- if kindIs "float64" $value }}
+{{- if eq $value (float64 (int64 $value)) }}
+{{- $text = toString (int64 $value) }}
+{{- end }}
+{{- end }}
+{{- if not (regexMatch "^[0-9]+$" $text) }}
+{{- fail (printf "%s must be a whole number, got %s" $name $text) }}
+{{- end }}
+{{- else if eq $kind "number" }}
+{{- if not (regexMatch "^-?([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?$" $text) }}
+{{- fail (printf "%s must be a number, got %q" $name $text) }}
+{{- end }}
+{{- else }}
+{{- fail (printf "kro.flag: unknown kind %q" $kind) }}
+{{- end }}
+{{- printf "--%s=%s" $flag $text | quote }}
+{{- end }}
+
+{{/*
+The value of --feature-gates from config.featureGates: a map of gate names
+to booleans, rendered sorted by name, or the flag's own `Name=bool,...`
+string, passed as it is. Empty when no gate is set.
+*/}}
+{{- define "kro.featureGates" -}}
+{{- $gates := .Values.config.featureGates }}
+{{- if kindIs "map" $gates }}
+{{- $entries := list }}
+{{- range $gate, $on := $gates }}
+{{- if not (kindIs "bool" $on) }}
+{{- fail (printf "config.featureGates.%s must be true or false, got %v" $gate $on) }}
+{{- end }}
+{{- $entries = append $entries (printf "%s=%t" $gate $on) }}
+{{- end }}
+{{- join "," $entries }}
+{{- else if kindIs "string" $gates }}
+{{- $gates }}
+{{- else if not (kindIs "invalid" $gates) }}
+{{- fail (printf "config.featureGates must be a map of gate names to true or false, got %v" $gates) }}
+{{- end }}
+{{- end }}
+
 {{/* The namespace of the leader-election Lease. */}}
 {{- define "kro.leaseNamespace" -}}
 {{- .Values.config.leaderElectionNamespace | default .Release.Namespace }}

@@ -479,6 +479,67 @@ mod tests {
         }
     }
 
+    /// A file of the workspace, for the tests that hold the chart to the
+    /// flags.
+    fn workspace_file(path: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(path);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
+    /// The Helm chart has a value for every flag: its Deployment template
+    /// names each one.
+    #[test]
+    fn the_chart_passes_every_flag() {
+        use clap::CommandFactory;
+        let template = workspace_file("charts/kro/templates/deployment.yaml");
+        for arg in Args::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            // Written out (`--name=` or a bare `--name`) or, with the
+            // `kro.flag` helper, as a quoted name.
+            let written = [
+                format!("--{long}="),
+                format!("--{long}\n"),
+                format!("\"{long}\""),
+            ];
+            assert!(
+                written.iter().any(|w| template.contains(w.as_str())),
+                "charts/kro/templates/deployment.yaml does not pass --{long}"
+            );
+        }
+    }
+
+    /// The plain manifests, rendered from the chart with its defaults, pass
+    /// flags this binary accepts, with its own defaults (but for the
+    /// leader election the chart turns on).
+    #[test]
+    fn the_charts_defaults_are_the_flags_defaults() {
+        for file in ["deploy/kro.yaml", "deploy/kro-aggregation.yaml"] {
+            let documents: Vec<serde_json::Value> =
+                serde_saphyr::from_multiple(&workspace_file(file))
+                    .unwrap_or_else(|e| panic!("parse {file}: {e}"));
+            let deployment = documents
+                .iter()
+                .find(|d| d["kind"] == "Deployment")
+                .unwrap_or_else(|| panic!("no Deployment in {file}"));
+            let flags: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no container args in {file}"))
+                .iter()
+                .map(|arg| {
+                    arg.as_str()
+                        .unwrap_or_else(|| panic!("{arg} is not a string"))
+                })
+                .collect();
+            let mut rendered = parse(&flags).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(rendered.leader_elect, "{file}");
+            rendered.leader_elect = false;
+            let defaults = parse(&[]).expect("no flags");
+            assert_eq!(format!("{rendered:?}"), format!("{defaults:?}"), "{file}");
+        }
+    }
+
     #[test]
     fn lease_timing_is_checked() {
         let args = parse(&[
