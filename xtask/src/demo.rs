@@ -65,6 +65,10 @@ fn start_operator(kubeconfig: &Path) -> Result<Child> {
 
 /// Asks the operator to shut down (SIGTERM) and waits for it.
 fn stop_operator(operator: &mut Child) {
+    if let Ok(Some(_)) = operator.try_wait() {
+        // Already stopped, by the Ctrl-C that reached it too.
+        return;
+    }
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(operator.id().to_string())
@@ -127,19 +131,25 @@ fn show(kubeconfig: &Path) -> Result<()> {
         ],
         "ACTIVE/3",
     )?;
-    for args in [
-        &["get", "rgd", "-owide"][..],
-        &["get", "applications"],
-        &["get", "deploy,svc,ingress"],
-        &[
-            "get",
-            "application",
-            "my-application-instance",
-            "-o",
-            r#"jsonpath=status:{"\n  state: "}{.status.state}{"\n  availableReplicas: "}{.status.availableReplicas}{"\n  conditions:"}{range .status.conditions[*]}{"\n  - "}{.type}: {.status} ({.reason}){end}"#,
-        ],
+    // What a person would type, and what is run (the status is shown
+    // abridged, as the lines that matter).
+    let status_lines = r#"jsonpath=status:{"\n  state: "}{.status.state}{"\n  availableReplicas: "}{.status.availableReplicas}{"\n  conditions:"}{range .status.conditions[*]}{"\n  - "}{.type}: {.status} ({.reason}){end}"#;
+    for (shown, args) in [
+        ("get rgd -owide", &["get", "rgd", "-owide"][..]),
+        ("get applications", &["get", "applications"]),
+        ("get deploy,svc,ingress", &["get", "deploy,svc,ingress"]),
+        (
+            "get application my-application-instance -o yaml   # the status, abridged",
+            &[
+                "get",
+                "application",
+                "my-application-instance",
+                "-o",
+                status_lines,
+            ],
+        ),
     ] {
-        println!("$ kubectl {}", args.join(" "));
+        println!("$ kubectl {shown}");
         println!("{}\n", output(kubectl(kubeconfig).args(args))?);
     }
     Ok(())
