@@ -47,6 +47,9 @@ pub const APPLY_ORDER: &str = "internal.kro.run/apply-order";
 /// On children: a hash of the body kro last applied, so that an unchanged
 /// body is not applied again (see `reconcile::unchanged`).
 pub const APPLIED_HASH: &str = "internal.kro.run/applied-hash";
+/// On instances: a hash of the set of children the last complete prune
+/// left, so that a pass rendering the same set skips the pruning lists.
+pub const APPLIED_SET_HASH: &str = "internal.kro.run/applied-set-hash";
 /// The annotation that suspends reconciliation when set to `suspended`.
 pub const RECONCILE: &str = "kro.run/reconcile";
 /// The finalizer kro puts on instances (and RGDs).

@@ -4,10 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
 use kro_graph::builder::NodeKind;
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 
 use super::instance::{Inventory, Pass, resource_type};
 use super::unchanged::{is_unchanged, stamp};
@@ -127,7 +130,11 @@ pub(super) async fn run<C: Cluster>(
         } else {
             Requeue::After(pass.options.requeue_interval)
         };
+    } else if !prune_needed(pass, &recorded, &rendered, &nodes) {
+        // The same children as after the last complete prune: nothing can
+        // have become an orphan, and the lists are skipped.
     } else if prune(pass, &projected, &nodes, &live_uids).await? {
+        pass.applied_set = Some(applied_set_hash(&nodes));
         pass.write_metadata(&rendered).await?;
     } else {
         requeue = Requeue::After(pass.options.requeue_interval);
@@ -194,6 +201,33 @@ fn mark_conflicts(nodes: &mut [NodeRun]) -> bool {
         }
     }
     true
+}
+
+/// A hash of the identities of every object rendered in this pass.
+fn applied_set_hash(nodes: &[NodeRun]) -> String {
+    let mut keys: Vec<String> = nodes
+        .iter()
+        .flat_map(|n| &n.desired)
+        .map(|d| d.key.to_string())
+        .collect();
+    keys.sort();
+    format!(
+        "sha256:{}",
+        URL_SAFE_NO_PAD.encode(Sha256::digest(keys.join("\n").as_bytes()))
+    )
+}
+
+/// Whether this pass must look for orphans: only objects rendered before
+/// and not now can be orphans, so a pass rendering exactly the set the
+/// last complete prune left (recorded on the instance), with an inventory
+/// already shrunk to it, has none.
+fn prune_needed<C: Cluster>(
+    pass: &Pass<'_, C>,
+    recorded: &Inventory,
+    rendered: &Inventory,
+    nodes: &[NodeRun],
+) -> bool {
+    recorded != rendered || pass.applied_set.as_deref() != Some(applied_set_hash(nodes).as_str())
 }
 
 /// The kinds and namespaces of everything rendered in this pass.

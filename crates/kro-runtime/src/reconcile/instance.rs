@@ -59,6 +59,9 @@ pub(super) struct Pass<'a, C> {
     pub instance_type: ResourceType,
     pub identity: InstanceIdentity,
     pub outcome: Outcome,
+    /// The hash of the children left by the last complete prune, kept in
+    /// the instance's metadata (see `apply::prune_needed`).
+    pub applied_set: Option<String>,
 }
 
 impl<'a, C: Cluster> Pass<'a, C> {
@@ -101,6 +104,9 @@ impl<'a, C: Cluster> Pass<'a, C> {
             instance_type,
             identity,
             outcome: Outcome::default(),
+            applied_set: instance["metadata"]["annotations"][metadata::APPLIED_SET_HASH]
+                .as_str()
+                .map(str::to_owned),
         })
     }
 
@@ -222,7 +228,10 @@ impl<'a, C: Cluster> Pass<'a, C> {
         let labels = self
             .identity
             .instance_labels(&self.graph.rgd, &self.options.rgd_uid);
-        let annotations = self.inventory_annotations(inventory);
+        let mut annotations = self.inventory_annotations(inventory);
+        if let Some(hash) = &self.applied_set {
+            annotations.insert(metadata::APPLIED_SET_HASH.to_owned(), hash.clone());
+        }
         let current = &self.instance["metadata"];
         let has = |field: &str, wanted: &BTreeMap<String, String>| {
             wanted
