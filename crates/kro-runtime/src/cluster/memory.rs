@@ -45,6 +45,7 @@ struct State {
     last_uid: u64,
     last_resource_version: u64,
     writes: u64,
+    lists: u64,
 }
 
 impl State {
@@ -367,6 +368,11 @@ impl MemoryCluster {
     pub fn write_count(&self) -> u64 {
         self.state().writes
     }
+
+    /// How many lists were asked for.
+    pub fn list_count(&self) -> u64 {
+        self.state().lists
+    }
 }
 
 impl Cluster for MemoryCluster {
@@ -465,7 +471,8 @@ impl Cluster for MemoryCluster {
             message: e.to_string(),
         };
         matches_selector(&BTreeMap::new(), selector).map_err(invalid_selector)?;
-        let state = self.state();
+        let mut state = self.state();
+        state.lists += 1;
         let mut found = Vec::new();
         for (key, stored) in &state.objects {
             if &key.resource != resource {

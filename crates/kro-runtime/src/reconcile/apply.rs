@@ -227,7 +227,9 @@ fn prune_needed<C: Cluster>(
     rendered: &Inventory,
     nodes: &[NodeRun],
 ) -> bool {
-    recorded != rendered || pass.applied_set.as_deref() != Some(applied_set_hash(nodes).as_str())
+    // Compared as written: the parent's own namespace is not recorded.
+    pass.inventory_annotations(recorded) != pass.inventory_annotations(rendered)
+        || pass.applied_set.as_deref() != Some(applied_set_hash(nodes).as_str())
 }
 
 /// The kinds and namespaces of everything rendered in this pass.

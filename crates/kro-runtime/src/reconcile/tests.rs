@@ -84,10 +84,16 @@ async fn the_application_goes_forward_one_dependency_per_pass() {
     assert_eq!(third.computed_status["state"], "ACTIVE");
 
     let instance = cluster.get(&key(&graph)).await.unwrap().unwrap();
+    let lists = cluster.list_count();
     let steady = reconcile(&graph, &instance, &cluster, &options())
         .await
         .unwrap();
     assert_eq!(steady.writes, 0);
+    assert_eq!(
+        cluster.list_count(),
+        lists,
+        "no pruning lists in steady state"
+    );
     assert_eq!(steady.requeue, Requeue::None);
     assert_eq!(steady.desired.len(), 3);
 }
