@@ -1,0 +1,258 @@
+//! Resources made from templates: one object, or one per element of a
+//! `forEach` collection.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kro_cel::Value;
+use kro_graph::builder::{Context, GraphResource};
+use serde_json::{Value as Json, json};
+
+use super::{DesiredObject, Scope, Step, StepResult, Walked, is_terminating};
+use crate::cluster::{Cluster, ListScope, ObjectKey};
+use crate::collection::expand;
+use crate::desired::desired_object;
+use crate::metadata::{self, collection_item_labels};
+use crate::reconcile::instance::{Pass, resource_type};
+
+pub(super) async fn resource_step<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    walked: &mut Walked,
+    wave: usize,
+) -> StepResult {
+    let id = &resource.structure.id;
+    let object = match desired_object(
+        resource,
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    ) {
+        Ok(object) => object,
+        Err(error) => return Ok(Err(error)),
+    };
+    let mut desired = match prepare(pass, resource, object, wave, None) {
+        Ok(desired) => desired,
+        Err(message) => return Ok(Ok(Step::Failed(message))),
+    };
+    let current = pass
+        .cluster
+        .get(&desired.key)
+        .await
+        .map_err(|e| pass.cluster_error(format!("read {} of {id:?}", desired.key), e))?;
+    if let Some(current) = &current {
+        if is_terminating(current) {
+            walked.child_deleting = Some(format!("{} of {id:?} is being deleted", desired.key));
+        }
+        walked
+            .bindings
+            .insert(id.clone(), resource.types.value_of(current));
+    }
+    desired.current = current;
+    Ok(Ok(Step::Rendered(vec![desired])))
+}
+
+pub(super) async fn collection_step<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    walked: &mut Walked,
+    wave: usize,
+) -> StepResult {
+    let id = &resource.structure.id;
+    let mut dimensions = Vec::new();
+    for expression in resource
+        .expressions
+        .iter()
+        .filter(|e| e.context == Context::ForEach)
+    {
+        let name = resource
+            .structure
+            .for_each
+            .get(dimensions.len())
+            .map(|(name, _)| name.clone())
+            .unwrap_or_default();
+        pass.outcome.cel_evaluations += 1;
+        let values = match expression.compiled.eval(&walked.bindings) {
+            Ok(Value::List(items)) => items.iter().map(Value::to_json).collect(),
+            Ok(Value::Null) => {
+                return Ok(Ok(Step::Failed(format!(
+                    "forEach {name:?}: `${{{}}}` returned null, expected list",
+                    expression.source
+                ))));
+            }
+            Ok(other) => {
+                return Ok(Ok(Step::Failed(format!(
+                    "forEach {name:?}: `${{{}}}` returned {}, expected list",
+                    expression.source,
+                    other.type_name()
+                ))));
+            }
+            Err(error) if error.is_missing_data() => {
+                return Ok(Ok(Step::Waiting(format!(
+                    "forEach {name:?}: `${{{}}}`: {error}",
+                    expression.source
+                ))));
+            }
+            Err(error) => {
+                return Ok(Ok(Step::Failed(format!(
+                    "forEach {name:?}: `${{{}}}`: {error}",
+                    expression.source
+                ))));
+            }
+        };
+        let values: Result<Vec<Json>, _> = values;
+        match values {
+            Ok(values) => dimensions.push((name, values)),
+            Err(error) => return Ok(Ok(Step::Failed(format!("forEach {name:?}: {error}")))),
+        }
+    }
+    let items = match expand(&dimensions, pass.options.max_collection_size) {
+        Ok(items) => items,
+        Err(error) => return Ok(Ok(Step::Failed(error.to_string()))),
+    };
+    let size = items.len();
+    let mut desired = Vec::with_capacity(size);
+    let mut identities = BTreeSet::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let scope = Scope {
+            base: &walked.bindings,
+            extra: item
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::from_json(value)))
+                .collect(),
+        };
+        let object = match desired_object(resource, &scope, &mut pass.outcome.cel_evaluations) {
+            Ok(object) => object,
+            Err(error) => return Ok(Err(error)),
+        };
+        let prepared = match prepare(pass, resource, object, wave, Some((index, size))) {
+            Ok(prepared) => prepared,
+            Err(message) => return Ok(Ok(Step::Failed(message))),
+        };
+        if !identities.insert(prepared.key.clone()) {
+            return Ok(Ok(Step::Failed(format!(
+                "identity collision: duplicate identity: {}",
+                identity_text(&prepared.key)
+            ))));
+        }
+        desired.push(prepared);
+    }
+    let selector = LabelSelector {
+        match_labels: Some(BTreeMap::from([
+            (metadata::INSTANCE_ID.to_owned(), pass.identity.uid.clone()),
+            (metadata::NODE_ID.to_owned(), id.clone()),
+        ])),
+        ..LabelSelector::default()
+    };
+    let resource_type = resource_type(&resource.structure.schema);
+    let listed = pass
+        .cluster
+        .list(&resource_type, ListScope::AllNamespaces, &selector)
+        .await
+        .map_err(|e| pass.cluster_error(format!("list the items of {id:?}"), e))?;
+    let mut by_key: BTreeMap<(Option<String>, String), Json> = listed
+        .into_iter()
+        .map(|object| {
+            let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
+            let name = object["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            ((namespace, name), object)
+        })
+        .collect();
+    // The list comes in namespace/name order; dependents see the items in
+    // the order of the collection.
+    let mut observed = Vec::new();
+    for item in &mut desired {
+        let current = by_key.remove(&(item.key.namespace.clone(), item.key.name.clone()));
+        if let Some(current) = &current {
+            if is_terminating(current) {
+                walked.child_deleting = Some(format!("{} of {id:?} is being deleted", item.key));
+            }
+            observed.push(resource.types.value_of(current));
+        }
+        item.current = current;
+    }
+    if observed.len() == desired.len() {
+        walked.bindings.insert(id.clone(), Value::list(observed));
+    }
+    Ok(Ok(Step::Rendered(desired)))
+}
+
+/// Gives a rendered object its namespace, key, labels and annotations.
+fn prepare<C: Cluster>(
+    pass: &Pass<'_, C>,
+    resource: &GraphResource,
+    mut object: Json,
+    wave: usize,
+    item: Option<(usize, usize)>,
+) -> Result<DesiredObject, String> {
+    let resource_type = resource_type(&resource.structure.schema);
+    let Some(metadata) = object.get_mut("metadata").and_then(Json::as_object_mut) else {
+        return Err("the rendered object has no metadata".to_owned());
+    };
+    let namespace = if resource_type.namespaced {
+        match metadata.get("namespace").and_then(Json::as_str) {
+            Some(namespace) if !namespace.is_empty() => Some(namespace.to_owned()),
+            _ => match &pass.identity.namespace {
+                Some(namespace) => {
+                    metadata.insert("namespace".into(), json!(namespace));
+                    Some(namespace.clone())
+                }
+                None => {
+                    return Err(
+                        "must resolve metadata.namespace when the instance is cluster-scoped"
+                            .to_owned(),
+                    );
+                }
+            },
+        }
+    } else {
+        metadata.remove("namespace");
+        None
+    };
+    let name = match metadata.get("name").and_then(Json::as_str) {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => return Err("metadata.name is empty".to_owned()),
+    };
+    let mut labels = pass.identity.child_labels(&resource.structure.id);
+    if let Some((index, size)) = item {
+        labels.extend(collection_item_labels(index, size));
+    }
+    let label_map = metadata
+        .entry("labels")
+        .or_insert_with(|| json!({}))
+        .as_object_mut();
+    if let Some(label_map) = label_map {
+        for (key, value) in labels {
+            label_map.insert(key, Json::String(value));
+        }
+    }
+    let annotations = metadata
+        .entry("annotations")
+        .or_insert_with(|| json!({}))
+        .as_object_mut();
+    if let Some(annotations) = annotations {
+        annotations.insert(metadata::APPLY_ORDER.into(), json!(wave.to_string()));
+    }
+    Ok(DesiredObject {
+        key: ObjectKey {
+            resource: resource_type,
+            namespace,
+            name,
+        },
+        object,
+        current: None,
+    })
+}
+
+fn identity_text(key: &ObjectKey) -> String {
+    format!(
+        "{}/{}/{}/{}/{}",
+        key.resource.group,
+        key.resource.version,
+        key.resource.kind,
+        key.namespace.as_deref().unwrap_or_default(),
+        key.name
+    )
+}
