@@ -192,3 +192,65 @@ async fn observed_set_lists_compare_regardless_of_order() {
     assert_eq!(state(&outcome, "config"), NodeState::Synced);
     assert_eq!(state(&outcome, "after"), NodeState::Synced);
 }
+
+const OPTIONAL_INCLUDE: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: optional
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: Optional
+    spec:
+      name: string
+      monitoring:
+        enabled: boolean
+  resources:
+    - id: monitor
+      includeWhen:
+        - ${schema.spec.monitoring.enabled}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}
+"#;
+
+/// An includeWhen reading a field the instance does not have fails (the
+/// data will not arrive by waiting) instead of holding pruning off.
+#[tokio::test]
+async fn an_include_when_on_a_missing_instance_field_fails() {
+    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(OPTIONAL_INCLUDE).unwrap();
+    let graph = Builder::new(
+        Arc::new(BuiltinSchemas::new()),
+        Env::kro(),
+        BuildOptions::default(),
+    )
+    .build(&rgd)
+    .unwrap();
+    let cluster = MemoryCluster::new();
+    let instance = cluster
+        .insert(
+            &instance_type(&graph),
+            json!({
+                "apiVersion": "kro.run/v1alpha1", "kind": "Optional",
+                "metadata": { "name": "o", "namespace": "default" },
+                "spec": { "name": "o" }
+            }),
+        )
+        .unwrap();
+    let outcome = reconcile(&graph, &instance, &cluster, &options())
+        .await
+        .unwrap();
+    let monitor = &outcome.nodes[0];
+    assert_eq!(monitor.state, NodeState::Error);
+    assert!(
+        monitor
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("includeWhen") && r.contains("monitoring")),
+        "{monitor:?}"
+    );
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+}

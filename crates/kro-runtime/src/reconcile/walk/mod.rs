@@ -257,6 +257,12 @@ async fn step<C: Cluster>(
     ) {
         Ok(true) => {}
         Ok(false) => return Ok(Step::Skipped("includeWhen is false".to_owned())),
+        // Data missing from the instance alone will not arrive by waiting:
+        // an includeWhen reading only `schema` fails, as upstream, rather
+        // than hold pruning off forever.
+        Err(error @ DesiredError::Pending { .. }) if reads_only_schema(resource) => {
+            return Ok(Step::Failed(format!("includeWhen: {error}")));
+        }
         Err(DesiredError::Pending { .. }) => {
             return Ok(Step::Waiting(
                 "includeWhen waits for data of its dependencies".to_owned(),
@@ -290,4 +296,18 @@ type StepResult = Result<Result<Step, DesiredError>, ReconcileError>;
 
 pub(super) fn is_terminating(object: &Json) -> bool {
     object["metadata"]["deletionTimestamp"].is_string()
+}
+
+/// Whether every `includeWhen` of the resource reads no variable but
+/// `schema`.
+fn reads_only_schema(resource: &GraphResource) -> bool {
+    resource
+        .expressions
+        .iter()
+        .filter(|e| e.context == Context::IncludeWhen)
+        .all(|e| {
+            kro_cel::references::referenced_variables(&e.compiled.checked().expr)
+                .iter()
+                .all(|name| name == "schema")
+        })
 }
