@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json, json};
 use super::apply::Applied;
 use super::instance::Pass;
 use super::walk::Scope;
-use super::{ConditionTransition, ReconcileError};
+use super::{ConditionTransition, ReconcileError, Requeue};
 use crate::cluster::Cluster;
 use crate::conditions::{ConditionSet, READY};
 use crate::state::{InstanceState, NodeState};
@@ -35,7 +35,32 @@ pub(super) async fn write<C: Cluster>(
     pass: &mut Pass<'_, C>,
     applied: &Applied,
 ) -> Result<(), ReconcileError> {
-    let resources = resources_ready(applied);
+    let mut evaluations = 0;
+    let mut errors = Vec::new();
+    let mut status = project_fields(
+        &pass.graph.status.fields,
+        &applied.bindings,
+        &mut evaluations,
+        &mut errors,
+    );
+    let mut resources = resources_ready(applied);
+    if !errors.is_empty() {
+        // A status expression that fails will fail again: the instance is
+        // in error, and the operator retries with backoff.
+        let failed = format!("status error: {}", errors.join("; "));
+        resources = match resources.status {
+            ConditionStatus::True => ResourcesReady {
+                status: ConditionStatus::False,
+                reason: "NotReady",
+                message: failed,
+            },
+            _ => ResourcesReady {
+                message: format!("{}; {failed}", resources.message),
+                ..resources
+            },
+        };
+        pass.outcome.requeue = Requeue::Backoff;
+    }
     let mut builtins = previous_conditions(pass)
         .into_iter()
         .filter(|c| DEPENDENTS.contains(&c.type_.as_str()) || c.type_ == READY)
@@ -43,13 +68,9 @@ pub(super) async fn write<C: Cluster>(
     let ready = set_builtins(pass, &mut builtins, &resources, None);
     let states: Vec<NodeState> = applied.nodes.iter().map(|n| n.state).collect();
     let mut state = InstanceState::from_nodes(ready, states);
-
-    let mut evaluations = 0;
-    let mut status = project_fields(
-        &pass.graph.status.fields,
-        &applied.bindings,
-        &mut evaluations,
-    );
+    if !errors.is_empty() {
+        state = InstanceState::Error;
+    }
     let conditions = if pass.graph.status.conditions.is_empty() {
         builtins
     } else {
@@ -243,13 +264,19 @@ fn project_fields(
     fields: &[StatusField],
     bindings: &BTreeMap<String, Value>,
     evaluations: &mut usize,
+    errors: &mut Vec<String>,
 ) -> Map<String, Json> {
     let mut status = Json::Object(Map::new());
     for field in fields {
         // A null is left out: the API server drops it from a stored
         // status, and writing it would make every pass look like a change.
-        let Some(value) = field_value(field, bindings, evaluations).filter(|v| !v.is_null()) else {
-            continue;
+        let value = match field_value(field, bindings, evaluations) {
+            Ok(Some(value)) if !value.is_null() => value,
+            Ok(_) => continue,
+            Err(error) => {
+                errors.push(format!("status.{}: {error}", field.path));
+                continue;
+            }
         };
         set_path(&mut status, field.path.segments(), value);
     }
@@ -263,34 +290,51 @@ fn project_fields(
     status
 }
 
+/// A field's value: `Ok(None)` while its data is pending (or it is
+/// omitted), `Err` when an expression fails for good.
 fn field_value(
     field: &StatusField,
     bindings: &BTreeMap<String, Value>,
     evaluations: &mut usize,
-) -> Option<Json> {
+) -> Result<Option<Json>, String> {
     let mut expressions = field.expressions.iter();
+    let mut eval = |evaluations: &mut usize| -> Result<Option<(Value, String)>, String> {
+        let Some(expression) = expressions.next() else {
+            return Ok(None);
+        };
+        *evaluations += 1;
+        match expression.compiled.eval(bindings) {
+            Ok(value) => Ok(Some((value, expression.source.clone()))),
+            Err(error) if error.is_missing_data() => Ok(None),
+            Err(error) => Err(format!("`${{{}}}`: {error}", expression.source)),
+        }
+    };
     match &field.template {
-        Template::Literal(_) => None,
+        Template::Literal(_) => Ok(None),
         Template::Standalone(_) => {
-            *evaluations += 1;
-            let value = expressions.next()?.compiled.eval(bindings).ok()?;
-            to_template_json(&value).ok().flatten()
+            let Some((value, source)) = eval(evaluations)? else {
+                return Ok(None);
+            };
+            to_template_json(&value).map_err(|error| format!("`${{{source}}}`: {error}"))
         }
         Template::Interpolated(parts) => {
             let mut text = String::new();
             for part in parts {
                 match part {
                     Part::Text(literal) => text.push_str(literal),
-                    Part::Expression(_) => {
-                        *evaluations += 1;
-                        match expressions.next()?.compiled.eval(bindings).ok()? {
-                            Value::String(s) => text.push_str(&s),
-                            _ => return None,
+                    Part::Expression(_) => match eval(evaluations)? {
+                        Some((Value::String(s), _)) => text.push_str(&s),
+                        Some((other, source)) => {
+                            return Err(format!(
+                                "`${{{source}}}`: a string template part must be a string, got {}",
+                                other.type_name()
+                            ));
                         }
-                    }
+                        None => return Ok(None),
+                    },
                 }
             }
-            Some(Json::String(text))
+            Ok(Some(Json::String(text)))
         }
     }
 }

@@ -254,3 +254,73 @@ async fn an_include_when_on_a_missing_instance_field_fails() {
     );
     assert_eq!(outcome.requeue, Requeue::Backoff);
 }
+
+const FAILING_STATUS: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: failing
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: Failing
+    spec:
+      name: string
+    status:
+      ratio: ${100 / (size(schema.spec.name) - 1)}
+      name: ${config.metadata.name}
+  resources:
+    - id: config
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}
+"#;
+
+/// A status expression that fails for good (not waiting for data) puts
+/// the instance in error with the field and the expression, instead of
+/// silently leaving the field out.
+#[tokio::test]
+async fn a_failing_status_expression_is_an_error() {
+    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(FAILING_STATUS).unwrap();
+    let graph = Builder::new(
+        Arc::new(BuiltinSchemas::new()),
+        Env::kro(),
+        BuildOptions::default(),
+    )
+    .build(&rgd)
+    .unwrap();
+    let cluster = MemoryCluster::new();
+    let instance = cluster
+        .insert(
+            &instance_type(&graph),
+            json!({
+                "apiVersion": "kro.run/v1alpha1", "kind": "Failing",
+                "metadata": { "name": "f", "namespace": "default" },
+                "spec": { "name": "x" }
+            }),
+        )
+        .unwrap();
+    let outcome = reconcile(&graph, &instance, &cluster, &options())
+        .await
+        .unwrap();
+    let status = &outcome.computed_status;
+    assert_eq!(status["state"], "ERROR");
+    assert_eq!(status["name"], "x", "the other fields are written");
+    assert!(status.get("ratio").is_none());
+    let resources_ready = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "ResourcesReady")
+        .unwrap()
+        .clone();
+    assert_eq!(resources_ready["status"], "False");
+    let message = resources_ready["message"].as_str().unwrap();
+    assert!(
+        message.contains("status.ratio") && message.contains("100 / (size(schema.spec.name) - 1)"),
+        "{message}"
+    );
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+}
