@@ -23,12 +23,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::cluster::{self, Running};
+use crate::operator::{self, kubectl};
 use crate::tools::{cargo, output, workspace_root};
 
 /// Verbs that change something on the API server.
@@ -105,16 +106,21 @@ fn table(reports: &[Report]) -> String {
 
 fn measure(kubeconfig: &Path, instances: usize, concurrency: u16) -> Result<Report> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut operator = start_operator(kubeconfig, port, concurrency)?;
+    let mut operator = operator::start(
+        "release",
+        kubeconfig,
+        &[
+            format!("--metrics-bind-address=127.0.0.1:{port}"),
+            "--health-probe-bind-address=0".to_owned(),
+            "--log-level=warn".to_owned(),
+            format!("--dynamic-controller-concurrent-reconciles={concurrency}"),
+        ],
+    )?;
     let result = measure_with(kubeconfig, instances, port, &operator).map(|report| Report {
         concurrency,
         ..report
     });
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(operator.id().to_string())
-        .status();
-    let _ = operator.wait();
+    operator::stop(&mut operator);
     result
 }
 
@@ -224,30 +230,6 @@ fn measure_with(
         steady_reads_per_reconcile: per(requests - writes),
         steady_writes_per_reconcile: per(writes),
     })
-}
-
-fn start_operator(kubeconfig: &Path, metrics_port: u16, concurrency: u16) -> Result<Child> {
-    let binary = workspace_root().join("target/release/kro-operator");
-    Command::new(&binary)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args([
-            "--metrics-bind-address",
-            &format!("127.0.0.1:{metrics_port}"),
-        ])
-        .args(["--health-probe-bind-address", "0", "--log-level", "warn"])
-        .arg(format!(
-            "--dynamic-controller-concurrent-reconciles={concurrency}"
-        ))
-        .stdin(Stdio::null())
-        .spawn()
-        .with_context(|| format!("start {}", binary.display()))
-}
-
-fn kubectl(kubeconfig: &Path) -> Command {
-    let mut command = Command::new("kubectl");
-    command.env("KUBECONFIG", kubeconfig);
-    command
 }
 
 fn instance_manifests(count: usize) -> String {

@@ -8,12 +8,13 @@
 //! `--exit`), leaving nothing behind.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cluster::{self, Running};
+use crate::operator::{self, kubectl};
 use crate::tools::{cargo, output, workspace_root};
 
 /// How long each step may take before the demo gives up.
@@ -29,7 +30,14 @@ pub fn run(args: &[String]) -> Result<()> {
     cargo(&["build", "-p", "kro-operator"])?;
     let running = Running::start(&binaries)?;
     let kubeconfig = running.kubeconfig().to_owned();
-    let operator = start_operator(&kubeconfig);
+    let operator = operator::start(
+        "debug",
+        &kubeconfig,
+        &[
+            "--metrics-bind-address=0".to_owned(),
+            "--health-probe-bind-address=0".to_owned(),
+        ],
+    );
     let result = match operator {
         Ok(mut operator) => {
             let shown = show(&kubeconfig);
@@ -37,57 +45,13 @@ pub fn run(args: &[String]) -> Result<()> {
                 Ok(()) if !exit => wait_for_interrupt(&kubeconfig, &mut operator),
                 _ => Ok(()),
             };
-            stop_operator(&mut operator);
+            operator::stop(&mut operator);
             shown.and(kept)
         }
         Err(error) => Err(error),
     };
     running.stop()?;
     result
-}
-
-fn start_operator(kubeconfig: &Path) -> Result<Child> {
-    let binary = workspace_root().join("target/debug/kro-operator");
-    eprintln!("xtask: starting the operator");
-    Command::new(&binary)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args([
-            "--metrics-bind-address",
-            "0",
-            "--health-probe-bind-address",
-            "0",
-        ])
-        .stdin(Stdio::null())
-        .spawn()
-        .with_context(|| format!("start {}", binary.display()))
-}
-
-/// Asks the operator to shut down (SIGTERM) and waits for it.
-fn stop_operator(operator: &mut Child) {
-    if let Ok(Some(_)) = operator.try_wait() {
-        // Already stopped, by the Ctrl-C that reached it too.
-        return;
-    }
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(operator.id().to_string())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = operator.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = operator.kill();
-    let _ = operator.wait();
-}
-
-fn kubectl(kubeconfig: &Path) -> Command {
-    let mut command = Command::new("kubectl");
-    command.env("KUBECONFIG", kubeconfig);
-    command
 }
 
 /// Applies the example, waits for it to come up, and prints it.

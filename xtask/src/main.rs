@@ -25,6 +25,7 @@ mod bench_e2e;
 mod cluster;
 mod demo;
 mod manifests;
+mod operator;
 mod tools;
 
 use anyhow::{Result, bail};

@@ -131,8 +131,8 @@ impl Ctx<'_> {
                 self.binary(*op, &a, &b)
             }
             Node::Call { name, imp, args } => self.call(name, imp.as_ref(), args),
-            Node::And(a, b) => self.and(a, b),
-            Node::Or(a, b) => self.or(a, b),
+            Node::And(a, b) => self.logical(a, b, false, "_&&_"),
+            Node::Or(a, b) => self.logical(a, b, true, "_||_"),
             Node::Not(a) => match self.eval(a)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
                 other => Err(EvalError::no_overload("!_", &[other])),
@@ -226,45 +226,27 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// `&&` (`absorbing` false) and `||` (`absorbing` true), with CEL's
+    /// commutative error handling: the absorbing value on either side wins
+    /// over an error on the other; cost overruns always propagate.
     #[inline(never)]
-    fn and(&mut self, a: &Node, b: &Node) -> R {
+    fn logical(&mut self, a: &Node, b: &Node, absorbing: bool, function: &str) -> R {
         let l = self.eval(a);
-        if matches!(l, Ok(Value::Bool(false))) {
-            return Ok(Value::Bool(false));
+        if matches!(l, Ok(Value::Bool(v)) if v == absorbing) {
+            return Ok(Value::Bool(absorbing));
         }
         if let Err(EvalError::CostExceeded { .. }) = l {
             return l;
         }
         let r = self.eval(b);
         match (l, r) {
-            (_, Ok(Value::Bool(false))) => Ok(Value::Bool(false)),
+            (_, Ok(Value::Bool(v))) if v == absorbing => Ok(Value::Bool(absorbing)),
             (_, Err(e @ EvalError::CostExceeded { .. })) => Err(e),
-            (Ok(Value::Bool(true)), Ok(Value::Bool(true))) => Ok(Value::Bool(true)),
+            (Ok(Value::Bool(_)), Ok(Value::Bool(_))) => Ok(Value::Bool(!absorbing)),
             (Err(e), _) => Err(e),
-            (Ok(Value::Bool(true)), Err(e)) => Err(e),
-            (Ok(x), Ok(y)) => Err(EvalError::no_overload("_&&_", &[x, y])),
-            (Ok(x), Err(_)) => Err(EvalError::no_overload("_&&_", &[x])),
-        }
-    }
-
-    #[inline(never)]
-    fn or(&mut self, a: &Node, b: &Node) -> R {
-        let l = self.eval(a);
-        if matches!(l, Ok(Value::Bool(true))) {
-            return Ok(Value::Bool(true));
-        }
-        if let Err(EvalError::CostExceeded { .. }) = l {
-            return l;
-        }
-        let r = self.eval(b);
-        match (l, r) {
-            (_, Ok(Value::Bool(true))) => Ok(Value::Bool(true)),
-            (_, Err(e @ EvalError::CostExceeded { .. })) => Err(e),
-            (Ok(Value::Bool(false)), Ok(Value::Bool(false))) => Ok(Value::Bool(false)),
-            (Err(e), _) => Err(e),
-            (Ok(Value::Bool(false)), Err(e)) => Err(e),
-            (Ok(x), Ok(y)) => Err(EvalError::no_overload("_||_", &[x, y])),
-            (Ok(x), Err(_)) => Err(EvalError::no_overload("_||_", &[x])),
+            (Ok(Value::Bool(_)), Err(e)) => Err(e),
+            (Ok(x), Ok(y)) => Err(EvalError::no_overload(function, &[x, y])),
+            (Ok(x), Err(_)) => Err(EvalError::no_overload(function, &[x])),
         }
     }
 

@@ -16,7 +16,7 @@ use kro_runtime::{Options, Outcome, instance_type, reconcile, resource_type};
 use kro_schema::defaulting::apply_defaults;
 use serde_json::{Value, json};
 
-use crate::source::{builder, load, write_problems};
+use crate::source::{builder, load, manifest_files, write_problems};
 
 /// Show what one reconcile of an instance would do, offline.
 #[derive(Debug, Args)]
@@ -198,21 +198,7 @@ fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
 
 /// Stores every object in the file or directory as observed state.
 fn seed_observed(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<()> {
-    let files = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("read {}", path.display()))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-            })
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_owned()]
-    };
-    for file in files {
+    for file in manifest_files(path)? {
         for mut object in read_documents(&file)? {
             let resource = type_of(graph, &object).with_context(|| {
                 format!(

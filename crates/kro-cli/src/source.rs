@@ -21,7 +21,7 @@ pub fn builder(crd_paths: &[PathBuf]) -> Result<Builder> {
     let builtin = BuiltinSchemas::new();
     let mut crds = Vec::new();
     for path in crd_paths {
-        for file in crd_files(path)? {
+        for file in manifest_files(path)? {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("read {}", file.display()))?;
             let crd: CustomResourceDefinition = serde_saphyr::from_str(&text)
@@ -43,7 +43,7 @@ pub fn builder(crd_paths: &[PathBuf]) -> Result<Builder> {
 }
 
 /// `path` itself, or the YAML and JSON files directly in it, sorted.
-fn crd_files(path: &Path) -> Result<Vec<PathBuf>> {
+pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }

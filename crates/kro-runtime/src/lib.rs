@@ -15,6 +15,9 @@ pub mod metadata;
 pub mod reconcile;
 pub mod state;
 
+#[cfg(test)]
+mod test_graphs;
+
 pub use reconcile::{
     ConditionTransition, ExternalRead, ExternalTarget, NodeReport, Options, Outcome,
     ReconcileError, Requeue, instance_type, reconcile, resource_type,

@@ -11,7 +11,9 @@ mod errors;
 mod selector;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kro_runtime::cluster::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType};
+use kro_runtime::cluster::{
+    Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, finalizers_without,
+};
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
     Preconditions, PropagationPolicy,
@@ -126,13 +128,7 @@ impl Cluster for KubeCluster {
         finalizer: &str,
     ) -> Result<Option<Value>, ClusterError> {
         let key = key_of(resource, object)?;
-        let remaining: Vec<&Value> = object
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|f| f.as_str() != Some(finalizer))
-            .collect();
+        let remaining = finalizers_without(object, finalizer);
         // A merge patch replaces the list whoever owns its entries; the
         // resourceVersion makes it fail on a list changed meanwhile.
         let patch = serde_json::json!({

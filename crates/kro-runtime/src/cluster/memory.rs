@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, SelectorError,
-    matches_selector,
+    finalizers_without, matches_selector,
 };
 
 /// One stored object and what each field manager last applied to it.
@@ -395,14 +395,7 @@ impl Cluster for MemoryCluster {
             });
         }
         let mut next = stored.object.clone();
-        let remaining: Vec<Value> = next
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|f| f.as_str() != Some(finalizer))
-            .cloned()
-            .collect();
+        let remaining = finalizers_without(&next, finalizer);
         if let Some(Value::Object(metadata)) = next.get_mut("metadata") {
             if remaining.is_empty() {
                 metadata.remove("finalizers");

@@ -19,6 +19,19 @@ use thiserror::Error;
 pub use memory::MemoryCluster;
 pub use selector::{SelectorError, matches_selector};
 
+/// The finalizers of `object` without `finalizer`: the list a
+/// [`Cluster::remove_finalizer`] leaves.
+pub fn finalizers_without(object: &Value, finalizer: &str) -> Vec<Value> {
+    object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|f| f.as_str() != Some(finalizer))
+        .cloned()
+        .collect()
+}
+
 /// A resource type as the API server serves it: enough to build its URL
 /// without discovery (the graph knows plural and scope from the schema).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

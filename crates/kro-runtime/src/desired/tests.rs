@@ -1,26 +1,12 @@
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use kro_cel::{Env, Value};
+use kro_cel::Value;
 use kro_graph::api::ResourceGraphDefinition;
-use kro_graph::builder::{BuildOptions, Builder, Context, Graph};
-use kro_graph::resolver::BuiltinSchemas;
+use kro_graph::builder::Context;
 use serde_json::json;
 
 use super::*;
-
-const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
-
-fn application() -> Graph {
-    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
-    Builder::new(
-        Arc::new(BuiltinSchemas::new()),
-        Env::kro(),
-        BuildOptions::default(),
-    )
-    .build(&rgd)
-    .unwrap()
-}
+use crate::test_graphs::{application, build};
 
 fn bindings(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, Value> {
     pairs
@@ -118,13 +104,7 @@ fn runtime_failures_are_not_pending() {
         }
     }))
     .unwrap();
-    let graph = Builder::new(
-        Arc::new(BuiltinSchemas::new()),
-        Env::kro(),
-        BuildOptions::default(),
-    )
-    .build(&rgd)
-    .unwrap();
+    let graph = build(&rgd);
     let zero = bindings(&[("schema", json!({ "spec": { "n": 0 } }))]);
     let error = desired_object(&graph.resources[0], &zero, &mut 0).unwrap_err();
     assert!(!error.is_pending(), "{error}");

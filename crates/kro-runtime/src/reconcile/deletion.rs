@@ -18,10 +18,7 @@ use crate::cluster::Cluster;
 use crate::metadata::{self, FINALIZER};
 
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
-    let ours = pass.instance["metadata"]["finalizers"]
-        .as_array()
-        .is_some_and(|f| f.iter().any(|f| f == FINALIZER));
-    if !ours {
+    if !pass.has_finalizer() {
         return Ok(());
     }
     let inventory = match pass.recorded_inventory() {

@@ -143,7 +143,7 @@ impl<'a, C: Cluster> Pass<'a, C> {
         )
     }
 
-    fn has_finalizer(&self) -> bool {
+    pub fn has_finalizer(&self) -> bool {
         self.instance["metadata"]["finalizers"]
             .as_array()
             .is_some_and(|f| f.iter().any(|f| f == metadata::FINALIZER))

@@ -63,7 +63,7 @@ pub(super) async fn write<C: Cluster>(
     }
     let mut builtins = previous_conditions(pass)
         .into_iter()
-        .filter(|c| DEPENDENTS.contains(&c.type_.as_str()) || c.type_ == READY)
+        .filter(|c| is_builtin(&c.type_))
         .collect();
     let ready = set_builtins(pass, &mut builtins, &resources, None);
     let states: Vec<NodeState> = applied.nodes.iter().map(|n| n.state).collect();

@@ -1,29 +1,12 @@
 //! Unit tests of the pass on the user's Application example, on the
 //! in-memory cluster: what `kro render` shows, pass by pass.
 
-use std::sync::Arc;
-
-use kro_cel::Env;
-use kro_graph::api::ResourceGraphDefinition;
-use kro_graph::builder::{BuildOptions, Builder, Graph};
-use kro_graph::resolver::BuiltinSchemas;
+use kro_graph::builder::Graph;
 use serde_json::json;
 
 use super::*;
 use crate::cluster::MemoryCluster;
-
-const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
-
-fn application() -> Graph {
-    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(APPLICATION).unwrap();
-    Builder::new(
-        Arc::new(BuiltinSchemas::new()),
-        Env::kro(),
-        BuildOptions::default(),
-    )
-    .build(&rgd)
-    .unwrap()
-}
+use crate::test_graphs::{application, from_yaml};
 
 fn options() -> Options {
     Options {
@@ -33,17 +16,21 @@ fn options() -> Options {
     }
 }
 
-async fn seeded(cluster: &MemoryCluster, graph: &Graph) -> serde_json::Value {
-    cluster
-        .insert(
-            &instance_type(graph),
-            json!({
-                "apiVersion": "kro.run/v1alpha1", "kind": "Application",
-                "metadata": { "name": "demo", "namespace": "default", "generation": 1 },
-                "spec": { "name": "my-app", "image": "nginx", "ingress": { "enabled": true } }
-            }),
-        )
-        .unwrap()
+fn seeded(cluster: &MemoryCluster, graph: &Graph) -> serde_json::Value {
+    seed(
+        cluster,
+        graph,
+        json!({
+            "apiVersion": "kro.run/v1alpha1", "kind": "Application",
+            "metadata": { "name": "demo", "namespace": "default", "generation": 1 },
+            "spec": { "name": "my-app", "image": "nginx", "ingress": { "enabled": true } }
+        }),
+    )
+}
+
+/// Stores `instance` as the API server would have it.
+fn seed(cluster: &MemoryCluster, graph: &Graph, instance: serde_json::Value) -> serde_json::Value {
+    cluster.insert(&instance_type(graph), instance).unwrap()
 }
 
 fn state(outcome: &Outcome, id: &str) -> NodeState {
@@ -54,7 +41,7 @@ fn state(outcome: &Outcome, id: &str) -> NodeState {
 async fn the_application_goes_forward_one_dependency_per_pass() {
     let graph = application();
     let cluster = MemoryCluster::new();
-    let instance = seeded(&cluster, &graph).await;
+    let instance = seeded(&cluster, &graph);
 
     let first = reconcile(&graph, &instance, &cluster, &options())
         .await
@@ -156,14 +143,7 @@ spec:
 /// server.
 #[tokio::test]
 async fn observed_set_lists_compare_regardless_of_order() {
-    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(SET_READINESS).unwrap();
-    let graph = Builder::new(
-        Arc::new(BuiltinSchemas::new()),
-        Env::kro(),
-        BuildOptions::default(),
-    )
-    .build(&rgd)
-    .unwrap();
+    let graph = from_yaml(SET_READINESS);
     let cluster = MemoryCluster::new();
     let config_maps = resource_type(&graph.resources[0].structure.schema);
     cluster
@@ -176,16 +156,15 @@ async fn observed_set_lists_compare_regardless_of_order() {
             }),
         )
         .unwrap();
-    let instance = cluster
-        .insert(
-            &instance_type(&graph),
-            json!({
-                "apiVersion": "kro.run/v1alpha1", "kind": "Sets",
-                "metadata": { "name": "s", "namespace": "default" },
-                "spec": { "name": "s" }
-            }),
-        )
-        .unwrap();
+    let instance = seed(
+        &cluster,
+        &graph,
+        json!({
+            "apiVersion": "kro.run/v1alpha1", "kind": "Sets",
+            "metadata": { "name": "s", "namespace": "default" },
+            "spec": { "name": "s" }
+        }),
+    );
     let outcome = reconcile(&graph, &instance, &cluster, &options())
         .await
         .unwrap();
@@ -221,25 +200,17 @@ spec:
 /// data will not arrive by waiting) instead of holding pruning off.
 #[tokio::test]
 async fn an_include_when_on_a_missing_instance_field_fails() {
-    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(OPTIONAL_INCLUDE).unwrap();
-    let graph = Builder::new(
-        Arc::new(BuiltinSchemas::new()),
-        Env::kro(),
-        BuildOptions::default(),
-    )
-    .build(&rgd)
-    .unwrap();
+    let graph = from_yaml(OPTIONAL_INCLUDE);
     let cluster = MemoryCluster::new();
-    let instance = cluster
-        .insert(
-            &instance_type(&graph),
-            json!({
-                "apiVersion": "kro.run/v1alpha1", "kind": "Optional",
-                "metadata": { "name": "o", "namespace": "default" },
-                "spec": { "name": "o" }
-            }),
-        )
-        .unwrap();
+    let instance = seed(
+        &cluster,
+        &graph,
+        json!({
+            "apiVersion": "kro.run/v1alpha1", "kind": "Optional",
+            "metadata": { "name": "o", "namespace": "default" },
+            "spec": { "name": "o" }
+        }),
+    );
     let outcome = reconcile(&graph, &instance, &cluster, &options())
         .await
         .unwrap();
@@ -283,25 +254,17 @@ spec:
 /// silently leaving the field out.
 #[tokio::test]
 async fn a_failing_status_expression_is_an_error() {
-    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(FAILING_STATUS).unwrap();
-    let graph = Builder::new(
-        Arc::new(BuiltinSchemas::new()),
-        Env::kro(),
-        BuildOptions::default(),
-    )
-    .build(&rgd)
-    .unwrap();
+    let graph = from_yaml(FAILING_STATUS);
     let cluster = MemoryCluster::new();
-    let instance = cluster
-        .insert(
-            &instance_type(&graph),
-            json!({
-                "apiVersion": "kro.run/v1alpha1", "kind": "Failing",
-                "metadata": { "name": "f", "namespace": "default" },
-                "spec": { "name": "x" }
-            }),
-        )
-        .unwrap();
+    let instance = seed(
+        &cluster,
+        &graph,
+        json!({
+            "apiVersion": "kro.run/v1alpha1", "kind": "Failing",
+            "metadata": { "name": "f", "namespace": "default" },
+            "spec": { "name": "x" }
+        }),
+    );
     let outcome = reconcile(&graph, &instance, &cluster, &options())
         .await
         .unwrap();

@@ -6,14 +6,15 @@ use kro_cel::Value;
 use kro_graph::builder::GraphResource;
 
 use super::{Step, StepResult, Walked};
-use crate::cluster::{Cluster, ListScope, ObjectKey};
+use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType};
 use crate::desired::desired_object;
-use crate::reconcile::instance::{Pass, resource_type};
+use crate::reconcile::instance::Pass;
 use crate::reconcile::{ExternalRead, ExternalTarget};
 
 pub(super) async fn external_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
+    kind: &ResourceType,
     walked: &mut Walked,
 ) -> StepResult {
     let id = &resource.structure.id;
@@ -25,7 +26,6 @@ pub(super) async fn external_step<C: Cluster>(
         Ok(object) => object,
         Err(error) => return Ok(Err(error)),
     };
-    let resource_type = resource_type(&resource.structure.schema);
     let name = object["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -35,7 +35,7 @@ pub(super) async fn external_step<C: Cluster>(
             "the name of external reference {id:?} is empty"
         ))));
     }
-    let namespace = if resource_type.namespaced {
+    let namespace = if kind.namespaced {
         object["metadata"]["namespace"]
             .as_str()
             .map(str::to_owned)
@@ -45,12 +45,12 @@ pub(super) async fn external_step<C: Cluster>(
         None
     };
     let key = ObjectKey {
-        resource: resource_type.clone(),
+        resource: kind.clone(),
         namespace: namespace.clone(),
         name: name.clone(),
     };
     pass.outcome.external_reads.push(ExternalRead {
-        resource: resource_type,
+        resource: kind.clone(),
         namespace,
         target: ExternalTarget::Name(name),
     });
@@ -86,6 +86,7 @@ pub(super) async fn external_step<C: Cluster>(
 pub(super) async fn external_collection_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
+    kind: &ResourceType,
     walked: &mut Walked,
 ) -> StepResult {
     let id = &resource.structure.id;
@@ -97,7 +98,6 @@ pub(super) async fn external_collection_step<C: Cluster>(
         Ok(object) => object,
         Err(error) => return Ok(Err(error)),
     };
-    let resource_type = resource_type(&resource.structure.schema);
     let selector: LabelSelector =
         match serde_json::from_value(object["metadata"]["selector"].clone()) {
             Ok(selector) => selector,
@@ -107,13 +107,13 @@ pub(super) async fn external_collection_step<C: Cluster>(
                 ))));
             }
         };
-    let namespace = if resource_type.namespaced {
+    let namespace = if kind.namespaced {
         object["metadata"]["namespace"].as_str().map(str::to_owned)
     } else {
         None
     };
     pass.outcome.external_reads.push(ExternalRead {
-        resource: resource_type.clone(),
+        resource: kind.clone(),
         namespace: namespace.clone(),
         target: ExternalTarget::Selector(selector.clone()),
     });
@@ -123,7 +123,7 @@ pub(super) async fn external_collection_step<C: Cluster>(
     };
     let listed = pass
         .cluster
-        .list(&resource_type, scope, &selector)
+        .list(kind, scope, &selector)
         .await
         .map_err(|e| pass.cluster_error(format!("list the objects of {id:?}"), e))?;
     walked.external_uids.extend(

@@ -136,12 +136,13 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
             continue;
         };
         let wave = waves.get(id.as_str()).copied().unwrap_or(1);
-        let step = step(pass, resource, &mut walked, wave).await?;
+        let kind = resource_type(&resource.structure.schema);
+        let step = step(pass, resource, &kind, &mut walked, wave).await?;
         let structure = &resource.structure;
         let mut node = NodeRun {
             id: id.clone(),
             kind: structure.kind,
-            resource_type: resource_type(&structure.schema),
+            resource_type: kind,
             state: NodeState::InProgress,
             reason: None,
             desired: Vec::new(),
@@ -223,6 +224,7 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
 async fn step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
+    kind: &ResourceType,
     walked: &mut Walked,
     wave: usize,
 ) -> Result<Step, ReconcileError> {
@@ -280,10 +282,12 @@ async fn step<C: Cluster>(
         )));
     }
     match resource.structure.kind {
-        NodeKind::Resource => resource_step(pass, resource, walked, wave).await,
-        NodeKind::Collection => collection_step(pass, resource, walked, wave).await,
-        NodeKind::External => external_step(pass, resource, walked).await,
-        NodeKind::ExternalCollection => external_collection_step(pass, resource, walked).await,
+        NodeKind::Resource => resource_step(pass, resource, kind, walked, wave).await,
+        NodeKind::Collection => collection_step(pass, resource, kind, walked, wave).await,
+        NodeKind::External => external_step(pass, resource, kind, walked).await,
+        NodeKind::ExternalCollection => {
+            external_collection_step(pass, resource, kind, walked).await
+        }
     }
     .map(|step| match step {
         Ok(step) => step,

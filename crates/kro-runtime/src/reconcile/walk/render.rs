@@ -9,15 +9,16 @@ use kro_graph::builder::{Context, GraphResource};
 use serde_json::{Value as Json, json};
 
 use super::{DesiredObject, Scope, Step, StepResult, Walked, is_terminating};
-use crate::cluster::{Cluster, ListScope, ObjectKey};
+use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType};
 use crate::collection::expand;
 use crate::desired::desired_object;
 use crate::metadata::{self, collection_item_labels};
-use crate::reconcile::instance::{Pass, resource_type};
+use crate::reconcile::instance::Pass;
 
 pub(super) async fn resource_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
+    kind: &ResourceType,
     walked: &mut Walked,
     wave: usize,
 ) -> StepResult {
@@ -30,7 +31,7 @@ pub(super) async fn resource_step<C: Cluster>(
         Ok(object) => object,
         Err(error) => return Ok(Err(error)),
     };
-    let mut desired = match prepare(pass, resource, object, wave, None) {
+    let mut desired = match prepare(pass, resource, kind, object, wave, None) {
         Ok(desired) => desired,
         Err(message) => return Ok(Ok(Step::Failed(message))),
     };
@@ -54,6 +55,7 @@ pub(super) async fn resource_step<C: Cluster>(
 pub(super) async fn collection_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
+    kind: &ResourceType,
     walked: &mut Walked,
     wave: usize,
 ) -> StepResult {
@@ -124,7 +126,7 @@ pub(super) async fn collection_step<C: Cluster>(
             Ok(object) => object,
             Err(error) => return Ok(Err(error)),
         };
-        let prepared = match prepare(pass, resource, object, wave, Some((index, size))) {
+        let prepared = match prepare(pass, resource, kind, object, wave, Some((index, size))) {
             Ok(prepared) => prepared,
             Err(message) => return Ok(Ok(Step::Failed(message))),
         };
@@ -143,10 +145,9 @@ pub(super) async fn collection_step<C: Cluster>(
         ])),
         ..LabelSelector::default()
     };
-    let resource_type = resource_type(&resource.structure.schema);
     let listed = pass
         .cluster
-        .list(&resource_type, ListScope::AllNamespaces, &selector)
+        .list(kind, ListScope::AllNamespaces, &selector)
         .await
         .map_err(|e| pass.cluster_error(format!("list the items of {id:?}"), e))?;
     let mut by_key: BTreeMap<(Option<String>, String), Json> = listed
@@ -183,15 +184,15 @@ pub(super) async fn collection_step<C: Cluster>(
 fn prepare<C: Cluster>(
     pass: &Pass<'_, C>,
     resource: &GraphResource,
+    kind: &ResourceType,
     mut object: Json,
     wave: usize,
     item: Option<(usize, usize)>,
 ) -> Result<DesiredObject, String> {
-    let resource_type = resource_type(&resource.structure.schema);
     let Some(metadata) = object.get_mut("metadata").and_then(Json::as_object_mut) else {
         return Err("the rendered object has no metadata".to_owned());
     };
-    let namespace = if resource_type.namespaced {
+    let namespace = if kind.namespaced {
         match metadata.get("namespace").and_then(Json::as_str) {
             Some(namespace) if !namespace.is_empty() => Some(namespace.to_owned()),
             _ => match &pass.identity.namespace {
@@ -237,7 +238,7 @@ fn prepare<C: Cluster>(
     }
     Ok(DesiredObject {
         key: ObjectKey {
-            resource: resource_type,
+            resource: kind.clone(),
             namespace,
             name,
         },
