@@ -4,6 +4,10 @@
 //! An [`Env`] is a handful of `Arc`s: cloning is cheap, and adding a variable
 //! to a clone copies only the variable table, so kro-graph can derive one
 //! environment per RGD from a shared base with the libraries.
+//!
+//! This module declares; it installs nothing. The environments with
+//! libraries ([`Env::standard`], [`Env::kro`]) are composed in `env.rs`, so
+//! the core never depends on a library.
 
 use std::fmt;
 use std::sync::Arc;
@@ -157,15 +161,6 @@ impl Env {
     /// An environment with no functions at all (not even operators).
     pub fn empty() -> Self {
         Env::default()
-    }
-
-    /// The standard library plus every extension kro enables: strings, lists,
-    /// encoders, optionals, bindings and two-variable comprehensions.
-    pub fn standard() -> Self {
-        let mut env = Env::empty();
-        crate::lib_std::install(&mut env);
-        crate::ext::install(&mut env);
-        env
     }
 
     /// Declares (or redeclares) a variable.

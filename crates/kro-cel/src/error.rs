@@ -1,5 +1,9 @@
 //! Runtime errors, as a typed enum so callers can tell "data not there yet"
 //! ([`EvalError::is_missing_data`]) from a real error without reading messages.
+//!
+//! Errors know nothing of values (so that `value` may use them); the
+//! constructor that names argument types, `EvalError::no_overload`, is
+//! defined next to [`crate::Value`].
 
 /// An error produced while evaluating an expression.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,11 +70,5 @@ impl EvalError {
                 | EvalError::IndexOutOfRange { .. }
                 | EvalError::UnknownVariable(_)
         )
-    }
-
-    /// A [`EvalError::NoMatchingOverload`] for `function` applied to `args`.
-    pub fn no_overload(function: &str, args: &[crate::Value]) -> Self {
-        let types: Vec<String> = args.iter().map(|a| a.type_name()).collect();
-        EvalError::NoMatchingOverload(format!("{function}({})", types.join(", ")))
     }
 }

@@ -7,9 +7,9 @@ use crate::activation::Activation;
 use crate::ast::Expr;
 use crate::decls::{Env, FunctionImpl};
 use crate::error::EvalError;
-use crate::lib_std::ops;
 use crate::plan::{BinOp, Comp, Node, Planner};
 use crate::resolve;
+use crate::value::ops;
 use crate::value::{Key, Map, Value};
 
 /// A compiled expression, ready to evaluate any number of times.
@@ -111,7 +111,7 @@ impl Ctx<'_> {
                 for a in args {
                     vals.push(self.eval(a)?);
                 }
-                crate::ext::map_insert_owned(vals)
+                crate::value::ops::map_insert_owned(vals)
             }
             Node::Select {
                 operand,

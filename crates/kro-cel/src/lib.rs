@@ -16,45 +16,49 @@
 //! ```
 //!
 //! It does no I/O and keeps no global state.
+//!
+//! The core (`ast`, `parse`, `check`, `decls`, `value`, `eval`, `cost`)
+//! declares, checks and evaluates but installs no function; the libraries
+//! under `library/` install themselves into an [`Env`], and `env.rs`
+//! composes them into [`Env::standard`] and [`Env::kro`]. The modules other
+//! crates use by path are public; everything else is reached through the
+//! re-exports below.
 
-pub mod activation;
+mod activation;
 pub mod assignability;
-pub mod ast;
-pub mod check;
-pub mod cost;
-pub mod decls;
-pub mod diagnostic;
-pub mod error;
-pub mod eval;
-mod ext;
-pub mod k8s_lib;
-mod kro_env;
-pub mod kro_lib;
+mod ast;
+mod check;
+mod cost;
+mod decls;
+mod diagnostic;
+mod env;
+mod error;
+mod eval;
 mod lexer;
-pub mod lib_std;
+pub mod library;
 mod macros;
-pub mod opaque;
 pub mod openapi_types;
-pub mod parse;
+mod parse;
 mod plan;
 pub mod references;
 mod resolve;
 pub mod result_json;
 pub mod template;
-pub mod types;
-pub mod value;
+mod types;
+mod value;
 
 pub use activation::{Activation, JsonActivation};
-pub use ast::{Expr, Span};
+pub use ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
 pub use check::{CheckedExpr, check};
+pub use cost::{CostEstimate, MAX_ALLOCATION, estimate as estimate_cost};
 pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use env::KroOptions;
 pub use error::EvalError;
 pub use eval::Program;
-pub use kro_env::KroOptions;
-pub use parse::parse;
+pub use parse::{MAX_DEPTH, MAX_SOURCE_LEN, parse};
 pub use types::Type;
-pub use value::{Key, List, ListKind, Map, Value};
+pub use value::{Key, List, ListKind, Map, Opaque, OpaqueValue, Timestamp, Value};
 
 /// A parsed, checked and planned expression.
 #[derive(Debug, Clone)]
@@ -80,7 +84,7 @@ impl Compiled {
         &self.program
     }
 
-    /// Static bounds on the evaluation cost (see [`cost`]).
+    /// Static bounds on the evaluation cost (see [`estimate_cost`]).
     pub fn cost_estimate(&self) -> cost::CostEstimate {
         cost::estimate(&self.checked, &self.limits)
     }
@@ -94,7 +98,12 @@ impl Compiled {
 impl Env {
     /// Parses, checks and plans `src`.
     pub fn compile(&self, src: &str) -> Result<Compiled, Diagnostics> {
-        let ast = parse(src)?;
+        self.compile_parsed(parse(src)?)
+    }
+
+    /// Checks and plans a parsed expression: the steps every compile path
+    /// shares after its own parse-time rewrites.
+    pub(crate) fn compile_parsed(&self, ast: Expr) -> Result<Compiled, Diagnostics> {
         let checked = check::check_owned(self, ast)?;
         let program = Program::plan(self, &checked.expr);
         Ok(Compiled {

@@ -272,7 +272,7 @@ impl Planner<'_> {
         // `matches` with a literal pattern: compile the regex once, at plan time.
         if name == "matches"
             && let [_, Node::Const(Value::String(pattern))] = planned.as_slice()
-            && let Ok(re) = crate::lib_std::compile_regex(pattern)
+            && let Ok(re) = crate::value::ops::compile_regex(pattern)
         {
             imp = Some(Arc::new(move |args: &[Value]| match args {
                 [Value::String(s), _] => Ok(Value::Bool(re.is_match(s))),

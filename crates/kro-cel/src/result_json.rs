@@ -19,9 +19,15 @@
 use jiff::SignedDuration;
 use serde_json::Value as Json;
 
-use crate::lib_std::time::{Timestamp, format_duration, format_timestamp};
 use crate::openapi_types::unescape_field_name;
+use crate::value::time::{Timestamp, format_duration, format_timestamp};
 use crate::value::{Key, Value};
+
+/// The type name of the value kro's `omit()` returns: a result of this type
+/// removes the field that holds it. Declared here, where results are
+/// written, so that the conversion does not depend on the library that
+/// makes the sentinel.
+pub const OMIT_TYPE: &str = "kro.omit";
 
 /// A result that cannot be written as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,7 +138,7 @@ pub(crate) fn convert(v: &Value, bytes: Bytes) -> Result<Option<Json>, Conversio
         }
         Value::Type(t) => return Err(ConversionError::Unsupported(format!("type({t})"))),
         Value::Opaque(o) => match o.type_name() {
-            crate::kro_lib::OMIT_TYPE => return Ok(None),
+            OMIT_TYPE => return Ok(None),
             other => return Err(ConversionError::Unsupported(other.to_string())),
         },
     }))

@@ -7,14 +7,39 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use jiff::SignedDuration;
 
-pub use crate::lib_std::time::Timestamp;
-
 use crate::error::EvalError;
 use crate::types::Type;
 
 mod list;
+pub(crate) mod opaque;
+pub(crate) mod ops;
+pub(crate) mod time;
 
 pub use list::{List, ListKind};
+pub use opaque::{Opaque, OpaqueValue};
+
+pub use time::Timestamp;
+
+/// The library value of type `T` inside `v`, if `v` holds one.
+pub fn downcast<T: Opaque>(v: &Value) -> Option<&T> {
+    match v {
+        Value::Opaque(o) => o.as_any().downcast_ref::<T>(),
+        _ => None,
+    }
+}
+
+/// Wraps a library value.
+pub fn wrap<T: Opaque>(v: T) -> Value {
+    Value::Opaque(Arc::new(v))
+}
+
+impl EvalError {
+    /// A [`EvalError::NoMatchingOverload`] for `function` applied to `args`.
+    pub fn no_overload(function: &str, args: &[Value]) -> Self {
+        let types: Vec<String> = args.iter().map(|a| a.type_name()).collect();
+        EvalError::NoMatchingOverload(format!("{function}({})", types.join(", ")))
+    }
+}
 
 /// A map key: CEL allows only these four kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -93,8 +118,8 @@ pub enum Value {
     Type(Type),
     /// An optional: `optional.of(v)` or `optional.none()`.
     Optional(Option<Arc<Value>>),
-    /// A value of a library-defined type (see [`crate::opaque`]).
-    Opaque(crate::opaque::OpaqueValue),
+    /// A value of a library-defined type (see [`Opaque`]).
+    Opaque(OpaqueValue),
 }
 
 impl Value {
@@ -190,12 +215,8 @@ impl Value {
                 }
                 serde_json::Value::Object(o)
             }
-            Value::Timestamp(t) => {
-                serde_json::Value::String(crate::lib_std::time::format_timestamp(*t))
-            }
-            Value::Duration(d) => {
-                serde_json::Value::String(crate::lib_std::time::format_duration(*d))
-            }
+            Value::Timestamp(t) => serde_json::Value::String(time::format_timestamp(*t)),
+            Value::Duration(d) => serde_json::Value::String(time::format_duration(*d)),
             Value::Type(t) => {
                 return Err(EvalError::Conversion(format!(
                     "type value {} has no JSON form",
@@ -360,16 +381,8 @@ impl fmt::Display for Value {
                 }
                 write!(f, "}}")
             }
-            Value::Timestamp(t) => write!(
-                f,
-                "timestamp({:?})",
-                crate::lib_std::time::format_timestamp(*t)
-            ),
-            Value::Duration(d) => write!(
-                f,
-                "duration({:?})",
-                crate::lib_std::time::format_duration(*d)
-            ),
+            Value::Timestamp(t) => write!(f, "timestamp({:?})", time::format_timestamp(*t)),
+            Value::Duration(d) => write!(f, "duration({:?})", time::format_duration(*d)),
             Value::Type(t) => write!(f, "{}", t.runtime_name()),
             Value::Optional(None) => write!(f, "optional.none()"),
             Value::Optional(Some(v)) => write!(f, "optional.of({v})"),

@@ -89,11 +89,11 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         .collect();
     if !bindings
         .iter()
-        .any(|(n, _)| n == kro_cel::kro_lib::RUNTIME_VARIABLE)
+        .any(|(n, _)| n == kro_cel::library::kro::RUNTIME_VARIABLE)
     {
         activation.push((
-            kro_cel::kro_lib::RUNTIME_VARIABLE,
-            kro_cel::kro_lib::runtime_value(),
+            kro_cel::library::kro::RUNTIME_VARIABLE,
+            kro_cel::library::kro::runtime_value(),
         ));
     }
     let value = compiled

@@ -21,7 +21,7 @@ pub fn spec_hash(spec: &ResourceGraphDefinitionSpec) -> String {
     let normal = canonical(serde_json::to_value(&spec).unwrap_or(Value::Null));
     format!(
         "{:016x}",
-        kro_cel::kro_lib::hash::fnv64a(normal.to_string().as_bytes())
+        kro_cel::library::kro::fnv64a(normal.to_string().as_bytes())
     )
 }
 

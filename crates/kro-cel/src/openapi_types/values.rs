@@ -10,8 +10,8 @@ use base64::Engine;
 use super::SchemaTypes;
 use super::convert::{LIST_ELEMENT, MAP_VALUE};
 use super::escape::escape_field_name;
-use crate::lib_std::time::{parse_duration, parse_timestamp};
 use crate::types::Type;
+use crate::value::time::{parse_duration, parse_timestamp};
 use crate::value::{Key, List, Value};
 
 /// Deeper values are converted without their schema.

@@ -1,8 +1,10 @@
-//! Splitting one string into text and `${...}` expressions.
+//! Splitting one string into text and `${...}` expressions, and finding
+//! every such string in a JSON template.
 
+use serde_json::Value;
 use thiserror::Error;
 
-use super::{Part, Template, TemplateExpression};
+use super::{FieldPath, Part, Segment, Template, TemplateExpression};
 use crate::ast::Span;
 
 /// What is wrong with a template string.
@@ -184,4 +186,73 @@ fn skip_raw_string(bytes: &[u8], i: usize) -> Result<usize, ScanErrorKind> {
             .map(|j| j + 1)
     };
     end.ok_or(ScanErrorKind::Unterminated)
+}
+
+/// A string value of a JSON template that holds at least one expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundTemplate {
+    /// Where the string is.
+    pub path: FieldPath,
+    /// What it holds.
+    pub template: Template,
+}
+
+/// An error found while scanning a JSON template, with its location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {error}")]
+pub struct LocatedScanError {
+    /// The string's location.
+    pub path: FieldPath,
+    /// What is wrong with it.
+    pub error: ScanError,
+}
+
+/// Finds every string value holding expressions in `value`, in document
+/// order. Object keys are never templates. All errors are reported, not
+/// only the first.
+pub fn scan_value(value: &Value) -> Result<Vec<FoundTemplate>, Vec<LocatedScanError>> {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    walk(value, &mut FieldPath::root(), &mut found, &mut errors);
+    if errors.is_empty() {
+        Ok(found)
+    } else {
+        Err(errors)
+    }
+}
+
+fn walk(
+    value: &Value,
+    path: &mut FieldPath,
+    found: &mut Vec<FoundTemplate>,
+    errors: &mut Vec<LocatedScanError>,
+) {
+    match value {
+        Value::String(text) => match scan(text) {
+            Ok(Template::Literal(_)) => {}
+            Ok(template) => found.push(FoundTemplate {
+                path: path.clone(),
+                template,
+            }),
+            Err(error) => errors.push(LocatedScanError {
+                path: path.clone(),
+                error,
+            }),
+        },
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                path.push(Segment::Index(index));
+                walk(item, path, found, errors);
+                path.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                path.push(Segment::Key(key.clone()));
+                walk(item, path, found, errors);
+                path.pop();
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kro_cel::assignability::{Target, check_assignable, check_condition_type, fits};
-use kro_cel::kro_lib::omit::{Placement, check_omit_placement, uses_omit};
+use kro_cel::library::kro::{Placement, check_omit_placement, uses_omit};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, TemplateExpression};

@@ -117,7 +117,7 @@ pub fn compile_status(
 /// (checked when evaluated).
 fn is_condition_type(ty: &kro_cel::Type) -> bool {
     use kro_cel::Type;
-    let is_condition = |t: &Type| matches!(t, Type::Object(name) if &**name == kro_cel::kro_lib::runtime::CONDITION_TYPE);
+    let is_condition = |t: &Type| matches!(t, Type::Object(name) if &**name == kro_cel::library::kro::CONDITION_TYPE);
     match ty {
         Type::Dyn => true,
         Type::List(element) => is_condition(element) || matches!(**element, Type::Dyn),

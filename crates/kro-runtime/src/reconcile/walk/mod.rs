@@ -8,7 +8,7 @@ mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kro_cel::kro_lib::{RUNTIME_VARIABLE, runtime_value};
+use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
 use kro_cel::{Activation, Value};
 use kro_graph::builder::{Context, GraphResource, NodeKind};
 use serde_json::Value as Json;

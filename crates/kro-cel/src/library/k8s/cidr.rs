@@ -4,12 +4,12 @@
 use std::any::Any;
 use std::net::IpAddr;
 
+use super::chain::{R, overload};
 use super::ip::Ip;
-use super::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::opaque::{Opaque, downcast, wrap};
 use crate::value::Value;
+use crate::value::{Opaque, downcast, wrap};
 
 const TYPE: &str = "net.CIDR";
 

@@ -5,11 +5,11 @@
 use std::any::Any;
 use std::cmp::Ordering;
 
-use super::{R, overload};
+use super::chain::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::opaque::{Opaque, downcast, wrap};
 use crate::value::Value;
+use crate::value::{Opaque, downcast, wrap};
 
 const TYPE: &str = "kubernetes.Semver";
 

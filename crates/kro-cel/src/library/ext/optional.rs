@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::lib_std::ops;
 use crate::value::Value;
+use crate::value::ops;
 
 pub(crate) fn install(env: &mut Env) {
     env.define("optional.of", &["(A) -> optional_type(A)"], |a| match a {

@@ -1,11 +1,16 @@
 //! Operators: arithmetic with overflow checks, relations across numeric
-//! types, membership, indexing and field selection.
+//! types, membership, indexing and field selection, `matches` patterns and
+//! the map insertion of the two-variable comprehensions.
+//!
+//! They are part of the value model, not of the standard library: the
+//! evaluator runs them directly for the operators the planner special-cases,
+//! and the libraries declare them as functions for dynamic calls.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::error::EvalError;
-use crate::lib_std::time::check_duration;
+use crate::value::time::check_duration;
 use crate::value::{Key, Value};
 
 type R = Result<Value, EvalError>;
@@ -216,4 +221,40 @@ pub(crate) fn select(v: &Value, field: &Key, test_only: bool, optional: bool) ->
             v.type_name()
         ))),
     }
+}
+
+/// Compiles an RE2-syntax pattern; the `regex` crate implements the same
+/// syntax and the same linear-time guarantee.
+pub(crate) fn compile_regex(pattern: &str) -> Result<regex::Regex, EvalError> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| EvalError::InvalidArgument(format!("invalid regular expression: {e}")))
+}
+
+/// `cel.@mapInsert` (what `transformMap` and `transformMapEntry` accumulate
+/// with; a repeated key is an error) on owned arguments, as the evaluator
+/// runs it: the accumulator map is updated in place when it is not shared, so
+/// `transformMap` stays linear.
+pub(crate) fn map_insert_owned(mut a: Vec<Value>) -> Result<Value, EvalError> {
+    let first = a.first_mut().map(|v| std::mem::replace(v, Value::Null));
+    let Some(Value::Map(mut m)) = first else {
+        return Err(EvalError::no_overload("cel.@mapInsert", &a));
+    };
+    let entries: Vec<(Value, Value)> = match &a[1..] {
+        [k, v] => vec![(k.clone(), v.clone())],
+        [Value::Map(add)] => add.iter().map(|(k, v)| (k.to_value(), v.clone())).collect(),
+        _ => return Err(EvalError::no_overload("cel.@mapInsert", &a)),
+    };
+    let out = Arc::make_mut(&mut m);
+    for (k, v) in entries {
+        let key = Key::from_value(&k).ok_or_else(|| {
+            EvalError::InvalidArgument(format!("unsupported key type: {}", k.type_name()))
+        })?;
+        if Value::map_get(out, &k).is_some() {
+            return Err(EvalError::RepeatedKey(key.to_string()));
+        }
+        out.insert(key, v);
+    }
+    Ok(Value::Map(m))
 }

@@ -8,10 +8,8 @@ use std::fmt;
 use crate::ast::{Expr, ExprKind};
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::opaque::{Opaque, wrap};
-
-/// The type name of the sentinel.
-pub const OMIT_TYPE: &str = "kro.omit";
+use crate::result_json::OMIT_TYPE;
+use crate::value::{Opaque, wrap};
 
 /// The value `omit()` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

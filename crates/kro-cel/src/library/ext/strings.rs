@@ -6,9 +6,9 @@ use std::fmt::Write;
 
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::lib_std::convert::format_double;
-use crate::lib_std::time::{format_duration, format_timestamp};
+use crate::library::std::convert::format_double;
 use crate::value::Value;
+use crate::value::time::{format_duration, format_timestamp};
 
 type R = Result<Value, EvalError>;
 

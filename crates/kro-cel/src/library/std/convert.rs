@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::error::EvalError;
-use crate::lib_std::time;
 use crate::value::Value;
+use crate::value::time;
 
 type R = Result<Value, EvalError>;
 

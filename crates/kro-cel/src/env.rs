@@ -1,8 +1,15 @@
-//! kro's full CEL environment: the standard library and cel-go extensions,
-//! the Kubernetes libraries and kro's own.
+//! The environments with libraries, composed here at the top of the crate:
+//! [`Env::standard`] (the CEL standard library and the cel-go extensions)
+//! and [`Env::kro`] (plus the Kubernetes libraries and kro's own).
+//!
+//! The core (`decls`, `check`, `eval`...) declares and evaluates but installs
+//! no library; composing them here keeps every import pointing one way,
+//! from the libraries to the core, as cel-go composes only in its `cel`
+//! package.
 
 use crate::decls::Env;
 use crate::diagnostic::Diagnostics;
+use crate::library;
 use crate::{Compiled, parse};
 
 /// Feature gates that change the environment.
@@ -13,6 +20,15 @@ pub struct KroOptions {
 }
 
 impl Env {
+    /// The standard library plus every extension kro enables: strings, lists,
+    /// encoders, optionals, bindings and two-variable comprehensions.
+    pub fn standard() -> Self {
+        let mut env = Env::empty();
+        library::std::install(&mut env);
+        library::ext::install(&mut env);
+        env
+    }
+
     /// kro's environment with default feature gates (`omit()` off).
     pub fn kro() -> Env {
         Env::kro_with(KroOptions::default())
@@ -21,8 +37,8 @@ impl Env {
     /// kro's environment with the given feature gates.
     pub fn kro_with(options: KroOptions) -> Env {
         let mut env = Env::standard();
-        crate::k8s_lib::install(&mut env);
-        crate::kro_lib::install(&mut env, options.omit);
+        library::k8s::install(&mut env);
+        library::kro::install(&mut env, options.omit);
         env
     }
 
@@ -31,14 +47,8 @@ impl Env {
     /// Use it for every expression of an RGD.
     pub fn compile_kro(&self, src: &str) -> Result<Compiled, Diagnostics> {
         let mut ast = parse(src)?;
-        crate::kro_lib::rewrite_new_condition(&mut ast)?;
-        let checked = crate::check::check_owned(self, ast)?;
-        let program = crate::eval::Program::plan(self, &checked.expr);
-        Ok(Compiled {
-            checked,
-            program,
-            limits: self.limits,
-        })
+        library::kro::rewrite_new_condition(&mut ast)?;
+        self.compile_parsed(ast)
     }
 }
 

@@ -2,7 +2,8 @@
 //! a URL, an IP address, a semantic version, a status condition...).
 //!
 //! The core value model knows nothing about them: a library implements
-//! [`Opaque`] for its own Rust type and wraps it in [`Value::Opaque`].
+//! [`Opaque`] for its own Rust type and wraps it in a `Value::Opaque` (with
+//! `value::wrap`, and finds it back with `value::downcast`).
 //! Static typing is separate: the library declares its functions with a
 //! named object type (`kubernetes.Quantity`), which is what the checker sees.
 
@@ -11,9 +12,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::EvalError;
-use crate::value::Value;
 
-/// Behaviour a library type must provide to live inside a [`Value`].
+/// Behaviour a library type must provide to live inside a [`crate::Value`].
 pub trait Opaque: fmt::Debug + Send + Sync + 'static {
     /// The CEL type name, such as `kubernetes.Quantity`.
     fn type_name(&self) -> &'static str;
@@ -33,16 +33,3 @@ pub trait Opaque: fmt::Debug + Send + Sync + 'static {
 
 /// A shared opaque value.
 pub type OpaqueValue = Arc<dyn Opaque>;
-
-/// The library value of type `T` inside `v`, if `v` holds one.
-pub fn downcast<T: Opaque>(v: &Value) -> Option<&T> {
-    match v {
-        Value::Opaque(o) => o.as_any().downcast_ref::<T>(),
-        _ => None,
-    }
-}
-
-/// Wraps a library value.
-pub fn wrap<T: Opaque>(v: T) -> Value {
-    Value::Opaque(Arc::new(v))
-}

@@ -19,9 +19,9 @@ use crate::ast::{Expr, ExprKind, Literal};
 use crate::decls::{Env, ObjectType};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::EvalError;
-use crate::opaque::{Opaque, wrap};
 use crate::types::Type;
 use crate::value::{Key, Map, Value};
+use crate::value::{Opaque, wrap};
 
 /// The type of conditions.
 pub const CONDITION_TYPE: &str = "kro.run.Condition";

@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use super::{R, overload};
+use super::chain::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
 use crate::value::Value;
@@ -29,7 +29,7 @@ pub(crate) fn install(env: &mut Env) {
 
 /// The standard library's compiler: same syntax and size limit as `matches`.
 fn compile(re: &str) -> Result<Regex, EvalError> {
-    crate::lib_std::compile_regex(re)
+    crate::value::ops::compile_regex(re)
 }
 
 /// The first match, or `""` when there is none.

@@ -1,21 +1,24 @@
 //! kro's own CEL libraries: `random`, `hash`, `json`, map merging, list
 //! index mutation, `omit()` and the `runtime` condition helpers.
+//!
+//! Other crates use the few items re-exported here: the `runtime` variable
+//! every expression may read, the status condition type, the hash kro-graph
+//! takes of specs, and the rules for where `omit()` may appear.
 
-pub mod hash;
+mod hash;
 mod json;
 mod lists;
 mod maps;
-pub mod omit;
+mod omit;
 mod random;
-pub mod runtime;
+mod runtime;
 
 use crate::decls::Env;
 
-pub use omit::{OMIT_TYPE, Omit, OmitError, Placement, check_omit_placement, uses_omit};
-pub use random::{seeded_int, seeded_string};
-pub use runtime::{
-    CONDITION_TYPE, RUNTIME_TYPE, RUNTIME_VARIABLE, rewrite_new_condition, runtime_value,
-};
+pub use hash::fnv64a;
+pub use omit::{OmitError, Placement, check_omit_placement, uses_omit};
+pub(crate) use runtime::rewrite_new_condition;
+pub use runtime::{CONDITION_TYPE, RUNTIME_VARIABLE, runtime_value};
 
 /// Installs kro's libraries; `omit()` only when `omit` is set (the
 /// `CELOmitFunction` feature gate).
@@ -33,5 +36,5 @@ pub(crate) fn install(env: &mut Env, omit: bool) {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    pub(crate) use crate::k8s_lib::test_support::{eval, fails, truthy};
+    pub(crate) use crate::library::k8s::test_support::{eval, fails, truthy};
 }

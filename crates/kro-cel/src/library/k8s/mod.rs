@@ -3,8 +3,9 @@
 //!
 //! Installed by [`install`] through the public declaration API; values of
 //! the library types (quantity, URL, IP, CIDR, semver) are
-//! [`crate::opaque`] values.
+//! [`crate::Opaque`] values.
 
+mod chain;
 mod cidr;
 mod ip;
 mod lists;
@@ -13,44 +14,7 @@ mod regex;
 mod semver;
 mod url;
 
-use std::sync::Arc;
-
 use crate::decls::Env;
-use crate::error::EvalError;
-use crate::value::Value;
-
-pub use cidr::Cidr;
-pub use ip::Ip;
-pub use quantity::Quantity;
-pub use semver::Semver;
-pub use url::Url;
-
-/// The result of a library function.
-pub(crate) type R = Result<Value, EvalError>;
-
-/// A library's handler for a function name shared with other libraries:
-/// `None` when the arguments are not its own.
-pub(crate) type Handler = fn(&[Value]) -> Option<R>;
-
-/// Declares `sigs` for `name` and chains `handler` in front of the
-/// function's existing implementation, so that libraries sharing a name
-/// (`indexOf` on strings and lists, `isLessThan` on quantities and
-/// versions) each keep their own behaviour.
-pub(crate) fn overload(env: &mut Env, name: &str, sigs: &[&str], handler: Handler) {
-    env.declare(name, sigs);
-    let previous = env.function(name).and_then(|f| f.implementation.clone());
-    let owned = name.to_string();
-    env.set_implementation(
-        name,
-        Arc::new(move |args: &[Value]| match handler(args) {
-            Some(result) => result,
-            None => match &previous {
-                Some(p) => p(args),
-                None => Err(EvalError::no_overload(&owned, args)),
-            },
-        }),
-    );
-}
 
 /// Installs every Kubernetes library.
 pub fn install(env: &mut Env) {
@@ -102,7 +66,11 @@ pub(crate) mod test_support {
 mod no_panics {
     use proptest::prelude::*;
 
-    use super::{Cidr, Ip, Quantity, Semver, Url};
+    use super::cidr::Cidr;
+    use super::ip::Ip;
+    use super::quantity::Quantity;
+    use super::semver::Semver;
+    use super::url::Url;
 
     proptest! {
         /// The parsers see user input: whatever it is, they answer.

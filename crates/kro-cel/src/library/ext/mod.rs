@@ -28,31 +28,6 @@ pub(crate) fn install(env: &mut Env) {
     );
 }
 
-/// [`map_insert`] on owned arguments: the accumulator map is updated in place
-/// when it is not shared, so `transformMap` stays linear.
-pub(crate) fn map_insert_owned(mut a: Vec<Value>) -> Result<Value, EvalError> {
-    let first = a.first_mut().map(|v| std::mem::replace(v, Value::Null));
-    let Some(Value::Map(mut m)) = first else {
-        return Err(EvalError::no_overload("cel.@mapInsert", &a));
-    };
-    let entries: Vec<(Value, Value)> = match &a[1..] {
-        [k, v] => vec![(k.clone(), v.clone())],
-        [Value::Map(add)] => add.iter().map(|(k, v)| (k.to_value(), v.clone())).collect(),
-        _ => return Err(EvalError::no_overload("cel.@mapInsert", &a)),
-    };
-    let out = Arc::make_mut(&mut m);
-    for (k, v) in entries {
-        let key = Key::from_value(&k).ok_or_else(|| {
-            EvalError::InvalidArgument(format!("unsupported key type: {}", k.type_name()))
-        })?;
-        if Value::map_get(out, &k).is_some() {
-            return Err(EvalError::RepeatedKey(key.to_string()));
-        }
-        out.insert(key, v);
-    }
-    Ok(Value::Map(m))
-}
-
 /// `transformMap` and `transformMapEntry` accumulate with this; a repeated key is an error.
 fn map_insert(a: &[Value]) -> Result<Value, EvalError> {
     let (m, entries): (_, Vec<(Value, Value)>) = match a {

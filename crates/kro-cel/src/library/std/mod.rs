@@ -2,14 +2,14 @@
 //! `size`, `matches`, and timestamp/duration functions.
 
 pub(crate) mod convert;
-pub(crate) mod ops;
-pub mod time;
+mod time;
 
 use std::sync::Arc;
 
 use crate::decls::Env;
 use crate::error::EvalError;
 use crate::value::Value;
+use crate::value::ops::{self, compile_regex};
 
 type R = Result<Value, EvalError>;
 
@@ -262,15 +262,6 @@ fn str2(a: &[Value], name: &str, f: fn(&str, &str) -> bool) -> R {
         [Value::String(s), Value::String(t)] => Ok(Value::Bool(f(s, t))),
         _ => Err(EvalError::no_overload(name, a)),
     }
-}
-
-/// Compiles an RE2-syntax pattern; the `regex` crate implements the same
-/// syntax and the same linear-time guarantee.
-pub(crate) fn compile_regex(pattern: &str) -> Result<regex::Regex, EvalError> {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| EvalError::InvalidArgument(format!("invalid regular expression: {e}")))
 }
 
 fn matches(a: &[Value]) -> R {

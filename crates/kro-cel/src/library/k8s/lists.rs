@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use jiff::SignedDuration;
 
-use super::{R, overload};
+use super::chain::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
 use crate::value::Value;

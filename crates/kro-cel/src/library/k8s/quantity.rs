@@ -8,11 +8,11 @@
 use std::any::Any;
 use std::cmp::Ordering;
 
-use super::{R, overload};
+use super::chain::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::opaque::{Opaque, downcast, wrap};
 use crate::value::Value;
+use crate::value::{Opaque, downcast, wrap};
 
 const TYPE: &str = "kubernetes.Quantity";
 const NANOS_PER_UNIT: i128 = 1_000_000_000;
