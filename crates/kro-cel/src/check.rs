@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::ast::{Expr, ExprId, ExprKind, Literal};
+use crate::ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry};
 use crate::decls::{Env, Overload};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::resolve;
@@ -115,55 +115,17 @@ impl Checker<'_> {
         t
     }
 
+    /// One method per node kind, as cel-go's checker dispatches.
     fn check_inner(&mut self, e: &Expr) -> Type {
-        if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Select { .. }) {
-            let scopes = &self.scopes;
-            let is_local = |n: &str| scopes.iter().any(|(l, _)| l == n);
-            if let Some(name) = self.memo.lookup(self.env, e, &is_local) {
-                return self.env.variables.get(&name).cloned().unwrap_or(Type::Dyn);
-            }
-        }
         match &e.kind {
-            ExprKind::Literal(l) => match l {
-                Literal::Null => Type::Null,
-                Literal::Bool(_) => Type::Bool,
-                Literal::Int(_) => Type::Int,
-                Literal::Uint(_) => Type::Uint,
-                Literal::Double(_) => Type::Double,
-                Literal::String(_) => Type::String,
-                Literal::Bytes(_) => Type::Bytes,
-            },
-            ExprKind::Ident(name) => {
-                if !name.starts_with('.')
-                    && let Some(t) = self.local(name)
-                {
-                    return t.clone();
-                }
-                if let Some(t) = resolve::type_name(self.env, name) {
-                    return t;
-                }
-                let msg = format!(
-                    "undeclared reference to '{}' (in container '{}')",
-                    name.trim_start_matches('.'),
-                    self.container_name()
-                );
-                self.error(e, msg);
-                Type::Error
-            }
+            ExprKind::Literal(l) => literal_type(l),
+            ExprKind::Ident(name) => self.check_ident(e, name),
             ExprKind::Select {
                 operand,
                 field,
                 test_only,
                 optional,
-            } => {
-                let scopes = &self.scopes;
-                let is_local = |n: &str| scopes.iter().any(|(l, _)| l == n);
-                if let Some(t) = resolve::qualified_type(self.env, e, &is_local) {
-                    return t;
-                }
-                let result = self.select_field(e, operand, field, *optional);
-                if *test_only { Type::Bool } else { result }
-            }
+            } => self.check_select(e, operand, field, *test_only, *optional),
             ExprKind::Call {
                 target,
                 function,
@@ -172,131 +134,189 @@ impl Checker<'_> {
             ExprKind::List {
                 elements,
                 optional_indices,
-            } => {
-                let mut elem: Option<Type> = None;
-                for (i, x) in elements.iter().enumerate() {
-                    let mut t = self.check(x);
-                    if optional_indices.contains(&i) {
-                        t = self.unwrap_optional(x, t);
-                    }
-                    elem = Some(self.join(elem, t));
-                }
-                let elem = elem.unwrap_or_else(|| self.fresh());
-                Type::list(elem)
+            } => self.check_list(elements, optional_indices),
+            ExprKind::Map(entries) => self.check_map(entries),
+            ExprKind::Struct { type_name, fields } => self.check_struct(e, type_name, fields),
+            ExprKind::Comprehension(c) => self.check_comprehension(c),
+        }
+    }
+
+    /// The declared variable `e` (an identifier or a dotted name) denotes,
+    /// if any: qualified names win over field selection.
+    fn memoized_variable(&mut self, e: &Expr) -> Option<Type> {
+        let scopes = &self.scopes;
+        let is_local = |n: &str| scopes.iter().any(|(l, _)| l == n);
+        let name = self.memo.lookup(self.env, e, &is_local)?;
+        Some(self.env.variables.get(&name).cloned().unwrap_or(Type::Dyn))
+    }
+
+    fn check_ident(&mut self, e: &Expr, name: &str) -> Type {
+        if let Some(t) = self.memoized_variable(e) {
+            return t;
+        }
+        if !name.starts_with('.')
+            && let Some(t) = self.local(name)
+        {
+            return t.clone();
+        }
+        if let Some(t) = resolve::type_name(self.env, name) {
+            return t;
+        }
+        let msg = format!(
+            "undeclared reference to '{}' (in container '{}')",
+            name.trim_start_matches('.'),
+            self.container_name()
+        );
+        self.error(e, msg);
+        Type::Error
+    }
+
+    fn check_select(
+        &mut self,
+        e: &Expr,
+        operand: &Expr,
+        field: &str,
+        test_only: bool,
+        optional: bool,
+    ) -> Type {
+        if let Some(t) = self.memoized_variable(e) {
+            return t;
+        }
+        let scopes = &self.scopes;
+        let is_local = |n: &str| scopes.iter().any(|(l, _)| l == n);
+        if let Some(t) = resolve::qualified_type(self.env, e, &is_local) {
+            return t;
+        }
+        let result = self.select_field(e, operand, field, optional);
+        if test_only { Type::Bool } else { result }
+    }
+
+    fn check_list(&mut self, elements: &[Expr], optional_indices: &[usize]) -> Type {
+        let mut elem: Option<Type> = None;
+        for (i, x) in elements.iter().enumerate() {
+            let mut t = self.check(x);
+            if optional_indices.contains(&i) {
+                t = self.unwrap_optional(x, t);
             }
-            ExprKind::Map(entries) => {
-                let mut kt: Option<Type> = None;
-                let mut vt: Option<Type> = None;
-                for en in entries {
-                    let k = self.check(&en.key);
-                    kt = Some(self.join(kt, k));
-                    let mut v = self.check(&en.value);
-                    if en.optional {
-                        v = self.unwrap_optional(&en.value, v);
-                    }
-                    vt = Some(self.join(vt, v));
-                }
-                let k = kt.unwrap_or_else(|| self.fresh());
-                let v = vt.unwrap_or_else(|| self.fresh());
-                Type::map(k, v)
+            elem = Some(self.join(elem, t));
+        }
+        let elem = elem.unwrap_or_else(|| self.fresh());
+        Type::list(elem)
+    }
+
+    fn check_map(&mut self, entries: &[MapEntry]) -> Type {
+        let mut kt: Option<Type> = None;
+        let mut vt: Option<Type> = None;
+        for en in entries {
+            let k = self.check(&en.key);
+            kt = Some(self.join(kt, k));
+            let mut v = self.check(&en.value);
+            if en.optional {
+                v = self.unwrap_optional(&en.value, v);
             }
-            ExprKind::Struct { type_name, fields } => {
-                let found = self
-                    .env
-                    .candidates(type_name)
-                    .into_iter()
-                    .find_map(|c| self.env.objects.get(&c).cloned());
-                let Some(obj) = found else {
-                    for f in fields {
-                        self.check(&f.value);
-                    }
-                    let msg = format!(
-                        "undeclared reference to '{type_name}' (in container '{}')",
-                        self.container_name()
-                    );
-                    self.error(e, msg);
-                    return Type::Error;
-                };
-                for f in fields {
-                    let mut t = self.check(&f.value);
-                    if f.optional {
-                        t = self.unwrap_optional(&f.value, t);
-                    }
-                    match obj.fields.get(&f.name) {
-                        Some(ft) => {
-                            let ft = ft.clone();
-                            if !self.assignable(&ft, &t) {
-                                let msg = format!(
-                                    "expected type of field '{}' is '{}' but provided type is '{}'",
-                                    f.name,
-                                    ft,
-                                    self.show(&t)
-                                );
-                                self.error(&f.value, msg);
-                            }
-                        }
-                        None => {
-                            let msg = format!("undefined field '{}'", f.name);
-                            self.error(&f.value, msg);
-                        }
-                    }
-                }
-                Type::object(&obj.name)
+            vt = Some(self.join(vt, v));
+        }
+        let k = kt.unwrap_or_else(|| self.fresh());
+        let v = vt.unwrap_or_else(|| self.fresh());
+        Type::map(k, v)
+    }
+
+    fn check_struct(&mut self, e: &Expr, type_name: &str, fields: &[FieldInit]) -> Type {
+        let found = self
+            .env
+            .candidates(type_name)
+            .into_iter()
+            .find_map(|c| self.env.objects.get(&c).cloned());
+        let Some(obj) = found else {
+            for f in fields {
+                self.check(&f.value);
             }
-            ExprKind::Comprehension(c) => {
-                let range = self.check(&c.iter_range);
-                let range = substitute(&self.mapping, &range, false);
-                let two = c.iter_var2.is_some();
-                let (v1, v2) = match &range {
-                    Type::List(elem) => {
-                        if two {
-                            (Type::Int, (**elem).clone())
-                        } else {
-                            ((**elem).clone(), Type::Dyn)
-                        }
-                    }
-                    Type::Map(k, v) => ((**k).clone(), (**v).clone()),
-                    Type::Dyn | Type::Error => (Type::Dyn, Type::Dyn),
-                    Type::Param(_) => {
-                        self.assignable(&Type::Dyn, &range);
-                        (Type::Dyn, Type::Dyn)
-                    }
-                    other => {
+            let msg = format!(
+                "undeclared reference to '{type_name}' (in container '{}')",
+                self.container_name()
+            );
+            self.error(e, msg);
+            return Type::Error;
+        };
+        for f in fields {
+            let mut t = self.check(&f.value);
+            if f.optional {
+                t = self.unwrap_optional(&f.value, t);
+            }
+            match obj.fields.get(&f.name) {
+                Some(ft) => {
+                    let ft = ft.clone();
+                    if !self.assignable(&ft, &t) {
                         let msg = format!(
-                            "expression of type '{}' cannot be range of a comprehension (must be list, map, or dynamic)",
-                            self.show(other)
+                            "expected type of field '{}' is '{}' but provided type is '{}'",
+                            f.name,
+                            ft,
+                            self.show(&t)
                         );
-                        self.error(&c.iter_range, msg);
-                        (Type::Dyn, Type::Dyn)
+                        self.error(&f.value, msg);
                     }
-                };
-                let accu = self.check(&c.accu_init);
-                self.scopes.push((c.accu_var.clone(), accu.clone()));
-                self.scopes.push((c.iter_var.clone(), v1));
-                if let Some(n) = &c.iter_var2 {
-                    self.scopes.push((n.clone(), v2));
                 }
-                let cond = self.check(&c.loop_cond);
-                if !self.assignable(&Type::Bool, &cond) {
-                    let msg = format!("expected type 'bool' but found '{}'", self.show(&cond));
-                    self.error(&c.loop_cond, msg);
+                None => {
+                    let msg = format!("undefined field '{}'", f.name);
+                    self.error(&f.value, msg);
                 }
-                let step = self.check(&c.loop_step);
-                if !self.assignable(&accu, &step) {
-                    let msg = format!(
-                        "expected type '{}' but found '{}'",
-                        self.show(&accu),
-                        self.show(&step)
-                    );
-                    self.error(&c.loop_step, msg);
-                }
-                self.scopes
-                    .truncate(self.scopes.len() - 1 - usize::from(two));
-                let result = self.check(&c.result);
-                self.scopes.pop();
-                result
             }
         }
+        Type::object(&obj.name)
+    }
+
+    fn check_comprehension(&mut self, c: &Comprehension) -> Type {
+        let range = self.check(&c.iter_range);
+        let range = substitute(&self.mapping, &range, false);
+        let two = c.iter_var2.is_some();
+        let (v1, v2) = match &range {
+            Type::List(elem) => {
+                if two {
+                    (Type::Int, (**elem).clone())
+                } else {
+                    ((**elem).clone(), Type::Dyn)
+                }
+            }
+            Type::Map(k, v) => ((**k).clone(), (**v).clone()),
+            Type::Dyn | Type::Error => (Type::Dyn, Type::Dyn),
+            Type::Param(_) => {
+                self.assignable(&Type::Dyn, &range);
+                (Type::Dyn, Type::Dyn)
+            }
+            other => {
+                let msg = format!(
+                    "expression of type '{}' cannot be range of a comprehension (must be list, map, or dynamic)",
+                    self.show(other)
+                );
+                self.error(&c.iter_range, msg);
+                (Type::Dyn, Type::Dyn)
+            }
+        };
+        let accu = self.check(&c.accu_init);
+        self.scopes.push((c.accu_var.clone(), accu.clone()));
+        self.scopes.push((c.iter_var.clone(), v1));
+        if let Some(n) = &c.iter_var2 {
+            self.scopes.push((n.clone(), v2));
+        }
+        let cond = self.check(&c.loop_cond);
+        if !self.assignable(&Type::Bool, &cond) {
+            let msg = format!("expected type 'bool' but found '{}'", self.show(&cond));
+            self.error(&c.loop_cond, msg);
+        }
+        let step = self.check(&c.loop_step);
+        if !self.assignable(&accu, &step) {
+            let msg = format!(
+                "expected type '{}' but found '{}'",
+                self.show(&accu),
+                self.show(&step)
+            );
+            self.error(&c.loop_step, msg);
+        }
+        self.scopes
+            .truncate(self.scopes.len() - 1 - usize::from(two));
+        let result = self.check(&c.result);
+        self.scopes.pop();
+        result
     }
 
     fn show(&self, t: &Type) -> String {
@@ -735,5 +755,18 @@ fn less_specific(a: &Type, b: &Type) -> bool {
         }
         (Type::Type(Some(x)), Type::Type(Some(y))) => less_specific(x, y),
         _ => a == b,
+    }
+}
+
+/// The type of a constant.
+fn literal_type(l: &Literal) -> Type {
+    match l {
+        Literal::Null => Type::Null,
+        Literal::Bool(_) => Type::Bool,
+        Literal::Int(_) => Type::Int,
+        Literal::Uint(_) => Type::Uint,
+        Literal::Double(_) => Type::Double,
+        Literal::String(_) => Type::String,
+        Literal::Bytes(_) => Type::Bytes,
     }
 }
