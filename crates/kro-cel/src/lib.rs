@@ -50,13 +50,13 @@ mod value;
 pub use activation::{Activation, JsonActivation};
 pub use ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
 pub use check::{CheckedExpr, check};
-pub use cost::{CostEstimate, MAX_ALLOCATION, estimate as estimate_cost};
+pub use cost::{CostEstimate, estimate as estimate_cost};
 pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use env::KroOptions;
 pub use error::EvalError;
 pub use eval::Program;
-pub use parse::{MAX_DEPTH, MAX_SOURCE_LEN, parse};
+pub use parse::parse;
 pub use types::Type;
 pub use value::{Key, List, ListKind, Map, Opaque, OpaqueValue, Timestamp, Value};
 

@@ -16,6 +16,8 @@
 //! - `omit()` removes the field or list element that holds it;
 //! - library values without a JSON form (a quantity, a URL) are refused.
 
+use std::fmt::Write as _;
+
 use jiff::SignedDuration;
 use serde_json::Value as Json;
 
@@ -190,6 +192,34 @@ fn fraction(v: u64, precision: u32) -> String {
     }
     let digits = format!("{frac:0width$}", width = precision as usize);
     format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// Writes `s` as a JSON string literal the way Go's `encoding/json` does
+/// (`<`, `>`, `&` and the JavaScript line separators escaped). The result is
+/// also a valid CEL string literal with the same value, which is how
+/// [`crate::template::Template::to_cel`] quotes text.
+pub(crate) fn write_go_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            // HTML-sensitive characters and the JavaScript line separators.
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]

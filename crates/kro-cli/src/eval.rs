@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::result_json::{ConversionError, to_template_json};
-use kro_cel::template::{Part, Template, scan};
-use kro_cel::{Env, KroOptions, Type, Value};
+use kro_cel::template::{RenderError, Rendered, Template, scan};
+use kro_cel::{Compiled, Env, KroOptions, Type, Value};
 use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
 
 /// Evaluate a CEL expression with kro's functions and print the result as JSON.
@@ -76,10 +77,20 @@ pub fn run(args: &EvalArgs) -> Result<String> {
             }
         }
     }
-    let source = cel_source(&args.expression)?;
-    let compiled = env
-        .compile_kro(&source)
-        .map_err(|d| anyhow!("{}", d.render("<expression>", &source).trim_end()))?;
+    // Bare CEL, or a template as written in an RGD: type-checked as the one
+    // expression upstream kro compiles it to, rendered as the runtime renders.
+    let template = match scan(&args.expression).map_err(|e| anyhow!("{e}"))? {
+        Template::Literal(_) => None,
+        template => Some(template),
+    };
+    let source = template
+        .as_ref()
+        .map_or_else(|| args.expression.clone(), Template::to_cel);
+    let compile = |source: &str| {
+        env.compile_kro(source)
+            .map_err(|d| anyhow!("{}", d.render("<expression>", source).trim_end()))
+    };
+    let compiled = compile(&source)?;
     if args.check_only {
         return Ok(compiled.result_type().to_string());
     }
@@ -87,18 +98,32 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         .iter()
         .map(|(n, v)| (n.as_str(), v.clone()))
         .collect();
-    if !bindings
-        .iter()
-        .any(|(n, _)| n == kro_cel::library::kro::RUNTIME_VARIABLE)
-    {
-        activation.push((
-            kro_cel::library::kro::RUNTIME_VARIABLE,
-            kro_cel::library::kro::runtime_value(),
-        ));
+    if !bindings.iter().any(|(n, _)| n == RUNTIME_VARIABLE) {
+        activation.push((RUNTIME_VARIABLE, runtime_value()));
     }
-    let value = compiled
-        .eval(&activation)
-        .map_err(|e| anyhow!("evaluation failed: {e}"))?;
+    let evaluate = |compiled: &Compiled| {
+        compiled
+            .eval(&activation)
+            .map_err(|e| anyhow!("evaluation failed: {e}"))
+    };
+    let value = match &template {
+        None => evaluate(&compiled)?,
+        Some(template) => {
+            let rendered = template
+                .render(|expression| evaluate(&compile(&expression.source)?).map(Some))
+                .map_err(|error| match error {
+                    RenderError::Eval(error) => error,
+                    RenderError::NotAString { ref expression, .. } => {
+                        anyhow!("evaluation failed: `${{{expression}}}`: {error}")
+                    }
+                })?;
+            match rendered {
+                Some(Rendered::Value { value, .. }) => value,
+                Some(Rendered::Text(text)) => Value::from(text),
+                None => bail!("the template has no value"),
+            }
+        }
+    };
     let json = match to_template_json(&value) {
         Ok(Some(json)) => json,
         Ok(None) => bail!("the result is omit(): the field would be removed"),
@@ -131,41 +156,4 @@ fn builtin_types(
         &format!("__type_{name}"),
         &schema.schema,
     ))
-}
-
-/// The CEL to compile for what the user typed: a standalone `${e}` is `e`,
-/// a string template is the concatenation upstream kro compiles it to
-/// (`"lit" + (e1) + ...`), and anything without `${` is CEL already.
-fn cel_source(input: &str) -> Result<String> {
-    let template = scan(input).map_err(|e| anyhow!("{e}"))?;
-    Ok(match template {
-        Template::Literal(text) => text,
-        Template::Standalone(e) => e.source,
-        Template::Interpolated(parts) => parts
-            .iter()
-            .map(|part| match part {
-                Part::Text(text) => cel_string_literal(text),
-                Part::Expression(e) => format!("({})", e.source),
-            })
-            .collect::<Vec<_>>()
-            .join(" + "),
-    })
-}
-
-/// A double-quoted CEL string literal holding `text`.
-fn cel_string_literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

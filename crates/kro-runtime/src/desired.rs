@@ -8,7 +8,7 @@
 //! (a value of the wrong kind at run time, a division by zero) is an error.
 
 use kro_cel::result_json::to_template_json;
-use kro_cel::template::{FieldPath, Part, Template};
+use kro_cel::template::{FieldPath, RenderError, Rendered};
 use kro_cel::{Activation, EvalError, Value};
 use kro_graph::builder::{CompiledExpression, Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
@@ -72,12 +72,12 @@ fn evaluate(
 
 fn to_json(
     value: &Value,
-    expression: &CompiledExpression,
+    expression: &str,
     field: &FieldPath,
 ) -> Result<Option<Json>, DesiredError> {
     to_template_json(value).map_err(|error| DesiredError::Failed {
         field: field.to_string(),
-        expression: expression.source.clone(),
+        expression: expression.to_owned(),
         message: error.to_string(),
     })
 }
@@ -109,47 +109,33 @@ pub fn desired_object(
             .expressions
             .iter()
             .filter(|e| e.context == Context::Template && e.path == location);
-        let value = match &found.template {
-            Template::Literal(_) => continue,
-            Template::Standalone(_) => {
-                let Some(expression) = compiled.next() else {
-                    continue;
-                };
-                let value = evaluate(expression, &found.path, activation, evaluations)?;
-                match to_json(&value, expression, &found.path)? {
+        let rendered = found
+            .template
+            .render(|_| match compiled.next() {
+                Some(expression) => {
+                    evaluate(expression, &found.path, activation, evaluations).map(Some)
+                }
+                None => Ok(None),
+            })
+            .map_err(|error| match error {
+                RenderError::Eval(error) => error,
+                RenderError::NotAString { ref expression, .. } => DesiredError::Failed {
+                    field: found.path.to_string(),
+                    expression: expression.clone(),
+                    message: error.to_string(),
+                },
+            })?;
+        let value = match rendered {
+            None => continue,
+            Some(Rendered::Text(text)) => Json::String(text),
+            Some(Rendered::Value { value, expression }) => {
+                match to_json(&value, &expression.source, &found.path)? {
                     Some(json) => json,
                     None => {
                         removed.push(found.path.clone());
                         continue;
                     }
                 }
-            }
-            Template::Interpolated(parts) => {
-                let mut text = String::new();
-                for part in parts {
-                    match part {
-                        Part::Text(literal) => text.push_str(literal),
-                        Part::Expression(_) => {
-                            let Some(expression) = compiled.next() else {
-                                continue;
-                            };
-                            match evaluate(expression, &found.path, activation, evaluations)? {
-                                Value::String(s) => text.push_str(&s),
-                                other => {
-                                    return Err(DesiredError::Failed {
-                                        field: found.path.to_string(),
-                                        expression: expression.source.clone(),
-                                        message: format!(
-                                            "a string template part must be a string, got {}",
-                                            other.type_name()
-                                        ),
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-                Json::String(text)
             }
         };
         if let Some(slot) = found.path.get_mut(&mut object) {

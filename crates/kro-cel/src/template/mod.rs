@@ -13,11 +13,16 @@
 //! raw), so `${'}'}` and `${"}"}` both work. A `${` inside an expression is
 //! an error unless it is inside a string literal: `${"${HOME}"}` is how an
 //! author writes a literal `${HOME}`.
+//!
+//! [`Template::render`] is the only renderer: resources, status fields and
+//! `kro eval` all fill templates through it.
 
 mod field_path;
+mod render;
 mod scanner;
 
 pub use field_path::{FieldPath, Segment};
+pub use render::{RenderError, Rendered};
 pub use scanner::{FoundTemplate, LocatedScanError, ScanError, ScanErrorKind, scan, scan_value};
 
 use crate::ast::Span;

@@ -197,3 +197,69 @@ fn field_paths_quote_unusual_keys() {
     *b.get_mut(&mut value).unwrap() = json!(2);
     assert_eq!(value["a"][1]["b"], 2);
 }
+
+fn render_with(
+    template: &str,
+    values: &[Option<crate::Value>],
+) -> Result<Option<String>, RenderError<String>> {
+    let template = scan(template).unwrap();
+    let mut values = values.iter().cloned();
+    let rendered = template.render(|_| values.next().ok_or_else(|| "no value".to_string()))?;
+    Ok(rendered.map(|r| match r {
+        Rendered::Text(text) => format!("text {text}"),
+        Rendered::Value { value, expression } => format!("value {value} of {}", expression.source),
+    }))
+}
+
+#[test]
+fn render_fills_every_kind_of_template() {
+    use crate::Value;
+    assert_eq!(render_with("plain", &[]), Ok(Some("text plain".into())));
+    assert_eq!(
+        render_with("${x}", &[Some(Value::Int(3))]),
+        Ok(Some("value 3 of x".into()))
+    );
+    assert_eq!(
+        render_with(
+            "a-${x}-${y}",
+            &[Some(Value::string("b")), Some(Value::string("c"))]
+        ),
+        Ok(Some("text a-b-c".into()))
+    );
+}
+
+#[test]
+fn render_stops_at_a_missing_value_and_refuses_non_strings() {
+    use crate::Value;
+    assert_eq!(render_with("${x}", &[None]), Ok(None));
+    assert_eq!(
+        render_with("a-${x}-${y}", &[None, Some(Value::Int(1))]),
+        Ok(None)
+    );
+    let error = render_with("a-${x}", &[Some(Value::Int(1))]).unwrap_err();
+    assert_eq!(
+        error,
+        RenderError::NotAString {
+            expression: "x".into(),
+            type_name: "int".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "a string template part must be a string, got int"
+    );
+    assert_eq!(
+        render_with("${x}", &[]),
+        Err(RenderError::Eval("no value".into()))
+    );
+}
+
+#[test]
+fn to_cel_is_the_concatenation_upstream_compiles() {
+    assert_eq!(scan("${a.b}").unwrap().to_cel(), "a.b");
+    assert_eq!(
+        scan(r#"${x}-"q" \ <${y}>"#).unwrap().to_cel(),
+        r#"(x) + "-\"q\" \\ \u003c" + (y) + "\u003e""#
+    );
+    assert_eq!(scan("plain").unwrap().to_cel(), r#""plain""#);
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kro_cel::Value;
 use kro_cel::result_json::to_template_json;
-use kro_cel::template::{Part, Segment, Template};
+use kro_cel::template::{RenderError, Rendered, Segment};
 use kro_graph::api::{Condition, ConditionStatus};
 use kro_graph::builder::StatusField;
 use serde_json::{Map, Value as Json, json};
@@ -298,44 +298,30 @@ fn field_value(
     evaluations: &mut usize,
 ) -> Result<Option<Json>, String> {
     let mut expressions = field.expressions.iter();
-    let mut eval = |evaluations: &mut usize| -> Result<Option<(Value, String)>, String> {
-        let Some(expression) = expressions.next() else {
-            return Ok(None);
-        };
-        *evaluations += 1;
-        match expression.compiled.eval(bindings) {
-            Ok(value) => Ok(Some((value, expression.source.clone()))),
-            Err(error) if error.is_missing_data() => Ok(None),
-            Err(error) => Err(format!("`${{{}}}`: {error}", expression.source)),
-        }
-    };
-    match &field.template {
-        Template::Literal(_) => Ok(None),
-        Template::Standalone(_) => {
-            let Some((value, source)) = eval(evaluations)? else {
+    let rendered = field
+        .template
+        .render(|_| {
+            let Some(expression) = expressions.next() else {
                 return Ok(None);
             };
-            to_template_json(&value).map_err(|error| format!("`${{{source}}}`: {error}"))
-        }
-        Template::Interpolated(parts) => {
-            let mut text = String::new();
-            for part in parts {
-                match part {
-                    Part::Text(literal) => text.push_str(literal),
-                    Part::Expression(_) => match eval(evaluations)? {
-                        Some((Value::String(s), _)) => text.push_str(&s),
-                        Some((other, source)) => {
-                            return Err(format!(
-                                "`${{{source}}}`: a string template part must be a string, got {}",
-                                other.type_name()
-                            ));
-                        }
-                        None => return Ok(None),
-                    },
-                }
+            *evaluations += 1;
+            match expression.compiled.eval(bindings) {
+                Ok(value) => Ok(Some(value)),
+                Err(error) if error.is_missing_data() => Ok(None),
+                Err(error) => Err(format!("`${{{}}}`: {error}", expression.source)),
             }
-            Ok(Some(Json::String(text)))
-        }
+        })
+        .map_err(|error| match error {
+            RenderError::Eval(message) => message,
+            RenderError::NotAString { ref expression, .. } => {
+                format!("`${{{expression}}}`: {error}")
+            }
+        })?;
+    match rendered {
+        None => Ok(None),
+        Some(Rendered::Text(text)) => Ok(Some(Json::String(text))),
+        Some(Rendered::Value { value, expression }) => to_template_json(&value)
+            .map_err(|error| format!("`${{{}}}`: {error}", expression.source)),
     }
 }
 

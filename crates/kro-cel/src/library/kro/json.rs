@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::result_json::{Bytes, convert};
+use crate::result_json::{Bytes, convert, write_go_string};
 use crate::value::{Key, Value};
 
 /// Nesting beyond this is refused rather than risking the stack.
@@ -126,30 +126,6 @@ fn go_float(f: f64) -> Result<String, String> {
         });
     }
     Ok(format!("{f}"))
-}
-
-fn write_go_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            // HTML-sensitive characters and the JavaScript line separators.
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
