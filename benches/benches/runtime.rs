@@ -15,7 +15,7 @@ use kro_graph::api::ResourceGraphDefinition;
 use kro_graph::builder::{BuildOptions, Builder, Graph};
 use kro_graph::resolver::BuiltinSchemas;
 use kro_runtime::cluster::{Cluster, MemoryCluster, ObjectKey};
-use kro_runtime::{Options, Requeue, instance_type, reconcile};
+use kro_runtime::{Options, Requeue, reconcile};
 use serde_json::{Value, json};
 
 const APPLICATION: &str = include_str!("../../examples/application/rgd.yaml");
@@ -74,7 +74,7 @@ struct Case {
 impl Case {
     fn key(&self) -> ObjectKey {
         ObjectKey {
-            resource: instance_type(&self.graph),
+            resource: self.graph.instance_type.clone(),
             namespace: Some("default".into()),
             name: self.instance["metadata"]["name"]
                 .as_str()
@@ -87,7 +87,7 @@ impl Case {
     fn fresh(&self) -> MemoryCluster {
         let cluster = MemoryCluster::new();
         cluster
-            .insert(&instance_type(&self.graph), self.instance.clone())
+            .insert(&self.graph.instance_type, self.instance.clone())
             .expect("seed the instance");
         cluster
     }

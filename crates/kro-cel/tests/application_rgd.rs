@@ -12,7 +12,8 @@ use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::result_json::to_template_json;
 use kro_cel::template::{Template, scan_value};
 use kro_cel::{Env, Type, Value};
-use kro_schema::openapi_document::{Gvk, OpenApiDocument};
+use kro_schema::kinds::Gvk;
+use kro_schema::openapi_document::OpenApiDocument;
 use serde_json::{Value as Json, json};
 
 const RGD: &str = include_str!("../../../examples/application/rgd.yaml");

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use kro_graph::builder::Graph;
-use kro_runtime::cluster::{Cluster, MemoryCluster, ResourceType};
-use kro_runtime::{Options, Outcome, instance_type, reconcile, resource_type};
+use kro_graph::builder::{Graph, GraphResource};
+use kro_runtime::cluster::{Cluster, MemoryCluster, ObjectKey, ResourceType};
+use kro_runtime::{Options, Outcome, reconcile};
 use kro_schema::defaulting::apply_defaults;
 use serde_json::{Value, json};
 
@@ -84,16 +84,7 @@ pub fn run(args: &RenderArgs) -> Result<bool> {
         .block_on(reconcile(&graph, &instance, &cluster, &options))
         .context("the reconcile pass failed")?;
     // The instance as the pass left it: kro's labels, finalizer and status.
-    let key = kro_runtime::cluster::ObjectKey {
-        resource: instance_type(&graph),
-        namespace: instance["metadata"]["namespace"]
-            .as_str()
-            .map(str::to_owned),
-        name: instance["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    };
+    let key = ObjectKey::of(&graph.instance_type, &instance).context("the rendered instance")?;
     let stored = runtime
         .block_on(cluster.get(&key))
         .context("read the rendered instance")?
@@ -157,8 +148,8 @@ fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
             documents.len()
         )
     })?;
-    let resource = instance_type(graph);
-    if instance["kind"] != resource.kind.as_str()
+    let resource = &graph.instance_type;
+    if instance["kind"] != resource.gvk.kind.as_str()
         || instance["apiVersion"] != resource.api_version().as_str()
     {
         bail!(
@@ -167,7 +158,7 @@ fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
             instance["apiVersion"],
             instance["kind"],
             resource.api_version(),
-            resource.kind
+            resource.gvk.kind
         );
     }
     let schema = graph
@@ -192,7 +183,7 @@ fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
         .entry("creationTimestamp")
         .or_insert(json!(RENDER_TIME));
     cluster
-        .insert(&resource, instance)
+        .insert(resource, instance)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
@@ -212,20 +203,21 @@ fn seed_observed(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
                 object["metadata"]["namespace"] = json!("default");
             }
             cluster
-                .insert(&resource, object)
+                .insert(resource, object)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         }
     }
     Ok(())
 }
 
-fn type_of(graph: &Graph, object: &Value) -> Option<ResourceType> {
+fn type_of<'g>(graph: &'g Graph, object: &Value) -> Option<&'g ResourceType> {
     graph
         .resources
         .iter()
-        .map(|r| resource_type(&r.structure.schema))
+        .map(GraphResource::resource_type)
         .find(|t| {
-            object["apiVersion"] == t.api_version().as_str() && object["kind"] == t.kind.as_str()
+            object["apiVersion"] == t.api_version().as_str()
+                && object["kind"] == t.gvk.kind.as_str()
         })
 }
 

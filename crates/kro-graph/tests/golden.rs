@@ -44,7 +44,7 @@ fn summary(graph: &Graph) -> Value {
             json!({
                 "id": r.structure.id,
                 "kind": format!("{:?}", r.structure.kind),
-                "gvk": r.structure.schema.gvk.to_string(),
+                "gvk": r.structure.schema.resource_type.gvk.to_string(),
                 "dependencies": r.dependencies,
                 "expressions": r.expressions.iter().map(|e| json!({
                     "path": e.path.to_string(),

@@ -9,6 +9,7 @@
 use std::hash::{BuildHasher, Hasher};
 
 use anyhow::Context;
+use kro_graph::api::field_managers;
 use kube::Client;
 use kube_lease_manager::{LeaseManager, LeaseManagerBuilder, LeaseManagerError, LeaseParams};
 use tokio::sync::watch;
@@ -20,9 +21,6 @@ use crate::metrics::{LeaseLabels, Metrics};
 
 /// The Lease's name, upstream's.
 pub const LEASE_NAME: &str = "controller.kro.run";
-
-/// The field manager of our writes to the Lease.
-const FIELD_MANAGER: &str = "kro.run/leader-election";
 
 /// This process's identity in the Lease: the host name (the pod name in a
 /// cluster), and a random part so that two processes on one host differ.
@@ -69,7 +67,7 @@ pub async fn acquire(
     let identity = identity();
     // `args` checked 0 < grace < duration, which LeaseParams::new asserts.
     let params = LeaseParams::new(&identity, timing.duration_seconds, timing.grace_seconds)
-        .with_field_manager(FIELD_MANAGER);
+        .with_field_manager(field_managers::LEADER_ELECTION);
     let manager = LeaseManagerBuilder::new(client, LEASE_NAME)
         .with_namespace(namespace)
         .with_parameters(params)

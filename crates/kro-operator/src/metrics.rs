@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
+use kro_runtime::cluster::ResourceType;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -55,6 +56,15 @@ pub struct RgdTransitionLabels {
     pub from: String,
     /// The state after.
     pub to: String,
+}
+
+/// The `gvr` label of a kind, as upstream prints a GroupVersionResource:
+/// `group/version, Resource=plural` (the group empty for the core group).
+pub fn gvr_label(kind: &ResourceType) -> String {
+    format!(
+        "{}/{}, Resource={}",
+        kind.gvk.group, kind.gvk.version, kind.plural
+    )
 }
 
 /// Labels of the per-kind instance metrics: the instance kind as

@@ -8,13 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_graph::api::resource_graph_definition_crd;
+use kro_graph::api::{field_managers, resource_graph_definition_crd};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client};
-
-/// The field manager of the operator's own writes.
-pub const FIELD_MANAGER: &str = "kro.run/operator";
 
 /// How long the CRD may take to become Established.
 pub const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
@@ -32,7 +29,7 @@ pub async fn install(client: &Client) -> anyhow::Result<()> {
     match crds
         .patch(
             &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
+            &PatchParams::apply(field_managers::OPERATOR).force(),
             &Patch::Apply(&crd),
         )
         .await

@@ -13,6 +13,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_operator::cluster::KubeCluster;
 use kro_runtime::cluster::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType};
+use kro_schema::kinds::Gvk;
 use kro_testenv::{TestNamespace, eventually};
 use kube::Client;
 use serde_json::{Value, json};
@@ -55,9 +56,11 @@ impl Env {
 
 fn widgets() -> ResourceType {
     ResourceType {
-        group: GROUP.to_owned(),
-        version: "v1".to_owned(),
-        kind: "Widget".to_owned(),
+        gvk: Gvk {
+            group: GROUP.to_owned(),
+            version: "v1".to_owned(),
+            kind: "Widget".to_owned(),
+        },
         plural: "widgets".to_owned(),
         namespaced: true,
     }
@@ -662,11 +665,17 @@ contract!(
 async fn kube_cluster_reports_unknown_types_and_invalid_objects() {
     let (cluster, env, _namespaces) = kube_env("contract-errors").await;
     let unserved = ResourceType {
-        group: "nowhere.kro.test".to_owned(),
+        gvk: Gvk {
+            group: "nowhere.kro.test".to_owned(),
+            ..widgets().gvk
+        },
         ..widgets()
     };
     let unserved_version = ResourceType {
-        version: "v9".to_owned(),
+        gvk: Gvk {
+            version: "v9".to_owned(),
+            ..widgets().gvk
+        },
         ..widgets()
     };
     for resource in [&unserved, &unserved_version] {

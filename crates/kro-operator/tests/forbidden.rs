@@ -7,6 +7,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_operator::cluster::KubeCluster;
 use kro_runtime::cluster::{Cluster, ClusterError, ListScope, ObjectKey, ResourceType};
+use kro_schema::kinds::Gvk;
 use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
 use kube::api::{DeleteParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -25,9 +26,11 @@ async fn as_service_account(namespace: &str) -> Client {
 
 fn config_maps() -> ResourceType {
     ResourceType {
-        group: String::new(),
-        version: "v1".to_owned(),
-        kind: "ConfigMap".to_owned(),
+        gvk: Gvk {
+            group: String::new(),
+            version: "v1".to_owned(),
+            kind: "ConfigMap".to_owned(),
+        },
         plural: "configmaps".to_owned(),
         namespaced: true,
     }

@@ -29,15 +29,15 @@ async fn built_in_kinds_resolve_after_a_prefetch() {
         .with_builtin_fallback()
         .resolve(&deployment)
         .expect("bundled Deployment");
-    assert_eq!(bundled.plural, "deployments");
+    assert_eq!(bundled.resource_type.plural, "deployments");
 
     let config_map = Gvk::new("", "v1", "ConfigMap");
     live.prefetch(&[deployment.clone(), config_map.clone()])
         .await
         .expect("prefetch");
     let kind = live.resolve(&deployment).expect("live Deployment");
-    assert_eq!(kind.plural, "deployments");
-    assert!(kind.namespaced);
+    assert_eq!(kind.resource_type.plural, "deployments");
+    assert!(kind.resource_type.namespaced);
     let spec = kind
         .schema
         .properties
@@ -47,7 +47,10 @@ async fn built_in_kinds_resolve_after_a_prefetch() {
         .expect("Deployment spec properties");
     assert!(spec.contains_key("replicas"));
     assert_eq!(
-        live.resolve(&config_map).expect("ConfigMap").plural,
+        live.resolve(&config_map)
+            .expect("ConfigMap")
+            .resource_type
+            .plural,
         "configmaps"
     );
     assert_eq!(
@@ -97,8 +100,8 @@ async fn a_new_crd_resolves_and_unchanged_documents_are_not_fetched_again() {
         live.resolve(&gadget).ok()
     })
     .await;
-    assert_eq!(kind.plural, "gadgets");
-    assert!(!kind.namespaced, "a cluster-scoped CRD");
+    assert_eq!(kind.resource_type.plural, "gadgets");
+    assert!(!kind.resource_type.namespaced, "a cluster-scoped CRD");
     let colour = kind
         .schema
         .properties
@@ -164,7 +167,11 @@ async fn built_ins_answer_when_the_server_cannot_be_reached() {
     ));
     let chain = live.with_builtin_fallback();
     assert_eq!(
-        chain.resolve(&deployment).expect("bundled").plural,
+        chain
+            .resolve(&deployment)
+            .expect("bundled")
+            .resource_type
+            .plural,
         "deployments"
     );
     assert!(matches!(

@@ -9,9 +9,7 @@
 
 pub mod cluster;
 pub mod collection;
-pub mod conditions;
 pub mod desired;
-pub mod metadata;
 pub mod reconcile;
 pub mod state;
 
@@ -20,5 +18,5 @@ mod test_graphs;
 
 pub use reconcile::{
     ConditionTransition, ExternalRead, ExternalTarget, NodeReport, Options, Outcome,
-    ReconcileError, Requeue, instance_type, reconcile, resource_type,
+    ReconcileError, Requeue, reconcile,
 };

@@ -28,6 +28,7 @@ pub mod defaulting;
 pub mod error;
 pub mod evolution;
 pub mod ir;
+pub mod kinds;
 pub mod openapi;
 pub mod openapi_document;
 pub mod pluralize;

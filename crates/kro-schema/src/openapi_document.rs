@@ -8,72 +8,20 @@
 //! references.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-/// A group, version and kind. The core group is the empty string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Gvk {
-    /// API group; empty for the core group.
-    pub group: String,
-    /// API version within the group, such as `v1`.
-    pub version: String,
-    /// Kind, such as `Deployment`.
-    pub kind: String,
-}
-
-impl Gvk {
-    /// A GVK from its parts.
-    pub fn new(
-        group: impl Into<String>,
-        version: impl Into<String>,
-        kind: impl Into<String>,
-    ) -> Self {
-        Self {
-            group: group.into(),
-            version: version.into(),
-            kind: kind.into(),
-        }
-    }
-
-    /// A GVK from an object's `apiVersion` (`apps/v1`, or `v1` for the core
-    /// group) and `kind`.
-    pub fn from_api_version(api_version: &str, kind: &str) -> Self {
-        match api_version.split_once('/') {
-            Some((group, version)) => Self::new(group, version, kind),
-            None => Self::new("", api_version, kind),
-        }
-    }
-
-    /// The `apiVersion` an object of this kind carries.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-}
-
-impl fmt::Display for Gvk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}, Kind={}", self.api_version(), self.kind)
-    }
-}
+use crate::kinds::Gvk;
+use crate::kinds::ResourceType;
 
 /// What is known about a served kind: enough to type-check objects of it
 /// and to address them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KindSchema {
-    /// The kind.
-    pub gvk: Gvk,
-    /// The resource name in URLs, such as `deployments`.
-    pub plural: String,
-    /// Whether objects of the kind live in a namespace.
-    pub namespaced: bool,
+    /// The kind, where it is served and its scope.
+    pub resource_type: ResourceType,
     /// The schema of a whole object, self-contained (no `$ref`).
     pub schema: JSONSchemaProps,
 }
@@ -203,9 +151,11 @@ impl OpenApiDocument {
         Some(
             self.component_schema(&served.component)
                 .map(|schema| KindSchema {
-                    gvk: gvk.clone(),
-                    plural: served.plural.clone(),
-                    namespaced: served.namespaced,
+                    resource_type: ResourceType::new(
+                        gvk.clone(),
+                        served.plural.clone(),
+                        served.namespaced,
+                    ),
                     schema,
                 }),
         )
@@ -343,7 +293,10 @@ mod tests {
         assert_eq!(doc.kinds().collect::<Vec<_>>(), [&gvk]);
         let widget = doc.kind_schema(&gvk).unwrap().unwrap();
         assert_eq!(
-            (widget.plural.as_str(), widget.namespaced),
+            (
+                widget.resource_type.plural.as_str(),
+                widget.resource_type.namespaced
+            ),
             ("widgets", true)
         );
         let properties = widget.schema.properties.unwrap();

@@ -4,7 +4,8 @@
 use std::io::Read;
 
 use flate2::read::GzDecoder;
-use kro_schema::openapi_document::{Gvk, OpenApiDocument};
+use kro_schema::kinds::Gvk;
+use kro_schema::openapi_document::OpenApiDocument;
 
 use super::{ListKind, SchemaTypes};
 use crate::template::FieldPath;

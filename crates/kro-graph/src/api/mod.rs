@@ -1,15 +1,23 @@
-//! The `kro.run/v1alpha1` `ResourceGraphDefinition` API: the types an RGD
-//! author writes and the operator reports, and the CRD that registers them.
+//! kro's API: the `kro.run/v1alpha1` `ResourceGraphDefinition` types an
+//! RGD author writes and the operator reports, the CRD that registers
+//! them, and the vocabulary kro writes on the objects it manages (status
+//! conditions and their rules, labels, annotations, the finalizer and the
+//! field managers).
+//!
+//! The vocabulary is here rather than in the runtime because both
+//! controllers speak it: the RGD controller as much as an instance pass.
 //!
 //! These are plain serde types. They implement `k8s_openapi::Resource` and
 //! `k8s_openapi::Metadata`, which is all kube-rs needs to use them with
 //! `kube::Api`, without this crate depending on a Kubernetes client.
 
-mod condition;
+mod conditions;
 mod crd;
+pub mod field_managers;
+pub mod metadata;
 mod rgd;
 
-pub use condition::{Condition, ConditionStatus};
+pub use conditions::{Condition, ConditionSet, ConditionStatus, READY, now};
 pub use crd::resource_graph_definition_crd;
 pub use rgd::{
     API_VERSION, ExternalRef, ExternalRefMetadata, GROUP, KIND, Resource, ResourceDependency,

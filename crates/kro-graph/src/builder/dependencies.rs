@@ -284,7 +284,7 @@ fn omit_placement(
         let namespace = FieldPath::root().key("metadata").key("namespace");
         *field == name
             || (*field == namespace
-                && resource.schema.namespaced
+                && resource.schema.resource_type.namespaced
                 && structure.instance_scope == crate::api::Scope::Cluster)
     };
     match (&pending.context, &pending.placement) {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_cel::Env;
 use kro_cel::openapi_types::SchemaTypes;
+use kro_schema::kinds::{Gvk, ResourceType};
 
 use super::BuildOptions;
 use super::dependencies::{CompiledExpression, infer_dependencies};
@@ -30,6 +31,13 @@ pub struct GraphResource {
     pub types: Arc<SchemaTypes>,
 }
 
+impl GraphResource {
+    /// The served kind of the objects it creates or reads.
+    pub fn resource_type(&self) -> &ResourceType {
+        &self.structure.schema.resource_type
+    }
+}
+
 /// A validated RGD, ready to reconcile instances with.
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -39,6 +47,8 @@ pub struct Graph {
     pub instance_crd: CustomResourceDefinition,
     /// Whether instances are cluster-scoped.
     pub instance_scope: Scope,
+    /// The served kind of the instances, from the instance CRD.
+    pub instance_type: ResourceType,
     /// The resources, in declaration order.
     pub resources: Vec<GraphResource>,
     /// The dependency graph.
@@ -50,6 +60,29 @@ pub struct Graph {
     /// The CEL types of `schema` (the instance), to convert instances
     /// with: a `float` field written `1` must read as a double.
     pub instance_types: Arc<SchemaTypes>,
+}
+
+impl Graph {
+    /// The resource with id `id`.
+    pub fn resource(&self, id: &str) -> Option<&GraphResource> {
+        self.resources.iter().find(|r| r.structure.id == id)
+    }
+}
+
+/// The served kind a CRD registers, at its first version (the one an
+/// instance CRD is synthesised with).
+fn crd_type(crd: &CustomResourceDefinition) -> ResourceType {
+    let spec = &crd.spec;
+    let version = spec
+        .versions
+        .first()
+        .map(|v| v.name.as_str())
+        .unwrap_or_default();
+    ResourceType::new(
+        Gvk::new(&spec.group, version, &spec.names.kind),
+        &spec.names.plural,
+        spec.scope == "Namespaced",
+    )
 }
 
 /// Builds graphs from RGDs. Holds what every build shares: the schema
@@ -125,6 +158,7 @@ impl Builder {
             .collect();
         Ok(Graph {
             rgd: structure.rgd,
+            instance_type: crd_type(&instance_crd),
             instance_crd,
             instance_scope: structure.instance_scope,
             resources,
@@ -183,6 +217,17 @@ mod tests {
         assert_eq!(status, ["deploymentConditions", "availableReplicas"]);
         assert_eq!(graph.status.dependencies, ["deployment"]);
         assert_eq!(graph.instance_crd.spec.names.kind, "Application");
+        assert_eq!(
+            graph.instance_type,
+            ResourceType::new(
+                Gvk::new("kro.run", "v1alpha1", "Application"),
+                "applications",
+                true
+            )
+        );
+        let deployment = graph.resource("deployment").unwrap();
+        assert_eq!(deployment.resource_type().to_string(), "deployments.apps");
+        assert!(graph.resource("nope").is_none());
     }
 
     #[test]

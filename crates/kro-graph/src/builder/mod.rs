@@ -20,7 +20,7 @@ pub mod types;
 pub use dependencies::{CompiledExpression, Context, Dependencies, infer_dependencies};
 pub use graph::{Builder, Graph, GraphResource};
 pub use status::{InstanceStatus, StatusField, compile_status};
-pub use structure::{NodeKind, ResourceStructure, Structure, check_structure};
+pub use structure::{NodeKind, ResourceStructure, Structure, check_structure, referenced_kinds};
 
 /// Limits the builder enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

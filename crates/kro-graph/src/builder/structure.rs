@@ -270,6 +270,33 @@ fn check_resource(
     })
 }
 
+/// Every kind an RGD's resources name, sorted and without duplicates: the
+/// schemas a build will ask its resolver for, for a resolver that fetches
+/// them to fetch first. Read leniently, before any check: a resource whose
+/// `apiVersion` or `kind` is not a string names no kind.
+pub fn referenced_kinds(rgd: &ResourceGraphDefinition) -> Vec<Gvk> {
+    let mut kinds: Vec<Gvk> = rgd
+        .spec
+        .resources
+        .iter()
+        .filter_map(
+            |resource| match (&resource.template, &resource.external_ref) {
+                (Some(template), _) => Some(Gvk::from_api_version(
+                    template.get("apiVersion")?.as_str()?,
+                    template.get("kind")?.as_str()?,
+                )),
+                (None, Some(external)) => {
+                    Some(Gvk::from_api_version(&external.api_version, &external.kind))
+                }
+                (None, None) => None,
+            },
+        )
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
 /// The object an externalRef describes, shaped like a template so that the
 /// same checks and expression scanning apply.
 fn external_object(external: &ExternalRef) -> Value {
@@ -370,15 +397,15 @@ fn check_scope(
         .pointer("/metadata/namespace")
         .filter(|ns| !ns.is_null());
     let namespace_path = path.key("metadata").key("namespace");
-    if !schema.namespaced && namespace.is_some() {
+    if !schema.resource_type.namespaced && namespace.is_some() {
         errors.push(
             Some(id),
             namespace_path,
             BuildErrorKind::ClusterScopedWithNamespace {
-                kind: schema.gvk.kind.clone(),
+                kind: schema.resource_type.gvk.kind.clone(),
             },
         );
-    } else if schema.namespaced
+    } else if schema.resource_type.namespaced
         && instance_scope == Scope::Cluster
         && namespace.and_then(Value::as_str).is_none_or(str::is_empty)
         // A selector without a namespace reads every namespace.
@@ -388,7 +415,7 @@ fn check_scope(
             Some(id),
             namespace_path,
             BuildErrorKind::NamespaceRequired {
-                kind: schema.gvk.kind.clone(),
+                kind: schema.resource_type.gvk.kind.clone(),
             },
         );
     }

@@ -89,12 +89,12 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
     let resources: Vec<Arc<SchemaTypes>> = structure
         .resources
         .iter()
-        .map(|resource| cache.kind(&resource.schema.gvk, &resource.schema.schema))
+        .map(|resource| cache.kind(&resource.schema.resource_type.gvk, &resource.schema.schema))
         .collect();
     let mut kinds: Vec<Gvk> = structure
         .resources
         .iter()
-        .map(|r| r.schema.gvk.clone())
+        .map(|r| r.schema.resource_type.gvk.clone())
         .collect();
     kinds.sort();
     kinds.dedup();
@@ -126,7 +126,7 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
                         .resources
                         .iter()
                         .zip(&resources)
-                        .find(|(r, _)| &r.schema.gvk == gvk);
+                        .find(|(r, _)| &r.schema.resource_type.gvk == gvk);
                     if let Some((_, types)) = declared {
                         types.declare(&mut env);
                     }

@@ -8,6 +8,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, JSONSchemaProps,
 };
 
+use kro_schema::kinds::ResourceType;
+
 use super::{Gvk, KindSchema, ResolveError, SchemaResolver};
 
 /// Resolves the kinds of a set of CRDs, offline.
@@ -40,10 +42,12 @@ impl CrdSchemas {
                         ..JSONSchemaProps::default()
                     });
                 let kind = KindSchema {
-                    plural: spec.names.plural.clone(),
-                    namespaced: spec.scope == "Namespaced",
+                    resource_type: ResourceType::new(
+                        gvk.clone(),
+                        &spec.names.plural,
+                        spec.scope == "Namespaced",
+                    ),
                     schema: with_object_fields(schema, object_meta),
-                    gvk: gvk.clone(),
                 };
                 kinds.insert(gvk, Arc::new(kind));
             }

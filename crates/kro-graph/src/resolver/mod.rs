@@ -18,7 +18,8 @@ use thiserror::Error;
 
 pub use builtin::{BuiltinSchemas, KUBERNETES_VERSION};
 pub use crd::CrdSchemas;
-pub use kro_schema::openapi_document::{DocumentError, Gvk, KindSchema, OpenApiDocument};
+pub use kro_schema::kinds::Gvk;
+pub use kro_schema::openapi_document::{DocumentError, KindSchema, OpenApiDocument};
 
 /// Why a kind's schema could not be found.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -39,8 +39,8 @@ fn resolves_deployment_with_references_inlined() {
     let deployment = builtin
         .resolve(&Gvk::from_api_version("apps/v1", "Deployment"))
         .unwrap();
-    assert_eq!(deployment.plural, "deployments");
-    assert!(deployment.namespaced);
+    assert_eq!(deployment.resource_type.plural, "deployments");
+    assert!(deployment.resource_type.namespaced);
     let replicas = property(&deployment.schema, &["spec", "replicas"]);
     assert_eq!(replicas.type_.as_deref(), Some("integer"));
     assert_eq!(replicas.format.as_deref(), Some("int32"));
@@ -78,21 +78,30 @@ fn knows_scope_and_plural_of_core_and_cluster_kinds() {
         .resolve(&Gvk::from_api_version("v1", "Service"))
         .unwrap();
     assert_eq!(
-        (service.plural.as_str(), service.namespaced),
+        (
+            service.resource_type.plural.as_str(),
+            service.resource_type.namespaced
+        ),
         ("services", true)
     );
     let namespace = builtin
         .resolve(&Gvk::from_api_version("v1", "Namespace"))
         .unwrap();
     assert_eq!(
-        (namespace.plural.as_str(), namespace.namespaced),
+        (
+            namespace.resource_type.plural.as_str(),
+            namespace.resource_type.namespaced
+        ),
         ("namespaces", false)
     );
     let ingress = builtin
         .resolve(&Gvk::from_api_version("networking.k8s.io/v1", "Ingress"))
         .unwrap();
     assert_eq!(
-        (ingress.plural.as_str(), ingress.namespaced),
+        (
+            ingress.resource_type.plural.as_str(),
+            ingress.resource_type.namespaced
+        ),
         ("ingresses", true)
     );
     let role = builtin
@@ -101,7 +110,7 @@ fn knows_scope_and_plural_of_core_and_cluster_kinds() {
             "ClusterRole",
         ))
         .unwrap();
-    assert!(!role.namespaced);
+    assert!(!role.resource_type.namespaced);
 }
 
 #[test]
@@ -160,7 +169,10 @@ fn crd_kinds_get_standard_object_fields() {
         .resolve(&Gvk::from_api_version("example.com/v1", "Widget"))
         .unwrap();
     assert_eq!(
-        (widget.plural.as_str(), widget.namespaced),
+        (
+            widget.resource_type.plural.as_str(),
+            widget.resource_type.namespaced
+        ),
         ("widgets", false)
     );
     assert_eq!(

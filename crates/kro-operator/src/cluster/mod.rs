@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_runtime::cluster::{
     Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, finalizers_without,
 };
+use kro_schema::kinds::Gvk;
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
     Preconditions, PropagationPolicy,
@@ -57,41 +58,12 @@ impl KubeCluster {
 /// kube's description of a type, built from what the graph knows.
 pub(crate) fn api_resource(resource: &ResourceType) -> ApiResource {
     ApiResource {
-        group: resource.group.clone(),
-        version: resource.version.clone(),
+        group: resource.gvk.group.clone(),
+        version: resource.gvk.version.clone(),
         api_version: resource.api_version(),
-        kind: resource.kind.clone(),
+        kind: resource.gvk.kind.clone(),
         plural: resource.plural.clone(),
     }
-}
-
-/// The key of an object about to be written, with the same checks the
-/// API server makes first: a name, and a namespace for namespaced types.
-fn key_of(resource: &ResourceType, object: &Value) -> Result<ObjectKey, ClusterError> {
-    let text = |pointer: &str| {
-        object
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .filter(|text| !text.is_empty())
-    };
-    let name = text("/metadata/name").ok_or_else(|| ClusterError::Invalid {
-        key: resource.to_string(),
-        message: "metadata.name: Required value".to_owned(),
-    })?;
-    let namespace = if resource.namespaced {
-        let namespace = text("/metadata/namespace").ok_or_else(|| ClusterError::Invalid {
-            key: format!("{resource} {name}"),
-            message: "metadata.namespace: Required value".to_owned(),
-        })?;
-        Some(namespace.to_owned())
-    } else {
-        None
-    };
-    Ok(ObjectKey {
-        resource: resource.clone(),
-        namespace,
-        name: name.to_owned(),
-    })
 }
 
 /// An object as JSON, with `apiVersion` and `kind` filled in: the items
@@ -100,7 +72,7 @@ fn to_json(resource: &ResourceType, mut object: DynamicObject) -> Result<Value, 
     if object.types.is_none() {
         object.types = Some(TypeMeta {
             api_version: resource.api_version(),
-            kind: resource.kind.clone(),
+            kind: resource.gvk.kind.clone(),
         });
     }
     serde_json::to_value(object).map_err(|e| ClusterError::Other {
@@ -127,7 +99,7 @@ impl Cluster for KubeCluster {
         object: &Value,
         finalizer: &str,
     ) -> Result<Option<Value>, ClusterError> {
-        let key = key_of(resource, object)?;
+        let key = ObjectKey::of(resource, object)?;
         let remaining = finalizers_without(object, finalizer);
         // A merge patch replaces the list whoever owns its entries; the
         // resourceVersion makes it fail on a list changed meanwhile.
@@ -163,9 +135,11 @@ impl Cluster for KubeCluster {
         Ok(api_group
             .recommended_kind(kind)
             .map(|(resource, capabilities)| ResourceType {
-                group: resource.group,
-                version: resource.version,
-                kind: resource.kind,
+                gvk: Gvk {
+                    group: resource.group,
+                    version: resource.version,
+                    kind: resource.kind,
+                },
                 plural: resource.plural,
                 namespaced: capabilities.scope == kube::discovery::Scope::Namespaced,
             }))
@@ -229,7 +203,7 @@ impl Cluster for KubeCluster {
         object: &Value,
         field_manager: &str,
     ) -> Result<Value, ClusterError> {
-        let key = key_of(resource, object)?;
+        let key = ObjectKey::of(resource, object)?;
         let api = self.api(resource, key.namespace.as_deref());
         let params = PatchParams::apply(field_manager).force();
         match api.patch(&key.name, &params, &Patch::Apply(object)).await {
@@ -271,7 +245,7 @@ impl Cluster for KubeCluster {
         resource: &ResourceType,
         object: &Value,
     ) -> Result<Value, ClusterError> {
-        let key = key_of(resource, object)?;
+        let key = ObjectKey::of(resource, object)?;
         let typed: DynamicObject =
             serde_json::from_value(object.clone()).map_err(|e| ClusterError::Invalid {
                 key: key.to_string(),

@@ -15,10 +15,10 @@ use kro_runtime::reconcile::{ConditionTransition, Options, Outcome, Requeue, rec
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde_json::Value;
 
-use super::queue::{InstanceKey, Reconcile, Verdict, gvr_label};
+use super::queue::{Reconcile, Verdict};
 use super::{Dynamic, Handler};
 use crate::cluster::KubeCluster;
-use crate::metrics::{GvrLabels, InstanceTransitionLabels};
+use crate::metrics::{GvrLabels, InstanceTransitionLabels, gvr_label};
 
 /// The instance settings that come from the flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +54,10 @@ impl InstanceReconciler {
         }
     }
 
-    async fn pass(&self, handler: &Handler, key: &InstanceKey) -> Verdict {
+    async fn pass(&self, handler: &Handler, key: &ObjectKey) -> Verdict {
+        // The kind as served now: the key's may predate a change of scope.
         let object = ObjectKey {
-            resource: (*handler.kind).clone(),
+            resource: handler.kind().clone(),
             namespace: key.namespace.clone(),
             name: key.name.clone(),
         };
@@ -93,7 +94,7 @@ impl InstanceReconciler {
     /// What the pass did, in the metrics.
     fn count(&self, handler: &Handler, outcome: &Outcome) {
         let labels = GvrLabels {
-            gvr: gvr_label(&handler.kind),
+            gvr: gvr_label(handler.kind()),
         };
         let metrics = self.dynamic.metrics();
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
@@ -146,7 +147,7 @@ impl InstanceReconciler {
                 .metrics()
                 .instance_state_transitions
                 .get_or_create(&InstanceTransitionLabels {
-                    gvr: gvr_label(&handler.kind),
+                    gvr: gvr_label(handler.kind()),
                     from_state,
                     to_state,
                 })
@@ -231,13 +232,13 @@ fn object_reference(instance: &Value) -> ObjectReference {
 }
 
 impl Reconcile for InstanceReconciler {
-    async fn reconcile(&self, key: InstanceKey) -> Verdict {
+    async fn reconcile(&self, key: ObjectKey) -> Verdict {
         // The kind may have stopped being served since the key was queued.
-        let Some(handler) = self.dynamic.handler(&key.kind) else {
+        let Some(handler) = self.dynamic.handler(&key.resource) else {
             return Verdict::Done;
         };
         let labels = GvrLabels {
-            gvr: gvr_label(&handler.kind),
+            gvr: gvr_label(handler.kind()),
         };
         let metrics = self.dynamic.metrics();
         metrics.instance_reconciles.get_or_create(&labels).inc();

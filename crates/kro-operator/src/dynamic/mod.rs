@@ -19,18 +19,18 @@ pub mod watches;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use futures::StreamExt;
-use kro_runtime::cluster::ResourceType;
-use kro_runtime::metadata::OWNED;
+use kro_graph::api::metadata::OWNED;
+use kro_runtime::cluster::{ObjectKey, ResourceType};
 use kro_runtime::reconcile::ExternalRead;
 use kube::api::{DynamicObject, PartialObjectMeta};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 
-pub use queue::{InstanceKey, Queue, QueueConfig, Requests};
+pub use queue::{Queue, QueueConfig, Requests};
 pub use registry::{Handler, Registered};
 
 use crate::cluster::api_resource;
-use crate::metrics::{GvrLabels, Metrics, WatchEventLabels};
+use crate::metrics::{GvrLabels, Metrics, WatchEventLabels, gvr_label};
 use registry::Registry;
 use router::{MetaEvent, Router};
 use watches::{Filter, WatchKey, Watches};
@@ -117,7 +117,7 @@ impl Dynamic {
         self.update_gauges(&state);
         let again = match registered {
             Registered::Same => Vec::new(),
-            Registered::New | Registered::Changed => state.router.instances_of(&handler.kind),
+            Registered::New | Registered::Changed => state.router.instances_of(handler.kind()),
         };
         drop(state);
         for key in again {
@@ -132,7 +132,7 @@ impl Dynamic {
     pub fn deregister(&self, rgd_name: &str) {
         let mut state = self.inner.state();
         if let Some(handler) = state.registry.deregister(rgd_name) {
-            state.router.forget_kind(&handler.kind);
+            state.router.forget_kind(handler.kind());
         }
         state.watches.release_owner(&registry::owner(rgd_name));
         self.update_gauges(&state);
@@ -156,7 +156,7 @@ impl Dynamic {
 
     /// Records what `instance` read from external kinds in its last
     /// reconcile, replacing what it read before.
-    pub fn set_external_reads(&self, instance: &InstanceKey, reads: Vec<ExternalRead>) {
+    pub fn set_external_reads(&self, instance: &ObjectKey, reads: Vec<ExternalRead>) {
         self.inner
             .state()
             .router
@@ -164,7 +164,7 @@ impl Dynamic {
     }
 
     /// Forgets what `instance` read (it is gone).
-    pub fn forget_instance(&self, instance: &InstanceKey) {
+    pub fn forget_instance(&self, instance: &ObjectKey) {
         self.inner.state().router.forget_reads(instance);
     }
 
@@ -184,7 +184,7 @@ impl Dynamic {
     }
 
     fn route(&self, key: &WatchKey, event: &watcher::Event<PartialObjectMeta<DynamicObject>>) {
-        let gvr = queue::gvr_label(&key.resource);
+        let gvr = gvr_label(&key.resource);
         let (meta_event, event_type) = match event {
             watcher::Event::Init => (MetaEvent::Init, None),
             watcher::Event::InitApply(o) => (MetaEvent::InitApply(&o.metadata), Some("add")),
@@ -202,7 +202,7 @@ impl Dynamic {
                 })
                 .inc();
         }
-        let keys: Vec<InstanceKey> = {
+        let keys: Vec<ObjectKey> = {
             let mut guard = self.inner.state();
             let state = &mut *guard;
             match (key.filter, meta_event) {
@@ -212,16 +212,14 @@ impl Dynamic {
                     let Some(handler) = state.registry.handler(&key.resource) else {
                         return;
                     };
-                    state.router.instance_event(&handler.kind, meta_event)
+                    state.router.instance_event(handler.kind(), meta_event)
                 }
                 (Filter::OwnedChildren, MetaEvent::InitApply(meta))
                 | (Filter::OwnedChildren, MetaEvent::Apply(meta))
                 | (Filter::OwnedChildren, MetaEvent::Delete(meta)) => {
                     let registry = &state.registry;
                     Router::child_event(meta, |group, version, kind| {
-                        registry
-                            .get(group, version, kind)
-                            .map(|h| Arc::clone(&h.kind))
+                        registry.get(group, version, kind).map(|h| h.kind().clone())
                     })
                     .into_iter()
                     .collect()

@@ -18,38 +18,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
-use kro_runtime::cluster::ResourceType;
+use kro_runtime::cluster::ObjectKey;
 use kube::runtime::scheduler::{ScheduleRequest, scheduler};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{GvrLabels, IntGauge, Metrics, RequeueLabels};
-
-/// One instance: its kind, namespace (for namespaced kinds) and name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InstanceKey {
-    /// The instance kind, shared by every key of that kind.
-    pub kind: Arc<ResourceType>,
-    /// The namespace; `None` for cluster-scoped kinds.
-    pub namespace: Option<String>,
-    /// The name.
-    pub name: String,
-}
-
-impl std::fmt::Display for InstanceKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.namespace {
-            Some(namespace) => write!(f, "{} {namespace}/{}", self.kind, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
-        }
-    }
-}
-
-/// The `gvr` label of a kind, as upstream prints a GroupVersionResource.
-pub fn gvr_label(kind: &ResourceType) -> String {
-    format!("{}/{}, Resource={}", kind.group, kind.version, kind.plural)
-}
+use crate::metrics::{GvrLabels, IntGauge, Metrics, RequeueLabels, gvr_label};
 
 /// Later than the scheduler's own cap of six months.
 const FAR_FUTURE: Duration = Duration::from_secs(366 * 24 * 3600);
@@ -57,17 +32,17 @@ const FAR_FUTURE: Duration = Duration::from_secs(366 * 24 * 3600);
 /// Where keys are put in. Cheap to clone.
 #[derive(Clone)]
 pub struct Queue {
-    requests: UnboundedSender<ScheduleRequest<InstanceKey>>,
+    requests: UnboundedSender<ScheduleRequest<ObjectKey>>,
     /// Keys sent and not yet taken, for the queue length gauge (the
     /// scheduler keeps its own count private).
-    queued: Arc<Mutex<HashSet<InstanceKey>>>,
+    queued: Arc<Mutex<HashSet<ObjectKey>>>,
     length: IntGauge,
 }
 
 /// The receiving end of a [`Queue`], for [`run`].
 pub struct Requests {
-    receiver: UnboundedReceiver<ScheduleRequest<InstanceKey>>,
-    queued: Arc<Mutex<HashSet<InstanceKey>>>,
+    receiver: UnboundedReceiver<ScheduleRequest<ObjectKey>>,
+    queued: Arc<Mutex<HashSet<ObjectKey>>>,
     length: IntGauge,
 }
 
@@ -92,12 +67,12 @@ impl Queue {
     }
 
     /// Reconciles `key` as soon as possible.
-    pub fn enqueue(&self, key: InstanceKey) {
+    pub fn enqueue(&self, key: ObjectKey) {
         self.after(key, Duration::ZERO);
     }
 
     /// Reconciles `key` after `delay`, unless something asks for it sooner.
-    pub fn after(&self, key: InstanceKey, delay: Duration) {
+    pub fn after(&self, key: ObjectKey, delay: Duration) {
         {
             let mut queued = lock(&self.queued);
             queued.insert(key.clone());
@@ -139,7 +114,7 @@ pub enum Verdict {
 /// Reconciles one key.
 pub trait Reconcile: Send + Sync + 'static {
     /// Reconciles `key` once.
-    fn reconcile(&self, key: InstanceKey) -> impl Future<Output = Verdict> + Send;
+    fn reconcile(&self, key: ObjectKey) -> impl Future<Output = Verdict> + Send;
 }
 
 /// How the runner schedules work.
@@ -223,9 +198,9 @@ pub async fn run<R: Reconcile>(
         length,
     } = requests;
     let mut scheduled = std::pin::pin!(scheduler(receiver));
-    let mut busy: HashSet<InstanceKey> = HashSet::new();
-    let mut running: HashMap<tokio::task::Id, (InstanceKey, Instant)> = HashMap::new();
-    let mut failures: HashMap<InstanceKey, u32> = HashMap::new();
+    let mut busy: HashSet<ObjectKey> = HashSet::new();
+    let mut running: HashMap<tokio::task::Id, (ObjectKey, Instant)> = HashMap::new();
+    let mut failures: HashMap<ObjectKey, u32> = HashMap::new();
     let mut bucket = Bucket::new(config.rate_limit, config.burst);
     let mut tasks: JoinSet<Verdict> = JoinSet::new();
     let concurrency = config.concurrency.max(1);
@@ -293,9 +268,9 @@ pub async fn run<R: Reconcile>(
     }
 }
 
-fn labels(key: &InstanceKey) -> GvrLabels {
+fn labels(key: &ObjectKey) -> GvrLabels {
     GvrLabels {
-        gvr: gvr_label(&key.kind),
+        gvr: gvr_label(&key.resource),
     }
 }
 
@@ -304,16 +279,16 @@ fn finish(
     queue: &Queue,
     config: &QueueConfig,
     metrics: &Metrics,
-    failures: &mut HashMap<InstanceKey, u32>,
+    failures: &mut HashMap<ObjectKey, u32>,
     bucket: &mut Bucket,
-    key: InstanceKey,
+    key: ObjectKey,
     verdict: Verdict,
 ) {
     let requeue = |kind: &str| {
         metrics
             .requeues
             .get_or_create(&RequeueLabels {
-                gvr: gvr_label(&key.kind),
+                gvr: gvr_label(&key.resource),
                 r#type: kind.to_owned(),
             })
             .inc();
@@ -350,17 +325,21 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kro_runtime::cluster::ResourceType;
+    use kro_schema::kinds::Gvk;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn key(name: &str) -> InstanceKey {
-        InstanceKey {
-            kind: Arc::new(ResourceType {
-                group: "kro.run".into(),
-                version: "v1alpha1".into(),
-                kind: "App".into(),
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey {
+            resource: ResourceType {
+                gvk: Gvk {
+                    group: "kro.run".into(),
+                    version: "v1alpha1".into(),
+                    kind: "App".into(),
+                },
                 plural: "apps".into(),
                 namespaced: true,
-            }),
+            },
             namespace: Some("ns".into()),
             name: name.into(),
         }
@@ -416,7 +395,7 @@ mod tests {
     }
 
     impl Reconcile for Script {
-        async fn reconcile(&self, key: InstanceKey) -> Verdict {
+        async fn reconcile(&self, key: ObjectKey) -> Verdict {
             let n = {
                 let mut started = lock(&self.started);
                 started.push((key.name.clone(), self.origin.elapsed()));

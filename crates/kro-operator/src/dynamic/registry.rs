@@ -4,9 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use kro_graph::builder::{Graph, NodeKind};
-use kro_graph::resolver::Gvk;
 use kro_runtime::cluster::ResourceType;
-use kro_runtime::reconcile::{instance_type, resource_type};
+use kro_schema::kinds::Gvk;
 
 use super::watches::{Filter, WatchKey};
 
@@ -19,8 +18,6 @@ pub struct Handler {
     pub rgd_uid: String,
     /// The RGD generation the graph was built from.
     pub rgd_generation: i64,
-    /// The instance kind.
-    pub kind: Arc<ResourceType>,
     /// The graph.
     pub graph: Arc<Graph>,
 }
@@ -32,9 +29,13 @@ impl Handler {
             rgd_name: rgd_name.to_owned(),
             rgd_uid: rgd_uid.to_owned(),
             rgd_generation,
-            kind: Arc::new(instance_type(&graph)),
             graph,
         }
+    }
+
+    /// The instance kind it serves.
+    pub fn kind(&self) -> &ResourceType {
+        &self.graph.instance_type
     }
 
     /// The watches this handler needs: its instances, the children its
@@ -42,7 +43,7 @@ impl Handler {
     /// are literals in the RGD, so the set is fixed for a graph.
     pub fn watches(&self) -> BTreeSet<WatchKey> {
         let mut keys = BTreeSet::from([WatchKey {
-            resource: (*self.kind).clone(),
+            resource: self.kind().clone(),
             filter: Filter::Instances,
         }]);
         for resource in &self.graph.resources {
@@ -51,7 +52,7 @@ impl Handler {
                 NodeKind::External | NodeKind::ExternalCollection => Filter::All,
             };
             keys.insert(WatchKey {
-                resource: resource_type(&resource.structure.schema),
+                resource: resource.resource_type().clone(),
                 filter,
             });
         }
@@ -88,16 +89,12 @@ pub struct Registry {
     by_kind: BTreeMap<Gvk, Arc<Handler>>,
 }
 
-fn gvk(kind: &ResourceType) -> Gvk {
-    Gvk::new(&kind.group, &kind.version, &kind.kind)
-}
-
 impl Registry {
     /// Serves `handler`'s kind with it, replacing any handler of that kind.
     pub fn register(&mut self, handler: Arc<Handler>) -> Registered {
         match self
             .by_kind
-            .insert(gvk(&handler.kind), Arc::clone(&handler))
+            .insert(handler.kind().gvk.clone(), Arc::clone(&handler))
         {
             None => Registered::New,
             Some(old)
@@ -127,7 +124,7 @@ impl Registry {
 
     /// The handler of an instance type.
     pub fn handler(&self, kind: &ResourceType) -> Option<Arc<Handler>> {
-        self.by_kind.get(&gvk(kind)).cloned()
+        self.by_kind.get(&kind.gvk).cloned()
     }
 
     /// How many kinds are served.
@@ -166,11 +163,13 @@ mod tests {
     fn the_application_needs_its_kind_and_three_child_kinds() {
         let handler = Handler::new("app", "uid", 1, graph("app"));
         assert_eq!(
-            *handler.kind,
+            *handler.kind(),
             ResourceType {
-                group: "kro.run".into(),
-                version: "v1alpha1".into(),
-                kind: "Application".into(),
+                gvk: Gvk {
+                    group: "kro.run".into(),
+                    version: "v1alpha1".into(),
+                    kind: "Application".into(),
+                },
                 plural: "applications".into(),
                 namespaced: true,
             }

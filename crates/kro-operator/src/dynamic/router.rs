@@ -18,17 +18,14 @@
 //! Only these small indexes are kept, never objects.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use kro_runtime::cluster::{ResourceType, matches_selector};
-use kro_runtime::metadata::{
+use kro_graph::api::metadata::{
     INSTANCE_GROUP, INSTANCE_KIND, INSTANCE_NAME, INSTANCE_NAMESPACE, INSTANCE_VERSION, RECONCILE,
     is_suspended,
 };
+use kro_runtime::cluster::{ObjectKey, ResourceType, matches_selector};
 use kro_runtime::reconcile::{ExternalRead, ExternalTarget};
-
-use super::queue::InstanceKey;
 
 /// A watch event, reduced to the object's metadata.
 #[derive(Debug, Clone, Copy)]
@@ -84,19 +81,19 @@ struct KindInstances {
 /// The readers of one external kind.
 #[derive(Debug, Default)]
 struct ExternalIndex {
-    by_name: BTreeMap<Place, BTreeSet<InstanceKey>>,
-    by_selector: Vec<(Option<String>, LabelSelector, InstanceKey)>,
+    by_name: BTreeMap<Place, BTreeSet<ObjectKey>>,
+    by_selector: Vec<(Option<String>, LabelSelector, ObjectKey)>,
     /// Which instances each object matched by selector last time.
-    last_match: BTreeMap<Place, BTreeSet<InstanceKey>>,
+    last_match: BTreeMap<Place, BTreeSet<ObjectKey>>,
 }
 
 /// The routing indexes of every served kind.
 #[derive(Debug, Default)]
 pub struct Router {
-    instances: BTreeMap<Arc<ResourceType>, KindInstances>,
+    instances: BTreeMap<ResourceType, KindInstances>,
     external: BTreeMap<ResourceType, ExternalIndex>,
     /// What each instance read, to replace it after its next reconcile.
-    reads: BTreeMap<InstanceKey, Vec<ExternalRead>>,
+    reads: BTreeMap<ObjectKey, Vec<ExternalRead>>,
 }
 
 fn place(meta: &ObjectMeta) -> Place {
@@ -106,9 +103,9 @@ fn place(meta: &ObjectMeta) -> Place {
     )
 }
 
-fn key(kind: &Arc<ResourceType>, (namespace, name): Place) -> InstanceKey {
-    InstanceKey {
-        kind: Arc::clone(kind),
+fn key(kind: &ResourceType, (namespace, name): Place) -> ObjectKey {
+    ObjectKey {
+        resource: kind.clone(),
         namespace,
         name,
     }
@@ -116,12 +113,8 @@ fn key(kind: &Arc<ResourceType>, (namespace, name): Place) -> InstanceKey {
 
 impl Router {
     /// Routes an event of the instance kind `kind`'s own watch.
-    pub fn instance_event(
-        &mut self,
-        kind: &Arc<ResourceType>,
-        event: MetaEvent<'_>,
-    ) -> Vec<InstanceKey> {
-        let instances = self.instances.entry(Arc::clone(kind)).or_default();
+    pub fn instance_event(&mut self, kind: &ResourceType, event: MetaEvent<'_>) -> Vec<ObjectKey> {
+        let instances = self.instances.entry(kind.clone()).or_default();
         match event {
             MetaEvent::Init => {
                 instances.relisted = Some(BTreeSet::new());
@@ -171,8 +164,8 @@ impl Router {
     /// the served kind of a group, version and kind.
     pub fn child_event(
         meta: &ObjectMeta,
-        kind_of: impl Fn(&str, &str, &str) -> Option<Arc<ResourceType>>,
-    ) -> Option<InstanceKey> {
+        kind_of: impl Fn(&str, &str, &str) -> Option<ResourceType>,
+    ) -> Option<ObjectKey> {
         let labels = meta.labels.as_ref()?;
         let label = |name: &str| labels.get(name).map(String::as_str);
         let kind = kind_of(
@@ -186,8 +179,8 @@ impl Router {
             None
         };
         let name = label(INSTANCE_NAME)?.to_owned();
-        Some(InstanceKey {
-            kind,
+        Some(ObjectKey {
+            resource: kind,
             namespace,
             name,
         })
@@ -199,7 +192,7 @@ impl Router {
         resource: &ResourceType,
         meta: &ObjectMeta,
         deleted: bool,
-    ) -> BTreeSet<InstanceKey> {
+    ) -> BTreeSet<ObjectKey> {
         let Some(index) = self.external.get_mut(resource) else {
             return BTreeSet::new();
         };
@@ -207,7 +200,7 @@ impl Router {
         let mut readers = index.by_name.get(&at).cloned().unwrap_or_default();
         let empty = BTreeMap::new();
         let labels = meta.labels.as_ref().unwrap_or(&empty);
-        let matching: BTreeSet<InstanceKey> = index
+        let matching: BTreeSet<ObjectKey> = index
             .by_selector
             .iter()
             .filter(|(namespace, _, _)| namespace.is_none() || *namespace == at.0)
@@ -226,7 +219,7 @@ impl Router {
     }
 
     /// Replaces what `instance` reads with `reads`.
-    pub fn set_external_reads(&mut self, instance: &InstanceKey, reads: Vec<ExternalRead>) {
+    pub fn set_external_reads(&mut self, instance: &ObjectKey, reads: Vec<ExternalRead>) {
         self.forget_reads(instance);
         for read in &reads {
             let index = self.external.entry(read.resource.clone()).or_default();
@@ -251,7 +244,7 @@ impl Router {
     }
 
     /// Forgets what `instance` read (it is gone).
-    pub fn forget_reads(&mut self, instance: &InstanceKey) {
+    pub fn forget_reads(&mut self, instance: &ObjectKey) {
         let Some(old) = self.reads.remove(instance) else {
             return;
         };
@@ -281,11 +274,11 @@ impl Router {
 
     /// Forgets everything about the instances of `kind` (no longer served).
     pub fn forget_kind(&mut self, kind: &ResourceType) {
-        self.instances.retain(|k, _| **k != *kind);
-        let readers: Vec<InstanceKey> = self
+        self.instances.retain(|k, _| k != kind);
+        let readers: Vec<ObjectKey> = self
             .reads
             .keys()
-            .filter(|key| *key.kind == *kind)
+            .filter(|key| key.resource == *kind)
             .cloned()
             .collect();
         for reader in readers {
@@ -294,7 +287,7 @@ impl Router {
     }
 
     /// Every known instance of `kind`.
-    pub fn instances_of(&self, kind: &Arc<ResourceType>) -> Vec<InstanceKey> {
+    pub fn instances_of(&self, kind: &ResourceType) -> Vec<ObjectKey> {
         self.instances
             .get(kind)
             .map(|instances| {
@@ -308,7 +301,7 @@ impl Router {
     }
 
     /// Every known instance of every kind.
-    pub fn all_instances(&self) -> Vec<InstanceKey> {
+    pub fn all_instances(&self) -> Vec<ObjectKey> {
         self.instances
             .keys()
             .flat_map(|kind| self.instances_of(kind))
@@ -318,23 +311,29 @@ impl Router {
 
 #[cfg(test)]
 mod tests {
+    use kro_schema::kinds::Gvk;
+
     use super::*;
 
-    fn app() -> Arc<ResourceType> {
-        Arc::new(ResourceType {
-            group: "kro.run".into(),
-            version: "v1alpha1".into(),
-            kind: "App".into(),
+    fn app() -> ResourceType {
+        ResourceType {
+            gvk: Gvk {
+                group: "kro.run".into(),
+                version: "v1alpha1".into(),
+                kind: "App".into(),
+            },
             plural: "apps".into(),
             namespaced: true,
-        })
+        }
     }
 
     fn config_maps() -> ResourceType {
         ResourceType {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "ConfigMap".into(),
+            gvk: Gvk {
+                group: String::new(),
+                version: "v1".into(),
+                kind: "ConfigMap".into(),
+            },
             plural: "configmaps".into(),
             namespaced: true,
         }
@@ -356,7 +355,7 @@ mod tests {
         }
     }
 
-    fn names(keys: impl IntoIterator<Item = InstanceKey>) -> Vec<String> {
+    fn names(keys: impl IntoIterator<Item = ObjectKey>) -> Vec<String> {
         keys.into_iter().map(|k| k.name).collect()
     }
 
@@ -444,8 +443,8 @@ mod tests {
         );
         assert_eq!(
             Router::child_event(&child, served),
-            Some(InstanceKey {
-                kind,
+            Some(ObjectKey {
+                resource: kind,
                 namespace: Some("team".into()),
                 name: "a".into()
             })
@@ -472,8 +471,8 @@ mod tests {
     fn external_objects_route_by_name_and_selector() {
         let mut router = Router::default();
         let kind = app();
-        let reader = |name: &str| InstanceKey {
-            kind: Arc::clone(&kind),
+        let reader = |name: &str| ObjectKey {
+            resource: kind.clone(),
             namespace: Some("ns".into()),
             name: name.into(),
         };
@@ -530,8 +529,8 @@ mod tests {
     #[test]
     fn new_reads_replace_old_ones() {
         let mut router = Router::default();
-        let reader = InstanceKey {
-            kind: app(),
+        let reader = ObjectKey {
+            resource: app(),
             namespace: Some("ns".into()),
             name: "r".into(),
         };

@@ -114,14 +114,18 @@ impl Watches {
 
 #[cfg(test)]
 mod tests {
+    use kro_schema::kinds::Gvk;
+
     use super::*;
 
     fn key(kind: &str, filter: Filter) -> WatchKey {
         WatchKey {
             resource: ResourceType {
-                group: String::new(),
-                version: "v1".into(),
-                kind: kind.into(),
+                gvk: Gvk {
+                    group: String::new(),
+                    version: "v1".into(),
+                    kind: kind.into(),
+                },
                 plural: format!("{}s", kind.to_lowercase()),
                 namespaced: true,
             },

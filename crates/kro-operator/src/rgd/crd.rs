@@ -9,14 +9,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_runtime::metadata::{KRO_VERSION, OWNED, RGD_ID, RGD_NAME, version_label};
+use kro_graph::api::field_managers;
+use kro_graph::api::metadata::{KRO_VERSION, OWNED, RGD_ID, RGD_NAME, version_label};
 use kro_schema::evolution::{compare_crds, summarize_breaking};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client};
 use thiserror::Error;
-
-use crate::rgd_crd::FIELD_MANAGER;
 
 /// The RGD annotation that lets a breaking change of the CRD through.
 pub const ALLOW_BREAKING_CHANGES: &str = "kro.run/allow-breaking-changes";
@@ -168,7 +167,7 @@ pub async fn ensure(
     let applied = api
         .patch(
             &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
+            &PatchParams::apply(field_managers::OPERATOR).force(),
             &Patch::Apply(desired),
         )
         .await

@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_graph::api::ResourceGraphDefinition;
-use kro_graph::builder::{Builder, Graph};
+use kro_graph::api::metadata::{FINALIZER, OWNED, RGD_NAME};
+use kro_graph::api::{ResourceGraphDefinition, now};
+use kro_graph::builder::{Builder, Graph, referenced_kinds};
 use kro_graph::error::BuildErrorKind;
-use kro_graph::resolver::{Gvk, ResolveError};
-use kro_runtime::metadata::{FINALIZER, OWNED, RGD_NAME};
+use kro_graph::resolver::ResolveError;
 use kube::api::{DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{self, Event, finalizer};
@@ -184,38 +184,6 @@ fn error_policy(
 ) -> Action {
     tracing::warn!(rgd = %rgd.name_any(), "{error}");
     Action::requeue(context.config.progress_delay)
-}
-
-/// The current time as the API server writes it: RFC 3339, whole seconds.
-fn now() -> String {
-    let now = k8s_openapi::jiff::Timestamp::now();
-    k8s_openapi::jiff::Timestamp::from_second(now.as_second())
-        .unwrap_or(now)
-        .to_string()
-}
-
-/// Every kind an RGD names: the schemas to fetch before building.
-fn referenced_kinds(rgd: &ResourceGraphDefinition) -> Vec<Gvk> {
-    let mut kinds: Vec<Gvk> = rgd
-        .spec
-        .resources
-        .iter()
-        .filter_map(
-            |resource| match (&resource.template, &resource.external_ref) {
-                (Some(template), _) => Some(Gvk::from_api_version(
-                    template.get("apiVersion")?.as_str()?,
-                    template.get("kind")?.as_str()?,
-                )),
-                (None, Some(external)) => {
-                    Some(Gvk::from_api_version(&external.api_version, &external.kind))
-                }
-                (None, None) => None,
-            },
-        )
-        .collect();
-    kinds.sort();
-    kinds.dedup();
-    kinds
 }
 
 /// A graph that could not be built.
@@ -421,41 +389,5 @@ impl RgdContext {
             .get_or_create(&RgdLabels { name })
             .inc();
         Ok(Action::await_change())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn referenced_kinds_are_sorted_and_unique() {
-        let rgd: ResourceGraphDefinition = serde_json::from_value(serde_json::json!({
-            "metadata": { "name": "x" },
-            "spec": {
-                "schema": { "apiVersion": "v1alpha1", "kind": "X" },
-                "resources": [
-                    { "id": "a", "template": { "apiVersion": "apps/v1", "kind": "Deployment" } },
-                    { "id": "b", "template": { "apiVersion": "v1", "kind": "ConfigMap" } },
-                    { "id": "c", "externalRef": { "apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": { "name": "n" } } },
-                    { "id": "d", "template": { "apiVersion": "${x}", "kind": 3 } }
-                ]
-            }
-        }))
-        .expect("parses");
-        assert_eq!(
-            referenced_kinds(&rgd),
-            [
-                Gvk::new("", "v1", "ConfigMap"),
-                Gvk::new("apps", "v1", "Deployment"),
-            ]
-        );
-    }
-
-    #[test]
-    fn now_is_whole_seconds() {
-        let now = now();
-        assert!(now.ends_with('Z') && !now.contains('.'), "{now}");
     }
 }

@@ -1,10 +1,10 @@
 //! An RGD's `status`: its conditions, state, and the graph's order.
 
 use kro_graph::api::{
-    Condition, ResourceDependency, ResourceGraphDefinitionStatus, ResourceInfo, RgdState,
+    Condition, ConditionSet, ResourceDependency, ResourceGraphDefinitionStatus, ResourceInfo,
+    RgdState,
 };
 use kro_graph::builder::Graph;
-use kro_runtime::conditions::ConditionSet;
 use serde_json::{Value, json};
 
 /// The graph is valid.
@@ -48,7 +48,7 @@ pub fn resource_info(graph: &Graph) -> Vec<ResourceInfo> {
     graph
         .topological_order
         .iter()
-        .filter_map(|id| graph.resources.iter().find(|r| &r.structure.id == id))
+        .filter_map(|id| graph.resource(id))
         .filter(|r| !r.dependencies.is_empty())
         .map(|r| ResourceInfo {
             id: r.structure.id.clone(),

@@ -66,37 +66,6 @@ pub struct MemoryCluster {
     state: Mutex<State>,
 }
 
-fn key_of(resource: &ResourceType, object: &Value) -> Result<ObjectKey, ClusterError> {
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .filter(|name| !name.is_empty())
-        .ok_or_else(|| ClusterError::Invalid {
-            key: resource.to_string(),
-            message: "metadata.name: Required value".to_owned(),
-        })?;
-    let namespace = if resource.namespaced {
-        let namespace = object
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str);
-        Some(
-            namespace
-                .filter(|ns| !ns.is_empty())
-                .ok_or_else(|| ClusterError::Invalid {
-                    key: format!("{resource} {name}"),
-                    message: "metadata.namespace: Required value".to_owned(),
-                })?,
-        )
-    } else {
-        None
-    };
-    Ok(ObjectKey {
-        resource: resource.clone(),
-        namespace: namespace.map(str::to_owned),
-        name: name.to_owned(),
-    })
-}
-
 fn labels_of(object: &Value) -> BTreeMap<String, String> {
     object
         .pointer("/metadata/labels")
@@ -305,7 +274,7 @@ impl MemoryCluster {
     /// created it: for seeding observed state. It replaces any object of the
     /// same key and gets a UID and resourceVersion if it has none.
     pub fn insert(&self, resource: &ResourceType, object: Value) -> Result<Value, ClusterError> {
-        let key = key_of(resource, &object)?;
+        let key = ObjectKey::of(resource, &object)?;
         let mut state = self.state();
         let mut object = object;
         let uid = state.next_uid();
@@ -382,7 +351,7 @@ impl Cluster for MemoryCluster {
         object: &Value,
         finalizer: &str,
     ) -> Result<Option<Value>, ClusterError> {
-        let key = key_of(resource, object)?;
+        let key = ObjectKey::of(resource, object)?;
         let mut state = self.state();
         let Some(stored) = state.objects.get(&key) else {
             return Ok(None);
@@ -439,7 +408,7 @@ impl Cluster for MemoryCluster {
             .objects
             .keys()
             .map(|key| &key.resource)
-            .find(|resource| resource.group == group && resource.kind == kind)
+            .find(|resource| resource.gvk.group == group && resource.gvk.kind == kind)
             .cloned())
     }
 
@@ -492,7 +461,7 @@ impl Cluster for MemoryCluster {
         object: &Value,
         field_manager: &str,
     ) -> Result<Value, ClusterError> {
-        let key = key_of(resource, object)?;
+        let key = ObjectKey::of(resource, object)?;
         let (applied, finalizers) = split_finalizers(applicable(object));
         let mut state = self.state();
         let (mut next, previous_applied, mut applied_by, mut finalizers_by, existed) =
@@ -633,7 +602,7 @@ impl Cluster for MemoryCluster {
         resource: &ResourceType,
         object: &Value,
     ) -> Result<Value, ClusterError> {
-        let key = key_of(resource, object)?;
+        let key = ObjectKey::of(resource, object)?;
         let mut state = self.state();
         let Some(stored) = state.objects.get(&key) else {
             return Err(ClusterError::Other {

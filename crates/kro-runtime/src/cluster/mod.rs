@@ -16,6 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::Value;
 use thiserror::Error;
 
+pub use kro_schema::kinds::ResourceType;
 pub use memory::MemoryCluster;
 pub use selector::{SelectorError, matches_selector};
 
@@ -32,43 +33,6 @@ pub fn finalizers_without(object: &Value, finalizer: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A resource type as the API server serves it: enough to build its URL
-/// without discovery (the graph knows plural and scope from the schema).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResourceType {
-    /// API group; empty for the core group.
-    pub group: String,
-    /// Version within the group.
-    pub version: String,
-    /// Kind.
-    pub kind: String,
-    /// Resource name in URLs, such as `deployments`.
-    pub plural: String,
-    /// Whether objects live in a namespace.
-    pub namespaced: bool,
-}
-
-impl ResourceType {
-    /// The `apiVersion` of objects of this type.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-}
-
-impl fmt::Display for ResourceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.group.is_empty() {
-            write!(f, "{}", self.plural)
-        } else {
-            write!(f, "{}.{}", self.plural, self.group)
-        }
-    }
-}
-
 /// One object: its type, namespace (for namespaced types) and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {
@@ -78,6 +42,38 @@ pub struct ObjectKey {
     pub namespace: Option<String>,
     /// Its name.
     pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of `object`, of type `resource`, with the checks the API
+    /// server makes first on an object about to be written: a name, and a
+    /// namespace for namespaced types (ignored for cluster-scoped ones).
+    pub fn of(resource: &ResourceType, object: &Value) -> Result<Self, ClusterError> {
+        let text = |pointer: &str| {
+            object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .filter(|text| !text.is_empty())
+        };
+        let name = text("/metadata/name").ok_or_else(|| ClusterError::Invalid {
+            key: resource.to_string(),
+            message: "metadata.name: Required value".to_owned(),
+        })?;
+        let namespace = if resource.namespaced {
+            let namespace = text("/metadata/namespace").ok_or_else(|| ClusterError::Invalid {
+                key: format!("{resource} {name}"),
+                message: "metadata.namespace: Required value".to_owned(),
+            })?;
+            Some(namespace.to_owned())
+        } else {
+            None
+        };
+        Ok(Self {
+            resource: resource.clone(),
+            namespace,
+            name: name.to_owned(),
+        })
+    }
 }
 
 impl fmt::Display for ObjectKey {

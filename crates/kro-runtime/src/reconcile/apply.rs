@@ -8,20 +8,18 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
-use kro_graph::builder::NodeKind;
+use kro_graph::api::field_managers;
+use kro_graph::api::metadata::{self, GroupKind};
+use kro_graph::builder::{GraphResource, NodeKind};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
-use super::instance::{Inventory, Pass, resource_type};
+use super::instance::{Inventory, Pass};
 use super::unchanged::{is_unchanged, stamp};
 use super::walk::{NodeRun, Walked, collection_ready, ready_when_holds};
 use super::{NodeReport, ReconcileError, Requeue};
 use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType};
-use crate::metadata::{self, GroupKind};
 use crate::state::NodeState;
-
-/// The field manager of the children.
-pub const CHILD_MANAGER: &str = "kro.run/applyset";
 
 /// What the status step needs from the walk and the applies.
 pub(super) struct Applied {
@@ -93,7 +91,11 @@ pub(super) async fn run<C: Cluster>(
                 _ => {
                     let applied = pass
                         .cluster
-                        .apply(&desired.key.resource, &desired.object, CHILD_MANAGER)
+                        .apply(
+                            &desired.key.resource,
+                            &desired.object,
+                            field_managers::CHILDREN,
+                        )
                         .await;
                     pass.outcome.writes += 1;
                     match applied {
@@ -237,8 +239,8 @@ fn inventory_of(nodes: &[NodeRun]) -> Inventory {
     let mut inventory = Inventory::default();
     for desired in nodes.iter().flat_map(|n| &n.desired) {
         inventory.group_kinds.insert(GroupKind {
-            group: desired.key.resource.group.clone(),
-            kind: desired.key.resource.kind.clone(),
+            group: desired.key.resource.gvk.group.clone(),
+            kind: desired.key.resource.gvk.kind.clone(),
         });
         if let Some(namespace) = &desired.key.namespace {
             inventory.namespaces.insert(namespace.clone());
@@ -269,12 +271,7 @@ fn judge_readiness<C: Cluster>(
     bindings: &mut BTreeMap<String, Value>,
     evaluations: &mut usize,
 ) {
-    let Some(resource) = pass
-        .graph
-        .resources
-        .iter()
-        .find(|r| r.structure.id == node.id)
-    else {
+    let Some(resource) = pass.graph.resource(&node.id) else {
         return;
     };
     let ready = match node.kind {
@@ -442,16 +439,12 @@ pub(super) async fn find_type<C: Cluster>(
 ) -> Result<Option<ResourceType>, ReconcileError> {
     let known = nodes
         .iter()
-        .map(|n| n.resource_type.clone())
-        .chain(
-            pass.graph
-                .resources
-                .iter()
-                .map(|r| resource_type(&r.structure.schema)),
-        )
-        .find(|t| t.group == group_kind.group && t.kind == group_kind.kind);
-    if known.is_some() {
-        return Ok(known);
+        .filter_map(|n| pass.graph.resource(&n.id))
+        .chain(&pass.graph.resources)
+        .map(GraphResource::resource_type)
+        .find(|t| t.gvk.group == group_kind.group && t.gvk.kind == group_kind.kind);
+    if let Some(known) = known {
+        return Ok(Some(known.clone()));
     }
     pass.cluster
         .find_type(&group_kind.group, &group_kind.kind)

@@ -10,12 +10,13 @@
 //! left, the finalizer is released and the API server removes the
 //! instance.
 
+use kro_graph::api::metadata::{self, FINALIZER};
+
 use super::apply::{delete, members};
 use super::instance::Pass;
 use super::walk::is_terminating;
 use super::{ReconcileError, Requeue};
 use crate::cluster::Cluster;
-use crate::metadata::{self, FINALIZER};
 
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
     if !pass.has_finalizer() {
@@ -59,7 +60,7 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), Reconc
 async fn release<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
     let stored = pass
         .cluster
-        .remove_finalizer(&pass.instance_type, &pass.instance, FINALIZER)
+        .remove_finalizer(&pass.graph.instance_type, &pass.instance, FINALIZER)
         .await
         .map_err(|e| pass.cluster_error("release the finalizer".into(), e))?;
     pass.outcome.writes += 1;

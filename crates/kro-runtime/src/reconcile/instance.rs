@@ -3,43 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kro_graph::api::field_managers;
+use kro_graph::api::metadata::{self, GroupKind, InstanceIdentity};
 use kro_graph::builder::Graph;
-use kro_schema::openapi_document::KindSchema;
 use serde_json::{Map, Value, json};
 
+use super::applyset::inventory_annotations;
 use super::{Options, Outcome, ReconcileError};
-use crate::cluster::{Cluster, ClusterError, ResourceType};
-use crate::metadata::{self, GroupKind, InstanceIdentity};
-
-/// The field manager of kro's writes to the instance's metadata.
-pub(super) const INSTANCE_MANAGER: &str = "kro.run/labeller";
-
-/// The type of a kind's objects, from its schema.
-pub fn resource_type(schema: &KindSchema) -> ResourceType {
-    ResourceType {
-        group: schema.gvk.group.clone(),
-        version: schema.gvk.version.clone(),
-        kind: schema.gvk.kind.clone(),
-        plural: schema.plural.clone(),
-        namespaced: schema.namespaced,
-    }
-}
-
-/// The type of a graph's instances, from its CRD.
-pub fn instance_type(graph: &Graph) -> ResourceType {
-    let spec = &graph.instance_crd.spec;
-    ResourceType {
-        group: spec.group.clone(),
-        version: spec
-            .versions
-            .first()
-            .map(|v| v.name.clone())
-            .unwrap_or_default(),
-        kind: spec.names.kind.clone(),
-        plural: spec.names.plural.clone(),
-        namespaced: spec.scope == "Namespaced",
-    }
-}
+use crate::cluster::{Cluster, ClusterError};
 
 /// The ApplySet inventory recorded on an instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,7 +27,6 @@ pub(super) struct Pass<'a, C> {
     pub now: String,
     /// The instance as last stored: updated after each write to it.
     pub instance: Value,
-    pub instance_type: ResourceType,
     pub identity: InstanceIdentity,
     pub outcome: Outcome,
     /// The hash of the children left by the last complete prune, kept in
@@ -72,7 +42,7 @@ impl<'a, C: Cluster> Pass<'a, C> {
         options: &'a Options,
         now: String,
     ) -> Result<Self, ReconcileError> {
-        let instance_type = instance_type(graph);
+        let instance_type = &graph.instance_type.gvk;
         let metadata = &instance["metadata"];
         let name = metadata["name"].as_str().unwrap_or_default().to_owned();
         let namespace = metadata["namespace"].as_str().map(str::to_owned);
@@ -101,7 +71,6 @@ impl<'a, C: Cluster> Pass<'a, C> {
             options,
             now,
             instance: instance.clone(),
-            instance_type,
             identity,
             outcome: Outcome::default(),
             applied_set: instance["metadata"]["annotations"][metadata::APPLIED_SET_HASH]
@@ -199,7 +168,7 @@ impl<'a, C: Cluster> Pass<'a, C> {
     }
 
     pub fn inventory_annotations(&self, inventory: &Inventory) -> BTreeMap<String, String> {
-        metadata::inventory_annotations(
+        inventory_annotations(
             &self.identity.applyset_id(),
             &inventory.group_kinds,
             &inventory.namespaces,
@@ -250,13 +219,17 @@ impl<'a, C: Cluster> Pass<'a, C> {
         metadata.insert("annotations".into(), json!(annotations));
         metadata.insert("finalizers".into(), json!([metadata::FINALIZER]));
         let body = json!({
-            "apiVersion": self.instance_type.api_version(),
-            "kind": self.instance_type.kind,
+            "apiVersion": self.graph.instance_type.api_version(),
+            "kind": self.graph.instance_type.gvk.kind,
             "metadata": metadata,
         });
         let stored = self
             .cluster
-            .apply(&self.instance_type, &body, INSTANCE_MANAGER)
+            .apply(
+                &self.graph.instance_type,
+                &body,
+                field_managers::INSTANCE_METADATA,
+            )
             .await
             .map_err(|e| self.cluster_error("write the instance's metadata".into(), e))?;
         self.outcome.writes += 1;

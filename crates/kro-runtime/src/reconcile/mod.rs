@@ -16,6 +16,7 @@
 //! requeue after a change).
 
 mod apply;
+mod applyset;
 mod deletion;
 mod instance;
 mod status;
@@ -31,8 +32,6 @@ use thiserror::Error;
 
 use crate::cluster::{Cluster, ClusterError, ObjectKey, ResourceType};
 use crate::state::NodeState;
-
-pub use instance::{instance_type, resource_type};
 
 /// Settings of a pass that come from the operator's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +186,7 @@ pub async fn reconcile<C: Cluster>(
     cluster: &C,
     options: &Options,
 ) -> Result<Outcome, ReconcileError> {
-    let now = options.now.clone().unwrap_or_else(system_time);
+    let now = options.now.clone().unwrap_or_else(kro_graph::api::now);
     let mut pass = instance::Pass::new(graph, instance, cluster, options, now)?;
     if pass.is_deleting() {
         deletion::run(&mut pass).await?;
@@ -215,13 +214,6 @@ pub async fn reconcile<C: Cluster>(
         }
     }
     Ok(pass.outcome)
-}
-
-fn system_time() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| jiff::Timestamp::now().to_string())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kro_cel::Value;
 use kro_cel::result_json::to_template_json;
 use kro_cel::template::{RenderError, Rendered, Segment};
-use kro_graph::api::{Condition, ConditionStatus};
+use kro_graph::api::{Condition, ConditionSet, ConditionStatus, READY};
 use kro_graph::builder::StatusField;
 use serde_json::{Map, Value as Json, json};
 
@@ -15,7 +15,6 @@ use super::instance::Pass;
 use super::walk::Scope;
 use super::{ConditionTransition, ReconcileError, Requeue};
 use crate::cluster::Cluster;
-use crate::conditions::{ConditionSet, READY};
 use crate::state::{InstanceState, NodeState};
 
 const INSTANCE_MANAGED: &str = "InstanceManaged";
@@ -466,7 +465,7 @@ async fn store<C: Cluster>(pass: &mut Pass<'_, C>, status: Json) -> Result<(), R
     body["status"] = status.clone();
     let stored = pass
         .cluster
-        .write_status(&pass.instance_type, &body)
+        .write_status(&pass.graph.instance_type, &body)
         .await
         .map_err(|e| pass.cluster_error("write the instance's status".into(), e))?;
     pass.outcome.writes += 1;

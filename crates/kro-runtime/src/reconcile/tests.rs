@@ -30,7 +30,7 @@ fn seeded(cluster: &MemoryCluster, graph: &Graph) -> serde_json::Value {
 
 /// Stores `instance` as the API server would have it.
 fn seed(cluster: &MemoryCluster, graph: &Graph, instance: serde_json::Value) -> serde_json::Value {
-    cluster.insert(&instance_type(graph), instance).unwrap()
+    cluster.insert(&graph.instance_type, instance).unwrap()
 }
 
 fn state(outcome: &Outcome, id: &str) -> NodeState {
@@ -87,7 +87,7 @@ async fn the_application_goes_forward_one_dependency_per_pass() {
 
 fn key(graph: &Graph) -> crate::cluster::ObjectKey {
     crate::cluster::ObjectKey {
-        resource: instance_type(graph),
+        resource: graph.instance_type.clone(),
         namespace: Some("default".into()),
         name: "demo".into(),
     }
@@ -145,7 +145,7 @@ spec:
 async fn observed_set_lists_compare_regardless_of_order() {
     let graph = from_yaml(SET_READINESS);
     let cluster = MemoryCluster::new();
-    let config_maps = resource_type(&graph.resources[0].structure.schema);
+    let config_maps = graph.resources[0].resource_type().clone();
     cluster
         .insert(
             &config_maps,

@@ -16,10 +16,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kro_graph::api::metadata::APPLIED_HASH;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-use crate::metadata::APPLIED_HASH;
 
 /// Records the hash of `object` (without the annotation itself) in its
 /// annotations.

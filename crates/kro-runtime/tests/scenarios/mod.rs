@@ -18,10 +18,10 @@ use std::time::Duration;
 use kro_cel::Env;
 use kro_graph::api::ResourceGraphDefinition;
 use kro_graph::builder::{BuildOptions, Builder, Graph};
-use kro_graph::resolver::BuiltinSchemas;
+use kro_graph::resolver::{BuiltinSchemas, Gvk};
 use kro_runtime::cluster::{Cluster, ObjectKey, ResourceType};
 use kro_runtime::state::NodeState;
-use kro_runtime::{Options, Outcome, Requeue, instance_type, reconcile};
+use kro_runtime::{Options, Outcome, Requeue, reconcile};
 use serde_json::{Value, json};
 
 /// What a scenario needs beyond the cluster itself.
@@ -42,9 +42,11 @@ const GROUP: &str = "scenarios.kro.run";
 
 pub fn config_map_type() -> ResourceType {
     ResourceType {
-        group: String::new(),
-        version: "v1".into(),
-        kind: "ConfigMap".into(),
+        gvk: Gvk {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+        },
         plural: "configmaps".into(),
         namespaced: true,
     }
@@ -84,7 +86,7 @@ impl<'a, H: Harness> Instance<'a, H> {
     /// Installs the kind and creates an instance named `name` with `spec`.
     async fn create(harness: &'a H, graph: Graph, name: &str, spec: Value) -> Self {
         harness.install(&graph).await;
-        let resource = instance_type(&graph);
+        let resource = graph.instance_type.clone();
         let key = ObjectKey {
             resource,
             namespace: Some(harness.namespace().to_owned()),
@@ -105,7 +107,7 @@ impl<'a, H: Harness> Instance<'a, H> {
 
     async fn user_apply(&self, mut body: Value) {
         body["apiVersion"] = json!(self.key.resource.api_version());
-        body["kind"] = json!(self.key.resource.kind);
+        body["kind"] = json!(self.key.resource.gvk.kind);
         body["metadata"]["name"] = json!(self.key.name);
         body["metadata"]["namespace"] = json!(self.harness.namespace());
         self.harness

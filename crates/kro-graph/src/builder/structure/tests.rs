@@ -54,7 +54,7 @@ fn the_application_example_passes() {
         ]
     );
     let deployment = &structure.resources[0];
-    assert_eq!(deployment.schema.plural, "deployments");
+    assert_eq!(deployment.schema.resource_type.plural, "deployments");
     let paths: Vec<String> = deployment
         .templates
         .iter()
@@ -286,5 +286,30 @@ fn schema_errors_and_resource_errors_are_reported_together() {
             "\nresourcegraphdefinition \"test\", resource \"Cm\", spec.resources[0].id: "
         ),
         "{text}"
+    );
+}
+
+#[test]
+fn referenced_kinds_are_sorted_and_unique() {
+    let rgd: ResourceGraphDefinition = serde_json::from_value(json!({
+        "metadata": { "name": "x" },
+        "spec": {
+            "schema": { "apiVersion": "v1alpha1", "kind": "X" },
+            "resources": [
+                { "id": "a", "template": { "apiVersion": "apps/v1", "kind": "Deployment" } },
+                { "id": "b", "template": { "apiVersion": "v1", "kind": "ConfigMap" } },
+                { "id": "c", "externalRef": { "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "n" } } },
+                { "id": "d", "template": { "apiVersion": "${x}", "kind": 3 } }
+            ]
+        }
+    }))
+    .expect("parses");
+    assert_eq!(
+        referenced_kinds(&rgd),
+        [
+            Gvk::new("", "v1", "ConfigMap"),
+            Gvk::new("apps", "v1", "Deployment"),
+        ]
     );
 }

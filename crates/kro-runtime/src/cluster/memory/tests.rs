@@ -1,12 +1,15 @@
+use kro_schema::kinds::Gvk;
 use serde_json::json;
 
 use super::*;
 
 fn configmaps() -> ResourceType {
     ResourceType {
-        group: String::new(),
-        version: "v1".into(),
-        kind: "ConfigMap".into(),
+        gvk: Gvk {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+        },
         plural: "configmaps".into(),
         namespaced: true,
     }

@@ -6,7 +6,7 @@ use kro_cel::Value;
 use kro_graph::builder::GraphResource;
 
 use super::{Step, StepResult, Walked};
-use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType};
+use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
 use crate::reconcile::instance::Pass;
 use crate::reconcile::{ExternalRead, ExternalTarget};
@@ -14,10 +14,10 @@ use crate::reconcile::{ExternalRead, ExternalTarget};
 pub(super) async fn external_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
-    kind: &ResourceType,
     walked: &mut Walked,
 ) -> StepResult {
     let id = &resource.structure.id;
+    let kind = resource.resource_type();
     let object = match desired_object(
         resource,
         &walked.bindings,
@@ -86,10 +86,10 @@ pub(super) async fn external_step<C: Cluster>(
 pub(super) async fn external_collection_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
-    kind: &ResourceType,
     walked: &mut Walked,
 ) -> StepResult {
     let id = &resource.structure.id;
+    let kind = resource.resource_type();
     let object = match desired_object(
         resource,
         &walked.bindings,

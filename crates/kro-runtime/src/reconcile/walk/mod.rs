@@ -14,8 +14,8 @@ use kro_graph::builder::{Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
 
 use super::ReconcileError;
-use super::instance::{Pass, resource_type};
-use crate::cluster::{Cluster, ObjectKey, ResourceType};
+use super::instance::Pass;
+use crate::cluster::{Cluster, ObjectKey};
 use crate::desired::{DesiredError, conditions_hold};
 use crate::state::NodeState;
 
@@ -39,7 +39,6 @@ pub(super) struct DesiredObject {
 pub(super) struct NodeRun {
     pub id: String,
     pub kind: NodeKind,
-    pub resource_type: ResourceType,
     pub state: NodeState,
     pub reason: Option<String>,
     /// The objects to apply (resources and collections only).
@@ -132,17 +131,15 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
         bindings,
     };
     for id in &graph.topological_order {
-        let Some(resource) = graph.resources.iter().find(|r| &r.structure.id == id) else {
+        let Some(resource) = graph.resource(id) else {
             continue;
         };
         let wave = waves.get(id.as_str()).copied().unwrap_or(1);
-        let kind = resource_type(&resource.structure.schema);
-        let step = step(pass, resource, &kind, &mut walked, wave).await?;
+        let step = step(pass, resource, &mut walked, wave).await?;
         let structure = &resource.structure;
         let mut node = NodeRun {
             id: id.clone(),
             kind: structure.kind,
-            resource_type: kind,
             state: NodeState::InProgress,
             reason: None,
             desired: Vec::new(),
@@ -224,7 +221,6 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
 async fn step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
-    kind: &ResourceType,
     walked: &mut Walked,
     wave: usize,
 ) -> Result<Step, ReconcileError> {
@@ -282,12 +278,10 @@ async fn step<C: Cluster>(
         )));
     }
     match resource.structure.kind {
-        NodeKind::Resource => resource_step(pass, resource, kind, walked, wave).await,
-        NodeKind::Collection => collection_step(pass, resource, kind, walked, wave).await,
-        NodeKind::External => external_step(pass, resource, kind, walked).await,
-        NodeKind::ExternalCollection => {
-            external_collection_step(pass, resource, kind, walked).await
-        }
+        NodeKind::Resource => resource_step(pass, resource, walked, wave).await,
+        NodeKind::Collection => collection_step(pass, resource, walked, wave).await,
+        NodeKind::External => external_step(pass, resource, walked).await,
+        NodeKind::ExternalCollection => external_collection_step(pass, resource, walked).await,
     }
     .map(|step| match step {
         Ok(step) => step,

@@ -5,20 +5,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
+use kro_graph::api::metadata::{self, collection_item_labels};
 use kro_graph::builder::{Context, GraphResource};
 use serde_json::{Value as Json, json};
 
 use super::{DesiredObject, Scope, Step, StepResult, Walked, is_terminating};
-use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType};
+use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::collection::expand;
 use crate::desired::desired_object;
-use crate::metadata::{self, collection_item_labels};
 use crate::reconcile::instance::Pass;
 
 pub(super) async fn resource_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
-    kind: &ResourceType,
     walked: &mut Walked,
     wave: usize,
 ) -> StepResult {
@@ -31,7 +30,7 @@ pub(super) async fn resource_step<C: Cluster>(
         Ok(object) => object,
         Err(error) => return Ok(Err(error)),
     };
-    let mut desired = match prepare(pass, resource, kind, object, wave, None) {
+    let mut desired = match prepare(pass, resource, object, wave, None) {
         Ok(desired) => desired,
         Err(message) => return Ok(Ok(Step::Failed(message))),
     };
@@ -55,7 +54,6 @@ pub(super) async fn resource_step<C: Cluster>(
 pub(super) async fn collection_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
-    kind: &ResourceType,
     walked: &mut Walked,
     wave: usize,
 ) -> StepResult {
@@ -126,7 +124,7 @@ pub(super) async fn collection_step<C: Cluster>(
             Ok(object) => object,
             Err(error) => return Ok(Err(error)),
         };
-        let prepared = match prepare(pass, resource, kind, object, wave, Some((index, size))) {
+        let prepared = match prepare(pass, resource, object, wave, Some((index, size))) {
             Ok(prepared) => prepared,
             Err(message) => return Ok(Ok(Step::Failed(message))),
         };
@@ -147,7 +145,11 @@ pub(super) async fn collection_step<C: Cluster>(
     };
     let listed = pass
         .cluster
-        .list(kind, ListScope::AllNamespaces, &selector)
+        .list(
+            resource.resource_type(),
+            ListScope::AllNamespaces,
+            &selector,
+        )
         .await
         .map_err(|e| pass.cluster_error(format!("list the items of {id:?}"), e))?;
     let mut by_key: BTreeMap<(Option<String>, String), Json> = listed
@@ -184,7 +186,6 @@ pub(super) async fn collection_step<C: Cluster>(
 fn prepare<C: Cluster>(
     pass: &Pass<'_, C>,
     resource: &GraphResource,
-    kind: &ResourceType,
     mut object: Json,
     wave: usize,
     item: Option<(usize, usize)>,
@@ -192,6 +193,7 @@ fn prepare<C: Cluster>(
     let Some(metadata) = object.get_mut("metadata").and_then(Json::as_object_mut) else {
         return Err("the rendered object has no metadata".to_owned());
     };
+    let kind = resource.resource_type();
     let namespace = if kind.namespaced {
         match metadata.get("namespace").and_then(Json::as_str) {
             Some(namespace) if !namespace.is_empty() => Some(namespace.to_owned()),
@@ -250,9 +252,9 @@ fn prepare<C: Cluster>(
 fn identity_text(key: &ObjectKey) -> String {
     format!(
         "{}/{}/{}/{}/{}",
-        key.resource.group,
-        key.resource.version,
-        key.resource.kind,
+        key.resource.gvk.group,
+        key.resource.gvk.version,
+        key.resource.gvk.kind,
         key.namespace.as_deref().unwrap_or_default(),
         key.name
     )

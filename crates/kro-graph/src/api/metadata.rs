@@ -1,4 +1,12 @@
-//! The labels and annotations kro stamps on instances and their children.
+//! The labels, annotations and finalizer kro stamps on RGDs, instances and
+//! their children, and who an instance is (what its children's labels and
+//! its ApplySet id derive from).
+//!
+//! They sit with the API types, not in the runtime, because both
+//! controllers use them: the RGD controller labels instance CRDs and puts
+//! the finalizer on RGDs, the runtime labels instances and children. How
+//! the ApplySet inventory is computed is the runtime's business
+//! (`kro_runtime`'s `reconcile::applyset`); only the names live here.
 //!
 //! They are an interface: upstream kro, `kubectl` (ApplySet) and people's
 //! own selectors rely on them, and objects created by one kro version must
@@ -8,7 +16,7 @@
 //! id, and the parent lists the group-kinds and namespaces its children
 //! live in so that pruning and deletion know where to look.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -171,37 +179,6 @@ impl std::fmt::Display for GroupKind {
     }
 }
 
-/// The inventory annotations of an ApplySet parent: tooling, member
-/// group-kinds, additional namespaces (the parent's own excluded) and their
-/// checksum. Every list is sorted, so equal inventories are equal strings.
-pub fn inventory_annotations(
-    applyset_id: &str,
-    group_kinds: &BTreeSet<GroupKind>,
-    namespaces: &BTreeSet<String>,
-    parent_namespace: Option<&str>,
-) -> BTreeMap<String, String> {
-    let mut kinds: Vec<String> = group_kinds.iter().map(ToString::to_string).collect();
-    kinds.sort();
-    let additional: Vec<&str> = namespaces
-        .iter()
-        .map(String::as_str)
-        .filter(|namespace| Some(*namespace) != parent_namespace)
-        .collect();
-    let kinds = kinds.join(",");
-    let additional = additional.join(",");
-    let payload = [applyset_id, kinds.as_str(), additional.as_str()].join("\0");
-    let hash = format!(
-        "sha256:{}",
-        URL_SAFE_NO_PAD.encode(Sha256::digest(payload.as_bytes()))
-    );
-    BTreeMap::from([
-        (APPLYSET_TOOLING.to_owned(), tooling()),
-        (APPLYSET_GROUP_KINDS.to_owned(), kinds),
-        (APPLYSET_ADDITIONAL_NAMESPACES.to_owned(), additional),
-        (APPLYSET_INVENTORY_HASH.to_owned(), hash),
-    ])
-}
-
 /// Whether the `kro.run/reconcile` annotation suspends reconciliation:
 /// `suspended` (or the older `disabled`), in any case.
 pub fn is_suspended(annotation: Option<&str>) -> bool {
@@ -262,40 +239,6 @@ mod tests {
                 .contains_key(INSTANCE_NAMESPACE)
         );
         assert!(!version_label().contains('+'));
-    }
-
-    #[test]
-    fn inventory_is_sorted_and_excludes_the_parent_namespace() {
-        let kinds = BTreeSet::from([
-            GroupKind {
-                group: "apps".into(),
-                kind: "Deployment".into(),
-            },
-            GroupKind {
-                group: String::new(),
-                kind: "Service".into(),
-            },
-            GroupKind {
-                group: String::new(),
-                kind: "ConfigMap".into(),
-            },
-        ]);
-        let namespaces = BTreeSet::from(["default".to_owned(), "b".to_owned(), "a".to_owned()]);
-        let annotations = inventory_annotations("id", &kinds, &namespaces, Some("default"));
-        assert_eq!(
-            annotations[APPLYSET_GROUP_KINDS],
-            "ConfigMap,Deployment.apps,Service"
-        );
-        assert_eq!(annotations[APPLYSET_ADDITIONAL_NAMESPACES], "a,b");
-        assert!(annotations[APPLYSET_INVENTORY_HASH].starts_with("sha256:"));
-        assert!(annotations[APPLYSET_TOOLING].starts_with("kro/"));
-        let again = inventory_annotations("id", &kinds, &namespaces, Some("default"));
-        assert_eq!(annotations, again);
-        let other = inventory_annotations("id", &kinds, &BTreeSet::new(), Some("default"));
-        assert_ne!(
-            annotations[APPLYSET_INVENTORY_HASH],
-            other[APPLYSET_INVENTORY_HASH]
-        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Status conditions with a root condition (`Ready`) that summarises its
-//! dependents, as kro keeps them on RGDs and instances.
+//! Status conditions, as kro keeps them on RGDs and instances: the
+//! [`Condition`] shape, and a set with a root condition (`Ready`) that
+//! summarises its dependents. Both controllers keep conditions by the same
+//! rules, so the rules live here with the shape rather than in either.
 //!
 //! The rules, which clients such as `kubectl wait --for=condition=Ready`
 //! and dashboards rely on:
@@ -13,9 +15,47 @@
 //!   Unknown, and among equals the one that changed last;
 //! - the list is ordered by `lastTransitionTime`, the root last.
 //!
-//! Time is passed in (`now`, RFC 3339), so the logic stays deterministic.
+//! Time is passed in (`now`, RFC 3339), so the logic stays deterministic;
+//! [`now`] reads the clock for callers that do not fix it.
 
-use kro_graph::api::{Condition, ConditionStatus};
+use serde::{Deserialize, Serialize};
+
+/// Whether a condition holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConditionStatus {
+    /// The condition holds.
+    True,
+    /// The condition does not hold.
+    False,
+    /// Not known yet.
+    Unknown,
+}
+
+/// One entry of `status.conditions`.
+///
+/// Unlike `metav1.Condition`, reason and message may be absent, as in the
+/// objects upstream kro writes, so that status written by either reads back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// The condition's type, such as `Ready`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Whether it holds.
+    pub status: ConditionStatus,
+    /// When `status` last changed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+    /// A machine-readable CamelCase reason for the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A human-readable explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The `metadata.generation` the condition was computed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
 
 /// The root condition type.
 pub const READY: &str = "Ready";
@@ -204,9 +244,24 @@ impl<'a> ConditionSet<'a> {
     }
 }
 
+/// The current time as the API server writes it: RFC 3339, whole seconds
+/// (truncated, as `metav1.Time` is).
+pub fn now() -> String {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    k8s_openapi::jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn now_is_whole_seconds() {
+        let now = now();
+        assert!(now.ends_with('Z') && !now.contains('.'), "{now}");
+    }
 
     const DEPENDENTS: &[&str] = &["GraphAccepted", "KindReady", "ControllerReady"];
     const CREATED: &str = "2026-01-01T00:00:00Z";
