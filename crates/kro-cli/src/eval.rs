@@ -8,8 +8,10 @@ use clap::Args;
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::result_json::{ConversionError, to_template_json};
 use kro_cel::template::{Part, Template, scan};
-use kro_cel::{Env, KroOptions, Type, Value};
+use kro_cel::{Type, Value};
 use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
+
+use crate::source::GateArgs;
 
 /// Evaluate a CEL expression with kro's functions and print the result as JSON.
 #[derive(Debug, Args)]
@@ -31,9 +33,12 @@ pub struct EvalArgs {
     #[arg(long)]
     check_only: bool,
 
-    /// Enable `omit()` (the CELOmitFunction feature gate).
+    /// Enable `omit()`: the same as `--feature-gates CELOmitFunction=true`.
     #[arg(long)]
     enable_omit: bool,
+
+    #[command(flatten)]
+    gates: GateArgs,
 
     /// Type every variable `dyn`, even objects of a built-in Kubernetes kind.
     #[arg(long)]
@@ -42,9 +47,9 @@ pub struct EvalArgs {
 
 /// Runs the command; the returned text is printed on stdout.
 pub fn run(args: &EvalArgs) -> Result<String> {
-    let mut env = Env::kro_with(KroOptions {
-        omit: args.enable_omit,
-    });
+    let mut gates = args.gates.gates();
+    gates.cel_omit_function |= args.enable_omit;
+    let mut env = gates.cel_env();
     let mut bindings: Vec<(String, Value)> = Vec::new();
     let schemas = BuiltinSchemas::new();
     for var in &args.vars {

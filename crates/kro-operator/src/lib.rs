@@ -139,9 +139,7 @@ impl Controllers {
         let schemas = schema::LiveSchemas::new(client.clone());
         let builder = kro_graph::builder::Builder::new(
             Arc::new(schemas.with_builtin_fallback()),
-            kro_cel::Env::kro_with(kro_cel::KroOptions {
-                omit: args.feature_gates.cel_omit_function,
-            }),
+            args.feature_gates.cel_env(),
             kro_graph::builder::BuildOptions {
                 max_collection_dimensions: args.rgd_max_collection_dimension_size,
             },
