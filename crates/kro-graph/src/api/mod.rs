@@ -6,16 +6,16 @@
 //! `kube::Api`, without this crate depending on a Kubernetes client.
 
 mod condition;
-mod crd;
 mod rgd;
+mod rgd_crd;
 
 pub use condition::{Condition, ConditionStatus};
-pub use crd::resource_graph_definition_crd;
 pub use rgd::{
     API_VERSION, ExternalRef, ExternalRefMetadata, GROUP, KIND, Resource, ResourceDependency,
     ResourceGraphDefinition, ResourceGraphDefinitionSpec, ResourceGraphDefinitionStatus,
     ResourceInfo, RgdState, Schema, SchemaMetadata, Scope, VERSION,
 };
+pub use rgd_crd::resource_graph_definition_crd;
 
 #[cfg(test)]
 mod tests;

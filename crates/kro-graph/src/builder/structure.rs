@@ -82,7 +82,7 @@ pub fn check_structure(
 
     let instance_scope = rgd.spec.schema.scope_or_default();
     let instance_crd = match serde_json::to_value(&rgd.spec.schema) {
-        Ok(schema) => match kro_schema::crd::crd_from_rgd_schema(&schema, None) {
+        Ok(schema) => match kro_schema::instance_crd::crd_from_rgd_schema(&schema, None) {
             Ok(crd) => Some(crd),
             Err(error) => {
                 errors.push(None, root.key("schema"), error);

@@ -16,7 +16,7 @@ use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client};
 use thiserror::Error;
 
-use crate::rgd_crd::FIELD_MANAGER;
+use crate::install_rgd_crd::FIELD_MANAGER;
 
 /// The RGD annotation that lets a breaking change of the CRD through.
 pub const ALLOW_BREAKING_CHANGES: &str = "kro.run/allow-breaking-changes";
