@@ -9,12 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::api::resource_graph_definition_crd;
-use kube::api::{Patch, PatchParams};
-use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client};
 
-/// The field manager of the operator's own writes.
-pub const FIELD_MANAGER: &str = "kro.run/operator";
+use crate::establish_crd::{EstablishError, apply_and_await, await_established};
 
 /// How long the CRD may take to become Established.
 pub const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,41 +26,39 @@ pub async fn install(client: &Client) -> anyhow::Result<()> {
         .name
         .clone()
         .context("the bundled RGD CRD has no name")?;
-    match crds
-        .patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-    {
-        Ok(applied) => {
-            if conditions::is_crd_established().matches_object(Some(&applied)) {
-                tracing::info!(crd = %name, "CRD applied, established");
-                return Ok(());
+    let established = match apply_and_await(&crds, &name, &crd, ESTABLISHED_TIMEOUT).await {
+        Err(EstablishError::Apply {
+            source: kube::Error::Api(status),
+            ..
+        }) if status.code == 403 => {
+            match crds.get_opt(&name).await {
+                Ok(Some(_)) => tracing::warn!(
+                    crd = %name,
+                    "may not update the CRD (403); using the one installed"
+                ),
+                Ok(None) => bail!("may not create the CRD {name} (403), and it is not installed"),
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("may not update the CRD {name} (403), nor read it")
+                    });
+                }
             }
-            tracing::info!(crd = %name, "CRD applied, waiting until established");
+            await_established(&crds, &name, ESTABLISHED_TIMEOUT).await
         }
-        Err(kube::Error::Api(status)) if status.code == 403 => match crds.get_opt(&name).await {
-            Ok(Some(_)) => tracing::warn!(
-                crd = %name,
-                "may not update the CRD (403); using the one installed"
-            ),
-            Ok(None) => bail!("may not create the CRD {name} (403), and it is not installed"),
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("may not update the CRD {name} (403), nor read it"));
-            }
-        },
-        Err(e) => return Err(e).with_context(|| format!("apply the CRD {name}")),
+        other => other,
+    };
+    match established {
+        Ok(_) => {}
+        Err(EstablishError::Apply { source, .. }) => {
+            return Err(source).with_context(|| format!("apply the CRD {name}"));
+        }
+        Err(EstablishError::Watch { source, .. }) => {
+            return Err(source).with_context(|| format!("watch the CRD {name}"));
+        }
+        Err(EstablishError::NotEstablished { .. }) => {
+            bail!("the CRD {name} was not established within {ESTABLISHED_TIMEOUT:?}")
+        }
     }
-    tokio::time::timeout(
-        ESTABLISHED_TIMEOUT,
-        await_condition(crds, &name, conditions::is_crd_established()),
-    )
-    .await
-    .with_context(|| format!("the CRD {name} was not established within {ESTABLISHED_TIMEOUT:?}"))?
-    .with_context(|| format!("watch the CRD {name}"))?;
     tracing::info!(crd = %name, "CRD established");
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod args;
 pub mod client;
 pub mod cluster;
 pub mod dynamic;
+pub mod establish_crd;
 pub mod http;
 pub mod install_rgd_crd;
 pub mod leader;
