@@ -163,6 +163,9 @@ pub async fn run(context: Arc<RgdContext>, stop: CancellationToken) {
         .await;
 }
 
+/// One pass over an RGD, inside a span naming it, so that every log line
+/// of the pass says which RGD it is about.
+#[tracing::instrument(skip_all, fields(rgd = %rgd.name_any()))]
 async fn reconcile(
     rgd: Arc<ResourceGraphDefinition>,
     context: Arc<RgdContext>,
