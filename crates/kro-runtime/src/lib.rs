@@ -13,6 +13,8 @@ pub mod conditions;
 pub mod desired;
 pub mod metadata;
 pub mod reconcile;
+#[cfg(feature = "scenarios")]
+pub mod scenarios;
 pub mod state;
 
 #[cfg(test)]
