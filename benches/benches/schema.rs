@@ -88,7 +88,7 @@ fn schema(c: &mut Criterion) {
         "types": types,
     });
     group.bench_function("crd_from_rgd_schema_50_fields", |b| {
-        b.iter(|| kro_schema::crd::crd_from_rgd_schema(black_box(&rgd_schema), None))
+        b.iter(|| kro_schema::instance_crd::crd_from_rgd_schema(black_box(&rgd_schema), None))
     });
     group.finish();
 }

@@ -9,8 +9,10 @@ use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::result_json::{ConversionError, to_template_json};
 use kro_cel::template::{RenderError, Rendered, Template, scan};
-use kro_cel::{Compiled, Env, KroOptions, Type, Value};
+use kro_cel::{Compiled, Type, Value};
 use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
+
+use crate::source::GateArgs;
 
 /// Evaluate a CEL expression with kro's functions and print the result as JSON.
 #[derive(Debug, Args)]
@@ -32,9 +34,12 @@ pub struct EvalArgs {
     #[arg(long)]
     check_only: bool,
 
-    /// Enable `omit()` (the CELOmitFunction feature gate).
+    /// Enable `omit()`: the same as `--feature-gates CELOmitFunction=true`.
     #[arg(long)]
     enable_omit: bool,
+
+    #[command(flatten)]
+    gates: GateArgs,
 
     /// Type every variable `dyn`, even objects of a built-in Kubernetes kind.
     #[arg(long)]
@@ -43,9 +48,9 @@ pub struct EvalArgs {
 
 /// Runs the command; the returned text is printed on stdout.
 pub fn run(args: &EvalArgs) -> Result<String> {
-    let mut env = Env::kro_with(KroOptions {
-        omit: args.enable_omit,
-    });
+    let mut gates = args.gates.gates();
+    gates.cel_omit_function |= args.enable_omit;
+    let mut env = gates.cel_env();
     let mut bindings: Vec<(String, Value)> = Vec::new();
     let schemas = BuiltinSchemas::new();
     for var in &args.vars {

@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::{Value, json};
 
-use crate::source::{builder, load, write_problems};
+use crate::format::Format;
+use crate::source::{GateArgs, builder, load, write_problems};
 
 /// Generate what an RGD implies.
 #[derive(Debug, Args)]
@@ -32,6 +33,8 @@ enum Generate {
         /// CRD files, or directories of them, defining kinds the RGD uses.
         #[arg(long = "crd", value_name = "DIR_OR_FILE")]
         crds: Vec<PathBuf>,
+        #[command(flatten)]
+        gates: GateArgs,
     },
     /// A sample instance the instance CRD accepts: required fields filled
     /// in, defaults shown, enums, bounds and patterns respected where
@@ -45,27 +48,29 @@ enum Generate {
         /// CRD files, or directories of them, defining kinds the RGD uses.
         #[arg(long = "crd", value_name = "DIR_OR_FILE")]
         crds: Vec<PathBuf>,
+        #[command(flatten)]
+        gates: GateArgs,
     },
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// YAML.
-    Yaml,
-    /// Indented JSON.
-    Json,
 }
 
 /// Prints what was asked; returns false (after reporting the RGD's problems
 /// on standard error) when the RGD is invalid.
 pub fn run(args: &GenerateArgs) -> Result<bool> {
-    let (file, output, crds) = match &args.what {
-        Generate::Crd { file, output, crds } | Generate::Instance { file, output, crds } => {
-            (file, *output, crds)
+    let (file, output, crds, gates) = match &args.what {
+        Generate::Crd {
+            file,
+            output,
+            crds,
+            gates,
         }
+        | Generate::Instance {
+            file,
+            output,
+            crds,
+            gates,
+        } => (file, *output, crds, gates.gates()),
     };
-    let loaded = load(&builder(crds)?, file);
+    let loaded = load(&builder(crds, gates)?, file);
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use kro_graph::builder::Graph;
 use serde_json::json;
 
-use crate::source::{builder, load, write_problems};
+use crate::source::{GateArgs, builder, load, write_problems};
 
 /// Show an RGD's dependency graph.
 #[derive(Debug, Args)]
@@ -24,6 +24,9 @@ pub struct GraphArgs {
     /// example another RGD's instance kind, from `kro generate crd`).
     #[arg(long = "crd", value_name = "DIR_OR_FILE")]
     crds: Vec<PathBuf>,
+
+    #[command(flatten)]
+    gates: GateArgs,
 }
 
 /// Output formats.
@@ -56,7 +59,7 @@ fn edges(graph: &Graph) -> Vec<(&str, &str)> {
 /// Prints the graph; returns false (after reporting the RGD's problems on
 /// standard error) when the RGD is invalid.
 pub fn run(args: &GraphArgs) -> Result<bool> {
-    let loaded = load(&builder(&args.crds)?, &args.file);
+    let loaded = load(&builder(&args.crds, args.gates.gates())?, &args.file);
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {

@@ -6,6 +6,7 @@
 //! users debug a `readyWhen`.
 
 mod eval;
+mod format;
 mod generate;
 mod graph;
 mod render;
@@ -21,11 +22,14 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "kro",
     version,
-    about = "Validate, generate and render kro ResourceGraphDefinitions offline"
+    about = "Validate, generate and render kro ResourceGraphDefinitions offline",
+    // A bare `kro` is a usage error: the help on stderr, exit code 2.
+    subcommand_required = true,
+    arg_required_else_help = true
 )]
 struct Args {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,11 +44,11 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
-        Some(Command::Validate(validate_args)) => outcome(validate::run(&validate_args)),
-        Some(Command::Generate(generate_args)) => outcome(generate::run(&generate_args)),
-        Some(Command::Graph(graph_args)) => outcome(graph::run(&graph_args)),
-        Some(Command::Render(render_args)) => outcome(render::run(&render_args)),
-        Some(Command::Eval(eval_args)) => match eval::run(&eval_args) {
+        Command::Validate(validate_args) => outcome(validate::run(&validate_args)),
+        Command::Generate(generate_args) => outcome(generate::run(&generate_args)),
+        Command::Graph(graph_args) => outcome(graph::run(&graph_args)),
+        Command::Render(render_args) => outcome(render::run(&render_args)),
+        Command::Eval(eval_args) => match eval::run(&eval_args) {
             Ok(out) => {
                 println!("{out}");
                 ExitCode::SUCCESS
@@ -54,7 +58,6 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        None => ExitCode::SUCCESS,
     }
 }
 

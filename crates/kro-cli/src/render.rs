@@ -9,14 +9,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use kro_graph::builder::{Graph, GraphResource};
 use kro_runtime::cluster::{Cluster, MemoryCluster, ObjectKey, ResourceType};
 use kro_runtime::{Options, Outcome, reconcile};
 use kro_schema::defaulting::apply_defaults;
 use serde_json::{Value, json};
 
-use crate::source::{builder, load, manifest_files, write_problems};
+use crate::format::Format;
+use crate::source::{GateArgs, builder, load, manifest_files, write_problems};
 
 /// Show what one reconcile of an instance would do, offline.
 #[derive(Debug, Args)]
@@ -29,22 +30,16 @@ pub struct RenderArgs {
     /// the cluster: their status, what exists already.
     #[arg(long, value_name = "DIR_OR_FILE")]
     observed: Vec<PathBuf>,
-    /// Output format.
+    /// Output format. YAML: the objects as a YAML stream, node states as
+    /// comments, then the instance with its status. JSON:
+    /// `{"resources": [...], "nodes": [...], "status": {...}}`.
     #[arg(long, short, value_enum, default_value_t = Format::Yaml)]
     output: Format,
     /// CRD files, or directories of them, defining kinds the RGD uses.
     #[arg(long = "crd", value_name = "DIR_OR_FILE")]
     crds: Vec<PathBuf>,
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// The objects as a YAML stream, node states as comments, then the
-    /// instance with its status.
-    Yaml,
-    /// `{"resources": [...], "nodes": [...], "status": {...}}`.
-    Json,
+    #[command(flatten)]
+    gates: GateArgs,
 }
 
 /// The time written into conditions, so that the same input gives the same
@@ -54,7 +49,7 @@ const RENDER_TIME: &str = "2000-01-01T00:00:00Z";
 /// Renders; returns false (after reporting the RGD's problems on standard
 /// error) when the RGD is invalid.
 pub fn run(args: &RenderArgs) -> Result<bool> {
-    let loaded = load(&builder(&args.crds)?, &args.rgd);
+    let loaded = load(&builder(&args.crds, args.gates.gates())?, &args.rgd);
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {

@@ -6,18 +6,34 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_cel::Env;
 use kro_graph::api::ResourceGraphDefinition;
 use kro_graph::builder::{BuildOptions, Builder, Graph};
 use kro_graph::error::BuildError;
+use kro_graph::feature_gates::{self, FeatureGates, parse_feature_gates};
 use kro_graph::resolver::{BuiltinSchemas, ChainResolver, CrdSchemas};
 use kro_graph::source_map::{Position, SourceMap};
 
+/// `--feature-gates`, with the operator's names, defaults and syntax.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    #[arg(long, default_value = "", value_parser = parse_feature_gates, help = feature_gates::HELP)]
+    feature_gates: FeatureGates,
+}
+
+impl GateArgs {
+    /// The gates given.
+    pub fn gates(&self) -> FeatureGates {
+        self.feature_gates
+    }
+}
+
 /// The builder the CLI uses: the kinds of the CRDs in `crd_paths` (files,
 /// or directories of `.yaml`/`.yml`/`.json` files), then the built-in
-/// Kubernetes kinds; kro's full CEL environment; default limits.
-pub fn builder(crd_paths: &[PathBuf]) -> Result<Builder> {
+/// Kubernetes kinds; kro's full CEL environment with `gates`; default
+/// limits.
+pub fn builder(crd_paths: &[PathBuf], gates: FeatureGates) -> Result<Builder> {
     let builtin = BuiltinSchemas::new();
     let mut crds = Vec::new();
     for path in crd_paths {
@@ -37,7 +53,7 @@ pub fn builder(crd_paths: &[PathBuf]) -> Result<Builder> {
         .with(builtin);
     Ok(Builder::new(
         Arc::new(resolver),
-        Env::kro(),
+        gates.cel_env(),
         BuildOptions::default(),
     ))
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::source::{Problem, builder, load, write_problems};
+use crate::source::{GateArgs, Problem, builder, load, write_problems};
 
 /// Check ResourceGraphDefinition files without a cluster.
 #[derive(Debug, Args)]
@@ -24,6 +24,9 @@ pub struct ValidateArgs {
     /// example another RGD's instance kind, from `kro generate crd`).
     #[arg(long = "crd", value_name = "DIR_OR_FILE")]
     crds: Vec<PathBuf>,
+
+    #[command(flatten)]
+    gates: GateArgs,
 }
 
 /// Output formats.
@@ -37,7 +40,7 @@ enum Output {
 
 /// Validates every file and prints a report; returns whether all are valid.
 pub fn run(args: &ValidateArgs) -> Result<bool> {
-    let builder = builder(&args.crds)?;
+    let builder = builder(&args.crds, args.gates.gates())?;
     let mut all_valid = true;
     let mut stdout = std::io::stdout().lock();
     for file in &args.files {

@@ -170,3 +170,15 @@ fn failures_exit_1_with_the_error_on_stderr() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("expected NAME=FILE"), "{}", stderr(&o));
 }
+
+/// `omit()` needs the `CELOmitFunction` gate: `--feature-gates`, as the
+/// other commands and the operator take it, or its alias `--enable-omit`.
+#[test]
+fn omit_is_behind_its_feature_gate() {
+    let o = kro(&["eval", "--check-only", "omit()"]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    for gate in ["--enable-omit", "--feature-gates=CELOmitFunction=true"] {
+        let o = kro(&["eval", "--check-only", gate, "omit()"]);
+        assert!(o.status.success(), "{gate}: {}", stderr(&o));
+    }
+}

@@ -148,3 +148,55 @@ fn an_unknown_field_is_reported_at_the_status_field() {
         (Some(21), Some(26))
     );
 }
+
+/// `omit()` is behind the `CELOmitFunction` feature gate, as on the
+/// operator: refused without it, accepted with it.
+#[test]
+fn omit_needs_its_feature_gate() {
+    let file = path("tests/testdata/omit.yaml");
+    let output = kro(&["validate", &file]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("undeclared reference to 'omit'"), "{text}");
+
+    let output = kro(&["validate", "--feature-gates=CELOmitFunction=true", &file]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert!(
+        stdout(&output).ends_with("valid; topological order: config\n"),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = kro(&[
+        "validate",
+        "--feature-gates",
+        "CELOmitFunction=false",
+        &file,
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+}
+
+/// The operator's parsing, so its error messages: an unknown gate is a
+/// usage error.
+#[test]
+fn an_unknown_feature_gate_is_refused() {
+    let file = path("tests/testdata/omit.yaml");
+    let output = kro(&["validate", "--feature-gates=CELOmitFunktion=true", &file]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown feature gate \"CELOmitFunktion\""),
+        "{stderr}"
+    );
+}
+
+/// A bare `kro` is a usage error: the help on stderr, exit code 2.
+#[test]
+fn no_subcommand_prints_the_help_and_fails() {
+    let output = kro(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Usage: kro"), "{stderr}");
+    assert!(stderr.contains("validate"), "{stderr}");
+}

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use kro_cel::template::{FieldPath, ScanError};
-use kro_schema::crd::CrdError;
+use kro_schema::instance_crd::CrdError;
 use thiserror::Error;
 
 use crate::dag::DagError;

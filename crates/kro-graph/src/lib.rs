@@ -13,6 +13,7 @@ pub mod api;
 pub mod builder;
 pub mod dag;
 pub mod error;
+pub mod feature_gates;
 pub mod naming;
 pub mod resolver;
 pub mod source_map;

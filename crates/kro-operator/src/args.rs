@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use kro_graph::feature_gates::{self, FeatureGates, parse_feature_gates};
 
 use crate::client::RateLimit;
 
@@ -142,11 +143,8 @@ pub struct Args {
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub instance_requeue_interval: Duration,
 
-    /// Feature gates, `Name=true|false,...`. Known: `CELOmitFunction`
-    /// (the `omit()` CEL function, default false) and
-    /// `InstanceConditionEvents` (Kubernetes events on instance condition
-    /// changes, default false).
-    #[arg(long, default_value = "", value_parser = parse_feature_gates)]
+    /// Feature gates (see [`kro_graph::feature_gates`]).
+    #[arg(long, default_value = "", value_parser = parse_feature_gates, help = feature_gates::HELP)]
     pub feature_gates: FeatureGates,
 
     /// Serve only the RGDs whose labels match this selector (such as
@@ -163,37 +161,6 @@ pub fn parse_qps(text: &str) -> Result<f64, String> {
         Ok(qps) if !qps.is_nan() => Ok(qps),
         _ => Err(format!("{text:?} is not a number of requests per second")),
     }
-}
-
-/// The feature gates this operator knows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FeatureGates {
-    /// `CELOmitFunction`: declare the `omit()` CEL function.
-    pub cel_omit_function: bool,
-    /// `InstanceConditionEvents`: publish a Kubernetes event when an
-    /// instance condition changes.
-    pub instance_condition_events: bool,
-}
-
-/// Parses `Name=bool,...`. Unknown gates are refused, as component-base
-/// does, so that a typo does not silently leave a feature off.
-pub fn parse_feature_gates(text: &str) -> Result<FeatureGates, String> {
-    let mut gates = FeatureGates::default();
-    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (name, value) = entry
-            .split_once('=')
-            .ok_or_else(|| format!("feature gate {entry:?} is not Name=true|false"))?;
-        let value: bool = value
-            .trim()
-            .parse()
-            .map_err(|_| format!("feature gate {name}: {value:?} is not true or false"))?;
-        match name.trim() {
-            "InstanceConditionEvents" => gates.instance_condition_events = value,
-            "CELOmitFunction" => gates.cel_omit_function = value,
-            other => return Err(format!("unknown feature gate {other:?}")),
-        }
-    }
-    Ok(gates)
 }
 
 /// How log lines are written.
@@ -434,19 +401,21 @@ mod tests {
         }
     }
 
+    /// The gates' own parsing is tested in kro-graph, where it lives.
     #[test]
     fn feature_gates() {
+        let args = parse(&["--feature-gates=InstanceConditionEvents=true, CELOmitFunction=false"])
+            .expect("parses");
         assert_eq!(
-            parse_feature_gates("InstanceConditionEvents=true, CELOmitFunction=false"),
-            Ok(FeatureGates {
+            args.feature_gates,
+            FeatureGates {
                 cel_omit_function: false,
                 instance_condition_events: true
-            })
+            }
         );
-        assert_eq!(parse_feature_gates(""), Ok(FeatureGates::default()));
-        assert!(parse_feature_gates("Nope=true").is_err());
-        assert!(parse_feature_gates("CELOmitFunction").is_err());
-        assert!(parse_feature_gates("CELOmitFunction=yes").is_err());
+        assert!(parse(&["--feature-gates=Nope=true"]).is_err());
+        assert!(parse(&["--feature-gates=CELOmitFunction"]).is_err());
+        assert!(parse(&["--feature-gates=CELOmitFunction=yes"]).is_err());
         assert!(parse(&["--dynamic-controller-concurrent-reconciles=0"]).is_err());
     }
 

@@ -9,12 +9,13 @@ pub mod args;
 pub mod client;
 pub mod cluster;
 pub mod dynamic;
+pub mod establish_crd;
 pub mod http;
+pub mod install_rgd_crd;
 pub mod leader;
+pub mod live_schemas;
 pub mod metrics;
 pub mod rgd;
-pub mod rgd_crd;
-pub mod schema;
 pub mod telemetry;
 
 use std::future::Future;
@@ -90,7 +91,7 @@ async fn operate(
 ) -> (anyhow::Result<()>, Option<Leadership>) {
     let client = clients.api;
     let installed = tokio::select! {
-        installed = rgd_crd::install(&client) => installed,
+        installed = install_rgd_crd::install(&client) => installed,
         () = shutdown.cancelled() => return (Ok(()), None),
     };
     if let Err(e) = installed {
@@ -136,12 +137,10 @@ struct Controllers {
 impl Controllers {
     fn start(args: &Args, client: kube::Client, metrics: &Metrics) -> Self {
         let stop = CancellationToken::new();
-        let schemas = schema::LiveSchemas::new(client.clone());
+        let schemas = live_schemas::LiveSchemas::new(client.clone());
         let builder = kro_graph::builder::Builder::new(
             Arc::new(schemas.with_builtin_fallback()),
-            kro_cel::Env::kro_with(kro_cel::KroOptions {
-                omit: args.feature_gates.cel_omit_function,
-            }),
+            args.feature_gates.cel_env(),
             kro_graph::builder::BuildOptions {
                 max_collection_dimensions: args.rgd_max_collection_dimension_size,
             },

@@ -77,12 +77,12 @@ async fn kube_cluster_reports_forbidden() {
 async fn the_crd_install_uses_an_existing_crd_it_may_not_update() {
     let ns = TestNamespace::create("forbidden-crd").await;
     // The CRD exists (the admin installs it), as when Helm shipped it.
-    kro_operator::rgd_crd::install(&ns.client())
+    kro_operator::install_rgd_crd::install(&ns.client())
         .await
         .expect("install as admin");
 
     let service_account = as_service_account(ns.name()).await;
-    let refused = kro_operator::rgd_crd::install(&service_account)
+    let refused = kro_operator::install_rgd_crd::install(&service_account)
         .await
         .expect_err("neither write nor read is allowed yet");
     assert!(
@@ -117,7 +117,9 @@ async fn the_crd_install_uses_an_existing_crd_it_may_not_update() {
 
     // RBAC takes effect through an informer: a moment later.
     eventually("the reader role to take effect", || async {
-        kro_operator::rgd_crd::install(&service_account).await.ok()
+        kro_operator::install_rgd_crd::install(&service_account)
+            .await
+            .ok()
     })
     .await;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::resolver::{Gvk, ResolveError, SchemaResolver};
-use kro_operator::schema::LiveSchemas;
+use kro_operator::live_schemas::LiveSchemas;
 use kro_testenv::{TestNamespace, eventually};
 use kube::Api;
 use kube::api::DeleteParams;
@@ -157,7 +157,7 @@ async fn built_ins_answer_when_the_server_cannot_be_reached() {
     assert!(
         matches!(
             failed,
-            Err(kro_operator::schema::FetchError::Request { .. })
+            Err(kro_operator::live_schemas::FetchError::Request { .. })
         ),
         "{failed:?}"
     );

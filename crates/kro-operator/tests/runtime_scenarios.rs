@@ -1,15 +1,12 @@
-//! The runtime's scenario suite (`crates/kro-runtime/tests/scenarios`) on
+//! The runtime's scenario suite (`kro_runtime::scenarios`) on
 //! the local control plane, through `KubeCluster`: the same scenarios the
 //! runtime runs in memory, so that the two clusters cannot drift apart
 //! unnoticed.
 
-#[path = "../../kro-runtime/tests/scenarios/mod.rs"]
-mod scenarios;
-
 use kro_graph::builder::Graph;
 use kro_operator::cluster::KubeCluster;
+use kro_runtime::scenarios::{self, Harness};
 use kro_testenv::TestNamespace;
-use scenarios::Harness;
 
 struct Kube {
     cluster: KubeCluster,

@@ -11,6 +11,8 @@ pub mod cluster;
 pub mod collection;
 pub mod desired;
 pub mod reconcile;
+#[cfg(feature = "scenarios")]
+pub mod scenarios;
 pub mod state;
 
 #[cfg(test)]

@@ -1,10 +1,8 @@
 //! The runtime's scenario suite on the in-memory cluster.
 
-mod scenarios;
-
 use kro_graph::builder::Graph;
 use kro_runtime::cluster::MemoryCluster;
-use scenarios::Harness;
+use kro_runtime::scenarios::{self, Harness};
 
 struct Memory {
     cluster: MemoryCluster,

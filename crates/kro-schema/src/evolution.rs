@@ -555,7 +555,7 @@ fn compare_bounds(old: &JSONSchemaProps, new: &JSONSchemaProps, path: &str, chan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::crd_from_rgd_schema;
+    use crate::instance_crd::crd_from_rgd_schema;
     use serde_json::{Value, json};
 
     fn crd(schema: Value) -> CustomResourceDefinition {

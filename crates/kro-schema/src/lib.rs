@@ -23,10 +23,10 @@
 //! assert_eq!(schema.required, Some(vec!["name".to_owned()]));
 //! ```
 
-pub mod crd;
 pub mod defaulting;
 pub mod error;
 pub mod evolution;
+pub mod instance_crd;
 pub mod ir;
 pub mod kinds;
 pub mod openapi;

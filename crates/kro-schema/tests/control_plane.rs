@@ -50,7 +50,7 @@ fn every_type_and_marker(group: &str) -> Value {
 /// Creates the CRD for `schema`, waits for it to be Established and for the
 /// kind to be served, and returns an API handle for instances.
 async fn install(client: &Client, namespace: &str, schema: &Value) -> (Api<DynamicObject>, String) {
-    let crd = kro_schema::crd::crd_from_rgd_schema(schema, None).expect("schema converts");
+    let crd = kro_schema::instance_crd::crd_from_rgd_schema(schema, None).expect("schema converts");
     let name = crd.metadata.name.clone().expect("CRD has a name");
     let crds = Api::<CustomResourceDefinition>::all(client.clone());
     crds.create(&PostParams::default(), &crd)
@@ -262,12 +262,13 @@ async fn transition_rules_need_correlatable_list_items() {
     });
     let schema = |spec: Value| json!({ "apiVersion": "v1alpha1", "kind": "Showcase", "group": group, "spec": spec, "types": types });
 
-    let refused = kro_schema::crd::crd_from_rgd_schema(&schema(json!({ "items": "[]Item" })), None)
-        .expect_err("kro-schema refuses it first");
+    let refused =
+        kro_schema::instance_crd::crd_from_rgd_schema(&schema(json!({ "items": "[]Item" })), None)
+            .expect_err("kro-schema refuses it first");
     assert!(refused.to_string().contains("listType=map"), "{refused}");
 
     // Build the same CRD by hand (a map list made atomic) and offer it.
-    let crd = kro_schema::crd::crd_from_rgd_schema(
+    let crd = kro_schema::instance_crd::crd_from_rgd_schema(
         &schema(json!({ "items": "[]Item | listType=map listMapKey=name maxItems=16" })),
         None,
     )

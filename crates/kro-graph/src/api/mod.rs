@@ -12,18 +12,18 @@
 //! `kube::Api`, without this crate depending on a Kubernetes client.
 
 mod conditions;
-mod crd;
 pub mod field_managers;
 pub mod metadata;
 mod rgd;
+mod rgd_crd;
 
 pub use conditions::{Condition, ConditionSet, ConditionStatus, READY, now};
-pub use crd::resource_graph_definition_crd;
 pub use rgd::{
     API_VERSION, ExternalRef, ExternalRefMetadata, GROUP, KIND, Resource, ResourceDependency,
     ResourceGraphDefinition, ResourceGraphDefinitionSpec, ResourceGraphDefinitionStatus,
     ResourceInfo, RgdState, Schema, SchemaMetadata, Scope, VERSION,
 };
+pub use rgd_crd::resource_graph_definition_crd;
 
 #[cfg(test)]
 mod tests;

@@ -20,14 +20,15 @@ use kro_cel::library::kro::{Placement, check_omit_placement, uses_omit};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, TemplateExpression};
-use kro_cel::{Compiled, Env, Type};
+use kro_cel::{Compiled, Diagnostics, Env, Type};
 
 use super::literals::check_literals;
 use super::structure::{NodeKind, ResourceStructure, Structure};
 use super::types::RgdTypes;
 pub use super::types::{EACH, SCHEMA};
+use super::{Errors, read_roots};
 use crate::dag::DependencyGraph;
-use crate::error::{BuildError, BuildErrorKind, BuildErrors};
+use crate::error::{BuildErrorKind, BuildErrors};
 
 /// Where an expression sits, which decides what it may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,13 +99,51 @@ pub fn infer_dependencies(
     let ids: Vec<&str> = structure.resources.iter().map(|r| r.id.as_str()).collect();
     let id_set: BTreeSet<&str> = ids.iter().copied().collect();
     let mut graph = DependencyGraph::new(ids.iter().copied());
-    let mut errors = Vec::new();
+    let mut errors = Errors::new(&structure.rgd);
     let mut all_expressions = Vec::with_capacity(structure.resources.len());
     for (resource, resource_types) in structure.resources.iter().zip(&types.resources) {
-        let path = FieldPath::root()
-            .key("spec")
-            .key("resources")
-            .index(resource.index);
+        let mut step = ResourceStep::new(structure, resource, resource_types, types, &id_set);
+        step.compile_expressions(&mut errors);
+        step.check_literals(&mut errors);
+        step.check_identity(&mut errors);
+        let path = step.path;
+        all_expressions.push(step.compiled);
+        if let Err(dag_error) =
+            graph.add_dependencies(&resource.id, step.dependencies.iter().map(String::as_str))
+        {
+            errors.push(Some(&resource.id), path, dag_error);
+        }
+    }
+    errors.or_value(Dependencies {
+        graph,
+        expressions: all_expressions,
+    })
+}
+
+/// One resource's part of [`infer_dependencies`]: its environment (with
+/// the iterators declared as their lists are typed), and what its
+/// expressions compiled to and read so far.
+struct ResourceStep<'a> {
+    structure: &'a Structure,
+    resource: &'a ResourceStructure,
+    resource_types: &'a Arc<SchemaTypes>,
+    ids: &'a BTreeSet<&'a str>,
+    /// `spec.resources[index]`.
+    path: FieldPath,
+    env: Env,
+    dependencies: BTreeSet<String>,
+    compiled: Vec<CompiledExpression>,
+}
+
+impl<'a> ResourceStep<'a> {
+    /// The RGD's environment, plus `each` for a collection.
+    fn new(
+        structure: &'a Structure,
+        resource: &'a ResourceStructure,
+        resource_types: &'a Arc<SchemaTypes>,
+        types: &RgdTypes,
+        ids: &'a BTreeSet<&'a str>,
+    ) -> Self {
         let mut env = types.env.clone();
         if matches!(
             resource.kind,
@@ -112,130 +151,131 @@ pub fn infer_dependencies(
         ) {
             env.add_variable(EACH, resource_types.root().clone());
         }
-        let mut dependencies = BTreeSet::new();
-        let mut compiled_expressions = Vec::new();
-        // forEach first: its lists' element types type the iterators that
-        // the template then reads.
-        for pending in expressions(resource, &path) {
-            let error = |kind: BuildErrorKind| BuildError {
-                rgd: structure.rgd.clone(),
-                resource: Some(resource.id.clone()),
-                path: Some(pending.location.clone()),
-                expression: Some(pending.expression.source.clone()),
-                kind,
-            };
-            let compiled = match env.compile_kro(&pending.expression.source) {
-                Ok(compiled) => compiled,
-                Err(diagnostics) => {
-                    // Reading a variable this place may not read often
-                    // fails type checking first; say what is really wrong.
-                    let scope_error =
-                        kro_cel::parse(&pending.expression.source)
-                            .ok()
-                            .and_then(|ast| {
-                                let is_global_function = |name: &str| env.function(name).is_some();
-                                let roots = references_with(&ast, &is_global_function)
-                                    .into_iter()
-                                    .map(|r| r.root)
-                                    .collect();
-                                check_roots(pending.context, resource, &roots, &id_set).err()
-                            });
-                    let kind = scope_error.unwrap_or_else(|| BuildErrorKind::Compile {
-                        message: diagnostics.render("expression", &pending.expression.source),
-                    });
-                    errors.push(error(kind));
-                    if pending.context == Context::ForEach {
-                        declare_iterator(&mut env, &pending, &Type::Dyn);
-                    }
-                    continue;
-                }
-            };
-            let is_global_function = |name: &str| env.function(name).is_some();
-            let roots: BTreeSet<String> =
-                references_with(&compiled.checked().expr, &is_global_function)
-                    .into_iter()
-                    .map(|r| r.root)
-                    .collect();
-            match check_roots(pending.context, resource, &roots, &id_set) {
-                Ok(read) => dependencies.extend(read),
-                Err(kind) => errors.push(error(kind)),
-            }
-            // Placement only matters where omit() is called; most
-            // expressions do not, and building it allocates.
-            let calls_omit = uses_omit(&compiled.checked().expr);
-            let placement = calls_omit.then(|| omit_placement(structure, resource, &pending));
-            let gate = env.function("omit").is_some();
-            if let Some(Err(misplaced)) = placement
-                .as_ref()
-                .map(|p| check_omit_placement(&compiled.checked().expr, &p.as_placement(), gate))
-            {
-                errors.push(error(BuildErrorKind::Omit {
-                    message: misplaced.to_string(),
-                }));
-            }
-            match check_type(
-                &env,
-                resource,
-                resource_types,
-                &pending,
-                compiled.result_type(),
-            ) {
-                Ok(Some(element)) => declare_iterator(&mut env, &pending, &element),
-                Ok(None) => {}
-                Err(kind) => {
-                    errors.push(error(kind));
-                    declare_iterator(&mut env, &pending, &Type::Dyn);
-                }
-            }
-            compiled_expressions.push(CompiledExpression {
-                context: pending.context,
-                path: pending.location.clone(),
-                source: pending.expression.source.clone(),
-                compiled,
-            });
+        Self {
+            structure,
+            resource,
+            resource_types,
+            ids,
+            path: FieldPath::root()
+                .key("spec")
+                .key("resources")
+                .index(resource.index),
+            env,
+            dependencies: BTreeSet::new(),
+            compiled: Vec::new(),
         }
-        if matches!(resource.kind, NodeKind::Resource | NodeKind::Collection) {
-            for (field, kind) in check_literals(&env, resource_types, &resource.object) {
-                errors.push(BuildError {
-                    rgd: structure.rgd.clone(),
-                    resource: Some(resource.id.clone()),
-                    path: Some(path.key("template").join(&field)),
-                    expression: None,
-                    kind,
+    }
+
+    /// Every expression, forEach first: its lists' element types type the
+    /// iterators that the template then reads.
+    fn compile_expressions(&mut self, errors: &mut Errors<'_>) {
+        for pending in expressions(self.resource, &self.path) {
+            self.compile_expression(&pending, errors);
+        }
+    }
+
+    /// Compiles one expression, checks what it reads, where it calls
+    /// `omit()` and its type, and keeps it.
+    fn compile_expression(&mut self, pending: &Pending<'_>, errors: &mut Errors<'_>) {
+        let mut report = |kind: BuildErrorKind| {
+            errors.push_expression(
+                Some(&self.resource.id),
+                pending.location.clone(),
+                Some(&pending.expression.source),
+                kind,
+            );
+        };
+        let compiled = match self.env.compile_kro(&pending.expression.source) {
+            Ok(compiled) => compiled,
+            Err(diagnostics) => {
+                report(self.compile_error(pending, &diagnostics));
+                declare_iterator(&mut self.env, pending, &Type::Dyn);
+                return;
+            }
+        };
+        let expr = &compiled.checked().expr;
+        let roots = read_roots(&self.env, expr);
+        match check_roots(pending.context, self.resource, &roots, self.ids) {
+            Ok(read) => self.dependencies.extend(read),
+            Err(kind) => report(kind),
+        }
+        // Placement only matters where omit() is called; most
+        // expressions do not, and building it allocates.
+        if uses_omit(expr) {
+            let placement = omit_placement(self.structure, self.resource, pending);
+            let gate = self.env.function("omit").is_some();
+            if let Err(misplaced) = check_omit_placement(expr, &placement.as_placement(), gate) {
+                report(BuildErrorKind::Omit {
+                    message: misplaced.to_string(),
                 });
             }
         }
-        if resource.kind == NodeKind::Collection
-            && let Some(missing) = missing_identity_iterators(resource, &compiled_expressions)
-        {
-            errors.push(BuildError {
-                rgd: structure.rgd.clone(),
-                resource: Some(resource.id.clone()),
-                path: Some(path.key("template").key("metadata").key("name")),
-                expression: None,
-                kind: BuildErrorKind::IdentityIterators { missing },
-            });
+        let checked = check_type(
+            &self.env,
+            self.resource,
+            self.resource_types,
+            pending,
+            compiled.result_type(),
+        );
+        match checked {
+            Ok(Some(element)) => declare_iterator(&mut self.env, pending, &element),
+            Ok(None) => {}
+            Err(kind) => {
+                report(kind);
+                declare_iterator(&mut self.env, pending, &Type::Dyn);
+            }
         }
-        all_expressions.push(compiled_expressions);
-        if let Err(dag_error) =
-            graph.add_dependencies(&resource.id, dependencies.iter().map(String::as_str))
-        {
-            errors.push(BuildError {
-                rgd: structure.rgd.clone(),
-                resource: Some(resource.id.clone()),
-                path: Some(path),
-                expression: None,
-                kind: dag_error.into(),
-            });
+        self.compiled.push(CompiledExpression {
+            context: pending.context,
+            path: pending.location.clone(),
+            source: pending.expression.source.clone(),
+            compiled,
+        });
+    }
+
+    /// Why an expression did not compile. Reading a variable this place
+    /// may not read often fails type checking first; say what is really
+    /// wrong then.
+    fn compile_error(&self, pending: &Pending<'_>, diagnostics: &Diagnostics) -> BuildErrorKind {
+        let source = &pending.expression.source;
+        let scope_error = kro_cel::parse(source).ok().and_then(|ast| {
+            let roots = read_roots(&self.env, &ast);
+            check_roots(pending.context, self.resource, &roots, self.ids).err()
+        });
+        scope_error.unwrap_or_else(|| BuildErrorKind::Compile {
+            message: diagnostics.render("expression", source),
+        })
+    }
+
+    /// The template's literal values against the kind's schema.
+    fn check_literals(&self, errors: &mut Errors<'_>) {
+        if !matches!(
+            self.resource.kind,
+            NodeKind::Resource | NodeKind::Collection
+        ) {
+            return;
+        }
+        for (field, kind) in check_literals(&self.env, self.resource_types, &self.resource.object) {
+            errors.push(
+                Some(&self.resource.id),
+                self.path.key("template").join(&field),
+                kind,
+            );
         }
     }
-    if errors.is_empty() {
-        Ok(Dependencies {
-            graph,
-            expressions: all_expressions,
-        })
-    } else {
-        Err(BuildErrors(errors))
+
+    /// A collection's items' names read every iterator.
+    fn check_identity(&self, errors: &mut Errors<'_>) {
+        if self.resource.kind != NodeKind::Collection {
+            return;
+        }
+        if let Some(missing) = missing_identity_iterators(self.resource, &self.compiled) {
+            errors.push(
+                Some(&self.resource.id),
+                self.path.key("template").key("metadata").key("name"),
+                BuildErrorKind::IdentityIterators { missing },
+            );
+        }
     }
 }
 

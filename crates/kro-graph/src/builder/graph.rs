@@ -126,7 +126,7 @@ impl Builder {
         };
         // The status schema the projections' types give.
         let mut instance_crd = structure.instance_crd;
-        kro_schema::crd::set_status_schema(
+        kro_schema::instance_crd::set_status_schema(
             &mut instance_crd,
             super::status_schema::status_schema(&types.env, &status),
         );

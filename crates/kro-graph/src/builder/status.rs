@@ -10,13 +10,13 @@
 use std::collections::BTreeSet;
 
 use kro_cel::Env;
-use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, scan_value};
 use serde_json::Value;
 
 use super::dependencies::{CompiledExpression, Context, SCHEMA};
 use super::structure::Structure;
-use crate::error::{BuildError, BuildErrorKind, BuildErrors};
+use super::{Errors, read_roots};
+use crate::error::{BuildErrorKind, BuildErrors};
 
 /// One status field and how it is computed.
 #[derive(Debug, Clone)]
@@ -55,10 +55,9 @@ pub fn compile_status(
     let ids: Vec<&str> = structure.resources.iter().map(|r| r.id.as_str()).collect();
     let env = env.clone();
     let mut compiler = Compiler {
-        rgd: &structure.rgd,
         ids: &ids,
         env,
-        errors: Vec::new(),
+        errors: Errors::new(&structure.rgd),
         dependencies: BTreeSet::new(),
     };
 
@@ -70,7 +69,7 @@ pub fn compile_status(
                 problem: "must be a map",
             },
         );
-        return Err(BuildErrors(compiler.errors));
+        return Err(compiler.errors.into_errors());
     };
     let mut projected = serde_json::Map::new();
     for (key, value) in map {
@@ -105,12 +104,8 @@ pub fn compile_status(
             }
         }
     }
-    if compiler.errors.is_empty() {
-        result.dependencies = compiler.dependencies.into_iter().collect();
-        Ok(result)
-    } else {
-        Err(BuildErrors(compiler.errors))
-    }
+    result.dependencies = compiler.dependencies.into_iter().collect();
+    compiler.errors.or_value(result)
 }
 
 /// Whether `ty` can be written as conditions: one, a list, or `dyn`
@@ -126,22 +121,16 @@ fn is_condition_type(ty: &kro_cel::Type) -> bool {
 }
 
 struct Compiler<'a> {
-    rgd: &'a str,
     ids: &'a [&'a str],
     env: Env,
-    errors: Vec<BuildError>,
+    errors: Errors<'a>,
     dependencies: BTreeSet<String>,
 }
 
 impl Compiler<'_> {
+    /// An error of the instance's status (no resource).
     fn error(&mut self, path: FieldPath, expression: Option<&str>, kind: BuildErrorKind) {
-        self.errors.push(BuildError {
-            rgd: self.rgd.to_owned(),
-            resource: None,
-            path: Some(path),
-            expression: expression.map(str::to_owned),
-            kind,
-        });
+        self.errors.push_expression(None, path, expression, kind);
     }
 
     /// Reports every leaf that is not a string holding an expression.
@@ -213,12 +202,7 @@ impl Compiler<'_> {
                 return None;
             }
         };
-        let is_global_function = |name: &str| env.function(name).is_some();
-        let roots: BTreeSet<String> =
-            references_with(&compiled.checked().expr, &is_global_function)
-                .into_iter()
-                .map(|r| r.root)
-                .collect();
+        let roots = read_roots(env, &compiled.checked().expr);
         let reads_instance_or_resource = roots
             .iter()
             .any(|root| root == SCHEMA || self.ids.contains(&root.as_str()));

@@ -7,9 +7,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kro_cel::template::{FieldPath, FoundTemplate, Template, TemplateExpression, scan, scan_value};
 use serde_json::{Value, json};
 
-use super::BuildOptions;
+use super::{BuildOptions, Errors};
 use crate::api::{ExternalRef, Resource, ResourceGraphDefinition, Scope};
-use crate::error::{BuildError, BuildErrorKind, BuildErrors};
+use crate::error::{BuildErrorKind, BuildErrors};
 use crate::naming::{check_iterator, check_resource_id};
 use crate::resolver::{Gvk, KindSchema, SchemaResolver};
 
@@ -68,34 +68,6 @@ pub struct Structure {
     pub resources: Vec<ResourceStructure>,
 }
 
-/// Collects errors for one RGD, locating each.
-struct Errors<'a> {
-    rgd: &'a str,
-    found: Vec<BuildError>,
-}
-
-impl Errors<'_> {
-    fn push(&mut self, resource: Option<&str>, path: FieldPath, kind: impl Into<BuildErrorKind>) {
-        self.push_expression(resource, path, None, kind);
-    }
-
-    fn push_expression(
-        &mut self,
-        resource: Option<&str>,
-        path: FieldPath,
-        expression: Option<&str>,
-        kind: impl Into<BuildErrorKind>,
-    ) {
-        self.found.push(BuildError {
-            rgd: self.rgd.to_owned(),
-            resource: resource.map(str::to_owned),
-            path: Some(path),
-            expression: expression.map(str::to_owned),
-            kind: kind.into(),
-        });
-    }
-}
-
 /// Runs every structural check on `rgd`. Returns all problems found, not
 /// only the first; a resource with a problem is left out of further checks
 /// that depend on it.
@@ -105,15 +77,12 @@ pub fn check_structure(
     options: &BuildOptions,
 ) -> Result<Structure, BuildErrors> {
     let name = rgd.metadata.name.clone().unwrap_or_default();
-    let mut errors = Errors {
-        rgd: &name,
-        found: Vec::new(),
-    };
+    let mut errors = Errors::new(&name);
     let root = FieldPath::root().key("spec");
 
     let instance_scope = rgd.spec.schema.scope_or_default();
     let instance_crd = match serde_json::to_value(&rgd.spec.schema) {
-        Ok(schema) => match kro_schema::crd::crd_from_rgd_schema(&schema, None) {
+        Ok(schema) => match kro_schema::instance_crd::crd_from_rgd_schema(&schema, None) {
             Ok(crd) => Some(crd),
             Err(error) => {
                 errors.push(None, root.key("schema"), error);
@@ -154,13 +123,13 @@ pub fn check_structure(
     }
 
     match instance_crd {
-        Some(instance_crd) if errors.found.is_empty() => Ok(Structure {
+        Some(instance_crd) if errors.is_empty() => Ok(Structure {
             rgd: name,
             instance_crd,
             instance_scope,
             resources,
         }),
-        _ => Err(BuildErrors(errors.found)),
+        _ => Err(errors.into_errors()),
     }
 }
 
@@ -176,7 +145,7 @@ fn check_resource(
     errors: &mut Errors<'_>,
 ) -> Option<ResourceStructure> {
     let id = resource.id.as_str();
-    let before = errors.found.len();
+    let before = errors.count();
     if let Err(error) = check_resource_id(id) {
         errors.push(Some(id), path.key("id"), error);
     }
@@ -257,7 +226,7 @@ fn check_resource(
     let ready_when = standalone_list(&resource.ready_when, &path.key("readyWhen"), id, errors);
     let for_each = check_for_each(resource, &path.key("forEach"), ids, options, errors);
 
-    (errors.found.len() == before).then(|| ResourceStructure {
+    (errors.count() == before).then(|| ResourceStructure {
         index,
         id: id.to_owned(),
         kind,
@@ -324,7 +293,7 @@ fn check_object_fields(
     id: &str,
     errors: &mut Errors<'_>,
 ) -> Option<Gvk> {
-    let before = errors.found.len();
+    let before = errors.count();
     let mut literal = |field: &'static str| -> Option<String> {
         match object.get(field) {
             None => errors.push(
@@ -377,7 +346,7 @@ fn check_object_fields(
         ),
     }
     match (api_version, kind) {
-        (Some(api_version), Some(kind)) if errors.found.len() == before => {
+        (Some(api_version), Some(kind)) if errors.count() == before => {
             Some(Gvk::from_api_version(&api_version, &kind))
         }
         _ => None,

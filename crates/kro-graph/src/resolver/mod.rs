@@ -10,14 +10,14 @@
 //! several in turn.
 
 mod builtin;
-mod crd;
+mod from_crds;
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
 pub use builtin::{BuiltinSchemas, KUBERNETES_VERSION};
-pub use crd::CrdSchemas;
+pub use from_crds::CrdSchemas;
 pub use kro_schema::kinds::Gvk;
 pub use kro_schema::openapi_document::{DocumentError, KindSchema, OpenApiDocument};
 

@@ -232,6 +232,13 @@ fn object_reference(instance: &Value) -> ObjectReference {
 }
 
 impl Reconcile for InstanceReconciler {
+    /// One pass over an instance, inside a span naming it (kind, namespace,
+    /// name), so that every log line of the pass says which instance it is
+    /// about.
+    #[tracing::instrument(
+        skip_all,
+        fields(kind = %key.resource, namespace = key.namespace.as_deref(), name = %key.name)
+    )]
     async fn reconcile(&self, key: ObjectKey) -> Verdict {
         // The kind may have stopped being served since the key was queued.
         let Some(handler) = self.dynamic.handler(&key.resource) else {

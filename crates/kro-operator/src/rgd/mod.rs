@@ -16,7 +16,7 @@
 //! On deletion the kind stops being served; the CRD (and so the instances)
 //! stays unless `--allow-crd-deletion` is set.
 
-pub mod crd;
+pub mod instance_crd;
 pub mod status;
 
 use std::sync::Arc;
@@ -39,8 +39,8 @@ use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
 use crate::dynamic::{Dynamic, Handler};
+use crate::live_schemas::LiveSchemas;
 use crate::metrics::{Metrics, RgdLabels, RgdTransitionLabels};
-use crate::schema::LiveSchemas;
 use status::{CONTROLLER_READY, GRAPH_ACCEPTED, KIND_READY};
 
 /// What the RGD controller needs to know from the flags.
@@ -163,6 +163,9 @@ pub async fn run(context: Arc<RgdContext>, stop: CancellationToken) {
         .await;
 }
 
+/// One pass over an RGD, inside a span naming it, so that every log line
+/// of the pass says which RGD it is about.
+#[tracing::instrument(skip_all, fields(rgd = %rgd.name_any()))]
 async fn reconcile(
     rgd: Arc<ResourceGraphDefinition>,
     context: Arc<RgdContext>,
@@ -285,12 +288,12 @@ impl RgdContext {
                 );
                 order.clone_from(&graph.topological_order);
                 resources = status::resource_info(&graph);
-                let desired = crd::desired_crd(&graph.instance_crd, &name, &uid);
+                let desired = instance_crd::desired_crd(&graph.instance_crd, &name, &uid);
                 let allow_breaking = rgd
                     .annotations()
-                    .get(crd::ALLOW_BREAKING_CHANGES)
+                    .get(instance_crd::ALLOW_BREAKING_CHANGES)
                     .is_some_and(|v| v == "true");
-                match crd::ensure(&self.client, &desired, &name, allow_breaking).await {
+                match instance_crd::ensure(&self.client, &desired, &name, allow_breaking).await {
                     Ok(kind) => {
                         set.set_true_with_reason(
                             KIND_READY,
@@ -316,7 +319,7 @@ impl RgdContext {
                         match e {
                             // Refusals stand until the RGD or the CRD
                             // changes, and both bring the RGD back.
-                            crd::EnsureError::Refused(_) => Action::await_change(),
+                            instance_crd::EnsureError::Refused(_) => Action::await_change(),
                             _ => Action::requeue(self.config.progress_delay),
                         }
                     }

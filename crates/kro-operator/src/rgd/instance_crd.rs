@@ -9,13 +9,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_graph::api::field_managers;
 use kro_graph::api::metadata::{KRO_VERSION, OWNED, RGD_ID, RGD_NAME, version_label};
 use kro_schema::evolution::{compare_crds, summarize_breaking};
-use kube::api::{Patch, PatchParams};
-use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client};
 use thiserror::Error;
+
+use crate::establish_crd::{EstablishError, apply_and_await};
 
 /// The RGD annotation that lets a breaking change of the CRD through.
 pub const ALLOW_BREAKING_CHANGES: &str = "kro.run/allow-breaking-changes";
@@ -91,6 +90,24 @@ pub enum EnsureError {
     Unnamed,
 }
 
+impl From<EstablishError> for EnsureError {
+    /// The same failures, worded as before they were shared with the RGD
+    /// CRD's install.
+    fn from(error: EstablishError) -> Self {
+        match error {
+            EstablishError::Apply { crd, source } => EnsureError::Api {
+                action: "apply",
+                crd,
+                source,
+            },
+            EstablishError::Watch { crd, source } => EnsureError::Watch { crd, source },
+            EstablishError::NotEstablished { crd, waited } => {
+                EnsureError::NotEstablished { crd, waited }
+            }
+        }
+    }
+}
+
 /// The CRD to apply: the graph's, labelled as kro's and as this RGD's, so
 /// that ownership can be checked and the RGD found from the CRD.
 pub fn desired_crd(
@@ -164,36 +181,7 @@ pub async fn ensure(
     if let Some(existing) = api.get_opt(&name).await.map_err(failed("read"))? {
         check_update(&existing, desired, rgd_name, allow_breaking)?;
     }
-    let applied = api
-        .patch(
-            &name,
-            &PatchParams::apply(field_managers::OPERATOR).force(),
-            &Patch::Apply(desired),
-        )
-        .await
-        .map_err(failed("apply"))?;
-    let established = if conditions::is_crd_established().matches_object(Some(&applied)) {
-        applied
-    } else {
-        tokio::time::timeout(
-            ESTABLISHED_WAIT,
-            await_condition(api, &name, conditions::is_crd_established()),
-        )
-        .await
-        .map_err(|_| EnsureError::NotEstablished {
-            crd: name.clone(),
-            waited: ESTABLISHED_WAIT,
-        })?
-        .map_err(|source| EnsureError::Watch {
-            crd: name.clone(),
-            source,
-        })?
-        // The condition matched, so the object was there.
-        .ok_or_else(|| EnsureError::NotEstablished {
-            crd: name.clone(),
-            waited: ESTABLISHED_WAIT,
-        })?
-    };
+    let established = apply_and_await(&api, &name, desired, ESTABLISHED_WAIT).await?;
     Ok(established
         .status
         .and_then(|s| s.accepted_names)

@@ -1,7 +1,12 @@
 //! The runtime's scenario suite, written once for any [`Cluster`]: the
-//! runtime's own tests run it on `MemoryCluster`, the operator's run it on
-//! the local control plane through `KubeCluster`
+//! runtime's own tests run it on `MemoryCluster`
+//! (`crates/kro-runtime/tests/memory_scenarios.rs`), the operator's run it
+//! on the local control plane through `KubeCluster`
 //! (`crates/kro-operator/tests/runtime_scenarios.rs`).
+//!
+//! It is a module of the library, behind the `scenarios` feature, so that
+//! both crates depend on one suite (each enables the feature from its
+//! dev-dependencies; no normal build compiles it).
 //!
 //! Every scenario uses kinds without controllers of their own (ConfigMaps)
 //! so that what happens is decided by the runtime and the test alone: a
@@ -10,18 +15,16 @@
 //! own instance kind and object names, so scenarios can share a namespace
 //! and a cluster.
 
-#![allow(dead_code)] // Each test binary uses the scenarios it runs.
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cluster::{Cluster, ObjectKey, ResourceType};
+use crate::state::NodeState;
+use crate::{Options, Outcome, Requeue, reconcile};
 use kro_cel::Env;
 use kro_graph::api::ResourceGraphDefinition;
 use kro_graph::builder::{BuildOptions, Builder, Graph};
 use kro_graph::resolver::{BuiltinSchemas, Gvk};
-use kro_runtime::cluster::{Cluster, ObjectKey, ResourceType};
-use kro_runtime::state::NodeState;
-use kro_runtime::{Options, Outcome, Requeue, reconcile};
 use serde_json::{Value, json};
 
 /// What a scenario needs beyond the cluster itself.
@@ -40,6 +43,7 @@ pub trait Harness: Sync {
 const USER: &str = "scenario-user";
 const GROUP: &str = "scenarios.kro.run";
 
+/// The type of ConfigMaps, the kind every scenario creates.
 pub fn config_map_type() -> ResourceType {
     ResourceType {
         gvk: Gvk {
