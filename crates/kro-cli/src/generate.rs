@@ -10,7 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use serde_json::{Value, json};
 
 use crate::format::Format;
-use crate::source::{GateArgs, builder, load, write_problems};
+use crate::source::{GateArgs, builder, load, warn_duplicates, write_problems};
 
 /// Generate what an RGD implies.
 #[derive(Debug, Args)]
@@ -71,6 +71,7 @@ pub fn run(args: &GenerateArgs) -> Result<bool> {
         } => (file, *output, crds, gates.gates()),
     };
     let loaded = load(&builder(crds, gates)?, file);
+    warn_duplicates(file, &loaded)?;
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {

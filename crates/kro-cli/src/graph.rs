@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use kro_graph::builder::Graph;
 use serde_json::json;
 
-use crate::source::{GateArgs, builder, load, write_problems};
+use crate::source::{GateArgs, builder, load, warn_duplicates, write_problems};
 
 /// Show an RGD's dependency graph.
 #[derive(Debug, Args)]
@@ -60,6 +60,7 @@ fn edges(graph: &Graph) -> Vec<(&str, &str)> {
 /// standard error) when the RGD is invalid.
 pub fn run(args: &GraphArgs) -> Result<bool> {
     let loaded = load(&builder(&args.crds, args.gates.gates())?, &args.file);
+    warn_duplicates(&args.file, &loaded)?;
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {

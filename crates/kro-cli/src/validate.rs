@@ -7,7 +7,8 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::source::{GateArgs, Problem, builder, load, write_problems};
+use crate::source::{GateArgs, Loaded, Problem, builder, load, write_problems};
+use crate::yaml;
 
 /// Check ResourceGraphDefinition files without a cluster.
 #[derive(Debug, Args)]
@@ -46,6 +47,9 @@ pub fn run(args: &ValidateArgs) -> Result<bool> {
     for file in &args.files {
         let loaded = load(&builder, file);
         all_valid &= loaded.result.is_ok();
+        if args.output == Output::Text {
+            yaml::write_warnings(&mut stdout, file, &loaded.duplicates)?;
+        }
         match (args.output, &loaded.result) {
             (Output::Text, Ok(graph)) => {
                 println!(
@@ -58,15 +62,20 @@ pub fn run(args: &ValidateArgs) -> Result<bool> {
                 write_problems(&mut stdout, file, &loaded.text, problems)?
             }
             (Output::Json, Ok(graph)) => {
-                println!("{}", report_json(file, &[], &graph.topological_order))
+                println!(
+                    "{}",
+                    report_json(file, &loaded, &[], &graph.topological_order)
+                )
             }
-            (Output::Json, Err(problems)) => println!("{}", report_json(file, problems, &[])),
+            (Output::Json, Err(problems)) => {
+                println!("{}", report_json(file, &loaded, problems, &[]))
+            }
         }
     }
     Ok(all_valid)
 }
 
-fn report_json(file: &Path, problems: &[Problem], order: &[String]) -> Value {
+fn report_json(file: &Path, loaded: &Loaded, problems: &[Problem], order: &[String]) -> Value {
     let errors: Vec<Value> = problems
         .iter()
         .map(|problem| {
@@ -85,6 +94,7 @@ fn report_json(file: &Path, problems: &[Problem], order: &[String]) -> Value {
         "file": file.display().to_string(),
         "valid": problems.is_empty(),
         "errors": errors,
+        "warnings": loaded.duplicates.iter().map(yaml::warning_json).collect::<Vec<_>>(),
         "topologicalOrder": order,
     })
 }
