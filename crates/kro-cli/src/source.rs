@@ -31,6 +31,32 @@ impl GateArgs {
     }
 }
 
+/// The RGD file of a command that reads one: an argument, or `-f FILE` as
+/// upstream kro's CLI spells it.
+#[derive(Debug, Args)]
+pub struct RgdFile {
+    /// The RGD file.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "file_flag",
+        conflicts_with = "file_flag"
+    )]
+    file: Option<PathBuf>,
+    /// The RGD file, spelt as upstream kro's CLI spells it.
+    #[arg(short = 'f', long = "file", id = "file_flag", value_name = "FILE")]
+    file_flag: Option<PathBuf>,
+}
+
+impl RgdFile {
+    /// The file given, however it was given.
+    pub fn path(&self) -> Result<&Path> {
+        self.file
+            .as_deref()
+            .or(self.file_flag.as_deref())
+            .context("no RGD file given")
+    }
+}
+
 /// The builder the CLI uses: the kinds of the CRDs in `crd_paths` (files,
 /// or directories of `.yaml`/`.yml`/`.json` files), then the built-in
 /// Kubernetes kinds; kro's full CEL environment with `gates`; default
