@@ -63,8 +63,9 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         let path = PathBuf::from(file);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("--var {name}: reading {}", path.display()))?;
-        let json: serde_json::Value = serde_saphyr::from_str(&text)
+        let json: serde_json::Value = crate::yaml::read(&text)
             .with_context(|| format!("--var {name}: parsing {} as YAML", path.display()))?;
+        crate::yaml::warn(&path, &text).context("write to standard error")?;
         let typed = if args.untyped {
             None
         } else {

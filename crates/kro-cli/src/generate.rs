@@ -1,5 +1,7 @@
-//! `kro generate crd` and `kro generate instance`: the CRD an RGD registers
-//! for its instance kind, and a sample instance of it.
+//! `kro generate crd`, `kro generate instance` and `kro generate diagram`:
+//! the CRD an RGD registers for its instance kind, a sample instance of it,
+//! and its dependency graph as a diagram. Each takes the RGD file as an
+//! argument or, as upstream kro's CLI does, as `-f FILE`.
 
 use std::path::PathBuf;
 
@@ -10,7 +12,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use serde_json::{Value, json};
 
 use crate::format::Format;
-use crate::source::{GateArgs, builder, load, write_problems};
+use crate::graph::{self, GraphFormat};
+use crate::source::{GateArgs, RgdFile, builder, load, warn_duplicates, write_problems};
 
 /// Generate what an RGD implies.
 #[derive(Debug, Args)]
@@ -24,53 +27,64 @@ enum Generate {
     /// The instance kind's CustomResourceDefinition, as the operator would
     /// register it (spec from the SimpleSchema, status from the projections'
     /// types).
-    Crd {
-        /// The RGD file.
-        file: PathBuf,
-        /// Output format.
-        #[arg(long, short, value_enum, default_value_t = Format::Yaml)]
-        output: Format,
-        /// CRD files, or directories of them, defining kinds the RGD uses.
-        #[arg(long = "crd", value_name = "DIR_OR_FILE")]
-        crds: Vec<PathBuf>,
-        #[command(flatten)]
-        gates: GateArgs,
-    },
+    Crd(DocumentArgs),
     /// A sample instance the instance CRD accepts: required fields filled
     /// in, defaults shown, enums, bounds and patterns respected where
     /// possible.
-    Instance {
-        /// The RGD file.
-        file: PathBuf,
-        /// Output format.
-        #[arg(long, short, value_enum, default_value_t = Format::Yaml)]
-        output: Format,
-        /// CRD files, or directories of them, defining kinds the RGD uses.
-        #[arg(long = "crd", value_name = "DIR_OR_FILE")]
-        crds: Vec<PathBuf>,
-        #[command(flatten)]
-        gates: GateArgs,
-    },
+    Instance(DocumentArgs),
+    /// The dependency graph as a diagram: a Mermaid flowchart by default
+    /// (`kro graph` with another default format).
+    Diagram(DiagramArgs),
+}
+
+/// The options of the commands that print a document.
+#[derive(Debug, Args)]
+struct DocumentArgs {
+    #[command(flatten)]
+    rgd: RgdFile,
+    /// Output format (`--format` is upstream kro's spelling).
+    #[arg(long, short, alias = "format", value_enum, default_value_t = Format::Yaml)]
+    output: Format,
+    /// CRD files, or directories of them, defining kinds the RGD uses.
+    #[arg(long = "crd", value_name = "DIR_OR_FILE")]
+    crds: Vec<PathBuf>,
+    #[command(flatten)]
+    gates: GateArgs,
+}
+
+/// The options of `kro generate diagram`.
+#[derive(Debug, Args)]
+struct DiagramArgs {
+    #[command(flatten)]
+    rgd: RgdFile,
+    /// Diagram format.
+    #[arg(long, short = 'o', alias = "output", value_enum, default_value_t = GraphFormat::Mermaid)]
+    format: GraphFormat,
+    /// CRD files, or directories of them, defining kinds the RGD uses.
+    #[arg(long = "crd", value_name = "DIR_OR_FILE")]
+    crds: Vec<PathBuf>,
+    #[command(flatten)]
+    gates: GateArgs,
 }
 
 /// Prints what was asked; returns false (after reporting the RGD's problems
 /// on standard error) when the RGD is invalid.
 pub fn run(args: &GenerateArgs) -> Result<bool> {
-    let (file, output, crds, gates) = match &args.what {
-        Generate::Crd {
-            file,
-            output,
-            crds,
-            gates,
+    let (options, sample) = match &args.what {
+        Generate::Crd(options) => (options, false),
+        Generate::Instance(options) => (options, true),
+        Generate::Diagram(diagram) => {
+            return graph::print(
+                diagram.rgd.path()?,
+                diagram.format,
+                &diagram.crds,
+                diagram.gates.gates(),
+            );
         }
-        | Generate::Instance {
-            file,
-            output,
-            crds,
-            gates,
-        } => (file, *output, crds, gates.gates()),
     };
-    let loaded = load(&builder(crds, gates)?, file);
+    let file = options.rgd.path()?;
+    let loaded = load(&builder(&options.crds, options.gates.gates())?, file);
+    warn_duplicates(file, &loaded)?;
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {
@@ -78,13 +92,12 @@ pub fn run(args: &GenerateArgs) -> Result<bool> {
             return Ok(false);
         }
     };
-    let document = match &args.what {
-        Generate::Crd { .. } => {
-            serde_json::to_value(&graph.instance_crd).context("the CRD as JSON")?
-        }
-        Generate::Instance { .. } => sample_instance(&graph.instance_crd),
+    let document = if sample {
+        sample_instance(&graph.instance_crd)
+    } else {
+        serde_json::to_value(&graph.instance_crd).context("the CRD as JSON")?
     };
-    let text = match output {
+    let text = match options.output {
         Format::Yaml => serde_saphyr::to_string(&document).context("write YAML")?,
         Format::Json => serde_json::to_string_pretty(&document).context("write JSON")? + "\n",
     };

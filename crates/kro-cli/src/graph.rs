@@ -1,15 +1,18 @@
 //! `kro graph`: the order in which an RGD's resources are created, and the
-//! dependencies that give it.
+//! dependencies that give it. `kro generate diagram` prints the same, as a
+//! Mermaid flowchart by default.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use kro_graph::builder::Graph;
 use serde_json::json;
 
-use crate::source::{GateArgs, builder, load, write_problems};
+use kro_graph::feature_gates::FeatureGates;
+
+use crate::source::{GateArgs, builder, load, warn_duplicates, write_problems};
 
 /// Show an RGD's dependency graph.
 #[derive(Debug, Args)]
@@ -17,8 +20,8 @@ pub struct GraphArgs {
     /// The RGD file.
     file: PathBuf,
     /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, short, value_enum, default_value_t = GraphFormat::Text)]
+    format: GraphFormat,
 
     /// CRD files, or directories of them, defining kinds the RGD uses (for
     /// example another RGD's instance kind, from `kro generate crd`).
@@ -29,9 +32,9 @@ pub struct GraphArgs {
     gates: GateArgs,
 }
 
-/// Output formats.
+/// Output formats (also those of `kro generate diagram`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub enum GraphFormat {
     /// The order, and each resource's dependencies.
     Text,
     /// Graphviz.
@@ -59,27 +62,34 @@ fn edges(graph: &Graph) -> Vec<(&str, &str)> {
 /// Prints the graph; returns false (after reporting the RGD's problems on
 /// standard error) when the RGD is invalid.
 pub fn run(args: &GraphArgs) -> Result<bool> {
-    let loaded = load(&builder(&args.crds, args.gates.gates())?, &args.file);
+    print(&args.file, args.format, &args.crds, args.gates.gates())
+}
+
+/// Prints the graph of the RGD in `file` in `format`; returns false (after
+/// reporting the RGD's problems on standard error) when the RGD is invalid.
+pub fn print(
+    file: &Path,
+    format: GraphFormat,
+    crds: &[PathBuf],
+    gates: FeatureGates,
+) -> Result<bool> {
+    let loaded = load(&builder(crds, gates)?, file);
+    warn_duplicates(file, &loaded)?;
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {
-            write_problems(
-                &mut std::io::stderr().lock(),
-                &args.file,
-                &loaded.text,
-                &problems,
-            )?;
+            write_problems(&mut std::io::stderr().lock(), file, &loaded.text, &problems)?;
             return Ok(false);
         }
     };
-    print!("{}", render(&graph, args.format));
+    print!("{}", render(&graph, format));
     Ok(true)
 }
 
-fn render(graph: &Graph, format: Format) -> String {
+fn render(graph: &Graph, format: GraphFormat) -> String {
     let mut out = String::new();
     match format {
-        Format::Text => {
+        GraphFormat::Text => {
             let _ = writeln!(
                 out,
                 "topological order: {}",
@@ -94,7 +104,7 @@ fn render(graph: &Graph, format: Format) -> String {
                 }
             }
         }
-        Format::Dot => {
+        GraphFormat::Dot => {
             let _ = writeln!(out, "digraph {:?} {{", graph.rgd);
             for id in &graph.topological_order {
                 let _ = writeln!(out, "  {id:?};");
@@ -104,7 +114,7 @@ fn render(graph: &Graph, format: Format) -> String {
             }
             out.push_str("}\n");
         }
-        Format::Mermaid => {
+        GraphFormat::Mermaid => {
             out.push_str("flowchart TD\n");
             for id in &graph.topological_order {
                 let _ = writeln!(out, "  {id}");
@@ -113,7 +123,7 @@ fn render(graph: &Graph, format: Format) -> String {
                 let _ = writeln!(out, "  {from} --> {to}");
             }
         }
-        Format::Json => {
+        GraphFormat::Json => {
             let edges: Vec<[&str; 2]> = edges(graph)
                 .into_iter()
                 .map(|(from, to)| [from, to])

@@ -12,6 +12,7 @@ mod graph;
 mod render;
 mod source;
 mod validate;
+mod yaml;
 
 use std::process::ExitCode;
 

@@ -17,7 +17,8 @@ use kro_schema::defaulting::apply_defaults;
 use serde_json::{Value, json};
 
 use crate::format::Format;
-use crate::source::{GateArgs, builder, load, manifest_files, write_problems};
+use crate::source::{GateArgs, builder, load, manifest_files, warn_duplicates, write_problems};
+use crate::yaml;
 
 /// Show what one reconcile of an instance would do, offline.
 #[derive(Debug, Args)]
@@ -50,6 +51,7 @@ const RENDER_TIME: &str = "2000-01-01T00:00:00Z";
 /// error) when the RGD is invalid.
 pub fn run(args: &RenderArgs) -> Result<bool> {
     let loaded = load(&builder(&args.crds, args.gates.gates())?, &args.rgd);
+    warn_duplicates(&args.rgd, &loaded)?;
     let graph = match loaded.result {
         Ok(graph) => graph,
         Err(problems) => {
@@ -216,10 +218,12 @@ fn type_of<'g>(graph: &'g Graph, object: &Value) -> Option<&'g ResourceType> {
         })
 }
 
-/// The YAML documents of a file (empty documents skipped).
+/// The YAML documents of a file (empty documents skipped); repeated keys
+/// are warned about.
 fn read_documents(path: &Path) -> Result<Vec<Value>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
+    let documents: Vec<Value> = yaml::read_documents(&text)
         .with_context(|| format!("{}: not valid YAML", path.display()))?;
+    yaml::warn(path, &text).context("write to standard error")?;
     Ok(documents.into_iter().filter(|d| !d.is_null()).collect())
 }

@@ -13,7 +13,9 @@ use kro_graph::builder::{BuildOptions, Builder, Graph};
 use kro_graph::error::BuildError;
 use kro_graph::feature_gates::{self, FeatureGates, parse_feature_gates};
 use kro_graph::resolver::{BuiltinSchemas, ChainResolver, CrdSchemas};
-use kro_graph::source_map::{Position, SourceMap};
+use kro_graph::source_map::{DuplicateKey, Position, SourceMap};
+
+use crate::yaml;
 
 /// `--feature-gates`, with the operator's names, defaults and syntax.
 #[derive(Debug, Args)]
@@ -29,6 +31,32 @@ impl GateArgs {
     }
 }
 
+/// The RGD file of a command that reads one: an argument, or `-f FILE` as
+/// upstream kro's CLI spells it.
+#[derive(Debug, Args)]
+pub struct RgdFile {
+    /// The RGD file.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "file_flag",
+        conflicts_with = "file_flag"
+    )]
+    file: Option<PathBuf>,
+    /// The RGD file, spelt as upstream kro's CLI spells it.
+    #[arg(short = 'f', long = "file", id = "file_flag", value_name = "FILE")]
+    file_flag: Option<PathBuf>,
+}
+
+impl RgdFile {
+    /// The file given, however it was given.
+    pub fn path(&self) -> Result<&Path> {
+        self.file
+            .as_deref()
+            .or(self.file_flag.as_deref())
+            .context("no RGD file given")
+    }
+}
+
 /// The builder the CLI uses: the kinds of the CRDs in `crd_paths` (files,
 /// or directories of `.yaml`/`.yml`/`.json` files), then the built-in
 /// Kubernetes kinds; kro's full CEL environment with `gates`; default
@@ -40,8 +68,9 @@ pub fn builder(crd_paths: &[PathBuf], gates: FeatureGates) -> Result<Builder> {
         for file in manifest_files(path)? {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("read {}", file.display()))?;
-            let crd: CustomResourceDefinition = serde_saphyr::from_str(&text)
+            let crd: CustomResourceDefinition = yaml::read(&text)
                 .with_context(|| format!("{} is not a CustomResourceDefinition", file.display()))?;
+            yaml::warn(&file, &text).context("write to standard error")?;
             crds.push(crd);
         }
     }
@@ -104,6 +133,8 @@ impl Problem {
 pub struct Loaded {
     /// The file's text (empty when it could not be read).
     pub text: String,
+    /// Keys written twice in the file: warnings, the last value is used.
+    pub duplicates: Vec<DuplicateKey>,
     /// The graph, or every problem found.
     pub result: Result<Graph, Vec<Problem>>,
 }
@@ -116,16 +147,27 @@ pub fn load(builder: &Builder, file: &Path) -> Loaded {
             let problem = Problem::plain(format!("cannot read the file: {e}"));
             return Loaded {
                 text: String::new(),
+                duplicates: Vec::new(),
                 result: Err(vec![problem]),
             };
         }
     };
     let result = build(builder, &text);
-    Loaded { text, result }
+    Loaded {
+        duplicates: yaml::duplicate_keys(&text),
+        text,
+        result,
+    }
+}
+
+/// Warns on standard error about the keys `loaded` from `file` repeats.
+pub fn warn_duplicates(file: &Path, loaded: &Loaded) -> Result<()> {
+    yaml::write_warnings(&mut std::io::stderr().lock(), file, &loaded.duplicates)
+        .context("write to standard error")
 }
 
 fn build(builder: &Builder, text: &str) -> Result<Graph, Vec<Problem>> {
-    let rgd: ResourceGraphDefinition = serde_saphyr::from_str(text).map_err(|e| {
+    let rgd: ResourceGraphDefinition = yaml::read(text).map_err(|e| {
         vec![Problem::plain(format!(
             "not a valid ResourceGraphDefinition: {e}"
         ))]

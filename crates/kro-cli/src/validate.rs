@@ -1,20 +1,49 @@
 //! `kro validate`: check RGD files offline, and show every problem where it
-//! is in the file.
+//! is in the file. Upstream kro's spelling, `kro validate rgd -f FILE`, is
+//! the same command.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::source::{GateArgs, Problem, builder, load, write_problems};
+use crate::source::{GateArgs, Loaded, Problem, builder, load, write_problems};
+use crate::yaml;
 
 /// Check ResourceGraphDefinition files without a cluster.
 #[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
 pub struct ValidateArgs {
+    #[command(subcommand)]
+    upstream: Option<UpstreamSpelling>,
+    #[command(flatten)]
+    options: ValidateOptions,
+}
+
+/// Upstream kro's spelling of the command.
+#[derive(Debug, Subcommand)]
+enum UpstreamSpelling {
+    /// The same check, as upstream kro's CLI spells it:
+    /// `kro validate rgd -f FILE`.
+    Rgd(ValidateOptions),
+}
+
+/// What to validate, and how to report it.
+#[derive(Debug, Args)]
+struct ValidateOptions {
     /// RGD files (YAML or JSON).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "file_flags")]
     files: Vec<PathBuf>,
+
+    /// An RGD file, as upstream kro's CLI gives it (repeatable; checked
+    /// after the FILES arguments).
+    #[arg(short = 'f', long = "file", id = "file_flags", value_name = "FILE")]
+    file_flags: Vec<PathBuf>,
 
     /// How to print the result.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
@@ -40,12 +69,19 @@ enum Output {
 
 /// Validates every file and prints a report; returns whether all are valid.
 pub fn run(args: &ValidateArgs) -> Result<bool> {
+    let args = match &args.upstream {
+        Some(UpstreamSpelling::Rgd(options)) => options,
+        None => &args.options,
+    };
     let builder = builder(&args.crds, args.gates.gates())?;
     let mut all_valid = true;
     let mut stdout = std::io::stdout().lock();
-    for file in &args.files {
+    for file in args.files.iter().chain(&args.file_flags) {
         let loaded = load(&builder, file);
         all_valid &= loaded.result.is_ok();
+        if args.output == Output::Text {
+            yaml::write_warnings(&mut stdout, file, &loaded.duplicates)?;
+        }
         match (args.output, &loaded.result) {
             (Output::Text, Ok(graph)) => {
                 println!(
@@ -58,15 +94,20 @@ pub fn run(args: &ValidateArgs) -> Result<bool> {
                 write_problems(&mut stdout, file, &loaded.text, problems)?
             }
             (Output::Json, Ok(graph)) => {
-                println!("{}", report_json(file, &[], &graph.topological_order))
+                println!(
+                    "{}",
+                    report_json(file, &loaded, &[], &graph.topological_order)
+                )
             }
-            (Output::Json, Err(problems)) => println!("{}", report_json(file, problems, &[])),
+            (Output::Json, Err(problems)) => {
+                println!("{}", report_json(file, &loaded, problems, &[]))
+            }
         }
     }
     Ok(all_valid)
 }
 
-fn report_json(file: &Path, problems: &[Problem], order: &[String]) -> Value {
+fn report_json(file: &Path, loaded: &Loaded, problems: &[Problem], order: &[String]) -> Value {
     let errors: Vec<Value> = problems
         .iter()
         .map(|problem| {
@@ -85,6 +126,7 @@ fn report_json(file: &Path, problems: &[Problem], order: &[String]) -> Value {
         "file": file.display().to_string(),
         "valid": problems.is_empty(),
         "errors": errors,
+        "warnings": loaded.duplicates.iter().map(yaml::warning_json).collect::<Vec<_>>(),
         "topologicalOrder": order,
     })
 }

@@ -1,12 +1,18 @@
 //! Where each value of a YAML document is, so that errors found in the
 //! parsed document can point at the file: `rgd.yaml:23:19`.
+//!
+//! A key written twice in one mapping is not an error here: as `kubectl`
+//! does, the last value wins, and the map records each repeat as a
+//! [`DuplicateKey`] so that the reader can warn about it. Read the
+//! document itself with [`yaml_options`] to get the same values.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use kro_cel::template::{FieldPath, Segment};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::options::DuplicateKeyPolicy;
+use serde_saphyr::{Options, Spanned};
 
 /// A 1-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,31 +29,85 @@ impl fmt::Display for Position {
     }
 }
 
+/// How to read YAML so that a key written twice in one mapping keeps its
+/// last value, as `kubectl` reads it (and as the [`SourceMap`] locates it).
+pub fn yaml_options() -> Options {
+    serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::LastWins }
+}
+
+/// How the source map reads YAML: every entry of a mapping, repeats
+/// included, is handed to [`NodeVisitor`], which finds the repeats.
+fn every_entry() -> Options {
+    serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::PassThrough }
+}
+
+/// A key written again in the same mapping. The value of the last one
+/// written is the one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// The key's path in the document.
+    pub path: FieldPath,
+    /// Where the key was written before.
+    pub earlier: Position,
+    /// Where it is written again.
+    pub later: Position,
+}
+
 /// The position of every value (and of every map key) in one YAML document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceMap {
     values: BTreeMap<FieldPath, Position>,
     keys: BTreeMap<FieldPath, Position>,
+    duplicates: Vec<DuplicateKey>,
 }
 
 impl SourceMap {
     /// Maps the first document of `yaml`. `None` when it is not valid YAML
     /// (the caller reports that when it parses the document itself).
     pub fn from_yaml(yaml: &str) -> Option<Self> {
-        let root: Spanned<Node> = serde_saphyr::from_str(yaml).ok()?;
+        let root: Spanned<Node> = serde_saphyr::from_str_with_options(yaml, every_entry()).ok()?;
+        Some(SourceMap::of(&root))
+    }
+
+    /// Maps every document of a multi-document `yaml` (empty documents
+    /// skipped). `None` when it is not valid YAML.
+    pub fn from_yaml_documents(yaml: &str) -> Option<Vec<Self>> {
+        let roots: Vec<Spanned<Node>> =
+            serde_saphyr::from_multiple_with_options(yaml, every_entry()).ok()?;
+        Some(roots.iter().map(SourceMap::of).collect())
+    }
+
+    fn of(root: &Spanned<Node>) -> Self {
         let mut map = SourceMap::default();
-        map.record(&root, &mut FieldPath::root());
-        Some(map)
+        map.record(root, &mut FieldPath::root());
+        map
     }
 
     fn record(&mut self, node: &Spanned<Node>, path: &mut FieldPath) {
         self.values.insert(path.clone(), position(node));
         match &node.value {
             Node::Map(entries) => {
-                for (key, value) in entries {
+                // The last entry of each key is the one read; only its
+                // value is mapped.
+                let last: BTreeMap<&str, usize> = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(index, (key, _))| (key.value.as_str(), index))
+                    .collect();
+                let mut seen: BTreeMap<&str, Position> = BTreeMap::new();
+                for (index, (key, value)) in entries.iter().enumerate() {
                     path.push(Segment::Key(key.value.clone()));
-                    self.keys.insert(path.clone(), position(key));
-                    self.record(value, path);
+                    if let Some(earlier) = seen.insert(key.value.as_str(), position(key)) {
+                        self.duplicates.push(DuplicateKey {
+                            path: path.clone(),
+                            earlier,
+                            later: position(key),
+                        });
+                    }
+                    if last.get(key.value.as_str()) == Some(&index) {
+                        self.keys.insert(path.clone(), position(key));
+                        self.record(value, path);
+                    }
                     path.pop();
                 }
             }
@@ -74,9 +134,17 @@ impl SourceMap {
         }
     }
 
-    /// Where the key of the map entry at `path` is written.
+    /// Where the key of the map entry at `path` is written (its last
+    /// occurrence, when it is written more than once).
     pub fn key_position(&self, path: &FieldPath) -> Option<Position> {
         self.keys.get(path).copied()
+    }
+
+    /// Every key written again in its mapping, in document order (within
+    /// the values that are read: a repeat inside a value that a later key
+    /// replaces is not reported).
+    pub fn duplicate_keys(&self) -> &[DuplicateKey] {
+        &self.duplicates
     }
 }
 
@@ -263,6 +331,54 @@ mod tests {
             Some(Position { line: 2, column: 6 })
         );
         assert_eq!(map.position(&path(&["a", "b"])).unwrap().to_string(), "2:6");
+    }
+
+    #[test]
+    fn a_repeated_key_is_reported_and_its_last_value_mapped() {
+        let yaml = "a:\n  b: 1\n  c: 2\n  b:\n    d: 3\nb: 4\n";
+        let map = SourceMap::from_yaml(yaml).unwrap();
+        assert_eq!(
+            map.duplicate_keys(),
+            [DuplicateKey {
+                path: path(&["a", "b"]),
+                earlier: Position { line: 2, column: 3 },
+                later: Position { line: 4, column: 3 },
+            }]
+        );
+        assert_eq!(
+            map.position(&path(&["a", "b", "d"])).unwrap().to_string(),
+            "5:8"
+        );
+        assert_eq!(
+            map.key_position(&path(&["a", "b"])).unwrap().to_string(),
+            "4:3"
+        );
+        let read: serde_json::Value =
+            serde_saphyr::from_str_with_options(yaml, yaml_options()).expect("duplicates are read");
+        assert_eq!(
+            read,
+            serde_json::json!({"a": {"b": {"d": 3}, "c": 2}, "b": 4})
+        );
+    }
+
+    #[test]
+    fn a_key_written_three_times_is_reported_twice() {
+        let map = SourceMap::from_yaml("x: 1\nx: 2\nx: 3\n").unwrap();
+        let lines: Vec<(u64, u64)> = map
+            .duplicate_keys()
+            .iter()
+            .map(|d| (d.earlier.line, d.later.line))
+            .collect();
+        assert_eq!(lines, [(1, 2), (2, 3)]);
+    }
+
+    #[test]
+    fn every_document_is_mapped() {
+        let maps = SourceMap::from_yaml_documents("a: 1\n---\nb: 1\nb: 2\n").unwrap();
+        assert_eq!(maps.len(), 2);
+        assert!(maps[0].duplicate_keys().is_empty());
+        assert_eq!(maps[1].duplicate_keys()[0].path, path(&["b"]));
+        assert_eq!(maps[1].duplicate_keys()[0].later.line, 4);
     }
 
     #[test]

@@ -46,9 +46,12 @@ pub enum ChangeKind {
     DefaultRemovedFromRequired,
     /// A default was added, changed or removed (for an optional field).
     DefaultChanged,
-    /// Enum values were removed, or an enum now restricts a field that was
-    /// unrestricted.
+    /// Enum values were removed.
     EnumNarrowed,
+    /// An enum now restricts a field that had none. Not breaking, as
+    /// upstream kro counts it: stored instances stay readable, and only a
+    /// write of a value outside the enum is refused.
+    EnumAdded,
     /// Enum values were added, or the enum was lifted.
     EnumWidened,
     /// A pattern was added or changed.
@@ -460,14 +463,16 @@ fn compare_enums(old: &JSONSchemaProps, new: &JSONSchemaProps, path: &str, chang
                 );
             }
         }
-        // Upstream does not flag this; an enum on a field that accepted
-        // anything rejects values existing instances may hold.
         (None, Some(n)) => {
             let values: Vec<&serde_json::Value> = n.iter().map(|v| &v.0).collect();
             changes.push(
                 path,
-                ChangeKind::EnumNarrowed,
-                format!("values are now restricted to: {}", show(&values)),
+                ChangeKind::EnumAdded,
+                format!(
+                    "values are now restricted to: {} (instances holding another value are \
+                     refused on their next write)",
+                    show(&values)
+                ),
             );
         }
         (Some(_), None) => changes.push(
@@ -690,7 +695,7 @@ mod tests {
                 json!({ "a": "string" }),
                 json!({ "a": "string | enum=\"x\"" })
             ),
-            one("spec.a", ChangeKind::EnumNarrowed)
+            one("spec.a", ChangeKind::EnumAdded)
         );
         assert_eq!(
             diff(
@@ -704,6 +709,22 @@ mod tests {
             &with_spec(json!({ "a": "integer | enum=\"1\"" })),
         );
         assert_eq!(changes[0].message, "enum values removed: 2, 3");
+    }
+
+    #[test]
+    fn an_enum_on_a_field_that_had_none_is_listed_but_not_breaking() {
+        let changes = compare_crds(
+            &with_spec(json!({ "tier": "string" })),
+            &with_spec(json!({ "tier": "string | enum=\"gold,silver\"" })),
+        );
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].kind, ChangeKind::EnumAdded);
+        assert!(!changes[0].is_breaking());
+        assert_eq!(
+            changes[0].message,
+            "values are now restricted to: \"gold\", \"silver\" (instances holding another value \
+             are refused on their next write)"
+        );
     }
 
     #[test]

@@ -38,6 +38,9 @@ fn every_type_and_marker(group: &str) -> Value {
             "retry": "Retry",
             "even": r#"integer | default=2 validation="self % 2 == 0""#,
             "quote": r#"string | default="say \"hi\"""#,
+            // Bounds on a string, as upstream writes them: accepted, and
+            // they restrict numbers only.
+            "code": "string | minimum=1 maximum=3 default=abcdef",
         },
         "types": {
             "Port": { "name": "string | required=true", "port": "PortNumber" },
@@ -115,6 +118,7 @@ async fn every_type_and_marker_is_accepted_and_defaults_apply() {
     assert_eq!(spec["tags"], json!(["a", "b"]));
     assert_eq!(spec["even"], 2);
     assert_eq!(spec["quote"], "say \"hi\"");
+    assert_eq!(spec["code"], "abcdef");
     assert_eq!(
         spec["config"],
         json!({ "free": ["form"] }),

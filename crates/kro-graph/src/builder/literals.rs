@@ -1,6 +1,13 @@
 //! The literal values of a template, checked against the kind's schema:
 //! a field the kind does not have, or a literal of the wrong type, would
 //! only fail when the API server refuses the object.
+//!
+//! A literal is checked for its JSON type only. The string formats that
+//! CEL sees as their own types (`byte` as bytes, `date` and `date-time` as
+//! timestamps, `duration` as durations) are strings in YAML and in the
+//! API, so a string literal fits them; whether its content is valid base64
+//! or a valid date is the API server's to judge, as upstream kro leaves it.
+//! Expressions into those fields keep their CEL typing.
 
 use kro_cel::assignability::fits;
 use kro_cel::openapi_types::{SchemaTypes, escape_field_name};
@@ -93,9 +100,7 @@ fn walk(
         Value::Number(number) if number.is_f64() => Type::Double,
         Value::Number(_) => Type::Int,
     };
-    // YAML writes `1` for a number field: a whole number fits a double.
-    let fits_number = literal == Type::Int && *ty == Type::Double;
-    if !fits_number && fits(env, &literal, ty, 0).is_err() {
+    if !literal_fits(env, &literal, ty) {
         problems.push((
             path.clone(),
             BuildErrorKind::LiteralType {
@@ -105,3 +110,18 @@ fn walk(
         ));
     }
 }
+
+/// Whether a literal of JSON type `literal` may be written into a field of
+/// type `field`.
+fn literal_fits(env: &Env, literal: &Type, field: &Type) -> bool {
+    match (literal, field) {
+        // YAML writes `1` for a number field: a whole number fits a double.
+        (Type::Int, Type::Double) => true,
+        // A formatted string: the API server judges the content.
+        (Type::String, Type::Bytes | Type::Timestamp | Type::Duration) => true,
+        _ => fits(env, literal, field, 0).is_ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -28,14 +28,11 @@ fn apply_marker(field: &mut Field, marker: &Marker) -> Result<(), MarkerProblem>
         MarkerKey::Required => field.required = parse_bool(value)?,
         MarkerKey::Default => field.default = Some(parse_default(&field.ty, value)?),
         MarkerKey::Description => field.description = Some(value.to_owned()),
-        MarkerKey::Minimum => {
-            applies_to(field, "integer and float", is_numeric)?;
-            field.minimum = Some(parse_f64(value)?);
-        }
-        MarkerKey::Maximum => {
-            applies_to(field, "integer and float", is_numeric)?;
-            field.maximum = Some(parse_f64(value)?);
-        }
+        // Accepted on any type and written to the CRD as given, as upstream
+        // does: the API server accepts bounds on a non-numeric field and
+        // applies them to numbers only, so they never restrict it.
+        MarkerKey::Minimum => field.minimum = Some(parse_f64(value)?),
+        MarkerKey::Maximum => field.maximum = Some(parse_f64(value)?),
         MarkerKey::Enum => field.enum_values = Some(parse_enum(&field.ty, value)?),
         MarkerKey::Pattern => {
             applies_to(field, "string", |ty| matches!(ty, FieldType::String))?;
@@ -294,10 +291,6 @@ fn set_list_type(field: &mut Field, list_type: ListType) -> Result<(), MarkerPro
             Ok(())
         }
     }
-}
-
-fn is_numeric(ty: &FieldType) -> bool {
-    matches!(ty, FieldType::Integer | FieldType::Number)
 }
 
 fn is_array(ty: &FieldType) -> bool {

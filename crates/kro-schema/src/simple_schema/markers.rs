@@ -29,9 +29,11 @@ pub enum MarkerKey {
     Default,
     /// `description=<text>`.
     Description,
-    /// `minimum=<number>`, numbers only.
+    /// `minimum=<number>`: bounds numbers; accepted on any type, as
+    /// upstream.
     Minimum,
-    /// `maximum=<number>`, numbers only.
+    /// `maximum=<number>`: bounds numbers; accepted on any type, as
+    /// upstream.
     Maximum,
     /// `enum="a,b,c"`, strings and integers only.
     Enum,

@@ -268,14 +268,6 @@ fn minimum_and_maximum() {
     let parsed = field("float | minimum=-0.5 maximum=1e3");
     assert_eq!((parsed.minimum, parsed.maximum), (Some(-0.5), Some(1000.0)));
     assert_eq!(
-        error("string | minimum=1"),
-        "spec.f: marker `minimum`: applies to integer and float fields only, but this field is string"
-    );
-    assert_eq!(
-        error("[]integer | maximum=1"),
-        "spec.f: marker `maximum`: applies to integer and float fields only, but this field is array"
-    );
-    assert_eq!(
         error("integer | minimum=one"),
         "spec.f: marker `minimum`: expected a finite number, got `one`"
     );
@@ -286,6 +278,25 @@ fn minimum_and_maximum() {
     assert_eq!(
         error("integer | minimum=5 maximum=1"),
         "spec.f: marker `minimum`: minimum 5 is greater than maximum 1"
+    );
+}
+
+#[test]
+fn minimum_and_maximum_are_accepted_on_any_type_as_upstream() {
+    // Upstream writes them into the CRD whatever the type; the API server
+    // accepts that and bounds numbers only, so the field is not restricted.
+    let parsed = field("string | minimum=1 maximum=3 default=abcdef");
+    assert_eq!((parsed.minimum, parsed.maximum), (Some(1.0), Some(3.0)));
+    let schema = crate::openapi::to_json_schema(&parsed);
+    assert_eq!(
+        (schema.type_.as_deref(), schema.minimum, schema.maximum),
+        (Some("string"), Some(1.0), Some(3.0))
+    );
+    assert_eq!(field("[]integer | maximum=1").maximum, Some(1.0));
+    assert_eq!(field("boolean | minimum=0").minimum, Some(0.0));
+    assert_eq!(
+        error("string | minimum=one"),
+        "spec.f: marker `minimum`: expected a finite number, got `one`"
     );
 }
 
