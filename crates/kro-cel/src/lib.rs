@@ -37,6 +37,7 @@ mod eval;
 mod lexer;
 pub mod library;
 mod macros;
+mod nodes;
 pub mod openapi_types;
 mod parse;
 mod plan;

@@ -3,7 +3,7 @@
 
 use crate::ast::{Comprehension, Expr, ExprKind, Literal, Span};
 use crate::diagnostic::Diagnostic;
-use crate::parse::Parser;
+use crate::nodes::Nodes;
 
 /// Name of the hidden accumulator of macro loops. `@` cannot appear in a user
 /// identifier, so no user variable can clash with it.
@@ -13,7 +13,7 @@ type PResult<T> = Result<T, Diagnostic>;
 
 /// Expands a global call `name(args)` if it is a macro, else builds the call.
 pub(crate) fn expand_global(
-    p: &mut Parser,
+    p: &mut Nodes,
     span: Span,
     name: &str,
     mut args: Vec<Expr>,
@@ -43,7 +43,7 @@ pub(crate) fn expand_global(
 
 /// Expands a member call `target.name(args)` if it is a macro, else builds the call.
 pub(crate) fn expand_member(
-    p: &mut Parser,
+    p: &mut Nodes,
     span: Span,
     target: Expr,
     name: &str,
@@ -123,8 +123,8 @@ pub(crate) fn expand_member(
     }
     let first = if two_var { 2 } else { 1 };
     let mut rest: Vec<Expr> = args.drain(first..).collect();
-    let accu = |p: &mut Parser| p.ident(span, ACCU);
-    let t = |p: &mut Parser| p.lit(span, Literal::Bool(true));
+    let accu = |p: &mut Nodes| p.ident(span, ACCU);
+    let t = |p: &mut Nodes| p.lit(span, Literal::Bool(true));
     let (init, cond, step, result) = match name {
         "all" => {
             let pred = rest.remove(0);
@@ -230,7 +230,7 @@ pub(crate) fn expand_member(
     ))
 }
 
-fn conditional_step(p: &mut Parser, span: Span, pred: Option<Expr>, step: Expr) -> Expr {
+fn conditional_step(p: &mut Nodes, span: Span, pred: Option<Expr>, step: Expr) -> Expr {
     match pred {
         Some(pred) => {
             let a = p.ident(span, ACCU);
@@ -243,7 +243,7 @@ fn conditional_step(p: &mut Parser, span: Span, pred: Option<Expr>, step: Expr) 
 /// `o.optMap(x, f)` is `o.hasValue() ? optional.of(cel.bind(x, o.value(), f)) : optional.none()`;
 /// `optFlatMap` leaves out the `optional.of`.
 fn optional_macro(
-    p: &mut Parser,
+    p: &mut Nodes,
     span: Span,
     target: Expr,
     name: &str,
@@ -288,7 +288,7 @@ fn optional_macro(
 
 #[allow(clippy::too_many_arguments)]
 fn comprehension(
-    p: &mut Parser,
+    p: &mut Nodes,
     span: Span,
     iter_var: String,
     iter_var2: Option<String>,

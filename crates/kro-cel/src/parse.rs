@@ -8,10 +8,11 @@
 
 use std::sync::Arc;
 
-use crate::ast::{Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
+use crate::ast::{Expr, ExprKind, FieldInit, Literal, MapEntry, Span};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::lexer::{Tok, Token, tokenize};
 use crate::macros;
+use crate::nodes::Nodes;
 
 /// Deepest nesting the parser accepts, so that no input can exhaust the stack
 /// of a later phase (the checker and the evaluator recurse over the tree).
@@ -55,7 +56,7 @@ pub fn parse(src: &str) -> Result<Expr, Diagnostics> {
     let mut p = Parser {
         toks,
         pos: 0,
-        next_id: 1,
+        nodes: Nodes::new(),
         depth: 0,
     };
     let e = p.expr()?;
@@ -68,10 +69,11 @@ pub fn parse(src: &str) -> Result<Expr, Diagnostics> {
     Ok(e)
 }
 
-pub(crate) struct Parser {
+struct Parser {
     toks: Vec<Token>,
     pos: usize,
-    next_id: ExprId,
+    /// Makes every node, the parser's and the macros' alike.
+    nodes: Nodes,
     depth: usize,
 }
 
@@ -130,91 +132,6 @@ impl Parser {
         Diagnostic::new(format!("unexpected {}", describe(self.peek())), self.span())
     }
 
-    pub(crate) fn new_expr(&mut self, span: Span, kind: ExprKind) -> Expr {
-        let id = self.next_id;
-        self.next_id += 1;
-        Expr { id, span, kind }
-    }
-
-    pub(crate) fn call(&mut self, span: Span, f: &str, args: Vec<Expr>) -> Expr {
-        self.new_expr(
-            span,
-            ExprKind::Call {
-                target: None,
-                function: f.to_string(),
-                args,
-            },
-        )
-    }
-
-    pub(crate) fn member_call(
-        &mut self,
-        span: Span,
-        target: Expr,
-        f: &str,
-        args: Vec<Expr>,
-    ) -> Expr {
-        self.new_expr(
-            span,
-            ExprKind::Call {
-                target: Some(Box::new(target)),
-                function: f.to_string(),
-                args,
-            },
-        )
-    }
-
-    pub(crate) fn ident(&mut self, span: Span, name: &str) -> Expr {
-        self.new_expr(span, ExprKind::Ident(name.to_string()))
-    }
-
-    pub(crate) fn lit(&mut self, span: Span, l: Literal) -> Expr {
-        self.new_expr(span, ExprKind::Literal(l))
-    }
-
-    /// A deep copy of `e` with fresh ids, for macros that use an argument twice.
-    pub(crate) fn renumber(&mut self, e: &Expr) -> Expr {
-        let mut copy = e.clone();
-        self.renumber_in_place(&mut copy);
-        copy
-    }
-
-    fn renumber_in_place(&mut self, e: &mut Expr) {
-        e.id = self.next_id;
-        self.next_id += 1;
-        match &mut e.kind {
-            ExprKind::Literal(_) | ExprKind::Ident(_) => {}
-            ExprKind::Select { operand, .. } => self.renumber_in_place(operand),
-            ExprKind::Call { target, args, .. } => {
-                if let Some(t) = target {
-                    self.renumber_in_place(t);
-                }
-                args.iter_mut().for_each(|a| self.renumber_in_place(a));
-            }
-            ExprKind::List { elements, .. } => {
-                elements.iter_mut().for_each(|a| self.renumber_in_place(a))
-            }
-            ExprKind::Map(entries) => entries.iter_mut().for_each(|en| {
-                self.renumber_in_place(&mut en.key);
-                self.renumber_in_place(&mut en.value);
-            }),
-            ExprKind::Struct { fields, .. } => fields
-                .iter_mut()
-                .for_each(|f| self.renumber_in_place(&mut f.value)),
-            ExprKind::Comprehension(c) => {
-                for x in [
-                    &mut c.iter_range,
-                    &mut c.accu_init,
-                    &mut c.loop_cond,
-                    &mut c.loop_step,
-                    &mut c.result,
-                ] {
-                    self.renumber_in_place(x);
-                }
-            }
-        }
-    }
-
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -235,7 +152,7 @@ impl Parser {
             self.expect(":")?;
             let f = self.expr()?;
             let span = cond.span.join(f.span);
-            self.call(span, "_?_:_", vec![cond, t, f])
+            self.nodes.call(span, "_?_:_", vec![cond, t, f])
         } else {
             cond
         };
@@ -248,7 +165,7 @@ impl Parser {
         while self.eat("||") {
             let r = self.and()?;
             let span = l.span.join(r.span);
-            l = self.call(span, "_||_", vec![l, r]);
+            l = self.nodes.call(span, "_||_", vec![l, r]);
             self.enter()?;
         }
         Ok(l)
@@ -259,7 +176,7 @@ impl Parser {
         while self.eat("&&") {
             let r = self.relation()?;
             let span = l.span.join(r.span);
-            l = self.call(span, "_&&_", vec![l, r]);
+            l = self.nodes.call(span, "_&&_", vec![l, r]);
             self.enter()?;
         }
         Ok(l)
@@ -281,7 +198,7 @@ impl Parser {
             self.bump();
             let r = self.addition()?;
             let span = l.span.join(r.span);
-            l = self.call(span, f, vec![l, r]);
+            l = self.nodes.call(span, f, vec![l, r]);
             self.enter()?;
         }
     }
@@ -297,7 +214,7 @@ impl Parser {
             self.bump();
             let r = self.multiplication()?;
             let span = l.span.join(r.span);
-            l = self.call(span, f, vec![l, r]);
+            l = self.nodes.call(span, f, vec![l, r]);
             self.enter()?;
         }
     }
@@ -314,7 +231,7 @@ impl Parser {
             self.bump();
             let r = self.unary()?;
             let span = l.span.join(r.span);
-            l = self.call(span, f, vec![l, r]);
+            l = self.nodes.call(span, f, vec![l, r]);
             self.enter()?;
         }
     }
@@ -331,7 +248,7 @@ impl Parser {
                 return Ok(inner);
             }
             let span = start.join(inner.span);
-            return Ok(self.call(span, "!_", vec![inner]));
+            return Ok(self.nodes.call(span, "!_", vec![inner]));
         }
         if self.is("-") {
             let mut n = 0;
@@ -349,7 +266,7 @@ impl Parser {
                 return Ok(inner);
             }
             let span = start.join(inner.span);
-            return Ok(self.call(span, "-_", vec![inner]));
+            return Ok(self.nodes.call(span, "-_", vec![inner]));
         }
         self.member()
     }
@@ -374,10 +291,10 @@ impl Parser {
                     self.bump();
                     let args = self.args(")")?;
                     let span = e.span.join(self.prev_span());
-                    e = macros::expand_member(self, span, e, &field, args)?;
+                    e = macros::expand_member(&mut self.nodes, span, e, &field, args)?;
                 } else {
                     let span = e.span.join(fspan);
-                    e = self.new_expr(
+                    e = self.nodes.new_expr(
                         span,
                         ExprKind::Select {
                             operand: Box::new(e),
@@ -394,7 +311,7 @@ impl Parser {
                 self.expect("]")?;
                 let span = e.span.join(self.prev_span());
                 let f = if optional { "_[?_]" } else { "_[_]" };
-                e = self.call(span, f, vec![e, idx]);
+                e = self.nodes.call(span, f, vec![e, idx]);
                 self.enter()?;
             } else {
                 return Ok(e);
@@ -443,18 +360,18 @@ impl Parser {
                     Tok::Double(d) => Literal::Double(-d),
                     _ => return Err(Diagnostic::new("unexpected '-'", start)),
                 };
-                Ok(self.lit(span, l))
+                Ok(self.nodes.lit(span, l))
             }
             Tok::Int(v) => {
                 let v =
                     i64::try_from(v).map_err(|_| Diagnostic::new("invalid int literal", start))?;
                 let l = lit(Literal::Int(v))?;
-                Ok(self.lit(start, l))
+                Ok(self.nodes.lit(start, l))
             }
-            Tok::Uint(v) => Ok(self.lit(start, Literal::Uint(v))),
-            Tok::Double(v) => Ok(self.lit(start, Literal::Double(v))),
-            Tok::Str(s) => Ok(self.lit(start, Literal::String(Arc::from(s)))),
-            Tok::Bytes(b) => Ok(self.lit(start, Literal::Bytes(Arc::from(b)))),
+            Tok::Uint(v) => Ok(self.nodes.lit(start, Literal::Uint(v))),
+            Tok::Double(v) => Ok(self.nodes.lit(start, Literal::Double(v))),
+            Tok::Str(s) => Ok(self.nodes.lit(start, Literal::String(Arc::from(s)))),
+            Tok::Bytes(b) => Ok(self.nodes.lit(start, Literal::Bytes(Arc::from(b)))),
             Tok::Punct("(") => {
                 let e = self.expr()?;
                 self.expect(")")?;
@@ -474,7 +391,7 @@ impl Parser {
                 }
                 self.expect("]")?;
                 let span = start.join(self.prev_span());
-                Ok(self.new_expr(
+                Ok(self.nodes.new_expr(
                     span,
                     ExprKind::List {
                         elements,
@@ -500,7 +417,7 @@ impl Parser {
                 }
                 self.expect("}")?;
                 let span = start.join(self.prev_span());
-                Ok(self.new_expr(span, ExprKind::Map(entries)))
+                Ok(self.nodes.new_expr(span, ExprKind::Map(entries)))
             }
             Tok::Punct(".") => {
                 let t = self.bump();
@@ -526,9 +443,9 @@ impl Parser {
             "true" | "false" | "null" | "in" if name.starts_with('.') => {
                 return Err(Diagnostic::new(format!("unexpected '{bare}'"), start));
             }
-            "true" => return Ok(self.lit(start, Literal::Bool(true))),
-            "false" => return Ok(self.lit(start, Literal::Bool(false))),
-            "null" => return Ok(self.lit(start, Literal::Null)),
+            "true" => return Ok(self.nodes.lit(start, Literal::Bool(true))),
+            "false" => return Ok(self.nodes.lit(start, Literal::Bool(false))),
+            "null" => return Ok(self.nodes.lit(start, Literal::Null)),
             "in" => return Err(Diagnostic::new("unexpected 'in'", start)),
             _ => {}
         }
@@ -541,13 +458,13 @@ impl Parser {
         if self.eat("(") {
             let args = self.args(")")?;
             let span = start.join(self.prev_span());
-            return macros::expand_global(self, span, &name, args);
+            return macros::expand_global(&mut self.nodes, span, &name, args);
         }
         // In CEL an identifier followed by `{` can only be a message construction.
         if self.is("{") {
             return self.struct_literal(start, name);
         }
-        Ok(self.ident(start, &name))
+        Ok(self.nodes.ident(start, &name))
     }
 
     fn struct_literal(&mut self, start: Span, type_name: String) -> PResult<Expr> {
@@ -578,7 +495,9 @@ impl Parser {
         }
         self.expect("}")?;
         let span = start.join(self.prev_span());
-        Ok(self.new_expr(span, ExprKind::Struct { type_name, fields }))
+        Ok(self
+            .nodes
+            .new_expr(span, ExprKind::Struct { type_name, fields }))
     }
 }
 

@@ -9,7 +9,7 @@ use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::result_json::{ConversionError, to_template_json};
 use kro_cel::template::{RenderError, Rendered, Template, scan};
-use kro_cel::{Compiled, Type, Value};
+use kro_cel::{Compiled, Env, Type, Value};
 use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
 
 use crate::source::GateArgs;
@@ -51,38 +51,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     let mut gates = args.gates.gates();
     gates.cel_omit_function |= args.enable_omit;
     let mut env = gates.cel_env();
-    let mut bindings: Vec<(String, Value)> = Vec::new();
-    let schemas = BuiltinSchemas::new();
-    for var in &args.vars {
-        let (name, file) = var
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--var {var:?}: expected NAME=FILE"))?;
-        if name.is_empty() {
-            bail!("--var {var:?}: the variable name is empty");
-        }
-        let path = PathBuf::from(file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("--var {name}: reading {}", path.display()))?;
-        let json: serde_json::Value = crate::yaml::read(&text)
-            .with_context(|| format!("--var {name}: parsing {} as YAML", path.display()))?;
-        crate::yaml::warn(&path, &text).context("write to standard error")?;
-        let typed = if args.untyped {
-            None
-        } else {
-            builtin_types(&schemas, name, &json)
-        };
-        match typed {
-            Some(types) => {
-                types.declare(&mut env);
-                env.add_variable(name, types.root().clone());
-                bindings.push((name.to_string(), types.value_of(&json)));
-            }
-            None => {
-                env.add_variable(name, Type::Dyn);
-                bindings.push((name.to_string(), Value::from_json(&json)));
-            }
-        }
-    }
+    let bindings = bind_variables(args, &mut env)?;
     // Bare CEL, or a template as written in an RGD: type-checked as the one
     // expression upstream kro compiles it to, rendered as the runtime renders.
     let template = match scan(&args.expression).map_err(|e| anyhow!("{e}"))? {
@@ -92,11 +61,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     let source = template
         .as_ref()
         .map_or_else(|| args.expression.clone(), Template::to_cel);
-    let compile = |source: &str| {
-        env.compile_kro(source)
-            .map_err(|d| anyhow!("{}", d.render("<expression>", source).trim_end()))
-    };
-    let compiled = compile(&source)?;
+    let compiled = compile(&env, &source)?;
     if args.check_only {
         return Ok(compiled.result_type().to_string());
     }
@@ -107,30 +72,91 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     if !bindings.iter().any(|(n, _)| n == RUNTIME_VARIABLE) {
         activation.push((RUNTIME_VARIABLE, runtime_value()));
     }
-    let evaluate = |compiled: &Compiled| {
-        compiled
-            .eval(&activation)
-            .map_err(|e| anyhow!("evaluation failed: {e}"))
-    };
     let value = match &template {
-        None => evaluate(&compiled)?,
-        Some(template) => {
-            let rendered = template
-                .render(|expression| evaluate(&compile(&expression.source)?).map(Some))
-                .map_err(|error| match error {
-                    RenderError::Eval(error) => error,
-                    RenderError::NotAString { ref expression, .. } => {
-                        anyhow!("evaluation failed: `${{{expression}}}`: {error}")
-                    }
-                })?;
-            match rendered {
-                Some(Rendered::Value { value, .. }) => value,
-                Some(Rendered::Text(text)) => Value::from(text),
-                None => bail!("the template has no value"),
+        None => evaluate(&compiled, &activation)?,
+        Some(template) => render(&env, template, &activation)?,
+    };
+    output(&value)
+}
+
+/// Declares each `--var` in `env` (typed from its kind's schema when it is
+/// an object of a built-in kind, else `dyn`) and returns its value.
+fn bind_variables(args: &EvalArgs, env: &mut Env) -> Result<Vec<(String, Value)>> {
+    let schemas = BuiltinSchemas::new();
+    let mut bindings = Vec::new();
+    for var in &args.vars {
+        let (name, json) = read_variable(var)?;
+        let typed = if args.untyped {
+            None
+        } else {
+            builtin_types(&schemas, name, &json)
+        };
+        match typed {
+            Some(types) => {
+                types.declare(env);
+                env.add_variable(name, types.root().clone());
+                bindings.push((name.to_string(), types.value_of(&json)));
+            }
+            None => {
+                env.add_variable(name, Type::Dyn);
+                bindings.push((name.to_string(), Value::from_json(&json)));
             }
         }
-    };
-    let json = match to_template_json(&value) {
+    }
+    Ok(bindings)
+}
+
+/// The name and the content of one `--var NAME=FILE`.
+fn read_variable(var: &str) -> Result<(&str, serde_json::Value)> {
+    let (name, file) = var
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--var {var:?}: expected NAME=FILE"))?;
+    if name.is_empty() {
+        bail!("--var {var:?}: the variable name is empty");
+    }
+    let path = PathBuf::from(file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("--var {name}: reading {}", path.display()))?;
+    let json = crate::yaml::read(&text)
+        .with_context(|| format!("--var {name}: parsing {} as YAML", path.display()))?;
+    crate::yaml::warn(&path, &text).context("write to standard error")?;
+    Ok((name, json))
+}
+
+/// `source` compiled in `env`, or its diagnostics.
+fn compile(env: &Env, source: &str) -> Result<Compiled> {
+    env.compile_kro(source)
+        .map_err(|d| anyhow!("{}", d.render("<expression>", source).trim_end()))
+}
+
+/// The value of `compiled` over the bound variables.
+fn evaluate(compiled: &Compiled, activation: &[(&str, Value)]) -> Result<Value> {
+    compiled
+        .eval(&activation)
+        .map_err(|e| anyhow!("evaluation failed: {e}"))
+}
+
+/// A string template, rendered as the runtime renders one: each expression
+/// compiled and evaluated on its own.
+fn render(env: &Env, template: &Template, activation: &[(&str, Value)]) -> Result<Value> {
+    let rendered = template
+        .render(|expression| evaluate(&compile(env, &expression.source)?, activation).map(Some))
+        .map_err(|error| match error {
+            RenderError::Eval(error) => error,
+            RenderError::NotAString { ref expression, .. } => {
+                anyhow!("evaluation failed: `${{{expression}}}`: {error}")
+            }
+        })?;
+    match rendered {
+        Some(Rendered::Value { value, .. }) => Ok(value),
+        Some(Rendered::Text(text)) => Ok(Value::from(text)),
+        None => bail!("the template has no value"),
+    }
+}
+
+/// `value` as it would be written into a resource, as pretty JSON.
+fn output(value: &Value) -> Result<String> {
+    let json = match to_template_json(value) {
         Ok(Some(json)) => json,
         Ok(None) => bail!("the result is omit(): the field would be removed"),
         // A quantity, URL, IP or type value has no place in a template, but

@@ -127,6 +127,50 @@ async fn operate(
     (outcome, leadership)
 }
 
+/// The graph builder the RGD controller uses: schemas from the live
+/// server (built-in kinds as a fallback), CEL as the feature gates allow.
+fn graph_builder(args: &Args, schemas: &live_schemas::LiveSchemas) -> kro_graph::builder::Builder {
+    kro_graph::builder::Builder::new(
+        Arc::new(schemas.with_builtin_fallback()),
+        args.feature_gates.cel_env(),
+        kro_graph::builder::BuildOptions {
+            max_collection_dimensions: args.rgd_max_collection_dimension_size,
+        },
+    )
+}
+
+/// The flags of the instance reconcile.
+fn instance_config(args: &Args) -> dynamic::instance::InstanceConfig {
+    dynamic::instance::InstanceConfig {
+        requeue_interval: args.instance_requeue_interval,
+        max_collection_size: args.rgd_max_collection_size,
+        condition_events: args.feature_gates.instance_condition_events,
+    }
+}
+
+/// The flags of the instance work queue.
+fn queue_config(args: &Args) -> dynamic::QueueConfig {
+    dynamic::QueueConfig {
+        concurrency: usize::from(args.dynamic_controller_concurrent_reconciles),
+        min_delay: args.dynamic_controller_rate_limiter_min_delay,
+        max_delay: args.dynamic_controller_rate_limiter_max_delay,
+        rate_limit: args.dynamic_controller_rate_limiter_rate_limit,
+        burst: args.dynamic_controller_rate_limiter_burst_limit,
+        max_retries: args.dynamic_controller_default_queue_max_retries,
+        shutdown_grace: args.graceful_shutdown_timeout,
+    }
+}
+
+/// The flags of the RGD controller.
+fn rgd_config(args: &Args) -> rgd::RgdConfig {
+    rgd::RgdConfig {
+        allow_crd_deletion: args.allow_crd_deletion,
+        progress_delay: args.rgd_progress_requeue_delay,
+        concurrency: args.resource_graph_definition_concurrent_reconciles,
+        selector: args.rgd_selector.clone(),
+    }
+}
+
 /// The running controllers.
 struct Controllers {
     stop: CancellationToken,
@@ -138,43 +182,17 @@ impl Controllers {
     fn start(args: &Args, client: kube::Client, metrics: &Metrics) -> Self {
         let stop = CancellationToken::new();
         let schemas = live_schemas::LiveSchemas::new(client.clone());
-        let builder = kro_graph::builder::Builder::new(
-            Arc::new(schemas.with_builtin_fallback()),
-            args.feature_gates.cel_env(),
-            kro_graph::builder::BuildOptions {
-                max_collection_dimensions: args.rgd_max_collection_dimension_size,
-            },
-        );
+        let builder = graph_builder(args, &schemas);
         let (dynamic, requests) = dynamic::Dynamic::new(client.clone(), metrics.clone());
-        let reconciler = dynamic::instance::InstanceReconciler::new(
-            dynamic.clone(),
-            dynamic::instance::InstanceConfig {
-                requeue_interval: args.instance_requeue_interval,
-                max_collection_size: args.rgd_max_collection_size,
-                condition_events: args.feature_gates.instance_condition_events,
-            },
-        );
-        let queue_config = dynamic::QueueConfig {
-            concurrency: usize::from(args.dynamic_controller_concurrent_reconciles),
-            min_delay: args.dynamic_controller_rate_limiter_min_delay,
-            max_delay: args.dynamic_controller_rate_limiter_max_delay,
-            rate_limit: args.dynamic_controller_rate_limiter_rate_limit,
-            burst: args.dynamic_controller_rate_limiter_burst_limit,
-            max_retries: args.dynamic_controller_default_queue_max_retries,
-            shutdown_grace: args.graceful_shutdown_timeout,
-        };
+        let reconciler =
+            dynamic::instance::InstanceReconciler::new(dynamic.clone(), instance_config(args));
         let context = rgd::RgdContext::new(
             client,
             schemas,
             builder,
             dynamic.clone(),
             metrics.clone(),
-            rgd::RgdConfig {
-                allow_crd_deletion: args.allow_crd_deletion,
-                progress_delay: args.rgd_progress_requeue_delay,
-                concurrency: args.resource_graph_definition_concurrent_reconciles,
-                selector: args.rgd_selector.clone(),
-            },
+            rgd_config(args),
         );
         let mut tasks = vec![
             (
@@ -187,7 +205,7 @@ impl Controllers {
                     requests,
                     dynamic.queue().clone(),
                     Arc::new(reconciler),
-                    queue_config,
+                    queue_config(args),
                     metrics.clone(),
                     stop.clone(),
                 )),

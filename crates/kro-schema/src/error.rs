@@ -4,6 +4,10 @@
 
 use crate::simple_schema::markers::MarkerKey;
 
+// Defined where markers are tokenised, so that the tokeniser needs nothing
+// from this module; its public path stays `kro_schema::error`.
+pub use crate::simple_schema::markers::MarkerSyntaxError;
+
 /// A problem in an author's SimpleSchema, with the field it concerns.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{path}: {kind}")]
@@ -125,38 +129,6 @@ pub enum TypeError {
     /// `map[string]` with nothing after it.
     #[error("`map[string]` needs a value type, as in `map[string]string`")]
     EmptyMapValue,
-}
-
-/// The marker part of a field string could not be split into `key=value`
-/// markers.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MarkerSyntaxError {
-    /// `=value` with no key in front.
-    #[error("empty marker key before `=`")]
-    EmptyKey,
-    /// A key that is not one of the markers.
-    #[error("unknown marker `{0}` (expected one of {known})", known = MarkerKey::ALL_NAMES)]
-    UnknownKey(String),
-    /// A word without `=value`, or a `|` followed by nothing.
-    #[error("marker `{0}` has no value (expected key=value)")]
-    MissingValue(String),
-    /// A `"` that is never closed.
-    #[error("marker `{0}`: unclosed quote")]
-    UnclosedQuote(MarkerKey),
-    /// A `[` or `{` that is never closed.
-    #[error("marker `{0}`: unclosed bracket or brace")]
-    UnclosedBracket(MarkerKey),
-    /// A `]` or `}` without its opening partner.
-    #[error("marker `{key}`: unmatched closing `{found}`")]
-    UnmatchedClosing {
-        /// The marker whose value holds it.
-        key: MarkerKey,
-        /// The closing character.
-        found: char,
-    },
-    /// A `|` with no marker after it.
-    #[error("`|` must be followed by at least one key=value marker")]
-    Empty,
 }
 
 /// What is wrong with one marker on one field.

@@ -296,6 +296,28 @@ fn compare_schemas(
         // Everything below a changed type is moot.
         return;
     }
+    compare_node(old, new, path, changes);
+    compare_properties(old, new, path, changes);
+    match (&old.items, &new.items) {
+        (Some(JSONSchemaPropsOrArray::Schema(o)), Some(JSONSchemaPropsOrArray::Schema(n))) => {
+            compare_schemas(o, n, &format!("{path}[]"), changes);
+        }
+        (Some(_), None) => changes.push(
+            path,
+            ChangeKind::ItemsRemoved,
+            "the list item schema was removed".to_owned(),
+        ),
+        _ => {}
+    }
+    if let (Some(JSONSchemaPropsOrBool::Schema(o)), Some(JSONSchemaPropsOrBool::Schema(n))) =
+        (&old.additional_properties, &new.additional_properties)
+    {
+        compare_schemas(o, n, &format!("{path}[*]"), changes);
+    }
+}
+
+/// What changed in one schema node of the same type, its children aside.
+fn compare_node(old: &JSONSchemaProps, new: &JSONSchemaProps, path: &str, changes: &mut Changes) {
     if old.description != new.description {
         changes.push(
             path,
@@ -338,25 +360,10 @@ fn compare_schemas(
             "list type or list map keys changed".to_owned(),
         );
     }
-    compare_properties(old, new, path, changes);
-    match (&old.items, &new.items) {
-        (Some(JSONSchemaPropsOrArray::Schema(o)), Some(JSONSchemaPropsOrArray::Schema(n))) => {
-            compare_schemas(o, n, &format!("{path}[]"), changes);
-        }
-        (Some(_), None) => changes.push(
-            path,
-            ChangeKind::ItemsRemoved,
-            "the list item schema was removed".to_owned(),
-        ),
-        _ => {}
-    }
-    if let (Some(JSONSchemaPropsOrBool::Schema(o)), Some(JSONSchemaPropsOrBool::Schema(n))) =
-        (&old.additional_properties, &new.additional_properties)
-    {
-        compare_schemas(o, n, &format!("{path}[*]"), changes);
-    }
 }
 
+/// Fields removed, added, or kept (and then compared), in the order of the
+/// old fields, then of the new ones.
 fn compare_properties(
     old: &JSONSchemaProps,
     new: &JSONSchemaProps,
@@ -373,45 +380,18 @@ fn compare_properties(
 
     for (name, old_prop) in old_props {
         let at = child(path, name);
-        let Some(new_prop) = new_props.get(name) else {
-            changes.push(
+        match new_props.get(name) {
+            Some(new_prop) => {
+                let was_required = old_required.contains(name);
+                let is_required = new_required.contains(name);
+                compare_kept_field(old_prop, new_prop, was_required, is_required, &at, changes);
+            }
+            None => changes.push(
                 &at,
                 ChangeKind::FieldRemoved,
                 "field was removed".to_owned(),
-            );
-            continue;
-        };
-        let is_required = new_required.contains(name);
-        if is_required && !old_required.contains(name) {
-            changes.push(
-                &at,
-                ChangeKind::BecameRequired,
-                "field became required".to_owned(),
-            );
-        } else if !is_required && old_required.contains(name) {
-            changes.push(
-                &at,
-                ChangeKind::NoLongerRequired,
-                "field is no longer required".to_owned(),
-            );
+            ),
         }
-        if old_prop.default != new_prop.default {
-            if is_required && old_prop.default.is_some() && new_prop.default.is_none() {
-                changes.push(
-                    &at,
-                    ChangeKind::DefaultRemovedFromRequired,
-                    "default removed from a required field: instances that relied on it become invalid"
-                        .to_owned(),
-                );
-            } else {
-                changes.push(
-                    &at,
-                    ChangeKind::DefaultChanged,
-                    "default changed".to_owned(),
-                );
-            }
-        }
-        compare_schemas(old_prop, new_prop, &at, changes);
     }
     for (name, new_prop) in new_props {
         if old_props.contains_key(name) {
@@ -432,6 +412,44 @@ fn compare_properties(
             );
         }
     }
+}
+
+/// A field in both schemas: whether it is required (before, after), its
+/// default, then its schema.
+fn compare_kept_field(
+    old: &JSONSchemaProps,
+    new: &JSONSchemaProps,
+    was_required: bool,
+    is_required: bool,
+    at: &str,
+    changes: &mut Changes,
+) {
+    if is_required && !was_required {
+        changes.push(
+            at,
+            ChangeKind::BecameRequired,
+            "field became required".to_owned(),
+        );
+    } else if !is_required && was_required {
+        changes.push(
+            at,
+            ChangeKind::NoLongerRequired,
+            "field is no longer required".to_owned(),
+        );
+    }
+    if old.default != new.default {
+        if is_required && old.default.is_some() && new.default.is_none() {
+            changes.push(
+                at,
+                ChangeKind::DefaultRemovedFromRequired,
+                "default removed from a required field: instances that relied on it become invalid"
+                    .to_owned(),
+            );
+        } else {
+            changes.push(at, ChangeKind::DefaultChanged, "default changed".to_owned());
+        }
+    }
+    compare_schemas(old, new, at, changes);
 }
 
 fn compare_enums(old: &JSONSchemaProps, new: &JSONSchemaProps, path: &str, changes: &mut Changes) {

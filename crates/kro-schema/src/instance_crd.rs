@@ -104,67 +104,34 @@ impl InstanceKind {
     /// `additionalPrinterColumns`, `metadata.labels`/`annotations`) and
     /// validates them.
     pub fn from_rgd_schema(schema: &Value) -> Result<InstanceKind, CrdError> {
-        let malformed = |field: &'static str, reason: String| CrdError::Malformed { field, reason };
         let Value::Object(map) = schema else {
-            return Err(malformed(
-                "",
-                format!("expected a map, found {}", json_kind(schema)),
-            ));
+            return Err(CrdError::Malformed {
+                field: "",
+                reason: format!("expected a map, found {}", json_kind(schema)),
+            });
         };
-        let string = |field: &'static str| -> Result<Option<String>, CrdError> {
-            match map.get(field) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(malformed(
-                    field,
-                    format!("expected a string, found {}", json_kind(other)),
-                )),
-            }
-        };
-        let strings = |field: &'static str| -> Result<Vec<String>, CrdError> {
-            match map.get(field) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(value) => serde_json::from_value(value.clone())
-                    .map_err(|_| malformed(field, "expected a list of strings".to_owned())),
-            }
-        };
-        let scope = match string("scope")?.as_deref() {
+        let fields = SchemaFields(map);
+        let scope = match fields.string("scope")?.as_deref() {
             None | Some("Namespaced") => Scope::Namespaced,
             Some("Cluster") => Scope::Cluster,
             Some(other) => return Err(CrdError::InvalidScope(other.to_owned())),
         };
-        let printer_columns = match map.get("additionalPrinterColumns") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
-                malformed(
-                    "additionalPrinterColumns",
-                    format!("expected printer columns: {e}"),
-                )
-            })?,
-        };
-        let metadata = map.get("metadata");
-        let string_map = |key: &'static str| -> Result<BTreeMap<String, String>, CrdError> {
-            match metadata.and_then(|m| m.get(key)) {
-                None | Some(Value::Null) => Ok(BTreeMap::new()),
-                Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
-                    malformed("metadata", format!("{key} must map strings to strings"))
-                }),
-            }
-        };
+        let printer_columns = fields.printer_columns()?;
         let kind = InstanceKind {
             // The RGD CRD defaults the group; an explicit empty one means
             // the same.
-            group: string("group")?
+            group: fields
+                .string("group")?
                 .filter(|g| !g.is_empty())
                 .unwrap_or_else(|| DEFAULT_GROUP.to_owned()),
-            api_version: string("apiVersion")?.unwrap_or_default(),
-            kind: string("kind")?.unwrap_or_default(),
+            api_version: fields.string("apiVersion")?.unwrap_or_default(),
+            kind: fields.string("kind")?.unwrap_or_default(),
             scope,
-            short_names: strings("shortNames")?,
-            categories: strings("categories")?,
+            short_names: fields.strings("shortNames")?,
+            categories: fields.strings("categories")?,
             printer_columns,
-            labels: string_map("labels")?,
-            annotations: string_map("annotations")?,
+            labels: fields.metadata_map("labels")?,
+            annotations: fields.metadata_map("annotations")?,
         };
         kind.validate()?;
         Ok(kind)
@@ -286,6 +253,58 @@ pub fn default_printer_columns() -> Vec<CustomResourceColumnDefinition> {
     ]
 }
 
+/// The naming parts of an RGD's `spec.schema`, read one field at a time;
+/// an absent or null field reads as empty.
+struct SchemaFields<'a>(&'a serde_json::Map<String, Value>);
+
+impl SchemaFields<'_> {
+    fn malformed(field: &'static str, reason: String) -> CrdError {
+        CrdError::Malformed { field, reason }
+    }
+
+    fn present(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|value| !value.is_null())
+    }
+
+    fn string(&self, field: &'static str) -> Result<Option<String>, CrdError> {
+        match self.present(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(Self::malformed(
+                field,
+                format!("expected a string, found {}", json_kind(other)),
+            )),
+        }
+    }
+
+    fn strings(&self, field: &'static str) -> Result<Vec<String>, CrdError> {
+        match self.present(field) {
+            None => Ok(Vec::new()),
+            Some(value) => serde_json::from_value(value.clone())
+                .map_err(|_| Self::malformed(field, "expected a list of strings".to_owned())),
+        }
+    }
+
+    fn printer_columns(&self) -> Result<Vec<CustomResourceColumnDefinition>, CrdError> {
+        const FIELD: &str = "additionalPrinterColumns";
+        match self.present(FIELD) {
+            None => Ok(Vec::new()),
+            Some(value) => serde_json::from_value(value.clone())
+                .map_err(|e| Self::malformed(FIELD, format!("expected printer columns: {e}"))),
+        }
+    }
+
+    /// `metadata.<key>`, a map of strings.
+    fn metadata_map(&self, key: &'static str) -> Result<BTreeMap<String, String>, CrdError> {
+        match self.0.get("metadata").and_then(|m| m.get(key)) {
+            None | Some(Value::Null) => Ok(BTreeMap::new()),
+            Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
+                Self::malformed("metadata", format!("{key} must map strings to strings"))
+            }),
+        }
+    }
+}
+
 fn string_schema() -> JSONSchemaProps {
     JSONSchemaProps {
         type_: Some("string".to_owned()),
@@ -363,26 +382,7 @@ pub fn synthesize_crd(
     status: Option<JSONSchemaProps>,
 ) -> Result<CustomResourceDefinition, CrdError> {
     kind.validate()?;
-    let status = instance_status_schema(status);
-
-    let mut root_properties = BTreeMap::new();
-    root_properties.insert("apiVersion".to_owned(), string_schema());
-    root_properties.insert("kind".to_owned(), string_schema());
-    root_properties.insert(
-        "metadata".to_owned(),
-        JSONSchemaProps {
-            type_: Some("object".to_owned()),
-            ..JSONSchemaProps::default()
-        },
-    );
-    root_properties.insert("spec".to_owned(), spec);
-    root_properties.insert("status".to_owned(), status);
-    let root = JSONSchemaProps {
-        type_: Some("object".to_owned()),
-        properties: Some(root_properties),
-        ..JSONSchemaProps::default()
-    };
-
+    let root = root_schema(spec, instance_status_schema(status));
     let non_empty = |values: &Vec<String>| (!values.is_empty()).then(|| values.clone());
     let printer_columns = if kind.printer_columns.is_empty() {
         default_printer_columns()
@@ -427,6 +427,28 @@ pub fn synthesize_crd(
         },
         status: None,
     })
+}
+
+/// The schema of a whole instance: `apiVersion`, `kind`, `metadata`, and
+/// the given `spec` and `status`.
+fn root_schema(spec: JSONSchemaProps, status: JSONSchemaProps) -> JSONSchemaProps {
+    let mut properties = BTreeMap::new();
+    properties.insert("apiVersion".to_owned(), string_schema());
+    properties.insert("kind".to_owned(), string_schema());
+    properties.insert(
+        "metadata".to_owned(),
+        JSONSchemaProps {
+            type_: Some("object".to_owned()),
+            ..JSONSchemaProps::default()
+        },
+    );
+    properties.insert("spec".to_owned(), spec);
+    properties.insert("status".to_owned(), status);
+    JSONSchemaProps {
+        type_: Some("object".to_owned()),
+        properties: Some(properties),
+        ..JSONSchemaProps::default()
+    }
 }
 
 /// Parses a whole RGD `spec.schema` (naming parts, `spec` and `types`) and

@@ -194,50 +194,15 @@ impl Field {
     }
 
     fn check_at(&self, value: &Value, at: &str) -> Result<(), String> {
-        let fail = |what: String| {
-            if at.is_empty() {
-                Err(what)
-            } else {
-                Err(format!("{at}: {what}"))
-            }
-        };
         match (&self.ty, value) {
             (FieldType::String, Value::String(text)) => {
-                let length = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
-                if let Some(min) = self.min_length.filter(|min| length < *min) {
-                    return fail(format!("shorter than minLength {min}"));
-                }
-                if let Some(max) = self.max_length.filter(|max| length > *max) {
-                    return fail(format!("longer than maxLength {max}"));
-                }
-                if let Some(pattern) = &self.pattern {
-                    match regex::Regex::new(pattern) {
-                        Ok(re) if !re.is_match(text) => {
-                            return fail(format!("does not match pattern `{pattern}`"));
-                        }
-                        Ok(_) => {}
-                        Err(_) => return fail(format!("pattern `{pattern}` is invalid")),
-                    }
-                }
+                self.check_text(text).map_err(|what| located(at, what))?;
             }
             (FieldType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {}
             (FieldType::Number, Value::Number(_)) | (FieldType::Boolean, Value::Bool(_)) => {}
             (FieldType::Object, Value::Object(_)) => {}
             (FieldType::Array(item), Value::Array(items)) => {
-                let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
-                if let Some(min) = self.min_items.filter(|min| count < *min) {
-                    return fail(format!("fewer than minItems {min} items"));
-                }
-                if let Some(max) = self.max_items.filter(|max| count > *max) {
-                    return fail(format!("more than maxItems {max} items"));
-                }
-                if self.list_type == Some(ListType::Set) {
-                    for (i, a) in items.iter().enumerate() {
-                        if items[..i].contains(a) {
-                            return fail(format!("duplicate item {a} in a set"));
-                        }
-                    }
-                }
+                self.check_list(items).map_err(|what| located(at, what))?;
                 for (i, element) in items.iter().enumerate() {
                     item.check_at(element, &format!("{at}[{i}]"))?;
                 }
@@ -248,41 +213,111 @@ impl Field {
                 }
             }
             (FieldType::Struct(fields), Value::Object(entries)) => {
-                for (name, field) in fields {
-                    match entries.get(name) {
-                        Some(element) => field.check_at(element, &join(at, name))?,
-                        None if field.required => {
-                            return fail(format!("missing required field `{name}`"));
-                        }
-                        None => {}
-                    }
-                }
-                if let Some(unknown) = entries.keys().find(|key| !fields.contains_key(*key)) {
-                    return fail(format!("unknown field `{unknown}`"));
-                }
+                check_struct(fields, entries, at)?;
             }
             (ty, other) => {
-                return fail(format!(
-                    "expected {}, found {}",
-                    ty.describe(),
-                    crate::error::json_kind(other)
+                return Err(located(
+                    at,
+                    format!(
+                        "expected {}, found {}",
+                        ty.describe(),
+                        crate::error::json_kind(other)
+                    ),
                 ));
             }
         }
-        if let Some(allowed) = &self.enum_values
-            && !allowed.contains(value)
-        {
-            return fail(format!("{value} is not one of the enum values"));
+        self.check_enum_and_bounds(value)
+            .map_err(|what| located(at, what))
+    }
+
+    /// A string's length and pattern.
+    fn check_text(&self, text: &str) -> Result<(), String> {
+        let length = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
+        if let Some(min) = self.min_length.filter(|min| length < *min) {
+            return Err(format!("shorter than minLength {min}"));
         }
-        if let Some(number) = value.as_f64() {
-            if let Some(min) = self.minimum.filter(|min| number < *min) {
-                return fail(format!("{value} is below minimum {min}"));
-            }
-            if let Some(max) = self.maximum.filter(|max| number > *max) {
-                return fail(format!("{value} is above maximum {max}"));
+        if let Some(max) = self.max_length.filter(|max| length > *max) {
+            return Err(format!("longer than maxLength {max}"));
+        }
+        if let Some(pattern) = &self.pattern {
+            match regex::Regex::new(pattern) {
+                Ok(re) if !re.is_match(text) => {
+                    return Err(format!("does not match pattern `{pattern}`"));
+                }
+                Ok(_) => {}
+                Err(_) => return Err(format!("pattern `{pattern}` is invalid")),
             }
         }
         Ok(())
+    }
+
+    /// A list's size, and the uniqueness of a set's items (not the items
+    /// themselves).
+    fn check_list(&self, items: &[Value]) -> Result<(), String> {
+        let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        if let Some(min) = self.min_items.filter(|min| count < *min) {
+            return Err(format!("fewer than minItems {min} items"));
+        }
+        if let Some(max) = self.max_items.filter(|max| count > *max) {
+            return Err(format!("more than maxItems {max} items"));
+        }
+        if self.list_type == Some(ListType::Set) {
+            for (i, a) in items.iter().enumerate() {
+                if items[..i].contains(a) {
+                    return Err(format!("duplicate item {a} in a set"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The enum and the numeric bounds, whatever the type.
+    fn check_enum_and_bounds(&self, value: &Value) -> Result<(), String> {
+        if let Some(allowed) = &self.enum_values
+            && !allowed.contains(value)
+        {
+            return Err(format!("{value} is not one of the enum values"));
+        }
+        if let Some(number) = value.as_f64() {
+            if let Some(min) = self.minimum.filter(|min| number < *min) {
+                return Err(format!("{value} is below minimum {min}"));
+            }
+            if let Some(max) = self.maximum.filter(|max| number > *max) {
+                return Err(format!("{value} is above maximum {max}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The fields of a struct value: each present one checked, required ones
+/// present, and no others.
+fn check_struct(
+    fields: &IndexMap<String, Field>,
+    entries: &serde_json::Map<String, Value>,
+    at: &str,
+) -> Result<(), String> {
+    for (name, field) in fields {
+        match entries.get(name) {
+            Some(element) => field.check_at(element, &join(at, name))?,
+            None if field.required => {
+                return Err(located(at, format!("missing required field `{name}`")));
+            }
+            None => {}
+        }
+    }
+    if let Some(unknown) = entries.keys().find(|key| !fields.contains_key(*key)) {
+        return Err(located(at, format!("unknown field `{unknown}`")));
+    }
+    Ok(())
+}
+
+/// `what` went wrong at `at` (the root when empty).
+fn located(at: &str, what: String) -> String {
+    if at.is_empty() {
+        what
+    } else {
+        format!("{at}: {what}")
     }
 }
 

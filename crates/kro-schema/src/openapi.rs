@@ -12,36 +12,7 @@ use crate::ir::{Field, FieldType};
 /// The OpenAPI schema of `field`. Types are fully inlined (no `$ref`), and
 /// `required` lists are sorted so the output is the same on every run.
 pub fn to_json_schema(field: &Field) -> JSONSchemaProps {
-    let mut schema = JSONSchemaProps {
-        description: field.description.clone(),
-        default: field.default.clone().map(JSON),
-        enum_: field
-            .enum_values
-            .as_ref()
-            .map(|values| values.iter().cloned().map(JSON).collect()),
-        minimum: field.minimum,
-        maximum: field.maximum,
-        pattern: field.pattern.clone(),
-        min_length: field.min_length,
-        max_length: field.max_length,
-        min_items: field.min_items,
-        max_items: field.max_items,
-        x_kubernetes_list_type: field.list_type.map(|t| t.as_str().to_owned()),
-        x_kubernetes_list_map_keys: (!field.list_map_keys.is_empty())
-            .then(|| field.list_map_keys.clone()),
-        x_kubernetes_validations: (!field.validations.is_empty()).then(|| {
-            field
-                .validations
-                .iter()
-                .map(|v| ValidationRule {
-                    rule: v.rule.clone(),
-                    message: Some(v.message.clone()),
-                    ..ValidationRule::default()
-                })
-                .collect()
-        }),
-        ..JSONSchemaProps::default()
-    };
+    let mut schema = constraints(field);
     let type_name = match &field.ty {
         FieldType::String => "string",
         FieldType::Integer => "integer",
@@ -81,6 +52,41 @@ pub fn to_json_schema(field: &Field) -> JSONSchemaProps {
     };
     schema.type_ = Some(type_name.to_owned());
     schema
+}
+
+/// Everything the markers of `field` say, whatever its type: description,
+/// default, enum, bounds, list type and validation rules.
+fn constraints(field: &Field) -> JSONSchemaProps {
+    JSONSchemaProps {
+        description: field.description.clone(),
+        default: field.default.clone().map(JSON),
+        enum_: field
+            .enum_values
+            .as_ref()
+            .map(|values| values.iter().cloned().map(JSON).collect()),
+        minimum: field.minimum,
+        maximum: field.maximum,
+        pattern: field.pattern.clone(),
+        min_length: field.min_length,
+        max_length: field.max_length,
+        min_items: field.min_items,
+        max_items: field.max_items,
+        x_kubernetes_list_type: field.list_type.map(|t| t.as_str().to_owned()),
+        x_kubernetes_list_map_keys: (!field.list_map_keys.is_empty())
+            .then(|| field.list_map_keys.clone()),
+        x_kubernetes_validations: (!field.validations.is_empty()).then(|| {
+            field
+                .validations
+                .iter()
+                .map(|v| ValidationRule {
+                    rule: v.rule.clone(),
+                    message: Some(v.message.clone()),
+                    ..ValidationRule::default()
+                })
+                .collect()
+        }),
+        ..JSONSchemaProps::default()
+    }
 }
 
 #[cfg(test)]

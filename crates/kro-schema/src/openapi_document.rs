@@ -72,6 +72,56 @@ fn gvks(value: &Value) -> Vec<Gvk> {
     }
 }
 
+/// The component of each kind: the one whose own GVK list names it.
+/// Shared types such as DeleteOptions list many kinds; a kind's own type
+/// lists just its versions, so the shortest list wins.
+fn component_of(components: &Map<String, Value>) -> BTreeMap<Gvk, String> {
+    let mut best: BTreeMap<Gvk, (usize, String)> = BTreeMap::new();
+    for (component, schema) in components {
+        let listed = gvks(schema);
+        for gvk in &listed {
+            let better = best.get(gvk).is_none_or(|(len, _)| listed.len() < *len);
+            if better {
+                best.insert(gvk.clone(), (listed.len(), component.clone()));
+            }
+        }
+    }
+    best.into_iter()
+        .map(|(gvk, (_, component))| (gvk, component))
+        .collect()
+}
+
+/// The kinds the document's paths list (a `get` with
+/// `x-kubernetes-action: list`), with their plural, scope and component.
+fn served_kinds(
+    paths: &Map<String, Value>,
+    component_of: &BTreeMap<Gvk, String>,
+) -> BTreeMap<Gvk, Served> {
+    let mut kinds = BTreeMap::new();
+    for (path, item) in paths {
+        let Some(get) = item.get("get") else { continue };
+        if get.get("x-kubernetes-action").and_then(Value::as_str) != Some("list") {
+            continue;
+        }
+        let Some(plural) = path.rsplit('/').next() else {
+            continue;
+        };
+        let namespaced = path.contains("/namespaces/{namespace}/");
+        for gvk in gvks(get) {
+            let Some(component) = component_of.get(&gvk) else {
+                continue;
+            };
+            let served = kinds.entry(gvk).or_insert_with(|| Served {
+                plural: plural.to_owned(),
+                namespaced,
+                component: component.clone(),
+            });
+            served.namespaced |= namespaced;
+        }
+    }
+    kinds
+}
+
 impl OpenApiDocument {
     /// Parses a document; `name` identifies it in errors.
     pub fn parse(name: &str, document: Value) -> Result<Self, DocumentError> {
@@ -94,44 +144,7 @@ impl OpenApiDocument {
             .and_then(Value::as_object)
             .ok_or_else(|| invalid("no paths"))?;
 
-        // The component of each kind: the one whose own GVK list names it.
-        // Shared types such as DeleteOptions list many kinds; a kind's own
-        // type lists just its versions, so prefer the shortest list.
-        let mut component_of: BTreeMap<Gvk, (usize, String)> = BTreeMap::new();
-        for (component, schema) in &components {
-            let listed = gvks(schema);
-            for gvk in &listed {
-                let better = component_of
-                    .get(gvk)
-                    .is_none_or(|(len, _)| listed.len() < *len);
-                if better {
-                    component_of.insert(gvk.clone(), (listed.len(), component.clone()));
-                }
-            }
-        }
-
-        let mut kinds = BTreeMap::new();
-        for (path, item) in paths {
-            let Some(get) = item.get("get") else { continue };
-            if get.get("x-kubernetes-action").and_then(Value::as_str) != Some("list") {
-                continue;
-            }
-            let Some(plural) = path.rsplit('/').next() else {
-                continue;
-            };
-            let namespaced = path.contains("/namespaces/{namespace}/");
-            for gvk in gvks(get) {
-                let Some((_, component)) = component_of.get(&gvk) else {
-                    continue;
-                };
-                let served = kinds.entry(gvk).or_insert_with(|| Served {
-                    plural: plural.to_owned(),
-                    namespaced,
-                    component: component.clone(),
-                });
-                served.namespaced |= namespaced;
-            }
-        }
+        let kinds = served_kinds(paths, &component_of(&components));
         Ok(Self {
             name: name.to_owned(),
             components,

@@ -46,6 +46,26 @@ fn expressions(description: &str) -> Value {
     json!({ "type": "array", "description": description, "items": { "type": "string" } })
 }
 
+/// `spec.schema.additionalPrinterColumns`: kubectl columns of the instances.
+fn printer_columns() -> Value {
+    json!({
+        "type": "array",
+        "description": "Printer columns of the generated CRD; they replace the defaults.",
+        "items": {
+            "type": "object",
+            "required": ["name", "type", "jsonPath"],
+            "properties": {
+                "name": { "type": "string" },
+                "type": { "type": "string" },
+                "format": { "type": "string" },
+                "description": { "type": "string" },
+                "priority": { "type": "integer", "format": "int32" },
+                "jsonPath": { "type": "string" }
+            }
+        }
+    })
+}
+
 fn schema_json() -> Value {
     json!({
         "type": "object",
@@ -80,22 +100,7 @@ fn schema_json() -> Value {
             "spec": free_form("SimpleSchema of the instance spec."),
             "types": free_form("Named custom SimpleSchema types."),
             "status": free_form("CEL projections into the instance status, and custom conditions."),
-            "additionalPrinterColumns": {
-                "type": "array",
-                "description": "Printer columns of the generated CRD; they replace the defaults.",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "type", "jsonPath"],
-                    "properties": {
-                        "name": { "type": "string" },
-                        "type": { "type": "string" },
-                        "format": { "type": "string" },
-                        "description": { "type": "string" },
-                        "priority": { "type": "integer", "format": "int32" },
-                        "jsonPath": { "type": "string" }
-                    }
-                }
-            },
+            "additionalPrinterColumns": printer_columns(),
             "shortNames": name_list(),
             "categories": name_list(),
             "metadata": {

@@ -520,37 +520,8 @@ fn check_roots(
     roots: &BTreeSet<String>,
     ids: &BTreeSet<&str>,
 ) -> Result<Vec<String>, BuildErrorKind> {
-    let is_resource = |name: &str| ids.contains(name);
-    let is_iterator = |name: &str| {
-        resource
-            .for_each
-            .iter()
-            .any(|(iterator, _)| iterator == name)
-    };
     match context {
-        Context::ReadyWhen => {
-            // Collections, including selector externalRefs, check each item.
-            let allowed = match resource.kind {
-                NodeKind::Collection | NodeKind::ExternalCollection => EACH,
-                NodeKind::Resource | NodeKind::External => resource.id.as_str(),
-            };
-            let others: Vec<String> = roots
-                .iter()
-                .filter(|root| {
-                    root.as_str() != allowed
-                        && (is_resource(root) || *root == SCHEMA || *root == EACH)
-                })
-                .cloned()
-                .collect();
-            if others.is_empty() {
-                Ok(Vec::new())
-            } else {
-                Err(BuildErrorKind::ReadyWhenScope {
-                    allowed: allowed.to_owned(),
-                    found: others,
-                })
-            }
-        }
+        Context::ReadyWhen => check_ready_when_roots(resource, roots, ids),
         Context::Template
         | Context::IncludeWhen
         | Context::ForEach
@@ -559,6 +530,13 @@ fn check_roots(
             if roots.iter().any(|root| root == EACH) {
                 return Err(BuildErrorKind::EachOutsideReadyWhen);
             }
+            let is_resource = |name: &str| ids.contains(name);
+            let is_iterator = |name: &str| {
+                resource
+                    .for_each
+                    .iter()
+                    .any(|(iterator, _)| iterator == name)
+            };
             let iterators_allowed = context == Context::Template;
             let misplaced: Vec<String> = roots
                 .iter()
@@ -574,6 +552,36 @@ fn check_roots(
                 .cloned()
                 .collect())
         }
+    }
+}
+
+/// `readyWhen` reads only the resource itself (a collection: `each`, one
+/// item at a time), so it adds no dependency.
+fn check_ready_when_roots(
+    resource: &ResourceStructure,
+    roots: &BTreeSet<String>,
+    ids: &BTreeSet<&str>,
+) -> Result<Vec<String>, BuildErrorKind> {
+    // Collections, including selector externalRefs, check each item.
+    let allowed = match resource.kind {
+        NodeKind::Collection | NodeKind::ExternalCollection => EACH,
+        NodeKind::Resource | NodeKind::External => resource.id.as_str(),
+    };
+    let others: Vec<String> = roots
+        .iter()
+        .filter(|root| {
+            root.as_str() != allowed
+                && (ids.contains(root.as_str()) || *root == SCHEMA || *root == EACH)
+        })
+        .cloned()
+        .collect();
+    if others.is_empty() {
+        Ok(Vec::new())
+    } else {
+        Err(BuildErrorKind::ReadyWhenScope {
+            allowed: allowed.to_owned(),
+            found: others,
+        })
     }
 }
 

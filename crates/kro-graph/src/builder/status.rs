@@ -9,8 +9,8 @@
 
 use std::collections::BTreeSet;
 
-use kro_cel::Env;
 use kro_cel::template::{FieldPath, Template, scan_value};
+use kro_cel::{Compiled, Env};
 use serde_json::Value;
 
 use super::dependencies::{CompiledExpression, Context, SCHEMA};
@@ -81,29 +81,7 @@ pub fn compile_status(
     }
     let projected = Value::Object(projected);
     compiler.require_expressions(&projected, &root);
-    match scan_value(&projected) {
-        Ok(found) => {
-            for found in found {
-                let path = root.join(&found.path);
-                let expressions = found
-                    .template
-                    .expressions()
-                    .into_iter()
-                    .filter_map(|expression| compiler.compile(&expression.source, &path, false))
-                    .collect();
-                result.fields.push(StatusField {
-                    path: found.path,
-                    template: found.template,
-                    expressions,
-                });
-            }
-        }
-        Err(scan_errors) => {
-            for error in scan_errors {
-                compiler.error(root.join(&error.path), None, error.error.into());
-            }
-        }
-    }
+    result.fields = compiler.fields(&projected, &root);
     result.dependencies = compiler.dependencies.into_iter().collect();
     compiler.errors.or_value(result)
 }
@@ -157,6 +135,38 @@ impl Compiler<'_> {
         }
     }
 
+    /// The projected fields of `projected` (the status without its
+    /// conditions), each with its expressions compiled.
+    fn fields(&mut self, projected: &Value, root: &FieldPath) -> Vec<StatusField> {
+        let found = match scan_value(projected) {
+            Ok(found) => found,
+            Err(scan_errors) => {
+                for error in scan_errors {
+                    self.error(root.join(&error.path), None, error.error.into());
+                }
+                return Vec::new();
+            }
+        };
+        found
+            .into_iter()
+            .map(|found| {
+                let path = root.join(&found.path);
+                let expressions = found
+                    .template
+                    .expressions()
+                    .into_iter()
+                    .filter_map(|expression| self.compile(&expression.source, &path, false))
+                    .collect();
+                StatusField {
+                    path: found.path,
+                    template: found.template,
+                    expressions,
+                }
+            })
+            .collect()
+    }
+
+    /// The standalone expressions of `status.conditions`, compiled.
     fn conditions(&mut self, value: &Value, path: &FieldPath) -> Vec<CompiledExpression> {
         let Value::Array(entries) = value else {
             self.error(
@@ -183,14 +193,15 @@ impl Compiler<'_> {
         compiled
     }
 
+    /// Compiles one expression of a status field (or, when `condition`,
+    /// of `status.conditions`) and checks what it reads and returns.
     fn compile(
         &mut self,
         source: &str,
         path: &FieldPath,
         condition: bool,
     ) -> Option<CompiledExpression> {
-        let env = &self.env;
-        let compiled = match env.compile_kro(source) {
+        let compiled = match self.env.compile_kro(source) {
             Ok(compiled) => compiled,
             Err(diagnostics) => {
                 let message = diagnostics.render("expression", source);
@@ -202,7 +213,33 @@ impl Compiler<'_> {
                 return None;
             }
         };
-        let roots = read_roots(env, &compiled.checked().expr);
+        self.check_reads(&compiled, source, path, condition);
+        if condition {
+            self.check_condition_type(&compiled, source, path);
+        }
+        let context = if condition {
+            Context::StatusCondition
+        } else {
+            Context::Status
+        };
+        Some(CompiledExpression {
+            context,
+            path: path.clone(),
+            source: source.to_owned(),
+            compiled,
+        })
+    }
+
+    /// Records the resources `compiled` reads; a status field must read the
+    /// instance or a resource (a condition may read neither).
+    fn check_reads(
+        &mut self,
+        compiled: &Compiled,
+        source: &str,
+        path: &FieldPath,
+        condition: bool,
+    ) {
+        let roots = read_roots(&self.env, &compiled.checked().expr);
         let reads_instance_or_resource = roots
             .iter()
             .any(|root| root == SCHEMA || self.ids.contains(&root.as_str()));
@@ -220,7 +257,11 @@ impl Compiler<'_> {
                 .into_iter()
                 .filter(|root| self.ids.contains(&root.as_str())),
         );
-        if condition && !is_condition_type(compiled.result_type()) {
+    }
+
+    /// A condition expression must produce conditions.
+    fn check_condition_type(&mut self, compiled: &Compiled, source: &str, path: &FieldPath) {
+        if !is_condition_type(compiled.result_type()) {
             self.error(
                 path.clone(),
                 Some(source),
@@ -232,17 +273,6 @@ impl Compiler<'_> {
                 },
             );
         }
-        let context = if condition {
-            Context::StatusCondition
-        } else {
-            Context::Status
-        };
-        Some(CompiledExpression {
-            context,
-            path: path.clone(),
-            source: source.to_owned(),
-            compiled,
-        })
     }
 }
 

@@ -88,27 +88,31 @@ fn schema_at_depth(env: &Env, ty: &Type, depth: usize) -> JSONSchemaProps {
                 ..typed("object")
             }
         }
-        Type::Object(name) => match env.object_type(name) {
-            Some(declared) => {
-                let mut properties = BTreeMap::new();
-                for (field, field_type) in &declared.fields {
-                    // A reserved word is declared both as written and
-                    // escaped; write it once, under its real name.
-                    let name = match unescape_field_name(field) {
-                        Some(real) if declared.fields.contains_key(&real) => continue,
-                        Some(real) => real,
-                        None => field.clone(),
-                    };
-                    properties.insert(name, schema_at_depth(env, field_type, depth + 1));
-                }
-                JSONSchemaProps {
-                    properties: Some(properties),
-                    ..typed("object")
-                }
-            }
-            None => schemaless(),
-        },
+        Type::Object(name) => object_schema(env, name, depth),
         _ => schemaless(),
+    }
+}
+
+/// The schema of the object type `name`, each declared field with its own
+/// schema; schemaless when `env` does not declare the type.
+fn object_schema(env: &Env, name: &str, depth: usize) -> JSONSchemaProps {
+    let Some(declared) = env.object_type(name) else {
+        return schemaless();
+    };
+    let mut properties = BTreeMap::new();
+    for (field, field_type) in &declared.fields {
+        // A reserved word is declared both as written and escaped; write it
+        // once, under its real name.
+        let name = match unescape_field_name(field) {
+            Some(real) if declared.fields.contains_key(&real) => continue,
+            Some(real) => real,
+            None => field.clone(),
+        };
+        properties.insert(name, schema_at_depth(env, field_type, depth + 1));
+    }
+    JSONSchemaProps {
+        properties: Some(properties),
+        ..typed("object")
     }
 }
 

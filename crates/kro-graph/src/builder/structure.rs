@@ -81,19 +81,13 @@ pub fn check_structure(
     let root = FieldPath::root().key("spec");
 
     let instance_scope = rgd.spec.schema.scope_or_default();
-    let instance_crd = match serde_json::to_value(&rgd.spec.schema) {
-        Ok(schema) => match kro_schema::instance_crd::crd_from_rgd_schema(&schema, None) {
-            Ok(crd) => Some(crd),
-            Err(error) => {
-                errors.push(None, root.key("schema"), error);
-                None
-            }
-        },
-        // The typed schema always serialises; nothing to report otherwise.
-        Err(_) => None,
+    let instance_crd = instance_crd(rgd, &root, &mut errors);
+    let checks = ResourceChecks {
+        ids: rgd.spec.resources.iter().map(|r| r.id.as_str()).collect(),
+        instance_scope,
+        resolver,
+        options,
     };
-
-    let ids: Vec<&str> = rgd.spec.resources.iter().map(|r| r.id.as_str()).collect();
     let mut seen = BTreeSet::new();
     let mut resources = Vec::new();
     for (index, resource) in rgd.spec.resources.iter().enumerate() {
@@ -108,16 +102,7 @@ pub fn check_structure(
             );
             continue;
         }
-        if let Some(checked) = check_resource(
-            index,
-            resource,
-            &path,
-            &ids,
-            instance_scope,
-            resolver,
-            options,
-            &mut errors,
-        ) {
+        if let Some(checked) = checks.check(index, resource, &path, &mut errors) {
             resources.push(checked);
         }
     }
@@ -133,86 +118,181 @@ pub fn check_structure(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_resource(
-    index: usize,
-    resource: &Resource,
-    path: &FieldPath,
-    ids: &[&str],
-    instance_scope: Scope,
-    resolver: &dyn SchemaResolver,
-    options: &BuildOptions,
+/// The instance CRD `spec.schema` describes (with an empty status
+/// schema), or an error at `spec.schema`.
+fn instance_crd(
+    rgd: &ResourceGraphDefinition,
+    root: &FieldPath,
     errors: &mut Errors<'_>,
-) -> Option<ResourceStructure> {
-    let id = resource.id.as_str();
-    let before = errors.count();
-    if let Err(error) = check_resource_id(id) {
-        errors.push(Some(id), path.key("id"), error);
+) -> Option<CustomResourceDefinition> {
+    // The typed schema always serialises; nothing to report otherwise.
+    let schema = serde_json::to_value(&rgd.spec.schema).ok()?;
+    match kro_schema::instance_crd::crd_from_rgd_schema(&schema, None) {
+        Ok(crd) => Some(crd),
+        Err(error) => {
+            errors.push(None, root.key("schema"), error);
+            None
+        }
+    }
+}
+
+/// What the checks of one resource need to know about the whole RGD.
+struct ResourceChecks<'a> {
+    /// Every resource id, duplicates included: iterators may not shadow
+    /// them.
+    ids: Vec<&'a str>,
+    instance_scope: Scope,
+    resolver: &'a dyn SchemaResolver,
+    options: &'a BuildOptions,
+}
+
+impl ResourceChecks<'_> {
+    /// Checks resource `index` at `path`: its id, its object and kind, the
+    /// schema of that kind, scope and metadata rules, and where its
+    /// expressions are. `None` when anything was wrong.
+    fn check(
+        &self,
+        index: usize,
+        resource: &Resource,
+        path: &FieldPath,
+        errors: &mut Errors<'_>,
+    ) -> Option<ResourceStructure> {
+        let id = resource.id.as_str();
+        let before = errors.count();
+        if let Err(error) = check_resource_id(id) {
+            errors.push(Some(id), path.key("id"), error);
+        }
+        let (object, object_path, kind) = object_and_kind(resource, path, errors)?;
+        let schema = self.resolve(&object, &object_path, id, errors)?;
+        check_scope(
+            &object,
+            &object_path,
+            id,
+            &schema,
+            kind,
+            self.instance_scope,
+            errors,
+        );
+        if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
+            check_reserved_metadata(&object, &object_path, id, errors);
+        }
+
+        let templates = scan_templates(&object, &object_path, id, errors);
+        let include_when =
+            standalone_list(&resource.include_when, &path.key("includeWhen"), id, errors);
+        let ready_when = standalone_list(&resource.ready_when, &path.key("readyWhen"), id, errors);
+        let for_each = check_for_each(
+            resource,
+            &path.key("forEach"),
+            &self.ids,
+            self.options,
+            errors,
+        );
+
+        (errors.count() == before).then(|| ResourceStructure {
+            index,
+            id: id.to_owned(),
+            kind,
+            schema,
+            object,
+            templates,
+            include_when,
+            ready_when,
+            for_each,
+        })
     }
 
-    let (object, object_path, kind) = match (&resource.template, &resource.external_ref) {
+    /// The schema of the kind `object` names, once its `apiVersion`, `kind`
+    /// and `metadata` are well formed.
+    fn resolve(
+        &self,
+        object: &Value,
+        object_path: &FieldPath,
+        id: &str,
+        errors: &mut Errors<'_>,
+    ) -> Option<Arc<KindSchema>> {
+        let gvk = check_object_fields(object, object_path, id, errors)?;
+        match self.resolver.resolve(&gvk) {
+            Ok(schema) => Some(schema),
+            Err(error) => {
+                errors.push(Some(id), object_path.key("apiVersion"), error);
+                None
+            }
+        }
+    }
+}
+
+/// The object a resource creates or reads (its template, or the object its
+/// externalRef describes), where that object is, and how the resource takes
+/// part in the graph. `None` when it has neither or both.
+fn object_and_kind(
+    resource: &Resource,
+    path: &FieldPath,
+    errors: &mut Errors<'_>,
+) -> Option<(Value, FieldPath, NodeKind)> {
+    match (&resource.template, &resource.external_ref) {
         (Some(template), None) => {
             let kind = if resource.for_each.is_empty() {
                 NodeKind::Resource
             } else {
                 NodeKind::Collection
             };
-            (template.clone(), path.key("template"), kind)
+            Some((template.clone(), path.key("template"), kind))
         }
         (None, Some(external)) => {
-            if !resource.for_each.is_empty() {
-                errors.push(
-                    Some(id),
-                    path.key("forEach"),
-                    BuildErrorKind::ExternalRefWithForEach,
-                );
-            }
-            let kind = match (&external.metadata.name, &external.metadata.selector) {
-                (Some(_), None) => NodeKind::External,
-                (None, Some(_)) => NodeKind::ExternalCollection,
-                _ => {
-                    errors.push(
-                        Some(id),
-                        path.key("externalRef").key("metadata"),
-                        BuildErrorKind::ExternalRefNameOrSelector,
-                    );
-                    NodeKind::External
-                }
-            };
-            (external_object(external), path.key("externalRef"), kind)
+            let kind = external_kind(resource, external, path, errors);
+            Some((external_object(external), path.key("externalRef"), kind))
         }
         _ => {
             errors.push(
-                Some(id),
+                Some(&resource.id),
                 path.clone(),
                 BuildErrorKind::TemplateOrExternalRef,
             );
-            return None;
+            None
         }
-    };
-
-    let gvk = check_object_fields(&object, &object_path, id, errors)?;
-    let schema = match resolver.resolve(&gvk) {
-        Ok(schema) => schema,
-        Err(error) => {
-            errors.push(Some(id), object_path.key("apiVersion"), error);
-            return None;
-        }
-    };
-    check_scope(
-        &object,
-        &object_path,
-        id,
-        &schema,
-        kind,
-        instance_scope,
-        errors,
-    );
-    if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
-        check_reserved_metadata(&object, &object_path, id, errors);
     }
+}
 
-    let templates = match scan_value(&object) {
+/// How an externalRef takes part: one object by name, or many by
+/// selector. It may not have a `forEach`, and needs exactly one of the two.
+fn external_kind(
+    resource: &Resource,
+    external: &ExternalRef,
+    path: &FieldPath,
+    errors: &mut Errors<'_>,
+) -> NodeKind {
+    let id = resource.id.as_str();
+    if !resource.for_each.is_empty() {
+        errors.push(
+            Some(id),
+            path.key("forEach"),
+            BuildErrorKind::ExternalRefWithForEach,
+        );
+    }
+    match (&external.metadata.name, &external.metadata.selector) {
+        (Some(_), None) => NodeKind::External,
+        (None, Some(_)) => NodeKind::ExternalCollection,
+        _ => {
+            errors.push(
+                Some(id),
+                path.key("externalRef").key("metadata"),
+                BuildErrorKind::ExternalRefNameOrSelector,
+            );
+            NodeKind::External
+        }
+    }
+}
+
+/// The `${...}` in `object`'s values; each malformed one is an error
+/// (and then none is kept).
+fn scan_templates(
+    object: &Value,
+    object_path: &FieldPath,
+    id: &str,
+    errors: &mut Errors<'_>,
+) -> Vec<FoundTemplate> {
+    match scan_value(object) {
         Ok(found) => found,
         Err(scan_errors) => {
             for error in scan_errors {
@@ -220,23 +300,7 @@ fn check_resource(
             }
             Vec::new()
         }
-    };
-    let include_when =
-        standalone_list(&resource.include_when, &path.key("includeWhen"), id, errors);
-    let ready_when = standalone_list(&resource.ready_when, &path.key("readyWhen"), id, errors);
-    let for_each = check_for_each(resource, &path.key("forEach"), ids, options, errors);
-
-    (errors.count() == before).then(|| ResourceStructure {
-        index,
-        id: id.to_owned(),
-        kind,
-        schema,
-        object,
-        templates,
-        include_when,
-        ready_when,
-        for_each,
-    })
+    }
 }
 
 /// Every kind an RGD's resources name, sorted and without duplicates: the
@@ -294,56 +358,22 @@ fn check_object_fields(
     errors: &mut Errors<'_>,
 ) -> Option<Gvk> {
     let before = errors.count();
-    let mut literal = |field: &'static str| -> Option<String> {
-        match object.get(field) {
-            None => errors.push(
-                Some(id),
-                path.key(field),
-                BuildErrorKind::ObjectField {
-                    field,
-                    problem: "field not found",
-                },
-            ),
-            Some(Value::String(text)) if text.contains("${") => errors.push(
-                Some(id),
-                path.key(field),
-                BuildErrorKind::ObjectField {
-                    field,
-                    problem: "must be a literal string, without expressions",
-                },
-            ),
-            Some(Value::String(text)) => return Some(text.clone()),
-            Some(_) => errors.push(
-                Some(id),
-                path.key(field),
-                BuildErrorKind::ObjectField {
-                    field,
-                    problem: "must be a string",
-                },
-            ),
-        }
-        None
+    let api_version = literal_field(object, "apiVersion", path, id, errors);
+    let kind = literal_field(object, "kind", path, id, errors);
+    let metadata_problem = match object.get("metadata") {
+        Some(Value::Object(_)) => None,
+        None => Some("field not found"),
+        Some(_) => Some("must be a map"),
     };
-    let api_version = literal("apiVersion");
-    let kind = literal("kind");
-    match object.get("metadata") {
-        Some(Value::Object(_)) => {}
-        None => errors.push(
+    if let Some(problem) = metadata_problem {
+        errors.push(
             Some(id),
             path.key("metadata"),
             BuildErrorKind::ObjectField {
                 field: "metadata",
-                problem: "field not found",
+                problem,
             },
-        ),
-        Some(_) => errors.push(
-            Some(id),
-            path.key("metadata"),
-            BuildErrorKind::ObjectField {
-                field: "metadata",
-                problem: "must be a map",
-            },
-        ),
+        );
     }
     match (api_version, kind) {
         (Some(api_version), Some(kind)) if errors.count() == before => {
@@ -351,6 +381,29 @@ fn check_object_fields(
         }
         _ => None,
     }
+}
+
+/// The text of `object`'s `field`, which must be a string without
+/// expressions.
+fn literal_field(
+    object: &Value,
+    field: &'static str,
+    path: &FieldPath,
+    id: &str,
+    errors: &mut Errors<'_>,
+) -> Option<String> {
+    let problem = match object.get(field) {
+        Some(Value::String(text)) if !text.contains("${") => return Some(text.clone()),
+        Some(Value::String(_)) => "must be a literal string, without expressions",
+        Some(_) => "must be a string",
+        None => "field not found",
+    };
+    errors.push(
+        Some(id),
+        path.key(field),
+        BuildErrorKind::ObjectField { field, problem },
+    );
+    None
 }
 
 fn check_scope(

@@ -51,6 +51,32 @@ impl TypeCache {
         });
         Arc::clone(types)
     }
+
+    /// `base` with the object types of an instance (known by
+    /// `instance_key`) and of `kinds` declared by `declare`, which runs only
+    /// the first time this combination is asked for.
+    fn declared_env(
+        &self,
+        base: &Env,
+        instance_key: String,
+        kinds: Vec<Gvk>,
+        declare: impl FnOnce(&[Gvk], &mut Env),
+    ) -> Env {
+        let mut envs = self.envs.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (instance_key, kinds);
+        // Every edit of an RGD's schema is a new key: bound what an operator
+        // that runs for months keeps.
+        if envs.len() >= MAX_CACHED_ENVS && !envs.contains_key(&key) {
+            envs.clear();
+        }
+        envs.entry(key)
+            .or_insert_with_key(|(_, kinds)| {
+                let mut env = base.clone();
+                declare(kinds, &mut env);
+                env
+            })
+            .clone()
+    }
 }
 
 /// The typed variables of one RGD.
@@ -109,33 +135,19 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
         &spec,
         cluster_scoped,
     ));
-    let mut env = {
-        let mut envs = cache.envs.lock().unwrap_or_else(PoisonError::into_inner);
-        // Every edit of an RGD's schema is a new key: bound what an
-        // operator that runs for months keeps.
-        if envs.len() >= MAX_CACHED_ENVS
-            && !envs.contains_key(&(instance_key.clone(), kinds.clone()))
-        {
-            envs.clear();
+    let mut env = cache.declared_env(env, instance_key, kinds, |kinds, env| {
+        for gvk in kinds {
+            let declared = structure
+                .resources
+                .iter()
+                .zip(&resources)
+                .find(|(r, _)| &r.schema.resource_type.gvk == gvk);
+            if let Some((_, types)) = declared {
+                types.declare(env);
+            }
         }
-        envs.entry((instance_key, kinds))
-            .or_insert_with_key(|(_, kinds)| {
-                let mut env = env.clone();
-                for gvk in kinds {
-                    let declared = structure
-                        .resources
-                        .iter()
-                        .zip(&resources)
-                        .find(|(r, _)| &r.schema.resource_type.gvk == gvk);
-                    if let Some((_, types)) = declared {
-                        types.declare(&mut env);
-                    }
-                }
-                instance.declare(&mut env);
-                env
-            })
-            .clone()
-    };
+        instance.declare(env);
+    });
     env.add_variable(SCHEMA, instance.root().clone());
     env.add_variable(EACH, Type::Dyn);
     for (resource, types) in structure.resources.iter().zip(&resources) {

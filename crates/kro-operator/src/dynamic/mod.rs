@@ -183,15 +183,11 @@ impl Dynamic {
         self.update_gauges(&state);
     }
 
+    /// Routes one watch event to the instances it concerns, counting the
+    /// event and, for watches of other kinds than instances, the routing.
     fn route(&self, key: &WatchKey, event: &watcher::Event<PartialObjectMeta<DynamicObject>>) {
         let gvr = gvr_label(&key.resource);
-        let (meta_event, event_type) = match event {
-            watcher::Event::Init => (MetaEvent::Init, None),
-            watcher::Event::InitApply(o) => (MetaEvent::InitApply(&o.metadata), Some("add")),
-            watcher::Event::InitDone => (MetaEvent::InitDone, None),
-            watcher::Event::Apply(o) => (MetaEvent::Apply(&o.metadata), Some("update")),
-            watcher::Event::Delete(o) => (MetaEvent::Delete(&o.metadata), Some("delete")),
-        };
+        let (meta_event, event_type) = meta_event(event);
         if let Some(event_type) = event_type {
             self.inner
                 .metrics
@@ -202,41 +198,9 @@ impl Dynamic {
                 })
                 .inc();
         }
-        let keys: Vec<ObjectKey> = {
-            let mut guard = self.inner.state();
-            let state = &mut *guard;
-            match (key.filter, meta_event) {
-                (Filter::Instances, _) => {
-                    // Events still arriving after deregistration are
-                    // dropped.
-                    let Some(handler) = state.registry.handler(&key.resource) else {
-                        return;
-                    };
-                    state.router.instance_event(handler.kind(), meta_event)
-                }
-                (Filter::OwnedChildren, MetaEvent::InitApply(meta))
-                | (Filter::OwnedChildren, MetaEvent::Apply(meta))
-                | (Filter::OwnedChildren, MetaEvent::Delete(meta)) => {
-                    let registry = &state.registry;
-                    Router::child_event(meta, |group, version, kind| {
-                        registry.get(group, version, kind).map(|h| h.kind().clone())
-                    })
-                    .into_iter()
-                    .collect()
-                }
-                (Filter::All, MetaEvent::InitApply(meta))
-                | (Filter::All, MetaEvent::Apply(meta)) => state
-                    .router
-                    .external_event(&key.resource, meta, false)
-                    .into_iter()
-                    .collect(),
-                (Filter::All, MetaEvent::Delete(meta)) => state
-                    .router
-                    .external_event(&key.resource, meta, true)
-                    .into_iter()
-                    .collect(),
-                (_, MetaEvent::Init | MetaEvent::InitDone) => Vec::new(),
-            }
+        // Events still arriving after deregistration are dropped.
+        let Some(keys) = self.instances_concerned(key, meta_event) else {
+            return;
         };
         if key.filter != Filter::Instances && event_type.is_some() {
             let labels = GvrLabels { gvr };
@@ -252,6 +216,58 @@ impl Dynamic {
         for key in keys {
             self.inner.queue.enqueue(key);
         }
+    }
+
+    /// The instances an event of watch `key` concerns, from the routing
+    /// indexes; `None` for an instance event of a kind no longer served.
+    fn instances_concerned(&self, key: &WatchKey, event: MetaEvent<'_>) -> Option<Vec<ObjectKey>> {
+        let mut guard = self.inner.state();
+        let state = &mut *guard;
+        let keys = match (key.filter, event) {
+            (Filter::Instances, _) => {
+                let handler = state.registry.handler(&key.resource)?;
+                state.router.instance_event(handler.kind(), event)
+            }
+            (Filter::OwnedChildren, MetaEvent::InitApply(meta))
+            | (Filter::OwnedChildren, MetaEvent::Apply(meta))
+            | (Filter::OwnedChildren, MetaEvent::Delete(meta)) => {
+                let registry = &state.registry;
+                Router::child_event(meta, |group, version, kind| {
+                    registry.get(group, version, kind).map(|h| h.kind().clone())
+                })
+                .into_iter()
+                .collect()
+            }
+            (Filter::All, MetaEvent::InitApply(meta)) | (Filter::All, MetaEvent::Apply(meta)) => {
+                state
+                    .router
+                    .external_event(&key.resource, meta, false)
+                    .into_iter()
+                    .collect()
+            }
+            (Filter::All, MetaEvent::Delete(meta)) => state
+                .router
+                .external_event(&key.resource, meta, true)
+                .into_iter()
+                .collect(),
+            (_, MetaEvent::Init | MetaEvent::InitDone) => Vec::new(),
+        };
+        Some(keys)
+    }
+}
+
+/// A watch event reduced to its metadata, and its type as the watch-event
+/// metric names it (`None` for the listing's markers, which are not
+/// counted).
+fn meta_event(
+    event: &watcher::Event<PartialObjectMeta<DynamicObject>>,
+) -> (MetaEvent<'_>, Option<&'static str>) {
+    match event {
+        watcher::Event::Init => (MetaEvent::Init, None),
+        watcher::Event::InitApply(o) => (MetaEvent::InitApply(&o.metadata), Some("add")),
+        watcher::Event::InitDone => (MetaEvent::InitDone, None),
+        watcher::Event::Apply(o) => (MetaEvent::Apply(&o.metadata), Some("update")),
+        watcher::Event::Delete(o) => (MetaEvent::Delete(&o.metadata), Some("delete")),
     }
 }
 

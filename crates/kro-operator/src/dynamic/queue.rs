@@ -20,7 +20,7 @@ use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use kro_runtime::cluster::ObjectKey;
 use kube::runtime::scheduler::{ScheduleRequest, scheduler};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -198,127 +198,173 @@ pub async fn run<R: Reconcile>(
         length,
     } = requests;
     let mut scheduled = std::pin::pin!(scheduler(receiver));
-    let mut busy: HashSet<ObjectKey> = HashSet::new();
-    let mut running: HashMap<tokio::task::Id, (ObjectKey, Instant)> = HashMap::new();
-    let mut failures: HashMap<ObjectKey, u32> = HashMap::new();
-    let mut bucket = Bucket::new(config.rate_limit, config.burst);
-    let mut tasks: JoinSet<Verdict> = JoinSet::new();
-    let concurrency = config.concurrency.max(1);
+    let mut runner = Runner {
+        bucket: Bucket::new(config.rate_limit, config.burst),
+        queue,
+        reconciler,
+        config,
+        metrics,
+        queued,
+        length,
+        busy: HashSet::new(),
+        running: HashMap::new(),
+        failures: HashMap::new(),
+        tasks: JoinSet::new(),
+    };
+    let concurrency = runner.config.concurrency.max(1);
 
     loop {
-        let room = tasks.len() < concurrency;
+        let room = runner.tasks.len() < concurrency;
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            Some(finished) = tasks.join_next_with_id() => {
-                let (id, verdict) = match finished {
-                    Ok((id, verdict)) => (id, verdict),
-                    Err(e) => {
-                        let id = e.id();
-                        if let Some((key, _)) = running.get(&id) {
-                            metrics.reconcile_panics.get_or_create(&labels(key)).inc();
-                        }
-                        (id, Verdict::Retry(format!("the reconcile panicked: {e}")))
-                    }
-                };
-                let Some((key, started)) = running.remove(&id) else { continue };
-                busy.remove(&key);
-                metrics
-                    .reconcile_duration
-                    .get_or_create(&labels(&key))
-                    .observe(started.elapsed().as_secs_f64());
-                finish(&queue, &config, &metrics, &mut failures, &mut bucket, key, verdict);
-            }
+            Some(finished) = runner.tasks.join_next_with_id() => runner.ended(finished),
             // A key whose reconcile runs stays held until it ends.
             next = poll_fn(|cx| {
                 scheduled
                     .as_mut()
-                    .hold_unless(|key| !busy.contains(key))
+                    .hold_unless(|key| !runner.busy.contains(key))
                     .poll_next_unpin(cx)
             }), if room => {
                 let Some(key) = next else { break };
-                {
-                    let mut queued = lock(&queued);
-                    queued.remove(&key);
-                    length.set(gauge_value(queued.len()));
+                runner.start(key);
+            }
+        }
+    }
+    runner.shut_down().await;
+}
+
+/// The runner's state between two turns of its loop.
+struct Runner<R> {
+    queue: Queue,
+    reconciler: Arc<R>,
+    config: QueueConfig,
+    metrics: Metrics,
+    /// Shared with the [`Queue`]: keys sent and not yet taken.
+    queued: Arc<Mutex<HashSet<ObjectKey>>>,
+    length: IntGauge,
+    /// Keys whose reconcile runs.
+    busy: HashSet<ObjectKey>,
+    /// The key of each running task, and when it started.
+    running: HashMap<tokio::task::Id, (ObjectKey, Instant)>,
+    /// Failures in a row, per key.
+    failures: HashMap<ObjectKey, u32>,
+    bucket: Bucket,
+    tasks: JoinSet<Verdict>,
+}
+
+impl<R: Reconcile> Runner<R> {
+    /// Starts reconciling `key`, just taken from the scheduler.
+    fn start(&mut self, key: ObjectKey) {
+        {
+            let mut queued = lock(&self.queued);
+            queued.remove(&key);
+            self.length.set(gauge_value(queued.len()));
+        }
+        self.metrics.reconciles.get_or_create(&labels(&key)).inc();
+        self.busy.insert(key.clone());
+        let reconciler = Arc::clone(&self.reconciler);
+        let task_key = key.clone();
+        let handle = self
+            .tasks
+            .spawn(async move { reconciler.reconcile(task_key).await });
+        self.running.insert(handle.id(), (key, Instant::now()));
+    }
+
+    /// Releases the key of a task that ended and acts on its verdict; a
+    /// panic is a failure like any other.
+    fn ended(&mut self, finished: Result<(tokio::task::Id, Verdict), JoinError>) {
+        let (id, verdict) = match finished {
+            Ok((id, verdict)) => (id, verdict),
+            Err(e) => {
+                let id = e.id();
+                if let Some((key, _)) = self.running.get(&id) {
+                    self.metrics
+                        .reconcile_panics
+                        .get_or_create(&labels(key))
+                        .inc();
                 }
-                metrics.reconciles.get_or_create(&labels(&key)).inc();
-                busy.insert(key.clone());
-                let reconciler = Arc::clone(&reconciler);
-                let task_key = key.clone();
-                let handle = tasks.spawn(async move { reconciler.reconcile(task_key).await });
-                running.insert(handle.id(), (key, Instant::now()));
+                (id, Verdict::Retry(format!("the reconcile panicked: {e}")))
+            }
+        };
+        let Some((key, started)) = self.running.remove(&id) else {
+            return;
+        };
+        self.busy.remove(&key);
+        self.metrics
+            .reconcile_duration
+            .get_or_create(&labels(&key))
+            .observe(started.elapsed().as_secs_f64());
+        self.finish(key, verdict);
+    }
+
+    /// Acts on one reconcile's verdict (upstream's rules, kro-semantics
+    /// §5.12).
+    fn finish(&mut self, key: ObjectKey, verdict: Verdict) {
+        let requeue = |kind: &str| {
+            self.metrics
+                .requeues
+                .get_or_create(&RequeueLabels {
+                    gvr: gvr_label(&key.resource),
+                    r#type: kind.to_owned(),
+                })
+                .inc();
+        };
+        match verdict {
+            Verdict::Done => {
+                self.failures.remove(&key);
+                requeue("no_requeue");
+            }
+            Verdict::After(delay) => {
+                self.failures.remove(&key);
+                requeue("requeue_after");
+                self.queue.after(key, delay);
+            }
+            Verdict::Retry(message) => {
+                self.metrics
+                    .handler_errors
+                    .get_or_create(&labels(&key))
+                    .inc();
+                let count = self.failures.entry(key.clone()).or_insert(0);
+                *count += 1;
+                if *count > self.config.max_retries {
+                    tracing::error!(instance = %key, error = %message, failures = *count,
+                        "giving up on the instance until it changes");
+                    self.failures.remove(&key);
+                    requeue("no_requeue");
+                    return;
+                }
+                let delay = backoff(*count, self.config.min_delay, self.config.max_delay)
+                    .max(self.bucket.reserve());
+                tracing::warn!(instance = %key, error = %message, retry_in = ?delay, "reconcile failed");
+                requeue("rate_limited");
+                self.queue.after(key, delay);
             }
         }
     }
 
-    if tokio::time::timeout(config.shutdown_grace, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
-        tracing::warn!(
-            running = tasks.len(),
-            "instance reconciles still running after {:?}; aborting them",
-            config.shutdown_grace
-        );
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
+    /// Waits up to the shutdown grace for the running reconciles, then
+    /// aborts those still running.
+    async fn shut_down(mut self) {
+        let grace = self.config.shutdown_grace;
+        let tasks = &mut self.tasks;
+        if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = self.tasks.len(),
+                "instance reconciles still running after {grace:?}; aborting them"
+            );
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
     }
 }
 
 fn labels(key: &ObjectKey) -> GvrLabels {
     GvrLabels {
         gvr: gvr_label(&key.resource),
-    }
-}
-
-/// Acts on one reconcile's verdict (upstream's rules, kro-semantics §5.12).
-fn finish(
-    queue: &Queue,
-    config: &QueueConfig,
-    metrics: &Metrics,
-    failures: &mut HashMap<ObjectKey, u32>,
-    bucket: &mut Bucket,
-    key: ObjectKey,
-    verdict: Verdict,
-) {
-    let requeue = |kind: &str| {
-        metrics
-            .requeues
-            .get_or_create(&RequeueLabels {
-                gvr: gvr_label(&key.resource),
-                r#type: kind.to_owned(),
-            })
-            .inc();
-    };
-    match verdict {
-        Verdict::Done => {
-            failures.remove(&key);
-            requeue("no_requeue");
-        }
-        Verdict::After(delay) => {
-            failures.remove(&key);
-            requeue("requeue_after");
-            queue.after(key, delay);
-        }
-        Verdict::Retry(message) => {
-            metrics.handler_errors.get_or_create(&labels(&key)).inc();
-            let count = failures.entry(key.clone()).or_insert(0);
-            *count += 1;
-            if *count > config.max_retries {
-                tracing::error!(instance = %key, error = %message, failures = *count,
-                    "giving up on the instance until it changes");
-                failures.remove(&key);
-                requeue("no_requeue");
-                return;
-            }
-            let delay = backoff(*count, config.min_delay, config.max_delay).max(bucket.reserve());
-            tracing::warn!(instance = %key, error = %message, retry_in = ?delay, "reconcile failed");
-            requeue("rate_limited");
-            queue.after(key, delay);
-        }
     }
 }
 

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::api::metadata::{FINALIZER, OWNED, RGD_NAME};
-use kro_graph::api::{ResourceGraphDefinition, now};
+use kro_graph::api::{ConditionSet, ResourceGraphDefinition, now};
 use kro_graph::builder::{Builder, Graph, referenced_kinds};
 use kro_graph::error::BuildErrorKind;
 use kro_graph::resolver::ResolveError;
@@ -41,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use crate::dynamic::{Dynamic, Handler};
 use crate::live_schemas::LiveSchemas;
 use crate::metrics::{Metrics, RgdLabels, RgdTransitionLabels};
+use instance_crd::EnsureError;
 use status::{CONTROLLER_READY, GRAPH_ACCEPTED, KIND_READY};
 
 /// What the RGD controller needs to know from the flags.
@@ -189,6 +190,15 @@ fn error_policy(
     Action::requeue(context.config.progress_delay)
 }
 
+/// What building an RGD's graph gave: a graph to serve, or the reasons to
+/// refuse it.
+enum Built {
+    /// The graph is valid.
+    Graph(Arc<Graph>),
+    /// The graph could not be built.
+    Invalid(Invalid),
+}
+
 /// A graph that could not be built.
 struct Invalid {
     /// Every located error, one a line.
@@ -199,10 +209,9 @@ struct Invalid {
 }
 
 impl RgdContext {
-    async fn build(
-        &self,
-        rgd: &ResourceGraphDefinition,
-    ) -> Result<Result<Arc<Graph>, Invalid>, RgdError> {
+    /// Builds the graph of `rgd`, counting the build in the metrics. Only a
+    /// panic of the builder is an error; an invalid graph is a result.
+    async fn build(&self, rgd: &ResourceGraphDefinition) -> Result<Built, RgdError> {
         let name = rgd.name_any();
         if let Err(e) = self.schemas.prefetch(&referenced_kinds(rgd)).await {
             tracing::warn!(rgd = %name, "fetching schemas failed, building with those known: {e}");
@@ -217,40 +226,36 @@ impl RgdContext {
             .rgd_graph_build_duration
             .get_or_create(&labels)
             .observe(started.elapsed().as_secs_f64());
+        if !matches!(built, Ok(Ok(_))) {
+            self.metrics
+                .rgd_graph_build_errors
+                .get_or_create(&labels)
+                .inc();
+        }
         match built {
-            Ok(Ok(graph)) => Ok(Ok(Arc::new(graph))),
+            Ok(Ok(graph)) => Ok(Built::Graph(Arc::new(graph))),
             Ok(Err(errors)) => {
-                self.metrics
-                    .rgd_graph_build_errors
-                    .get_or_create(&labels)
-                    .inc();
                 let retry = errors.0.iter().any(|e| {
                     matches!(
                         e.kind,
                         BuildErrorKind::Resolve(ResolveError::UnknownKind { .. })
                     )
                 });
-                Ok(Err(Invalid {
+                Ok(Built::Invalid(Invalid {
                     message: errors.to_string(),
                     retry,
                 }))
             }
-            Err(e) => {
-                self.metrics
-                    .rgd_graph_build_errors
-                    .get_or_create(&labels)
-                    .inc();
-                Err(RgdError::BuildPanicked {
-                    rgd: name,
-                    message: e.to_string(),
-                })
-            }
+            Err(e) => Err(RgdError::BuildPanicked {
+                rgd: name,
+                message: e.to_string(),
+            }),
         }
     }
 
+    /// One reconcile of a live RGD: build its graph, refuse it or serve it,
+    /// then write what happened into its status.
     async fn apply(&self, rgd: &ResourceGraphDefinition) -> Result<Action, RgdError> {
-        let name = rgd.name_any();
-        let uid = rgd.metadata.uid.clone().unwrap_or_default();
         let generation = rgd.metadata.generation.unwrap_or_default();
         let now = now();
         let created = rgd
@@ -262,73 +267,109 @@ impl RgdContext {
         let mut set = status::condition_set(generation, &created, &mut conditions);
         set.initialize(&now);
 
-        let mut order = Vec::new();
-        let mut resources = Vec::new();
-        let action = match self.build(rgd).await? {
-            Err(invalid) => {
-                tracing::info!(rgd = %name, "invalid resource graph: {}", invalid.message);
-                set.set_false(
-                    GRAPH_ACCEPTED,
-                    "InvalidResourceGraph",
-                    &invalid.message,
-                    &now,
-                );
-                if invalid.retry {
-                    Action::requeue(self.config.progress_delay)
-                } else {
-                    Action::await_change()
-                }
-            }
-            Ok(graph) => {
-                set.set_true_with_reason(
-                    GRAPH_ACCEPTED,
-                    "Valid",
-                    "resource graph and schema are valid",
-                    &now,
-                );
-                order.clone_from(&graph.topological_order);
-                resources = status::resource_info(&graph);
-                let desired = instance_crd::desired_crd(&graph.instance_crd, &name, &uid);
-                let allow_breaking = rgd
-                    .annotations()
-                    .get(instance_crd::ALLOW_BREAKING_CHANGES)
-                    .is_some_and(|v| v == "true");
-                match instance_crd::ensure(&self.client, &desired, &name, allow_breaking).await {
-                    Ok(kind) => {
-                        set.set_true_with_reason(
-                            KIND_READY,
-                            "Ready",
-                            &format!("kind {kind} has been accepted and ready"),
-                            &now,
-                        );
-                        let registered = self
-                            .dynamic
-                            .register(Handler::new(&name, &uid, generation, graph));
-                        tracing::debug!(rgd = %name, ?registered, "serving");
-                        set.set_true_with_reason(
-                            CONTROLLER_READY,
-                            "Running",
-                            "controller is running",
-                            &now,
-                        );
-                        Action::await_change()
-                    }
-                    Err(e) => {
-                        tracing::info!(rgd = %name, "instance CRD not ready: {e}");
-                        set.set_false(KIND_READY, "Failed", &e.to_string(), &now);
-                        match e {
-                            // Refusals stand until the RGD or the CRD
-                            // changes, and both bring the RGD back.
-                            instance_crd::EnsureError::Refused(_) => Action::await_change(),
-                            _ => Action::requeue(self.config.progress_delay),
-                        }
-                    }
-                }
+        let (action, order, resources) = match self.build(rgd).await? {
+            Built::Invalid(invalid) => (
+                self.refuse(rgd, &invalid, &mut set, &now),
+                Vec::new(),
+                Vec::new(),
+            ),
+            Built::Graph(graph) => {
+                let order = graph.topological_order.clone();
+                let resources = status::resource_info(&graph);
+                let action = self.serve(rgd, graph, &mut set, &now).await;
+                (action, order, resources)
             }
         };
         self.write_status(rgd, status::status(conditions, order, resources))
             .await?;
         Ok(action)
+    }
+
+    /// Reports an invalid graph (`GraphAccepted=False` with every error).
+    /// The kind stays served by the last good graph, if any; the RGD is
+    /// looked at again only if an unknown kind may appear on its own.
+    fn refuse(
+        &self,
+        rgd: &ResourceGraphDefinition,
+        invalid: &Invalid,
+        set: &mut ConditionSet<'_>,
+        now: &str,
+    ) -> Action {
+        tracing::info!(rgd = %rgd.name_any(), "invalid resource graph: {}", invalid.message);
+        set.set_false(
+            GRAPH_ACCEPTED,
+            "InvalidResourceGraph",
+            &invalid.message,
+            now,
+        );
+        if invalid.retry {
+            Action::requeue(self.config.progress_delay)
+        } else {
+            Action::await_change()
+        }
+    }
+
+    /// Serves a valid graph: accepts it (`GraphAccepted`), applies its
+    /// instance CRD (`KindReady`), then hands it to the dynamic controller
+    /// (`ControllerReady`). The graph is served only once its kind is.
+    async fn serve(
+        &self,
+        rgd: &ResourceGraphDefinition,
+        graph: Arc<Graph>,
+        set: &mut ConditionSet<'_>,
+        now: &str,
+    ) -> Action {
+        let name = rgd.name_any();
+        set.set_true_with_reason(
+            GRAPH_ACCEPTED,
+            "Valid",
+            "resource graph and schema are valid",
+            now,
+        );
+        let kind = match self.ensure_kind(rgd, &graph).await {
+            Ok(kind) => kind,
+            Err(e) => {
+                tracing::info!(rgd = %name, "instance CRD not ready: {e}");
+                set.set_false(KIND_READY, "Failed", &e.to_string(), now);
+                return match e {
+                    // Refusals stand until the RGD or the CRD changes, and
+                    // both bring the RGD back.
+                    EnsureError::Refused(_) => Action::await_change(),
+                    _ => Action::requeue(self.config.progress_delay),
+                };
+            }
+        };
+        set.set_true_with_reason(
+            KIND_READY,
+            "Ready",
+            &format!("kind {kind} has been accepted and ready"),
+            now,
+        );
+        let uid = rgd.metadata.uid.clone().unwrap_or_default();
+        let generation = rgd.metadata.generation.unwrap_or_default();
+        let registered = self
+            .dynamic
+            .register(Handler::new(&name, &uid, generation, graph));
+        tracing::debug!(rgd = %name, ?registered, "serving");
+        set.set_true_with_reason(CONTROLLER_READY, "Running", "controller is running", now);
+        Action::await_change()
+    }
+
+    /// Applies the instance CRD of `graph`, owned by `rgd`; returns the kind
+    /// it serves.
+    async fn ensure_kind(
+        &self,
+        rgd: &ResourceGraphDefinition,
+        graph: &Graph,
+    ) -> Result<String, EnsureError> {
+        let name = rgd.name_any();
+        let uid = rgd.metadata.uid.clone().unwrap_or_default();
+        let desired = instance_crd::desired_crd(&graph.instance_crd, &name, &uid);
+        let allow_breaking = rgd
+            .annotations()
+            .get(instance_crd::ALLOW_BREAKING_CHANGES)
+            .is_some_and(|v| v == "true");
+        instance_crd::ensure(&self.client, &desired, &name, allow_breaking).await
     }
 
     async fn write_status(

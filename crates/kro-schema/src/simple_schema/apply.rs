@@ -36,16 +36,7 @@ fn apply_marker(field: &mut Field, marker: &Marker) -> Result<(), MarkerProblem>
         MarkerKey::Enum => field.enum_values = Some(parse_enum(&field.ty, value)?),
         MarkerKey::Pattern => {
             applies_to(field, "string", |ty| matches!(ty, FieldType::String))?;
-            if value.is_empty() {
-                return Err(invalid("a non-empty regular expression", value));
-            }
-            if let Err(e) = regex::Regex::new(value) {
-                return Err(invalid(
-                    &format!("a valid regular expression ({})", last_line(&e.to_string())),
-                    value,
-                ));
-            }
-            field.pattern = Some(value.to_owned());
+            field.pattern = Some(parse_pattern(value)?);
         }
         MarkerKey::MinLength => {
             applies_to(field, "string", |ty| matches!(ty, FieldType::String))?;
@@ -80,23 +71,11 @@ fn apply_marker(field: &mut Field, marker: &Marker) -> Result<(), MarkerProblem>
         }
         MarkerKey::ListMapKey => {
             applies_to(field, "array", is_array)?;
-            if value.is_empty() {
-                return Err(invalid("the name of a field of the list items", value));
-            }
-            if field.list_map_keys.iter().any(|key| key == value) {
-                return Err(MarkerProblem::Conflict(format!(
-                    "listMapKey `{value}` is given twice"
-                )));
-            }
-            field.list_map_keys.push(value.to_owned());
+            add_list_map_key(field, value)?;
         }
         MarkerKey::Immutable => {
-            let already = field.validations.iter().any(|r| r.rule == IMMUTABLE_RULE);
-            if parse_bool(value)? && !already {
-                field.validations.push(ValidationRule {
-                    rule: IMMUTABLE_RULE.to_owned(),
-                    message: IMMUTABLE_MESSAGE.to_owned(),
-                });
+            if parse_bool(value)? {
+                make_immutable(field);
             }
         }
         MarkerKey::Validation => {
@@ -110,6 +89,44 @@ fn apply_marker(field: &mut Field, marker: &Marker) -> Result<(), MarkerProblem>
         }
     }
     Ok(())
+}
+
+/// A `pattern=` value: a regular expression the API server can use.
+fn parse_pattern(value: &str) -> Result<String, MarkerProblem> {
+    if value.is_empty() {
+        return Err(invalid("a non-empty regular expression", value));
+    }
+    if let Err(e) = regex::Regex::new(value) {
+        return Err(invalid(
+            &format!("a valid regular expression ({})", last_line(&e.to_string())),
+            value,
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// One more `listMapKey=`: a field name, each given once.
+fn add_list_map_key(field: &mut Field, value: &str) -> Result<(), MarkerProblem> {
+    if value.is_empty() {
+        return Err(invalid("the name of a field of the list items", value));
+    }
+    if field.list_map_keys.iter().any(|key| key == value) {
+        return Err(MarkerProblem::Conflict(format!(
+            "listMapKey `{value}` is given twice"
+        )));
+    }
+    field.list_map_keys.push(value.to_owned());
+    Ok(())
+}
+
+/// Adds the immutability rule, once however often it is asked for.
+fn make_immutable(field: &mut Field) {
+    if !field.validations.iter().any(|r| r.rule == IMMUTABLE_RULE) {
+        field.validations.push(ValidationRule {
+            rule: IMMUTABLE_RULE.to_owned(),
+            message: IMMUTABLE_MESSAGE.to_owned(),
+        });
+    }
 }
 
 /// Rules that compare with the previous value (`immutable=true`, or any
@@ -171,58 +188,17 @@ fn find_transition_rule(field: &Field) -> Option<&str> {
 
 /// Checks that need every marker applied first.
 fn check_field(field: &Field, path: &str) -> Result<(), SchemaError> {
-    let conflict = |key: MarkerKey, message: String| {
-        Err(SchemaError::marker(
-            path,
-            key,
-            MarkerProblem::Conflict(message),
-        ))
+    let conflict = |(key, message): (MarkerKey, String)| {
+        SchemaError::marker(path, key, MarkerProblem::Conflict(message))
     };
-    if let (Some(min), Some(max)) = (field.minimum, field.maximum)
-        && min > max
-    {
-        return conflict(
-            MarkerKey::Minimum,
-            format!("minimum {min} is greater than maximum {max}"),
-        );
-    }
-    if let (Some(min), Some(max)) = (field.min_length, field.max_length)
-        && min > max
-    {
-        return conflict(
-            MarkerKey::MinLength,
-            format!("minLength {min} is greater than maxLength {max}"),
-        );
-    }
-    if let (Some(min), Some(max)) = (field.min_items, field.max_items)
-        && min > max
-    {
-        return conflict(
-            MarkerKey::MinItems,
-            format!("minItems {min} is greater than maxItems {max}"),
-        );
-    }
-    if let FieldType::Array(item) = &field.ty {
-        match field.list_type {
-            Some(ListType::Set) if !item.ty.is_scalar() => {
-                return conflict(
-                    MarkerKey::ListType,
-                    format!(
-                        "a set list needs string, integer, float or boolean items, not {}",
-                        item.ty.describe()
-                    ),
-                );
-            }
-            Some(ListType::Map) => check_list_map(item, &field.list_map_keys, path)?,
-            _ => {}
-        }
-    }
+    check_ranges(field).map_err(conflict)?;
+    check_list_type(field, path)?;
     if !field.list_map_keys.is_empty() && field.list_type != Some(ListType::Map) {
         let now = field.list_type.map_or("unset", ListType::as_str);
-        return conflict(
+        return Err(conflict((
             MarkerKey::ListMapKey,
             format!("listMapKey needs listType=map, but listType is {now}"),
-        );
+        )));
     }
     if let Some(default) = &field.default
         && let Err(reason) = field.check_value(default)
@@ -237,6 +213,55 @@ fn check_field(field: &Field, path: &str) -> Result<(), SchemaError> {
         ));
     }
     Ok(())
+}
+
+/// Each lower bound at most its upper bound; else the marker of the lower
+/// one, and why.
+fn check_ranges(field: &Field) -> Result<(), (MarkerKey, String)> {
+    if let (Some(min), Some(max)) = (field.minimum, field.maximum)
+        && min > max
+    {
+        return Err((
+            MarkerKey::Minimum,
+            format!("minimum {min} is greater than maximum {max}"),
+        ));
+    }
+    if let (Some(min), Some(max)) = (field.min_length, field.max_length)
+        && min > max
+    {
+        return Err((
+            MarkerKey::MinLength,
+            format!("minLength {min} is greater than maxLength {max}"),
+        ));
+    }
+    if let (Some(min), Some(max)) = (field.min_items, field.max_items)
+        && min > max
+    {
+        return Err((
+            MarkerKey::MinItems,
+            format!("minItems {min} is greater than maxItems {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A set needs scalar items; a map list, items with usable keys.
+fn check_list_type(field: &Field, path: &str) -> Result<(), SchemaError> {
+    let FieldType::Array(item) = &field.ty else {
+        return Ok(());
+    };
+    match field.list_type {
+        Some(ListType::Set) if !item.ty.is_scalar() => Err(SchemaError::marker(
+            path,
+            MarkerKey::ListType,
+            MarkerProblem::Conflict(format!(
+                "a set list needs string, integer, float or boolean items, not {}",
+                item.ty.describe()
+            )),
+        )),
+        Some(ListType::Map) => check_list_map(item, &field.list_map_keys, path),
+        _ => Ok(()),
+    }
 }
 
 /// A map list needs struct items whose key fields exist and always have a

@@ -18,8 +18,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::MarkerSyntaxError;
-
 /// The markers a SimpleSchema field may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MarkerKey {
@@ -124,6 +122,38 @@ impl FromStr for MarkerKey {
             .find(|key| key.as_str() == s)
             .ok_or_else(|| MarkerSyntaxError::UnknownKey(s.to_owned()))
     }
+}
+
+/// The marker part of a field string could not be split into `key=value`
+/// markers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkerSyntaxError {
+    /// `=value` with no key in front.
+    #[error("empty marker key before `=`")]
+    EmptyKey,
+    /// A key that is not one of the markers.
+    #[error("unknown marker `{0}` (expected one of {known})", known = MarkerKey::ALL_NAMES)]
+    UnknownKey(String),
+    /// A word without `=value`, or a `|` followed by nothing.
+    #[error("marker `{0}` has no value (expected key=value)")]
+    MissingValue(String),
+    /// A `"` that is never closed.
+    #[error("marker `{0}`: unclosed quote")]
+    UnclosedQuote(MarkerKey),
+    /// A `[` or `{` that is never closed.
+    #[error("marker `{0}`: unclosed bracket or brace")]
+    UnclosedBracket(MarkerKey),
+    /// A `]` or `}` without its opening partner.
+    #[error("marker `{key}`: unmatched closing `{found}`")]
+    UnmatchedClosing {
+        /// The marker whose value holds it.
+        key: MarkerKey,
+        /// The closing character.
+        found: char,
+    },
+    /// A `|` with no marker after it.
+    #[error("`|` must be followed by at least one key=value marker")]
+    Empty,
 }
 
 /// One `key=value` marker, its value unquoted but not yet interpreted.
