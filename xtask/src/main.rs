@@ -14,6 +14,8 @@
 //!   group versions under `data/kubernetes-openapi/`, for offline checks.
 //! - `conformance`: the CEL specification's conformance suite against
 //!   kro-cel, with the pass rate per file and in total.
+//! - `cycles`: import cycles between the modules of each crate (also run by
+//!   `test`).
 //! - `manifests [--check]`: render the plain install manifests under
 //!   `deploy/` from the Helm chart `charts/kro` (or check that they are up to
 //!   date), with a `helm` built from the Go module `tools/helm`.
@@ -25,6 +27,7 @@ mod bench_e2e;
 mod cluster;
 mod demo;
 mod manifests;
+mod module_cycles;
 mod operator;
 mod tools;
 
@@ -32,7 +35,7 @@ use std::ffi::OsStr;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [N...] | cluster | build-cluster | dump-openapi | conformance | manifests [--check]>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [N...] | cluster | build-cluster | dump-openapi | conformance | cycles | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +56,7 @@ fn main() -> Result<()> {
             "conformance",
         ]),
         Some("manifests") => manifests::command(&args[1..]),
+        Some("cycles") => module_cycles::run(),
         Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
         None => bail!("{USAGE}"),
     }
@@ -69,6 +73,7 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ])?;
+    module_cycles::run()?;
     tools::ensure_cargo_deny()?;
     tools::cargo(&[
         "deny",
