@@ -33,6 +33,12 @@ pub fn finalizers_without(object: &Value, finalizer: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Whether `object` is being deleted: it has a `deletionTimestamp` and
+/// lingers only for its finalizers.
+pub fn is_terminating(object: &Value) -> bool {
+    object["metadata"]["deletionTimestamp"].is_string()
+}
+
 /// One object: its type, namespace (for namespaced types) and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {

@@ -1,24 +1,20 @@
-//! The apply step of a pass: record the inventory, apply the desired
-//! objects, judge readiness on what the API server stored, and prune what
-//! the instance no longer renders.
+//! The apply step of a pass: apply the desired objects and judge readiness
+//! on what the API server stored. The ApplySet around it (the inventory
+//! widened before, the pruning after) is `applyset`'s.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
 use kro_graph::api::field_managers;
-use kro_graph::api::metadata::{self, GroupKind};
-use kro_graph::builder::{GraphResource, NodeKind};
+use kro_graph::builder::NodeKind;
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 
-use super::instance::{Inventory, Pass};
+use super::applyset;
+use super::instance::Pass;
 use super::unchanged::{is_unchanged, stamp};
 use super::walk::{NodeRun, Walked, collection_ready, ready_when_holds};
 use super::{NodeReport, ReconcileError, Requeue};
-use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType};
+use crate::cluster::{Cluster, ResourceType};
 use crate::state::NodeState;
 
 /// What the status step needs from the walk and the applies.
@@ -61,29 +57,18 @@ pub(super) async fn run<C: Cluster>(
         });
     }
 
-    // The inventory must name every kind and namespace before objects of
-    // them exist: a crash after the apply must not hide them from pruning
-    // and deletion.
-    let recorded = pass.recorded_inventory().ok().flatten().unwrap_or_default();
-    let rendered = inventory_of(&nodes);
-    let projected = Inventory {
-        group_kinds: &recorded.group_kinds | &rendered.group_kinds,
-        namespaces: &recorded.namespaces | &rendered.namespaces,
-    };
-    pass.write_metadata(&projected).await?;
+    let inventories = applyset::widen(pass, &nodes).await?;
 
     let mut mutated = false;
-    let mut failed = false;
     let mut live_uids = external_uids;
     for node in nodes.iter_mut().filter(|n| n.rendered) {
         let mut stored = Vec::with_capacity(node.desired.len());
         for desired in &mut node.desired {
             stamp(&mut desired.object);
             pass.outcome.desired.push(desired.object.clone());
-            if let Some(reason) = other_applyset(desired.current.as_ref(), pass) {
+            if let Some(reason) = applyset::other_applyset(desired.current.as_ref(), pass) {
                 node.state = NodeState::Error;
                 node.reason = Some(format!("{}: {reason}", desired.key));
-                failed = true;
                 continue;
             }
             let result = match &desired.current {
@@ -107,7 +92,6 @@ pub(super) async fn run<C: Cluster>(
                         Err(error) => {
                             node.state = NodeState::Error;
                             node.reason = Some(format!("apply {}: {error}", desired.key));
-                            failed = true;
                             continue;
                         }
                     }
@@ -126,19 +110,10 @@ pub(super) async fn run<C: Cluster>(
         pass.outcome.cel_evaluations += evaluations;
     }
 
-    if pending || failed || nodes.iter().any(|n| n.state == NodeState::Error) {
-        requeue = if failed || nodes.iter().any(|n| n.state == NodeState::Error) {
-            Requeue::Backoff
-        } else {
-            Requeue::After(pass.options.requeue_interval)
-        };
-    } else if !prune_needed(pass, &recorded, &rendered, &nodes) {
-        // The same children as after the last complete prune: nothing can
-        // have become an orphan, and the lists are skipped.
-    } else if prune(pass, &projected, &nodes, &live_uids).await? {
-        pass.applied_set = Some(applied_set_hash(&nodes));
-        pass.write_metadata(&rendered).await?;
-    } else {
+    // An apply that failed left its resource in error.
+    if nodes.iter().any(|n| n.state == NodeState::Error) {
+        requeue = Requeue::Backoff;
+    } else if pending || !applyset::prune(pass, &inventories, &nodes, &live_uids).await? {
         requeue = Requeue::After(pass.options.requeue_interval);
     }
     if requeue == Requeue::None && mutated {
@@ -205,58 +180,6 @@ fn mark_conflicts(nodes: &mut [NodeRun]) -> bool {
     true
 }
 
-/// A hash of the identities of every object rendered in this pass.
-fn applied_set_hash(nodes: &[NodeRun]) -> String {
-    let mut keys: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| &n.desired)
-        .map(|d| d.key.to_string())
-        .collect();
-    keys.sort();
-    format!(
-        "sha256:{}",
-        URL_SAFE_NO_PAD.encode(Sha256::digest(keys.join("\n").as_bytes()))
-    )
-}
-
-/// Whether this pass must look for orphans: only objects rendered before
-/// and not now can be orphans, so a pass rendering exactly the set the
-/// last complete prune left (recorded on the instance), with an inventory
-/// already shrunk to it, has none.
-fn prune_needed<C: Cluster>(
-    pass: &Pass<'_, C>,
-    recorded: &Inventory,
-    rendered: &Inventory,
-    nodes: &[NodeRun],
-) -> bool {
-    // Compared as written: the parent's own namespace is not recorded.
-    pass.inventory_annotations(recorded) != pass.inventory_annotations(rendered)
-        || pass.applied_set.as_deref() != Some(applied_set_hash(nodes).as_str())
-}
-
-/// The kinds and namespaces of everything rendered in this pass.
-fn inventory_of(nodes: &[NodeRun]) -> Inventory {
-    let mut inventory = Inventory::default();
-    for desired in nodes.iter().flat_map(|n| &n.desired) {
-        inventory.group_kinds.insert(GroupKind {
-            group: desired.key.resource.gvk.group.clone(),
-            kind: desired.key.resource.gvk.kind.clone(),
-        });
-        if let Some(namespace) = &desired.key.namespace {
-            inventory.namespaces.insert(namespace.clone());
-        }
-    }
-    inventory
-}
-
-/// Why an existing object may not be taken over: it belongs to another
-/// ApplySet (objects without the label are adopted).
-fn other_applyset<C: Cluster>(current: Option<&Json>, pass: &Pass<'_, C>) -> Option<String> {
-    let label = current?["metadata"]["labels"][metadata::APPLYSET_PART_OF].as_str()?;
-    (label != pass.identity.applyset_id())
-        .then(|| format!("resource belongs to a different ApplySet ({label}); it is left alone"))
-}
-
 fn changed(before: Option<&Json>, after: &Json) -> bool {
     let version = |o: &Json| o["metadata"]["resourceVersion"].clone();
     before.is_none_or(|before| version(before) != version(after))
@@ -304,150 +227,4 @@ fn judge_readiness<C: Cluster>(
             node.reason = Some(error);
         }
     }
-}
-
-/// Deletes the ApplySet members that were not applied in this pass, in
-/// reverse topological order of the resource that made them. Returns false
-/// when an object was recreated meanwhile (its UID changed) and pruning
-/// must be tried again.
-async fn prune<C: Cluster>(
-    pass: &mut Pass<'_, C>,
-    inventory: &Inventory,
-    nodes: &[NodeRun],
-    live_uids: &BTreeSet<String>,
-) -> Result<bool, ReconcileError> {
-    let mut orphans: Vec<(ObjectKey, String, Option<String>)> = members(pass, inventory, nodes)
-        .await?
-        .into_iter()
-        .filter_map(|(key, object)| {
-            let uid = object["metadata"]["uid"].as_str()?;
-            let node = object["metadata"]["labels"][metadata::NODE_ID]
-                .as_str()
-                .map(str::to_owned);
-            (!live_uids.contains(uid)).then(|| (key, uid.to_owned(), node))
-        })
-        .collect();
-    // Unknown resource ids first, then dependents before dependencies.
-    let position = |node: &Option<String>| {
-        node.as_ref()
-            .and_then(|id| pass.graph.topological_order.iter().position(|o| o == id))
-            .map_or(usize::MAX, |p| p)
-    };
-    orphans.sort_by_key(|(key, _, node)| (std::cmp::Reverse(position(node)), key.clone()));
-    let mut complete = true;
-    for (key, uid, _) in orphans {
-        complete &= delete(pass, &key, &uid).await?;
-    }
-    Ok(complete)
-}
-
-/// Deletes one child if its UID is still `uid`; false when it was
-/// recreated meanwhile.
-pub(super) async fn delete<C: Cluster>(
-    pass: &mut Pass<'_, C>,
-    key: &ObjectKey,
-    uid: &str,
-) -> Result<bool, ReconcileError> {
-    let deleted = pass
-        .cluster
-        .delete(key, uid)
-        .await
-        .map_err(|e| pass.cluster_error(format!("delete {key}"), e))?;
-    Ok(match deleted {
-        Deleted::Yes => {
-            pass.outcome.writes += 1;
-            pass.outcome.deleted.push(key.clone());
-            true
-        }
-        Deleted::AlreadyGone => true,
-        Deleted::UidChanged => false,
-    })
-}
-
-/// Every member of the instance's ApplySet in the inventory's kinds and
-/// namespaces, found by the `applyset.kubernetes.io/part-of` label.
-pub(super) async fn members<C: Cluster>(
-    pass: &Pass<'_, C>,
-    inventory: &Inventory,
-    nodes: &[NodeRun],
-) -> Result<Vec<(ObjectKey, Json)>, ReconcileError> {
-    let selector = LabelSelector {
-        match_labels: Some(BTreeMap::from([(
-            metadata::APPLYSET_PART_OF.to_owned(),
-            pass.identity.applyset_id(),
-        )])),
-        ..LabelSelector::default()
-    };
-    let mut found = Vec::new();
-    for group_kind in &inventory.group_kinds {
-        let Some(resource) = find_type(pass, nodes, group_kind).await? else {
-            continue;
-        };
-        let namespaces: Vec<Option<String>> = if resource.namespaced {
-            let parent = pass
-                .identity
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".to_owned());
-            std::iter::once(parent.clone())
-                .chain(
-                    inventory
-                        .namespaces
-                        .iter()
-                        .filter(|n| **n != parent)
-                        .cloned(),
-                )
-                .map(Some)
-                .collect()
-        } else {
-            vec![None]
-        };
-        for namespace in namespaces {
-            let scope = match &namespace {
-                Some(namespace) => ListScope::Namespace(namespace),
-                None => ListScope::AllNamespaces,
-            };
-            let listed = pass
-                .cluster
-                .list(&resource, scope, &selector)
-                .await
-                .map_err(|e| {
-                    pass.cluster_error(format!("list the members of kind {resource}"), e)
-                })?;
-            for object in listed {
-                let key = ObjectKey {
-                    resource: resource.clone(),
-                    namespace: object["metadata"]["namespace"].as_str().map(str::to_owned),
-                    name: object["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                };
-                found.push((key, object));
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// The type of a recorded group-kind: from the graph when it names it,
-/// otherwise from the cluster (the RGD may have dropped the resource).
-pub(super) async fn find_type<C: Cluster>(
-    pass: &Pass<'_, C>,
-    nodes: &[NodeRun],
-    group_kind: &GroupKind,
-) -> Result<Option<ResourceType>, ReconcileError> {
-    let known = nodes
-        .iter()
-        .filter_map(|n| pass.graph.resource(&n.id))
-        .chain(&pass.graph.resources)
-        .map(GraphResource::resource_type)
-        .find(|t| t.gvk.group == group_kind.group && t.gvk.kind == group_kind.kind);
-    if let Some(known) = known {
-        return Ok(Some(known.clone()));
-    }
-    pass.cluster
-        .find_type(&group_kind.group, &group_kind.kind)
-        .await
-        .map_err(|e| pass.cluster_error(format!("find the type of {group_kind}"), e))
 }

@@ -192,7 +192,7 @@ pub async fn reconcile<C: Cluster>(
         deletion::run(&mut pass).await?;
         return Ok(pass.outcome);
     }
-    match pass.ensure_managed().await? {
+    match applyset::ensure_managed(&mut pass).await? {
         Err(problem) => {
             status::write_unmanaged(&mut pass, problem).await?;
             pass.outcome.requeue = Requeue::Backoff;

@@ -292,10 +292,6 @@ async fn step<C: Cluster>(
 
 type StepResult = Result<Result<Step, DesiredError>, ReconcileError>;
 
-pub(super) fn is_terminating(object: &Json) -> bool {
-    object["metadata"]["deletionTimestamp"].is_string()
-}
-
 /// Whether every `includeWhen` of the resource reads no variable but
 /// `schema`.
 fn reads_only_schema(resource: &GraphResource) -> bool {

@@ -9,8 +9,8 @@ use kro_graph::api::metadata::{self, collection_item_labels};
 use kro_graph::builder::{Context, GraphResource};
 use serde_json::{Value as Json, json};
 
-use super::{DesiredObject, Scope, Step, StepResult, Walked, is_terminating};
-use crate::cluster::{Cluster, ListScope, ObjectKey};
+use super::{DesiredObject, Scope, Step, StepResult, Walked};
+use crate::cluster::{Cluster, ListScope, ObjectKey, is_terminating};
 use crate::collection::expand;
 use crate::desired::desired_object;
 use crate::reconcile::instance::Pass;
