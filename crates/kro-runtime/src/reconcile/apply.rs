@@ -10,10 +10,10 @@ use kro_graph::builder::NodeKind;
 use serde_json::Value as Json;
 
 use super::applyset;
-use super::instance::Pass;
+use super::outcome::{NodeReport, ReconcileError, Requeue};
+use super::pass::Pass;
 use super::unchanged::{is_unchanged, stamp};
 use super::walk::{NodeRun, Walked, collection_ready, ready_when_holds};
-use super::{NodeReport, ReconcileError, Requeue};
 use crate::cluster::{Cluster, ResourceType};
 use crate::state::NodeState;
 

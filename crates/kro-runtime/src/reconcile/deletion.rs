@@ -13,8 +13,8 @@
 use kro_graph::api::metadata::{self, FINALIZER};
 
 use super::applyset::{delete, members, recorded_inventory};
-use super::instance::Pass;
-use super::{ReconcileError, Requeue};
+use super::outcome::{ReconcileError, Requeue};
+use super::pass::Pass;
 use crate::cluster::{Cluster, is_terminating};
 
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {

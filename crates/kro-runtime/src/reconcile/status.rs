@@ -11,9 +11,9 @@ use kro_graph::builder::StatusField;
 use serde_json::{Map, Value as Json, json};
 
 use super::apply::Applied;
-use super::instance::Pass;
+use super::outcome::{ConditionTransition, ReconcileError, Requeue};
+use super::pass::Pass;
 use super::walk::Scope;
-use super::{ConditionTransition, ReconcileError, Requeue};
 use crate::cluster::Cluster;
 use crate::state::{InstanceState, NodeState};
 

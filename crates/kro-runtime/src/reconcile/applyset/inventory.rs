@@ -12,8 +12,8 @@ use kro_graph::api::metadata::{
 use sha2::{Digest, Sha256};
 
 use crate::cluster::Cluster;
-use crate::reconcile::ReconcileError;
-use crate::reconcile::instance::Pass;
+use crate::reconcile::outcome::ReconcileError;
+use crate::reconcile::pass::Pass;
 use crate::reconcile::walk::NodeRun;
 
 /// The ApplySet inventory of an instance: the group-kinds and namespaces of

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::inventory::{Inventories, Inventory, annotations_of, record};
 use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType};
-use crate::reconcile::ReconcileError;
-use crate::reconcile::instance::Pass;
+use crate::reconcile::outcome::ReconcileError;
+use crate::reconcile::pass::Pass;
 use crate::reconcile::walk::NodeRun;
 
 /// Deletes the members this pass did not apply (`live_uids` holds those it

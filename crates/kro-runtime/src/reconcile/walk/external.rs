@@ -8,8 +8,8 @@ use kro_graph::builder::GraphResource;
 use super::{Step, StepResult, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
-use crate::reconcile::instance::Pass;
-use crate::reconcile::{ExternalRead, ExternalTarget};
+use crate::reconcile::outcome::{ExternalRead, ExternalTarget};
+use crate::reconcile::pass::Pass;
 
 pub(super) async fn external_step<C: Cluster>(
     pass: &mut Pass<'_, C>,

@@ -13,8 +13,8 @@ use kro_cel::{Activation, Value};
 use kro_graph::builder::{Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
 
-use super::ReconcileError;
-use super::instance::Pass;
+use super::outcome::ReconcileError;
+use super::pass::Pass;
 use crate::cluster::{Cluster, ObjectKey};
 use crate::desired::{DesiredError, conditions_hold};
 use crate::state::NodeState;

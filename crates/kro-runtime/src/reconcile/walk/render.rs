@@ -13,7 +13,7 @@ use super::{DesiredObject, Scope, Step, StepResult, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey, is_terminating};
 use crate::collection::expand;
 use crate::desired::desired_object;
-use crate::reconcile::instance::Pass;
+use crate::reconcile::pass::Pass;
 
 pub(super) async fn resource_step<C: Cluster>(
     pass: &mut Pass<'_, C>,

@@ -1,6 +1,8 @@
-//! The instance side of a pass: who the instance is, and the write of the
-//! metadata kro keeps on it (finalizer, labels, and the ApplySet
-//! annotations that `applyset` computes).
+//! The state of one pass ([`Pass`]), shared by its steps: the graph, the
+//! cluster, the instance as last stored and who it is, and the outcome
+//! being built; with the one write of the metadata kro keeps on the
+//! instance (finalizer, labels, and the ApplySet annotations that
+//! `applyset` computes).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +11,8 @@ use kro_graph::api::metadata::{self, InstanceIdentity};
 use kro_graph::builder::Graph;
 use serde_json::{Map, Value, json};
 
-use super::{Options, Outcome, ReconcileError};
+use super::options::Options;
+use super::outcome::{Outcome, ReconcileError};
 use crate::cluster::{Cluster, ClusterError, is_terminating};
 
 /// The state shared by the steps of one pass.
