@@ -12,8 +12,9 @@ use serde_json::Value as Json;
 use super::applyset;
 use super::outcome::{NodeReport, ReconcileError, Requeue};
 use super::pass::Pass;
+use super::readiness;
 use super::unchanged::{is_unchanged, stamp};
-use super::walk::{NodeRun, Walked, collection_ready, ready_when_holds};
+use super::walk::{NodeRun, Walked};
 use crate::cluster::{Cluster, ResourceType};
 use crate::state::NodeState;
 
@@ -106,7 +107,7 @@ pub(super) async fn run<C: Cluster>(
             continue;
         }
         let mut evaluations = 0;
-        judge_readiness(pass, node, &stored, &mut bindings, &mut evaluations);
+        judge_stored(pass, node, &stored, &mut bindings, &mut evaluations);
         pass.outcome.cel_evaluations += evaluations;
     }
 
@@ -185,9 +186,9 @@ fn changed(before: Option<&Json>, after: &Json) -> bool {
     before.is_none_or(|before| version(before) != version(after))
 }
 
-/// Sets a rendered node's state from the objects as stored, and binds them
-/// for the status.
-fn judge_readiness<C: Cluster>(
+/// Binds a rendered node's objects as stored, for the status, and judges
+/// its readiness on them.
+fn judge_stored<C: Cluster>(
     pass: &Pass<'_, C>,
     node: &mut NodeRun,
     stored: &[Json],
@@ -197,34 +198,19 @@ fn judge_readiness<C: Cluster>(
     let Some(resource) = pass.graph.resource(&node.id) else {
         return;
     };
-    let ready = match node.kind {
-        NodeKind::Collection => {
-            bindings.insert(
-                node.id.clone(),
-                Value::list(stored.iter().map(|o| resource.types.value_of(o)).collect()),
-            );
-            collection_ready(resource, stored.iter().map(Some), bindings, evaluations)
-        }
-        _ => match stored.first() {
-            Some(object) => {
-                bindings.insert(node.id.clone(), resource.types.value_of(object));
-                ready_when_holds(resource, bindings, None, evaluations)
-            }
-            None => Ok(false),
-        },
+    let bound = match node.kind {
+        NodeKind::Collection => Some(Value::list(
+            stored.iter().map(|o| resource.types.value_of(o)).collect(),
+        )),
+        _ => stored.first().map(|object| resource.types.value_of(object)),
     };
-    match ready {
-        Ok(true) => {
-            node.state = NodeState::Synced;
-            node.reason = None;
-        }
-        Ok(false) => {
-            node.state = NodeState::WaitingForReadiness;
-            node.reason = Some(format!("readyWhen of {:?} does not hold yet", node.id));
-        }
-        Err(error) => {
-            node.state = NodeState::Error;
-            node.reason = Some(error);
-        }
+    if let Some(bound) = bound {
+        bindings.insert(node.id.clone(), bound);
     }
+    node.judge(readiness::of(
+        resource,
+        stored.iter().map(Some),
+        bindings,
+        evaluations,
+    ));
 }

@@ -21,6 +21,8 @@ mod deletion;
 mod options;
 mod outcome;
 mod pass;
+mod readiness;
+mod scope;
 mod status;
 mod unchanged;
 mod walk;

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json, json};
 use super::apply::Applied;
 use super::outcome::{ConditionTransition, ReconcileError, Requeue};
 use super::pass::Pass;
-use super::walk::Scope;
+use super::scope::Scope;
 use crate::cluster::Cluster;
 use crate::state::{InstanceState, NodeState};
 

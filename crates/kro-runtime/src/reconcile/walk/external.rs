@@ -10,6 +10,7 @@ use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
 use crate::reconcile::outcome::{ExternalRead, ExternalTarget};
 use crate::reconcile::pass::Pass;
+use crate::reconcile::readiness::{self, Readiness};
 
 pub(super) async fn external_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
@@ -59,28 +60,23 @@ pub(super) async fn external_step<C: Cluster>(
         .get(&key)
         .await
         .map_err(|e| pass.cluster_error(format!("read {key} of {id:?}"), e))?;
-    Ok(Ok(match current {
-        Some(current) => {
-            if let Some(uid) = current["metadata"]["uid"].as_str() {
-                walked.external_uids.insert(uid.to_owned());
-            }
-            walked
-                .bindings
-                .insert(id.clone(), resource.types.value_of(&current));
-            Step::Read {
-                found: true,
-                reason: None,
-                items: None,
-            }
-        }
-        None => Step::Read {
-            found: false,
-            items: None,
-            reason: Some(format!(
-                "waiting for external reference {id:?}: {key} not found"
-            )),
-        },
-    }))
+    let Some(current) = current else {
+        return Ok(Ok(Step::Read(Readiness::Waiting(format!(
+            "waiting for external reference {id:?}: {key} not found"
+        )))));
+    };
+    if let Some(uid) = current["metadata"]["uid"].as_str() {
+        walked.external_uids.insert(uid.to_owned());
+    }
+    walked
+        .bindings
+        .insert(id.clone(), resource.types.value_of(&current));
+    Ok(Ok(Step::Read(readiness::of(
+        resource,
+        [Some(&current)],
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    ))))
 }
 
 pub(super) async fn external_collection_step<C: Cluster>(
@@ -133,9 +129,10 @@ pub(super) async fn external_collection_step<C: Cluster>(
     );
     let items = listed.iter().map(|o| resource.types.value_of(o)).collect();
     walked.bindings.insert(id.clone(), Value::list(items));
-    Ok(Ok(Step::Read {
-        found: true,
-        reason: None,
-        items: Some(listed),
-    }))
+    Ok(Ok(Step::Read(readiness::of(
+        resource,
+        listed.iter().map(Some),
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    ))))
 }

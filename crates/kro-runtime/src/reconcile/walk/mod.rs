@@ -3,25 +3,24 @@
 //! current ones. Nothing is written here; the apply step does that.
 
 mod external;
-mod readiness;
 mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kro_cel::Value;
 use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
-use kro_cel::{Activation, Value};
 use kro_graph::builder::{Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
 
 use super::outcome::ReconcileError;
 use super::pass::Pass;
+use super::readiness::{self, Readiness};
+use super::scope::ReadyOnly;
 use crate::cluster::{Cluster, ObjectKey};
 use crate::desired::{DesiredError, conditions_hold};
 use crate::state::NodeState;
 
 use external::{external_collection_step, external_step};
-use readiness::is_ready;
-pub(super) use readiness::{collection_ready, ready_when_holds};
 use render::{collection_step, resource_step};
 
 /// One object a resource wants applied.
@@ -50,6 +49,17 @@ pub(super) struct NodeRun {
     pub ready: bool,
 }
 
+impl NodeRun {
+    /// Sets the node's state from a readiness verdict.
+    pub(super) fn judge(&mut self, readiness: Readiness) {
+        (self.state, self.reason) = match readiness {
+            Readiness::Ready => (NodeState::Synced, None),
+            Readiness::Waiting(reason) => (NodeState::WaitingForReadiness, Some(reason)),
+            Readiness::Failed(reason) => (NodeState::Error, Some(reason)),
+        };
+    }
+}
+
 /// The result of the walk.
 pub(super) struct Walked {
     pub nodes: Vec<NodeRun>,
@@ -67,51 +77,14 @@ pub(super) struct Walked {
     pub bindings: BTreeMap<String, Value>,
 }
 
-/// Variables of a base activation plus a few more (an item's iterators or
-/// `each`), looked up first.
-pub(super) struct Scope<'a> {
-    pub base: &'a BTreeMap<String, Value>,
-    pub extra: Vec<(String, Value)>,
-}
-
-impl Activation for Scope<'_> {
-    fn resolve(&self, name: &str) -> Option<Value> {
-        self.extra
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| self.base.get(name).cloned())
-    }
-}
-
-/// The bindings without the resources in `hidden`.
-struct ReadyOnly<'a> {
-    base: &'a BTreeMap<String, Value>,
-    hidden: &'a [&'a str],
-}
-
-impl Activation for ReadyOnly<'_> {
-    fn resolve(&self, name: &str) -> Option<Value> {
-        if self.hidden.contains(&name) {
-            return None;
-        }
-        self.base.get(name).cloned()
-    }
-}
-
 /// How one resource ended in the walk, before its objects are applied.
 enum Step {
     Skipped(String),
     Waiting(String),
     Failed(String),
     Rendered(Vec<DesiredObject>),
-    /// An external reference was read (or not found); a selector's
-    /// objects are judged one by one.
-    Read {
-        found: bool,
-        reason: Option<String>,
-        items: Option<Vec<Json>>,
-    },
+    /// An external reference was read (or not found), and judged.
+    Read(Readiness),
 }
 
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, ReconcileError> {
@@ -161,50 +134,21 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
                 node.reason = Some(reason);
             }
             Step::Rendered(desired) => {
-                node.ready = is_ready(
+                // A failing readyWhen only holds dependents back here: the
+                // apply step judges the node on what it stores.
+                let observed = desired.iter().map(|d| d.current.as_ref());
+                node.ready = readiness::of(
                     resource,
-                    &desired,
+                    observed,
                     &walked.bindings,
                     &mut pass.outcome.cel_evaluations,
-                );
+                ) == Readiness::Ready;
                 node.desired = desired;
                 node.rendered = true;
             }
-            Step::Read {
-                found,
-                reason,
-                items,
-            } => {
-                let ready = match &items {
-                    Some(items) => collection_ready(
-                        resource,
-                        items.iter().map(Some),
-                        &walked.bindings,
-                        &mut pass.outcome.cel_evaluations,
-                    ),
-                    None if found => ready_when_holds(
-                        resource,
-                        &walked.bindings,
-                        None,
-                        &mut pass.outcome.cel_evaluations,
-                    ),
-                    None => Ok(false),
-                };
-                match ready {
-                    Ok(true) => node.state = NodeState::Synced,
-                    Ok(false) => {
-                        walked.pending = true;
-                        node.state = NodeState::WaitingForReadiness;
-                        node.reason =
-                            Some(reason.unwrap_or_else(|| {
-                                format!("readyWhen of {id:?} does not hold yet")
-                            }));
-                    }
-                    Err(error) => {
-                        node.state = NodeState::Error;
-                        node.reason = Some(error);
-                    }
-                }
+            Step::Read(readiness) => {
+                node.judge(readiness);
+                walked.pending |= node.state == NodeState::WaitingForReadiness;
                 node.ready = node.state == NodeState::Synced;
             }
         }

@@ -9,11 +9,12 @@ use kro_graph::api::metadata::{self, collection_item_labels};
 use kro_graph::builder::{Context, GraphResource};
 use serde_json::{Value as Json, json};
 
-use super::{DesiredObject, Scope, Step, StepResult, Walked};
+use super::{DesiredObject, Step, StepResult, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey, is_terminating};
 use crate::collection::expand;
 use crate::desired::desired_object;
 use crate::reconcile::pass::Pass;
+use crate::reconcile::scope::Scope;
 
 pub(super) async fn resource_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
