@@ -5,9 +5,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
 use kro_graph::builder::GraphResource;
 
-use super::{Step, StepResult, Walked};
+use super::{Step, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
+use crate::reconcile::outcome::ReconcileError;
 use crate::reconcile::outcome::{ExternalRead, ExternalTarget};
 use crate::reconcile::pass::Pass;
 use crate::reconcile::readiness::{self, Readiness};
@@ -16,7 +17,7 @@ pub(super) async fn external_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
     walked: &mut Walked,
-) -> StepResult {
+) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
     let kind = resource.resource_type();
     let object = match desired_object(
@@ -25,16 +26,16 @@ pub(super) async fn external_step<C: Cluster>(
         &mut pass.outcome.cel_evaluations,
     ) {
         Ok(object) => object,
-        Err(error) => return Ok(Err(error)),
+        Err(error) => return Ok(error.into()),
     };
     let name = object["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     if name.is_empty() {
-        return Ok(Ok(Step::Waiting(format!(
+        return Ok(Step::Waiting(format!(
             "the name of external reference {id:?} is empty"
-        ))));
+        )));
     }
     let namespace = if kind.namespaced {
         object["metadata"]["namespace"]
@@ -61,9 +62,9 @@ pub(super) async fn external_step<C: Cluster>(
         .await
         .map_err(|e| pass.cluster_error(format!("read {key} of {id:?}"), e))?;
     let Some(current) = current else {
-        return Ok(Ok(Step::Read(Readiness::Waiting(format!(
+        return Ok(Step::Read(Readiness::Waiting(format!(
             "waiting for external reference {id:?}: {key} not found"
-        )))));
+        ))));
     };
     if let Some(uid) = current["metadata"]["uid"].as_str() {
         walked.external_uids.insert(uid.to_owned());
@@ -71,19 +72,19 @@ pub(super) async fn external_step<C: Cluster>(
     walked
         .bindings
         .insert(id.clone(), resource.types.value_of(&current));
-    Ok(Ok(Step::Read(readiness::of(
+    Ok(Step::Read(readiness::of(
         resource,
         [Some(&current)],
         &walked.bindings,
         &mut pass.outcome.cel_evaluations,
-    ))))
+    )))
 }
 
 pub(super) async fn external_collection_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
     walked: &mut Walked,
-) -> StepResult {
+) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
     let kind = resource.resource_type();
     let object = match desired_object(
@@ -92,15 +93,15 @@ pub(super) async fn external_collection_step<C: Cluster>(
         &mut pass.outcome.cel_evaluations,
     ) {
         Ok(object) => object,
-        Err(error) => return Ok(Err(error)),
+        Err(error) => return Ok(error.into()),
     };
     let selector: LabelSelector =
         match serde_json::from_value(object["metadata"]["selector"].clone()) {
             Ok(selector) => selector,
             Err(error) => {
-                return Ok(Ok(Step::Failed(format!(
+                return Ok(Step::Failed(format!(
                     "metadata.selector is not a label selector: {error}"
-                ))));
+                )));
             }
         };
     let namespace = if kind.namespaced {
@@ -129,10 +130,10 @@ pub(super) async fn external_collection_step<C: Cluster>(
     );
     let items = listed.iter().map(|o| resource.types.value_of(o)).collect();
     walked.bindings.insert(id.clone(), Value::list(items));
-    Ok(Ok(Step::Read(readiness::of(
+    Ok(Step::Read(readiness::of(
         resource,
         listed.iter().map(Some),
         &walked.bindings,
         &mut pass.outcome.cel_evaluations,
-    ))))
+    )))
 }

@@ -160,6 +160,18 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
     Ok(walked)
 }
 
+impl From<DesiredError> for Step {
+    /// A desired state that cannot be computed yet waits; one that cannot
+    /// be computed at all fails its resource.
+    fn from(error: DesiredError) -> Self {
+        if error.is_pending() {
+            Step::Waiting(error.to_string())
+        } else {
+            Step::Failed(error.to_string())
+        }
+    }
+}
+
 /// Processes one resource: inclusion, dependencies, desired state,
 /// observation. Observed objects are bound for the resources after it.
 async fn step<C: Cluster>(
@@ -227,14 +239,7 @@ async fn step<C: Cluster>(
         NodeKind::External => external_step(pass, resource, walked).await,
         NodeKind::ExternalCollection => external_collection_step(pass, resource, walked).await,
     }
-    .map(|step| match step {
-        Ok(step) => step,
-        Err(error) if error.is_pending() => Step::Waiting(error.to_string()),
-        Err(error) => Step::Failed(error.to_string()),
-    })
 }
-
-type StepResult = Result<Result<Step, DesiredError>, ReconcileError>;
 
 /// Whether every `includeWhen` of the resource reads no variable but
 /// `schema`.

@@ -9,10 +9,11 @@ use kro_graph::api::metadata::{self, collection_item_labels};
 use kro_graph::builder::{Context, GraphResource};
 use serde_json::{Value as Json, json};
 
-use super::{DesiredObject, Step, StepResult, Walked};
+use super::{DesiredObject, Step, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey, is_terminating};
 use crate::collection::expand;
 use crate::desired::desired_object;
+use crate::reconcile::outcome::ReconcileError;
 use crate::reconcile::pass::Pass;
 use crate::reconcile::scope::Scope;
 
@@ -21,7 +22,7 @@ pub(super) async fn resource_step<C: Cluster>(
     resource: &GraphResource,
     walked: &mut Walked,
     wave: usize,
-) -> StepResult {
+) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
     let object = match desired_object(
         resource,
@@ -29,11 +30,11 @@ pub(super) async fn resource_step<C: Cluster>(
         &mut pass.outcome.cel_evaluations,
     ) {
         Ok(object) => object,
-        Err(error) => return Ok(Err(error)),
+        Err(error) => return Ok(error.into()),
     };
     let mut desired = match prepare(pass, resource, object, wave, None) {
         Ok(desired) => desired,
-        Err(message) => return Ok(Ok(Step::Failed(message))),
+        Err(message) => return Ok(Step::Failed(message)),
     };
     let current = pass
         .cluster
@@ -49,7 +50,7 @@ pub(super) async fn resource_step<C: Cluster>(
             .insert(id.clone(), resource.types.value_of(current));
     }
     desired.current = current;
-    Ok(Ok(Step::Rendered(vec![desired])))
+    Ok(Step::Rendered(vec![desired]))
 }
 
 pub(super) async fn collection_step<C: Cluster>(
@@ -57,7 +58,7 @@ pub(super) async fn collection_step<C: Cluster>(
     resource: &GraphResource,
     walked: &mut Walked,
     wave: usize,
-) -> StepResult {
+) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
     let mut dimensions = Vec::new();
     for expression in resource
@@ -75,40 +76,40 @@ pub(super) async fn collection_step<C: Cluster>(
         let values = match expression.compiled.eval(&walked.bindings) {
             Ok(Value::List(items)) => items.iter().map(Value::to_json).collect(),
             Ok(Value::Null) => {
-                return Ok(Ok(Step::Failed(format!(
+                return Ok(Step::Failed(format!(
                     "forEach {name:?}: `${{{}}}` returned null, expected list",
                     expression.source
-                ))));
+                )));
             }
             Ok(other) => {
-                return Ok(Ok(Step::Failed(format!(
+                return Ok(Step::Failed(format!(
                     "forEach {name:?}: `${{{}}}` returned {}, expected list",
                     expression.source,
                     other.type_name()
-                ))));
+                )));
             }
             Err(error) if error.is_missing_data() => {
-                return Ok(Ok(Step::Waiting(format!(
+                return Ok(Step::Waiting(format!(
                     "forEach {name:?}: `${{{}}}`: {error}",
                     expression.source
-                ))));
+                )));
             }
             Err(error) => {
-                return Ok(Ok(Step::Failed(format!(
+                return Ok(Step::Failed(format!(
                     "forEach {name:?}: `${{{}}}`: {error}",
                     expression.source
-                ))));
+                )));
             }
         };
         let values: Result<Vec<Json>, _> = values;
         match values {
             Ok(values) => dimensions.push((name, values)),
-            Err(error) => return Ok(Ok(Step::Failed(format!("forEach {name:?}: {error}")))),
+            Err(error) => return Ok(Step::Failed(format!("forEach {name:?}: {error}"))),
         }
     }
     let items = match expand(&dimensions, pass.options.max_collection_size) {
         Ok(items) => items,
-        Err(error) => return Ok(Ok(Step::Failed(error.to_string()))),
+        Err(error) => return Ok(Step::Failed(error.to_string())),
     };
     let size = items.len();
     let mut desired = Vec::with_capacity(size);
@@ -123,17 +124,17 @@ pub(super) async fn collection_step<C: Cluster>(
         };
         let object = match desired_object(resource, &scope, &mut pass.outcome.cel_evaluations) {
             Ok(object) => object,
-            Err(error) => return Ok(Err(error)),
+            Err(error) => return Ok(error.into()),
         };
         let prepared = match prepare(pass, resource, object, wave, Some((index, size))) {
             Ok(prepared) => prepared,
-            Err(message) => return Ok(Ok(Step::Failed(message))),
+            Err(message) => return Ok(Step::Failed(message)),
         };
         if !identities.insert(prepared.key.clone()) {
-            return Ok(Ok(Step::Failed(format!(
+            return Ok(Step::Failed(format!(
                 "identity collision: duplicate identity: {}",
                 identity_text(&prepared.key)
-            ))));
+            )));
         }
         desired.push(prepared);
     }
@@ -180,7 +181,7 @@ pub(super) async fn collection_step<C: Cluster>(
     if observed.len() == desired.len() {
         walked.bindings.insert(id.clone(), Value::list(observed));
     }
-    Ok(Ok(Step::Rendered(desired)))
+    Ok(Step::Rendered(desired))
 }
 
 /// Gives a rendered object its namespace, key, labels and annotations.
