@@ -2,7 +2,7 @@
 //! on what the API server stored. The ApplySet around it (the inventory
 //! widened before, the pruning after) is `applyset`'s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kro_cel::Value;
 use kro_graph::api::field_managers;
@@ -14,7 +14,7 @@ use super::outcome::{NodeReport, ReconcileError, Requeue};
 use super::pass::Pass;
 use super::readiness;
 use super::unchanged::{is_unchanged, stamp};
-use super::walk::{NodeRun, Walked};
+use super::walk::{DesiredObject, NodeRun, Walked};
 use crate::cluster::{Cluster, ResourceType};
 use crate::state::NodeState;
 
@@ -38,95 +38,128 @@ pub(super) async fn run<C: Cluster>(
         external_uids,
         mut bindings,
     } = walked;
-    let mut requeue = Requeue::None;
-    if child_deleting.is_some() {
-        pass.outcome.requeue = Requeue::After(pass.options.requeue_interval);
-        pass.outcome.nodes = reports(&nodes);
-        return Ok(Applied {
-            nodes,
-            bindings,
-            child_deleting,
-        });
-    }
-    if mark_conflicts(&mut nodes) {
-        pass.outcome.requeue = Requeue::Backoff;
-        pass.outcome.nodes = reports(&nodes);
-        return Ok(Applied {
-            nodes,
-            bindings,
-            child_deleting,
-        });
-    }
-
-    let inventories = applyset::widen(pass, &nodes).await?;
-
-    let mut mutated = false;
-    let mut live_uids = external_uids;
-    for node in nodes.iter_mut().filter(|n| n.rendered) {
-        let mut stored = Vec::with_capacity(node.desired.len());
-        for desired in &mut node.desired {
-            stamp(&mut desired.object);
-            pass.outcome.desired.push(desired.object.clone());
-            if let Some(reason) = applyset::other_applyset(desired.current.as_ref(), pass) {
-                node.state = NodeState::Error;
-                node.reason = Some(format!("{}: {reason}", desired.key));
-                continue;
-            }
-            let result = match &desired.current {
-                Some(current) if is_unchanged(&desired.object, current) => current.clone(),
-                _ => {
-                    let applied = pass
-                        .cluster
-                        .apply(
-                            &desired.key.resource,
-                            &desired.object,
-                            field_managers::CHILDREN,
-                        )
-                        .await;
-                    pass.outcome.writes += 1;
-                    match applied {
-                        Ok(applied) => {
-                            pass.outcome.applied.push(desired.object.clone());
-                            mutated |= changed(desired.current.as_ref(), &applied);
-                            applied
-                        }
-                        Err(error) => {
-                            node.state = NodeState::Error;
-                            node.reason = Some(format!("apply {}: {error}", desired.key));
-                            continue;
-                        }
-                    }
-                }
-            };
-            if let Some(uid) = result["metadata"]["uid"].as_str() {
-                live_uids.insert(uid.to_owned());
-            }
-            stored.push(result);
-        }
-        if node.state == NodeState::Error {
-            continue;
-        }
-        let mut evaluations = 0;
-        judge_stored(pass, node, &stored, &mut bindings, &mut evaluations);
-        pass.outcome.cel_evaluations += evaluations;
-    }
-
-    // An apply that failed left its resource in error.
-    if nodes.iter().any(|n| n.state == NodeState::Error) {
-        requeue = Requeue::Backoff;
-    } else if pending || !applyset::prune(pass, &inventories, &nodes, &live_uids).await? {
-        requeue = Requeue::After(pass.options.requeue_interval);
-    }
-    if requeue == Requeue::None && mutated {
-        requeue = Requeue::After(pass.options.requeue_interval);
-    }
-    pass.outcome.requeue = requeue;
+    pass.outcome.requeue = if child_deleting.is_some() {
+        // Applying now could recreate the child half-way through.
+        Requeue::After(pass.options.requeue_interval)
+    } else if mark_conflicts(&mut nodes) {
+        Requeue::Backoff
+    } else {
+        let applies = Applies {
+            live_uids: external_uids,
+            mutated: false,
+        };
+        apply_and_prune(pass, &mut nodes, &mut bindings, applies, pending).await?
+    };
     pass.outcome.nodes = reports(&nodes);
     Ok(Applied {
         nodes,
         bindings,
         child_deleting,
     })
+}
+
+/// What the applies of a pass leave for pruning and the requeue.
+struct Applies {
+    /// The UIDs of the objects applied (or unchanged) and read: the members
+    /// pruning keeps.
+    live_uids: BTreeSet<String>,
+    /// The API server changed an object.
+    mutated: bool,
+}
+
+/// Widens the inventory, applies every rendered node and judges it on what
+/// was stored, then prunes when nothing waited or failed. Returns when to
+/// run again.
+async fn apply_and_prune<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    nodes: &mut [NodeRun],
+    bindings: &mut BTreeMap<String, Value>,
+    mut applies: Applies,
+    pending: bool,
+) -> Result<Requeue, ReconcileError> {
+    let inventories = applyset::widen(pass, nodes).await?;
+    for node in nodes.iter_mut().filter(|n| n.rendered) {
+        let stored = apply_node(pass, node, &mut applies).await;
+        if node.state == NodeState::Error {
+            continue;
+        }
+        let mut evaluations = 0;
+        judge_stored(pass, node, &stored, bindings, &mut evaluations);
+        pass.outcome.cel_evaluations += evaluations;
+    }
+    // An object that could not be applied left its resource in error. The
+    // prune comes only after a pass where nothing waited, or it could
+    // delete what is only missing for now.
+    let again = Requeue::After(pass.options.requeue_interval);
+    Ok(if nodes.iter().any(|n| n.state == NodeState::Error) {
+        Requeue::Backoff
+    } else if pending {
+        again
+    } else if !applyset::prune(pass, &inventories, nodes, &applies.live_uids).await? {
+        // An object was recreated meanwhile: pruning must be tried again.
+        again
+    } else if applies.mutated {
+        again
+    } else {
+        Requeue::None
+    })
+}
+
+/// Applies a rendered node's objects and returns them as stored. One that
+/// cannot be applied fails the node; the others are still applied.
+async fn apply_node<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    node: &mut NodeRun,
+    applies: &mut Applies,
+) -> Vec<Json> {
+    let mut stored = Vec::with_capacity(node.desired.len());
+    for desired in &mut node.desired {
+        match apply_object(pass, desired).await {
+            Ok((object, changed)) => {
+                applies.mutated |= changed;
+                if let Some(uid) = object["metadata"]["uid"].as_str() {
+                    applies.live_uids.insert(uid.to_owned());
+                }
+                stored.push(object);
+            }
+            Err(reason) => {
+                node.state = NodeState::Error;
+                node.reason = Some(reason);
+            }
+        }
+    }
+    stored
+}
+
+/// Applies one object, unless it is unchanged. Returns it as stored and
+/// whether the API server changed it, or why it could not be applied.
+async fn apply_object<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    desired: &mut DesiredObject,
+) -> Result<(Json, bool), String> {
+    stamp(&mut desired.object);
+    pass.outcome.desired.push(desired.object.clone());
+    if let Some(reason) = applyset::other_applyset(desired.current.as_ref(), pass) {
+        return Err(format!("{}: {reason}", desired.key));
+    }
+    if let Some(current) = &desired.current
+        && is_unchanged(&desired.object, current)
+    {
+        return Ok((current.clone(), false));
+    }
+    let applied = pass
+        .cluster
+        .apply(
+            &desired.key.resource,
+            &desired.object,
+            field_managers::CHILDREN,
+        )
+        .await;
+    pass.outcome.writes += 1;
+    let applied = applied.map_err(|error| format!("apply {}: {error}", desired.key))?;
+    pass.outcome.applied.push(desired.object.clone());
+    let changed = changed(desired.current.as_ref(), &applied);
+    Ok((applied, changed))
 }
 
 fn reports(nodes: &[NodeRun]) -> Vec<NodeReport> {

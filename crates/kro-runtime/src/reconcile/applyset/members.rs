@@ -155,25 +155,7 @@ pub(in crate::reconcile) async fn members<C: Cluster>(
         let Some(resource) = find_type(pass, nodes, group_kind).await? else {
             continue;
         };
-        let namespaces: Vec<Option<String>> = if resource.namespaced {
-            let parent = pass
-                .identity
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".to_owned());
-            std::iter::once(parent.clone())
-                .chain(
-                    inventory
-                        .namespaces
-                        .iter()
-                        .filter(|n| **n != parent)
-                        .cloned(),
-                )
-                .map(Some)
-                .collect()
-        } else {
-            vec![None]
-        };
+        let namespaces = member_namespaces(pass, inventory, &resource);
         for namespace in namespaces {
             let scope = match &namespace {
                 Some(namespace) => ListScope::Namespace(namespace),
@@ -200,6 +182,30 @@ pub(in crate::reconcile) async fn members<C: Cluster>(
         }
     }
     Ok(found)
+}
+
+/// Where members of type `resource` may be: the instance's namespace (or
+/// `default`) and the inventory's others for namespaced kinds; everywhere
+/// for the others.
+fn member_namespaces<C: Cluster>(
+    pass: &Pass<'_, C>,
+    inventory: &Inventory,
+    resource: &ResourceType,
+) -> Vec<Option<String>> {
+    if !resource.namespaced {
+        return vec![None];
+    }
+    let parent = pass
+        .identity
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    let others = inventory.namespaces.iter().filter(|n| **n != parent);
+    std::iter::once(&parent)
+        .chain(others)
+        .cloned()
+        .map(Some)
+        .collect()
 }
 
 /// The type of a recorded group-kind: from the graph when it names it,

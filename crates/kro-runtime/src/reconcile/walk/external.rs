@@ -4,12 +4,12 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
 use kro_graph::builder::GraphResource;
+use serde_json::Value as Json;
 
 use super::{Step, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
-use crate::reconcile::outcome::ReconcileError;
-use crate::reconcile::outcome::{ExternalRead, ExternalTarget};
+use crate::reconcile::outcome::{ExternalRead, ExternalTarget, ReconcileError};
 use crate::reconcile::pass::Pass;
 use crate::reconcile::readiness::{self, Readiness};
 
@@ -19,42 +19,21 @@ pub(super) async fn external_step<C: Cluster>(
     walked: &mut Walked,
 ) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
-    let kind = resource.resource_type();
-    let object = match desired_object(
+    let key = desired_object(
         resource,
         &walked.bindings,
         &mut pass.outcome.cel_evaluations,
-    ) {
-        Ok(object) => object,
-        Err(error) => return Ok(error.into()),
-    };
-    let name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if name.is_empty() {
-        return Ok(Step::Waiting(format!(
-            "the name of external reference {id:?} is empty"
-        )));
-    }
-    let namespace = if kind.namespaced {
-        object["metadata"]["namespace"]
-            .as_str()
-            .map(str::to_owned)
-            .or_else(|| pass.identity.namespace.clone())
-            .or_else(|| Some("default".to_owned()))
-    } else {
-        None
-    };
-    let key = ObjectKey {
-        resource: kind.clone(),
-        namespace: namespace.clone(),
-        name: name.clone(),
+    )
+    .map_err(Step::from)
+    .and_then(|object| target(pass, resource, &object));
+    let key = match key {
+        Ok(key) => key,
+        Err(step) => return Ok(step),
     };
     pass.outcome.external_reads.push(ExternalRead {
-        resource: kind.clone(),
-        namespace,
-        target: ExternalTarget::Name(name),
+        resource: key.resource.clone(),
+        namespace: key.namespace.clone(),
+        target: ExternalTarget::Name(key.name.clone()),
     });
     let current = pass
         .cluster
@@ -78,6 +57,38 @@ pub(super) async fn external_step<C: Cluster>(
         &walked.bindings,
         &mut pass.outcome.cel_evaluations,
     )))
+}
+
+/// The object an external reference names: its rendered name, and for
+/// namespaced kinds its namespace, else the instance's, else `default`.
+/// An empty name waits (it may come from data not there yet).
+fn target<C: Cluster>(
+    pass: &Pass<'_, C>,
+    resource: &GraphResource,
+    object: &Json,
+) -> Result<ObjectKey, Step> {
+    let kind = resource.resource_type();
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    if name.is_empty() {
+        return Err(Step::Waiting(format!(
+            "the name of external reference {:?} is empty",
+            resource.structure.id
+        )));
+    }
+    let namespace = if kind.namespaced {
+        object["metadata"]["namespace"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| pass.identity.namespace.clone())
+            .or_else(|| Some("default".to_owned()))
+    } else {
+        None
+    };
+    Ok(ObjectKey {
+        resource: kind.clone(),
+        namespace,
+        name: name.to_owned(),
+    })
 }
 
 pub(super) async fn external_collection_step<C: Cluster>(

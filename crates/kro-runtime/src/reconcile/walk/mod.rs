@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kro_cel::Value;
 use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
+use kro_graph::builder::types::SCHEMA;
 use kro_graph::builder::{Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
 
@@ -89,30 +90,48 @@ enum Step {
 
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, ReconcileError> {
     let graph = pass.graph;
-    let mut bindings = BTreeMap::new();
-    bindings.insert(
-        "schema".to_owned(),
-        graph.instance_types.value_of(&pass.instance),
-    );
-    bindings.insert(RUNTIME_VARIABLE.to_owned(), runtime_value());
     let waves: BTreeMap<&str, usize> = graph.dependencies.deletion_waves().into_iter().collect();
-    let mut walked = Walked {
-        nodes: Vec::new(),
-        pending: false,
-        child_deleting: None,
-        external_uids: BTreeSet::new(),
-        bindings,
-    };
-    for id in &graph.topological_order {
-        let Some(resource) = graph.resource(id) else {
-            continue;
-        };
-        let wave = waves.get(id.as_str()).copied().unwrap_or(1);
+    let mut walked = Walked::start(pass);
+    for resource in graph
+        .topological_order
+        .iter()
+        .filter_map(|id| graph.resource(id))
+    {
+        let id = resource.structure.id.as_str();
+        let wave = waves.get(id).copied().unwrap_or(1);
         let step = step(pass, resource, &mut walked, wave).await?;
-        let structure = &resource.structure;
+        walked.record(resource, step, &mut pass.outcome.cel_evaluations);
+        if walked.child_deleting.is_some() {
+            break;
+        }
+    }
+    Ok(walked)
+}
+
+impl Walked {
+    /// Nothing walked yet: only `schema` and `runtime` are bound.
+    fn start<C: Cluster>(pass: &Pass<'_, C>) -> Self {
+        let bindings = BTreeMap::from([
+            (
+                SCHEMA.to_owned(),
+                pass.graph.instance_types.value_of(&pass.instance),
+            ),
+            (RUNTIME_VARIABLE.to_owned(), runtime_value()),
+        ]);
+        Walked {
+            nodes: Vec::new(),
+            pending: false,
+            child_deleting: None,
+            external_uids: BTreeSet::new(),
+            bindings,
+        }
+    }
+
+    /// Records how `resource` ended in the walk as its node.
+    fn record(&mut self, resource: &GraphResource, step: Step, evaluations: &mut usize) {
         let mut node = NodeRun {
-            id: id.clone(),
-            kind: structure.kind,
+            id: resource.structure.id.clone(),
+            kind: resource.structure.kind,
             state: NodeState::InProgress,
             reason: None,
             desired: Vec::new(),
@@ -126,7 +145,7 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
                 node.ready = true;
             }
             Step::Waiting(reason) => {
-                walked.pending = true;
+                self.pending = true;
                 node.reason = Some(reason);
             }
             Step::Failed(reason) => {
@@ -137,27 +156,19 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
                 // A failing readyWhen only holds dependents back here: the
                 // apply step judges the node on what it stores.
                 let observed = desired.iter().map(|d| d.current.as_ref());
-                node.ready = readiness::of(
-                    resource,
-                    observed,
-                    &walked.bindings,
-                    &mut pass.outcome.cel_evaluations,
-                ) == Readiness::Ready;
+                node.ready = readiness::of(resource, observed, &self.bindings, evaluations)
+                    == Readiness::Ready;
                 node.desired = desired;
                 node.rendered = true;
             }
             Step::Read(readiness) => {
                 node.judge(readiness);
-                walked.pending |= node.state == NodeState::WaitingForReadiness;
+                self.pending |= node.state == NodeState::WaitingForReadiness;
                 node.ready = node.state == NodeState::Synced;
             }
         }
-        walked.nodes.push(node);
-        if walked.child_deleting.is_some() {
-            break;
-        }
+        self.nodes.push(node);
     }
-    Ok(walked)
 }
 
 impl From<DesiredError> for Step {
@@ -180,13 +191,32 @@ async fn step<C: Cluster>(
     walked: &mut Walked,
     wave: usize,
 ) -> Result<Step, ReconcileError> {
+    if let Some(held) = held_back(pass, resource, walked) {
+        return Ok(held);
+    }
+    match resource.structure.kind {
+        NodeKind::Resource => resource_step(pass, resource, walked, wave).await,
+        NodeKind::Collection => collection_step(pass, resource, walked, wave).await,
+        NodeKind::External => external_step(pass, resource, walked).await,
+        NodeKind::ExternalCollection => external_collection_step(pass, resource, walked).await,
+    }
+}
+
+/// How the resource ends before anything of its own is computed: skipped
+/// with a dependency or by its `includeWhen`, or waiting for a dependency.
+/// `None` when it goes on.
+fn held_back<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    walked: &Walked,
+) -> Option<Step> {
     let previous = |dependency: &str| walked.nodes.iter().find(|n| n.id == dependency);
     if let Some(skipped) = resource
         .dependencies
         .iter()
         .find(|d| previous(d).is_some_and(|n| n.state == NodeState::Skipped))
     {
-        return Ok(Step::Skipped(format!(
+        return Some(Step::Skipped(format!(
             "depends on {skipped:?}, which is skipped"
         )));
     }
@@ -203,41 +233,36 @@ async fn step<C: Cluster>(
         base: &walked.bindings,
         hidden: &not_ready,
     };
-    match conditions_hold(
+    let included = conditions_hold(
         resource,
         Context::IncludeWhen,
         &ready_only,
         &mut pass.outcome.cel_evaluations,
-    ) {
-        Ok(true) => {}
-        Ok(false) => return Ok(Step::Skipped("includeWhen is false".to_owned())),
+    );
+    if let Some(excluded) = excluded(resource, included) {
+        return Some(excluded);
+    }
+    not_ready
+        .first()
+        .map(|waiting| Step::Waiting(format!("waiting for {waiting:?} to be ready")))
+}
+
+/// What an `includeWhen` verdict makes of the resource, unless it is
+/// included.
+fn excluded(resource: &GraphResource, included: Result<bool, DesiredError>) -> Option<Step> {
+    match included {
+        Ok(true) => None,
+        Ok(false) => Some(Step::Skipped("includeWhen is false".to_owned())),
         // Data missing from the instance alone will not arrive by waiting:
         // an includeWhen reading only `schema` fails, as upstream, rather
         // than hold pruning off forever.
         Err(error @ DesiredError::Pending { .. }) if reads_only_schema(resource) => {
-            return Ok(Step::Failed(format!("includeWhen: {error}")));
+            Some(Step::Failed(format!("includeWhen: {error}")))
         }
-        Err(DesiredError::Pending { .. }) => {
-            return Ok(Step::Waiting(
-                "includeWhen waits for data of its dependencies".to_owned(),
-            ));
-        }
-        Err(error) => return Ok(Step::Failed(format!("includeWhen: {error}"))),
-    }
-    if let Some(waiting) = resource
-        .dependencies
-        .iter()
-        .find(|d| previous(d).is_some_and(|n| !n.ready))
-    {
-        return Ok(Step::Waiting(format!(
-            "waiting for {waiting:?} to be ready"
-        )));
-    }
-    match resource.structure.kind {
-        NodeKind::Resource => resource_step(pass, resource, walked, wave).await,
-        NodeKind::Collection => collection_step(pass, resource, walked, wave).await,
-        NodeKind::External => external_step(pass, resource, walked).await,
-        NodeKind::ExternalCollection => external_collection_step(pass, resource, walked).await,
+        Err(DesiredError::Pending { .. }) => Some(Step::Waiting(
+            "includeWhen waits for data of its dependencies".to_owned(),
+        )),
+        Err(error) => Some(Step::Failed(format!("includeWhen: {error}"))),
     }
 }
 
