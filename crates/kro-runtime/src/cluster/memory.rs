@@ -23,10 +23,10 @@ use std::sync::Mutex;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value, json};
 
-use super::{
-    Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, SelectorError,
-    finalizers_without, matches_selector,
-};
+use kro_schema::kinds::ResourceType;
+
+use super::api::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, finalizers_without};
+use super::selector::{SelectorError, matches_selector};
 
 /// One stored object and what each field manager last applied to it.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use kro_cel::Value;
 use kro_graph::builder::GraphResource;
 use serde_json::Value as Json;
 
-use super::{Step, Walked};
+use super::walked::{Step, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
 use crate::reconcile::outcome::{ExternalRead, ExternalTarget, ReconcileError};

@@ -9,7 +9,7 @@ use kro_graph::api::metadata::{self, collection_item_labels};
 use kro_graph::builder::{CompiledExpression, Context, GraphResource};
 use serde_json::{Map, Value as Json, json};
 
-use super::{DesiredObject, Step, Walked};
+use super::walked::{DesiredObject, Step, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType, is_terminating};
 use crate::collection::{Item, expand};
 use crate::desired::desired_object;
