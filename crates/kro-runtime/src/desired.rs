@@ -8,7 +8,7 @@
 //! (a value of the wrong kind at run time, a division by zero) is an error.
 
 use kro_cel::result_json::to_template_json;
-use kro_cel::template::{FieldPath, RenderError, Rendered};
+use kro_cel::template::{FieldPath, FoundTemplate, RenderError, Rendered};
 use kro_cel::{Activation, EvalError, Value};
 use kro_graph::builder::{CompiledExpression, Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
@@ -105,41 +105,14 @@ pub fn desired_object(
     let mut removed = Vec::new();
     for found in &structure.templates {
         let location = template_root.join(&found.path);
-        let mut compiled = resource
-            .expressions
-            .iter()
-            .filter(|e| e.context == Context::Template && e.path == location);
-        let rendered = found
-            .template
-            .render(|_| match compiled.next() {
-                Some(expression) => {
-                    evaluate(expression, &found.path, activation, evaluations).map(Some)
-                }
-                None => Ok(None),
-            })
-            .map_err(|error| match error {
-                RenderError::Eval(error) => error,
-                RenderError::NotAString { ref expression, .. } => DesiredError::Failed {
-                    field: found.path.to_string(),
-                    expression: expression.clone(),
-                    message: error.to_string(),
-                },
-            })?;
-        let value = match rendered {
-            None => continue,
-            Some(Rendered::Text(text)) => Json::String(text),
-            Some(Rendered::Value { value, expression }) => {
-                match to_json(&value, &expression.source, &found.path)? {
-                    Some(json) => json,
-                    None => {
-                        removed.push(found.path.clone());
-                        continue;
-                    }
+        match render_field(resource, found, &location, activation, evaluations)? {
+            Field::Kept => {}
+            Field::Omitted => removed.push(found.path.clone()),
+            Field::Set(value) => {
+                if let Some(slot) = found.path.get_mut(&mut object) {
+                    *slot = value;
                 }
             }
-        };
-        if let Some(slot) = found.path.get_mut(&mut object) {
-            *slot = value;
         }
     }
     // Remove omitted fields last, deepest and last-listed first, so that
@@ -148,6 +121,57 @@ pub fn desired_object(
         remove(&mut object, path);
     }
     Ok(object)
+}
+
+/// What becomes of one templated field of an object.
+enum Field {
+    /// Left as written.
+    Kept,
+    /// Set to this value.
+    Set(Json),
+    /// Removed: its expression returned `omit()`.
+    Omitted,
+}
+
+/// Renders one templated field, at `location` in the RGD, with the
+/// resource's compiled expressions for that location.
+fn render_field(
+    resource: &GraphResource,
+    found: &FoundTemplate,
+    location: &FieldPath,
+    activation: &dyn Activation,
+    evaluations: &mut usize,
+) -> Result<Field, DesiredError> {
+    let mut compiled = resource
+        .expressions
+        .iter()
+        .filter(|e| e.context == Context::Template && e.path == *location);
+    let rendered = found
+        .template
+        .render(|_| match compiled.next() {
+            Some(expression) => {
+                evaluate(expression, &found.path, activation, evaluations).map(Some)
+            }
+            None => Ok(None),
+        })
+        .map_err(|error| match error {
+            RenderError::Eval(error) => error,
+            RenderError::NotAString { ref expression, .. } => DesiredError::Failed {
+                field: found.path.to_string(),
+                expression: expression.clone(),
+                message: error.to_string(),
+            },
+        })?;
+    Ok(match rendered {
+        None => Field::Kept,
+        Some(Rendered::Text(text)) => Field::Set(Json::String(text)),
+        Some(Rendered::Value { value, expression }) => {
+            match to_json(&value, &expression.source, &found.path)? {
+                Some(json) => Field::Set(json),
+                None => Field::Omitted,
+            }
+        }
+    })
 }
 
 fn remove(object: &mut Json, path: &FieldPath) {

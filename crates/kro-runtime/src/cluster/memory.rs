@@ -23,10 +23,10 @@ use std::sync::Mutex;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value, json};
 
-use super::{
-    Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, SelectorError,
-    finalizers_without, matches_selector,
-};
+use kro_schema::kinds::ResourceType;
+
+use super::api::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, finalizers_without};
+use super::selector::{SelectorError, matches_selector};
 
 /// One stored object and what each field manager last applied to it.
 #[derive(Debug, Clone)]
@@ -57,6 +57,38 @@ impl State {
     fn next_resource_version(&mut self) -> String {
         self.last_resource_version += 1;
         self.last_resource_version.to_string()
+    }
+
+    /// Stores `next` as a write: a new object gets a UID and generation 1,
+    /// a changed spec the next generation, and every write a new
+    /// resourceVersion. Returns the object as stored.
+    fn write(&mut self, key: ObjectKey, mut next: Stored) -> Value {
+        let spec_changed = self
+            .objects
+            .get(&key)
+            .map(|stored| stored.object.get("spec") != next.object.get("spec"));
+        let uid = spec_changed.is_none().then(|| self.next_uid());
+        let resource_version = self.next_resource_version();
+        if let Some(Value::Object(metadata)) = next.object.get_mut("metadata") {
+            if let Some(uid) = uid {
+                metadata.insert("uid".to_owned(), Value::String(uid));
+                metadata.insert("generation".to_owned(), json!(1));
+            } else if spec_changed == Some(true) {
+                let generation = metadata
+                    .get("generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                metadata.insert("generation".to_owned(), json!(generation + 1));
+            }
+            metadata.insert(
+                "resourceVersion".to_owned(),
+                Value::String(resource_version),
+            );
+        }
+        self.writes += 1;
+        let object = next.object.clone();
+        self.objects.insert(key, next);
+        object
     }
 }
 
@@ -254,6 +286,51 @@ fn applicable(object: &Value) -> Value {
         }
     }
     applied
+}
+
+/// What `stored` (or nothing) becomes when `field_manager` applies
+/// `object`: its fields merged in, the fields it stopped applying removed
+/// unless another manager owns them, and its finalizers merged as a set.
+/// Server-owned metadata is left as it was.
+fn applied(stored: Option<&Stored>, object: &Value, field_manager: &str) -> Stored {
+    let (applied, finalizers) = split_finalizers(applicable(object));
+    let (mut next, mut applied_by, mut finalizers_by) = match stored {
+        Some(stored) => (
+            stored.object.clone(),
+            stored.applied_by.clone(),
+            stored.finalizers_by.clone(),
+        ),
+        None => (json!({}), BTreeMap::new(), BTreeMap::new()),
+    };
+    let previous = applied_by.get(field_manager).cloned();
+    take_ownership(&mut applied_by, field_manager, &applied);
+    if let Some(previous) = &previous {
+        let (mut before, mut now) = (Vec::new(), Vec::new());
+        leaf_paths(previous, &mut Vec::new(), &mut before);
+        leaf_paths(&applied, &mut Vec::new(), &mut now);
+        for path in before.iter().filter(|path| !now.contains(path)) {
+            if !owned_by_another(&applied_by, field_manager, path) {
+                remove_path(&mut next, path);
+            }
+        }
+    }
+    merge(&mut next, &applied);
+    applied_by.insert(field_manager.to_owned(), applied);
+    let previous_finalizers = finalizers_by
+        .insert(field_manager.to_owned(), finalizers.clone())
+        .unwrap_or_default();
+    merge_finalizers(
+        &mut next,
+        &finalizers_by,
+        field_manager,
+        &previous_finalizers,
+        &finalizers,
+    );
+    Stored {
+        object: next,
+        applied_by,
+        finalizers_by,
+    }
 }
 
 impl MemoryCluster {
@@ -462,91 +539,24 @@ impl Cluster for MemoryCluster {
         field_manager: &str,
     ) -> Result<Value, ClusterError> {
         let key = ObjectKey::of(resource, object)?;
-        let (applied, finalizers) = split_finalizers(applicable(object));
         let mut state = self.state();
-        let (mut next, previous_applied, mut applied_by, mut finalizers_by, existed) =
-            match state.objects.get(&key) {
-                Some(stored) => (
-                    stored.object.clone(),
-                    stored.applied_by.get(field_manager).cloned(),
-                    stored.applied_by.clone(),
-                    stored.finalizers_by.clone(),
-                    true,
-                ),
-                None => (json!({}), None, BTreeMap::new(), BTreeMap::new(), false),
-            };
-        take_ownership(&mut applied_by, field_manager, &applied);
-        if let Some(previous) = &previous_applied {
-            let (mut before, mut now) = (Vec::new(), Vec::new());
-            leaf_paths(previous, &mut Vec::new(), &mut before);
-            leaf_paths(&applied, &mut Vec::new(), &mut now);
-            for path in before.iter().filter(|path| !now.contains(path)) {
-                if !owned_by_another(&applied_by, field_manager, path) {
-                    remove_path(&mut next, path);
-                }
+        let next = applied(state.objects.get(&key), object, field_manager);
+        match state.objects.get_mut(&key) {
+            // The API server deletes an object being deleted once an
+            // update leaves it without finalizers.
+            Some(_) if deletion_complete(&next.object) => {
+                state.writes += 1;
+                state.objects.remove(&key);
+                Ok(next.object)
             }
-        }
-        merge(&mut next, &applied);
-        applied_by.insert(field_manager.to_owned(), applied);
-        let previous_finalizers = finalizers_by
-            .insert(field_manager.to_owned(), finalizers.clone())
-            .unwrap_or_default();
-        merge_finalizers(
-            &mut next,
-            &finalizers_by,
-            field_manager,
-            &previous_finalizers,
-            &finalizers,
-        );
-
-        // The API server deletes an object being deleted once an update
-        // leaves it without finalizers.
-        if existed && deletion_complete(&next) {
-            state.writes += 1;
-            state.objects.remove(&key);
-            return Ok(next);
-        }
-
-        let current = state.objects.get(&key).map(|stored| &stored.object);
-        if current == Some(&next) {
-            if let Some(stored) = state.objects.get_mut(&key) {
-                stored.applied_by = applied_by;
-                stored.finalizers_by = finalizers_by;
+            // Nothing changes but who owns what: no write.
+            Some(stored) if stored.object == next.object => {
+                stored.applied_by = next.applied_by;
+                stored.finalizers_by = next.finalizers_by;
+                Ok(next.object)
             }
-            return Ok(next);
+            _ => Ok(state.write(key, next)),
         }
-        if !existed {
-            let uid = state.next_uid();
-            if let Some(Value::Object(metadata)) = next.get_mut("metadata") {
-                metadata.insert("uid".to_owned(), Value::String(uid));
-                metadata.insert("generation".to_owned(), json!(1));
-            }
-        } else if current.map(|c| c.get("spec")) != Some(next.get("spec"))
-            && let Some(Value::Object(metadata)) = next.get_mut("metadata")
-        {
-            let generation = metadata
-                .get("generation")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            metadata.insert("generation".to_owned(), json!(generation + 1));
-        }
-        let resource_version = state.next_resource_version();
-        if let Some(Value::Object(metadata)) = next.get_mut("metadata") {
-            metadata.insert(
-                "resourceVersion".to_owned(),
-                Value::String(resource_version),
-            );
-        }
-        state.writes += 1;
-        state.objects.insert(
-            key,
-            Stored {
-                object: next.clone(),
-                applied_by,
-                finalizers_by,
-            },
-        );
-        Ok(next)
     }
 
     async fn delete(&self, key: &ObjectKey, uid: &str) -> Result<Deleted, ClusterError> {

@@ -12,17 +12,16 @@
 
 use kro_graph::api::metadata::{self, FINALIZER};
 
-use super::apply::{delete, members};
-use super::instance::Pass;
-use super::walk::is_terminating;
-use super::{ReconcileError, Requeue};
-use crate::cluster::Cluster;
+use super::applyset::{delete, members, recorded_inventory};
+use super::outcome::{ReconcileError, Requeue};
+use super::pass::Pass;
+use crate::cluster::{Cluster, is_terminating};
 
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
     if !pass.has_finalizer() {
         return Ok(());
     }
-    let inventory = match pass.recorded_inventory() {
+    let inventory = match recorded_inventory(pass) {
         Ok(inventory) => inventory.unwrap_or_default(),
         Err(problem) => {
             pass.outcome.requeue = Requeue::After(pass.options.requeue_interval);

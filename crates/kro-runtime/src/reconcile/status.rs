@@ -8,12 +8,13 @@ use kro_cel::result_json::to_template_json;
 use kro_cel::template::{RenderError, Rendered, Segment};
 use kro_graph::api::{Condition, ConditionSet, ConditionStatus, READY};
 use kro_graph::builder::StatusField;
+use kro_graph::builder::types::SCHEMA;
 use serde_json::{Map, Value as Json, json};
 
 use super::apply::Applied;
-use super::instance::Pass;
-use super::walk::Scope;
-use super::{ConditionTransition, ReconcileError, Requeue};
+use super::outcome::{ConditionTransition, ReconcileError, Requeue};
+use super::pass::Pass;
+use super::scope::Scope;
 use crate::cluster::Cluster;
 use crate::state::{InstanceState, NodeState};
 
@@ -367,42 +368,12 @@ fn custom_conditions<C: Cluster>(
     let scope = Scope {
         base: bindings,
         extra: vec![(
-            "schema".to_owned(),
+            SCHEMA.to_owned(),
             pass.graph.instance_types.value_of(&schema),
         )],
     };
-    let mut degraded = false;
-    let mut computed: Vec<Condition> = Vec::new();
-    for expression in &pass.graph.status.conditions {
-        *evaluations += 1;
-        let value = match expression.compiled.eval(&scope) {
-            Ok(value) => value,
-            Err(error) if error.is_missing_data() => continue,
-            Err(_) => {
-                degraded = true;
-                continue;
-            }
-        };
-        let items = match value {
-            Value::List(items) => items.iter().cloned().collect(),
-            other => vec![other],
-        };
-        for item in items {
-            match item.to_json().ok().and_then(|json| condition_of(&json)) {
-                Some(condition) => computed.push(condition),
-                None => degraded = true,
-            }
-        }
-    }
-    let mut seen = BTreeMap::new();
-    for condition in &computed {
-        *seen.entry(condition.type_.clone()).or_insert(0) += 1;
-    }
-    let duplicated: BTreeSet<String> = seen
-        .into_iter()
-        .filter(|(_, count)| *count > 1)
-        .map(|(type_, _)| type_)
-        .collect();
+    let (computed, mut degraded) = evaluate_conditions(pass, &scope, evaluations);
+    let duplicated = duplicated_types(&computed);
     degraded |= !duplicated.is_empty();
     let previous: Vec<Condition> = previous_conditions(pass)
         .into_iter()
@@ -430,6 +401,52 @@ fn custom_conditions<C: Cluster>(
         }
     }
     (result, degraded)
+}
+
+/// Every condition the author's expressions return (one or a list each),
+/// and whether any failed or returned something that is not a condition.
+/// Missing data leaves an expression out.
+fn evaluate_conditions<C: Cluster>(
+    pass: &Pass<'_, C>,
+    scope: &Scope<'_>,
+    evaluations: &mut usize,
+) -> (Vec<Condition>, bool) {
+    let mut degraded = false;
+    let mut computed: Vec<Condition> = Vec::new();
+    for expression in &pass.graph.status.conditions {
+        *evaluations += 1;
+        let value = match expression.compiled.eval(scope) {
+            Ok(value) => value,
+            Err(error) if error.is_missing_data() => continue,
+            Err(_) => {
+                degraded = true;
+                continue;
+            }
+        };
+        let items = match value {
+            Value::List(items) => items.iter().cloned().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            match item.to_json().ok().and_then(|json| condition_of(&json)) {
+                Some(condition) => computed.push(condition),
+                None => degraded = true,
+            }
+        }
+    }
+    (computed, degraded)
+}
+
+/// The condition types computed more than once.
+fn duplicated_types(computed: &[Condition]) -> BTreeSet<String> {
+    let mut seen = BTreeMap::new();
+    for condition in computed {
+        *seen.entry(condition.type_.clone()).or_insert(0) += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(type_, _)| type_)
+        .collect()
 }
 
 fn condition_of(json: &Json) -> Option<Condition> {

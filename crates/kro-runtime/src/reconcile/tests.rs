@@ -1,11 +1,14 @@
 //! Unit tests of the pass on the user's Application example, on the
 //! in-memory cluster: what `kro render` shows, pass by pass.
 
+use std::time::Duration;
+
 use kro_graph::builder::Graph;
 use serde_json::json;
 
 use super::*;
 use crate::cluster::MemoryCluster;
+use crate::state::NodeState;
 use crate::test_graphs::{application, from_yaml};
 
 fn options() -> Options {

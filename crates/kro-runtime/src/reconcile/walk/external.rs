@@ -4,36 +4,76 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
 use kro_graph::builder::GraphResource;
+use serde_json::Value as Json;
 
-use super::{Step, StepResult, Walked};
+use super::walked::{Step, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
-use crate::reconcile::instance::Pass;
-use crate::reconcile::{ExternalRead, ExternalTarget};
+use crate::reconcile::outcome::{ExternalRead, ExternalTarget, ReconcileError};
+use crate::reconcile::pass::Pass;
+use crate::reconcile::readiness::{self, Readiness};
 
 pub(super) async fn external_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
     walked: &mut Walked,
-) -> StepResult {
+) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
-    let kind = resource.resource_type();
-    let object = match desired_object(
+    let key = desired_object(
         resource,
         &walked.bindings,
         &mut pass.outcome.cel_evaluations,
-    ) {
-        Ok(object) => object,
-        Err(error) => return Ok(Err(error)),
+    )
+    .map_err(Step::from)
+    .and_then(|object| target(pass, resource, &object));
+    let key = match key {
+        Ok(key) => key,
+        Err(step) => return Ok(step),
     };
-    let name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if name.is_empty() {
-        return Ok(Ok(Step::Waiting(format!(
-            "the name of external reference {id:?} is empty"
+    pass.outcome.external_reads.push(ExternalRead {
+        resource: key.resource.clone(),
+        namespace: key.namespace.clone(),
+        target: ExternalTarget::Name(key.name.clone()),
+    });
+    let current = pass
+        .cluster
+        .get(&key)
+        .await
+        .map_err(|e| pass.cluster_error(format!("read {key} of {id:?}"), e))?;
+    let Some(current) = current else {
+        return Ok(Step::Read(Readiness::Waiting(format!(
+            "waiting for external reference {id:?}: {key} not found"
         ))));
+    };
+    if let Some(uid) = current["metadata"]["uid"].as_str() {
+        walked.external_uids.insert(uid.to_owned());
+    }
+    walked
+        .bindings
+        .insert(id.clone(), resource.types.value_of(&current));
+    Ok(Step::Read(readiness::of(
+        resource,
+        [Some(&current)],
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    )))
+}
+
+/// The object an external reference names: its rendered name, and for
+/// namespaced kinds its namespace, else the instance's, else `default`.
+/// An empty name waits (it may come from data not there yet).
+fn target<C: Cluster>(
+    pass: &Pass<'_, C>,
+    resource: &GraphResource,
+    object: &Json,
+) -> Result<ObjectKey, Step> {
+    let kind = resource.resource_type();
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    if name.is_empty() {
+        return Err(Step::Waiting(format!(
+            "the name of external reference {:?} is empty",
+            resource.structure.id
+        )));
     }
     let namespace = if kind.namespaced {
         object["metadata"]["namespace"]
@@ -44,50 +84,18 @@ pub(super) async fn external_step<C: Cluster>(
     } else {
         None
     };
-    let key = ObjectKey {
-        resource: kind.clone(),
-        namespace: namespace.clone(),
-        name: name.clone(),
-    };
-    pass.outcome.external_reads.push(ExternalRead {
+    Ok(ObjectKey {
         resource: kind.clone(),
         namespace,
-        target: ExternalTarget::Name(name),
-    });
-    let current = pass
-        .cluster
-        .get(&key)
-        .await
-        .map_err(|e| pass.cluster_error(format!("read {key} of {id:?}"), e))?;
-    Ok(Ok(match current {
-        Some(current) => {
-            if let Some(uid) = current["metadata"]["uid"].as_str() {
-                walked.external_uids.insert(uid.to_owned());
-            }
-            walked
-                .bindings
-                .insert(id.clone(), resource.types.value_of(&current));
-            Step::Read {
-                found: true,
-                reason: None,
-                items: None,
-            }
-        }
-        None => Step::Read {
-            found: false,
-            items: None,
-            reason: Some(format!(
-                "waiting for external reference {id:?}: {key} not found"
-            )),
-        },
-    }))
+        name: name.to_owned(),
+    })
 }
 
 pub(super) async fn external_collection_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
     walked: &mut Walked,
-) -> StepResult {
+) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
     let kind = resource.resource_type();
     let object = match desired_object(
@@ -96,15 +104,15 @@ pub(super) async fn external_collection_step<C: Cluster>(
         &mut pass.outcome.cel_evaluations,
     ) {
         Ok(object) => object,
-        Err(error) => return Ok(Err(error)),
+        Err(error) => return Ok(error.into()),
     };
     let selector: LabelSelector =
         match serde_json::from_value(object["metadata"]["selector"].clone()) {
             Ok(selector) => selector,
             Err(error) => {
-                return Ok(Ok(Step::Failed(format!(
+                return Ok(Step::Failed(format!(
                     "metadata.selector is not a label selector: {error}"
-                ))));
+                )));
             }
         };
     let namespace = if kind.namespaced {
@@ -133,9 +141,10 @@ pub(super) async fn external_collection_step<C: Cluster>(
     );
     let items = listed.iter().map(|o| resource.types.value_of(o)).collect();
     walked.bindings.insert(id.clone(), Value::list(items));
-    Ok(Ok(Step::Read {
-        found: true,
-        reason: None,
-        items: Some(listed),
-    }))
+    Ok(Step::Read(readiness::of(
+        resource,
+        listed.iter().map(Some),
+        &walked.bindings,
+        &mut pass.outcome.cel_evaluations,
+    )))
 }

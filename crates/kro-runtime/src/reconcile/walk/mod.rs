@@ -3,212 +3,40 @@
 //! current ones. Nothing is written here; the apply step does that.
 
 mod external;
-mod readiness;
 mod render;
+mod walked;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
-use kro_cel::{Activation, Value};
 use kro_graph::builder::{Context, GraphResource, NodeKind};
-use serde_json::Value as Json;
 
-use super::ReconcileError;
-use super::instance::Pass;
-use crate::cluster::{Cluster, ObjectKey};
+use super::outcome::ReconcileError;
+use super::pass::Pass;
+use super::scope::ReadyOnly;
+use crate::cluster::Cluster;
 use crate::desired::{DesiredError, conditions_hold};
 use crate::state::NodeState;
 
 use external::{external_collection_step, external_step};
-use readiness::is_ready;
-pub(super) use readiness::{collection_ready, ready_when_holds};
 use render::{collection_step, resource_step};
+use walked::Step;
+pub(super) use walked::{DesiredObject, NodeRun, Walked};
 
-/// One object a resource wants applied.
-#[derive(Debug, Clone)]
-pub(super) struct DesiredObject {
-    pub key: ObjectKey,
-    /// The object to apply, with kro's labels and annotations.
-    pub object: Json,
-    /// The object as observed before the pass, if it exists.
-    pub current: Option<Json>,
-}
-
-/// What the walk decided for one resource.
-#[derive(Debug, Clone)]
-pub(super) struct NodeRun {
-    pub id: String,
-    pub kind: NodeKind,
-    pub state: NodeState,
-    pub reason: Option<String>,
-    /// The objects to apply (resources and collections only).
-    pub desired: Vec<DesiredObject>,
-    /// Whether the desired objects were computed: false when the resource
-    /// is skipped, waiting or failed.
-    pub rendered: bool,
-    /// Whether dependents may use it: observed and ready, or skipped.
-    pub ready: bool,
-}
-
-/// The result of the walk.
-pub(super) struct Walked {
-    pub nodes: Vec<NodeRun>,
-    /// Some resource waits for data: pruning would delete objects that
-    /// are only missing for now.
-    pub pending: bool,
-    /// A child is being deleted by someone else: nothing is applied until
-    /// it is gone (applying would recreate it half-way through).
-    pub child_deleting: Option<String>,
-    /// The UIDs of the external objects read: never pruned, even when
-    /// they carry this instance's ApplySet label (a resource turned from a
-    /// template into an externalRef).
-    pub external_uids: BTreeSet<String>,
-    /// `schema`, `runtime` and every observed resource, as CEL values.
-    pub bindings: BTreeMap<String, Value>,
-}
-
-/// Variables of a base activation plus a few more (an item's iterators or
-/// `each`), looked up first.
-pub(super) struct Scope<'a> {
-    pub base: &'a BTreeMap<String, Value>,
-    pub extra: Vec<(String, Value)>,
-}
-
-impl Activation for Scope<'_> {
-    fn resolve(&self, name: &str) -> Option<Value> {
-        self.extra
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| self.base.get(name).cloned())
-    }
-}
-
-/// The bindings without the resources in `hidden`.
-struct ReadyOnly<'a> {
-    base: &'a BTreeMap<String, Value>,
-    hidden: &'a [&'a str],
-}
-
-impl Activation for ReadyOnly<'_> {
-    fn resolve(&self, name: &str) -> Option<Value> {
-        if self.hidden.contains(&name) {
-            return None;
-        }
-        self.base.get(name).cloned()
-    }
-}
-
-/// How one resource ended in the walk, before its objects are applied.
-enum Step {
-    Skipped(String),
-    Waiting(String),
-    Failed(String),
-    Rendered(Vec<DesiredObject>),
-    /// An external reference was read (or not found); a selector's
-    /// objects are judged one by one.
-    Read {
-        found: bool,
-        reason: Option<String>,
-        items: Option<Vec<Json>>,
-    },
-}
-
+/// Walks every resource in topological order, each seeing the objects
+/// observed before it; stops early when a child is being deleted.
 pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, ReconcileError> {
     let graph = pass.graph;
-    let mut bindings = BTreeMap::new();
-    bindings.insert(
-        "schema".to_owned(),
-        graph.instance_types.value_of(&pass.instance),
-    );
-    bindings.insert(RUNTIME_VARIABLE.to_owned(), runtime_value());
     let waves: BTreeMap<&str, usize> = graph.dependencies.deletion_waves().into_iter().collect();
-    let mut walked = Walked {
-        nodes: Vec::new(),
-        pending: false,
-        child_deleting: None,
-        external_uids: BTreeSet::new(),
-        bindings,
-    };
-    for id in &graph.topological_order {
-        let Some(resource) = graph.resource(id) else {
-            continue;
-        };
-        let wave = waves.get(id.as_str()).copied().unwrap_or(1);
+    let mut walked = Walked::start(pass);
+    for resource in graph
+        .topological_order
+        .iter()
+        .filter_map(|id| graph.resource(id))
+    {
+        let id = resource.structure.id.as_str();
+        let wave = waves.get(id).copied().unwrap_or(1);
         let step = step(pass, resource, &mut walked, wave).await?;
-        let structure = &resource.structure;
-        let mut node = NodeRun {
-            id: id.clone(),
-            kind: structure.kind,
-            state: NodeState::InProgress,
-            reason: None,
-            desired: Vec::new(),
-            rendered: false,
-            ready: false,
-        };
-        match step {
-            Step::Skipped(reason) => {
-                node.state = NodeState::Skipped;
-                node.reason = Some(reason);
-                node.ready = true;
-            }
-            Step::Waiting(reason) => {
-                walked.pending = true;
-                node.reason = Some(reason);
-            }
-            Step::Failed(reason) => {
-                node.state = NodeState::Error;
-                node.reason = Some(reason);
-            }
-            Step::Rendered(desired) => {
-                node.ready = is_ready(
-                    resource,
-                    &desired,
-                    &walked.bindings,
-                    &mut pass.outcome.cel_evaluations,
-                );
-                node.desired = desired;
-                node.rendered = true;
-            }
-            Step::Read {
-                found,
-                reason,
-                items,
-            } => {
-                let ready = match &items {
-                    Some(items) => collection_ready(
-                        resource,
-                        items.iter().map(Some),
-                        &walked.bindings,
-                        &mut pass.outcome.cel_evaluations,
-                    ),
-                    None if found => ready_when_holds(
-                        resource,
-                        &walked.bindings,
-                        None,
-                        &mut pass.outcome.cel_evaluations,
-                    ),
-                    None => Ok(false),
-                };
-                match ready {
-                    Ok(true) => node.state = NodeState::Synced,
-                    Ok(false) => {
-                        walked.pending = true;
-                        node.state = NodeState::WaitingForReadiness;
-                        node.reason =
-                            Some(reason.unwrap_or_else(|| {
-                                format!("readyWhen of {id:?} does not hold yet")
-                            }));
-                    }
-                    Err(error) => {
-                        node.state = NodeState::Error;
-                        node.reason = Some(error);
-                    }
-                }
-                node.ready = node.state == NodeState::Synced;
-            }
-        }
-        walked.nodes.push(node);
+        walked.record(resource, step, &mut pass.outcome.cel_evaluations);
         if walked.child_deleting.is_some() {
             break;
         }
@@ -224,13 +52,32 @@ async fn step<C: Cluster>(
     walked: &mut Walked,
     wave: usize,
 ) -> Result<Step, ReconcileError> {
+    if let Some(held) = held_back(pass, resource, walked) {
+        return Ok(held);
+    }
+    match resource.structure.kind {
+        NodeKind::Resource => resource_step(pass, resource, walked, wave).await,
+        NodeKind::Collection => collection_step(pass, resource, walked, wave).await,
+        NodeKind::External => external_step(pass, resource, walked).await,
+        NodeKind::ExternalCollection => external_collection_step(pass, resource, walked).await,
+    }
+}
+
+/// How the resource ends before anything of its own is computed: skipped
+/// with a dependency or by its `includeWhen`, or waiting for a dependency.
+/// `None` when it goes on.
+fn held_back<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    walked: &Walked,
+) -> Option<Step> {
     let previous = |dependency: &str| walked.nodes.iter().find(|n| n.id == dependency);
     if let Some(skipped) = resource
         .dependencies
         .iter()
         .find(|d| previous(d).is_some_and(|n| n.state == NodeState::Skipped))
     {
-        return Ok(Step::Skipped(format!(
+        return Some(Step::Skipped(format!(
             "depends on {skipped:?}, which is skipped"
         )));
     }
@@ -247,53 +94,37 @@ async fn step<C: Cluster>(
         base: &walked.bindings,
         hidden: &not_ready,
     };
-    match conditions_hold(
+    let included = conditions_hold(
         resource,
         Context::IncludeWhen,
         &ready_only,
         &mut pass.outcome.cel_evaluations,
-    ) {
-        Ok(true) => {}
-        Ok(false) => return Ok(Step::Skipped("includeWhen is false".to_owned())),
+    );
+    if let Some(excluded) = excluded(resource, included) {
+        return Some(excluded);
+    }
+    not_ready
+        .first()
+        .map(|waiting| Step::Waiting(format!("waiting for {waiting:?} to be ready")))
+}
+
+/// What an `includeWhen` verdict makes of the resource, unless it is
+/// included.
+fn excluded(resource: &GraphResource, included: Result<bool, DesiredError>) -> Option<Step> {
+    match included {
+        Ok(true) => None,
+        Ok(false) => Some(Step::Skipped("includeWhen is false".to_owned())),
         // Data missing from the instance alone will not arrive by waiting:
         // an includeWhen reading only `schema` fails, as upstream, rather
         // than hold pruning off forever.
         Err(error @ DesiredError::Pending { .. }) if reads_only_schema(resource) => {
-            return Ok(Step::Failed(format!("includeWhen: {error}")));
+            Some(Step::Failed(format!("includeWhen: {error}")))
         }
-        Err(DesiredError::Pending { .. }) => {
-            return Ok(Step::Waiting(
-                "includeWhen waits for data of its dependencies".to_owned(),
-            ));
-        }
-        Err(error) => return Ok(Step::Failed(format!("includeWhen: {error}"))),
+        Err(DesiredError::Pending { .. }) => Some(Step::Waiting(
+            "includeWhen waits for data of its dependencies".to_owned(),
+        )),
+        Err(error) => Some(Step::Failed(format!("includeWhen: {error}"))),
     }
-    if let Some(waiting) = resource
-        .dependencies
-        .iter()
-        .find(|d| previous(d).is_some_and(|n| !n.ready))
-    {
-        return Ok(Step::Waiting(format!(
-            "waiting for {waiting:?} to be ready"
-        )));
-    }
-    match resource.structure.kind {
-        NodeKind::Resource => resource_step(pass, resource, walked, wave).await,
-        NodeKind::Collection => collection_step(pass, resource, walked, wave).await,
-        NodeKind::External => external_step(pass, resource, walked).await,
-        NodeKind::ExternalCollection => external_collection_step(pass, resource, walked).await,
-    }
-    .map(|step| match step {
-        Ok(step) => step,
-        Err(error) if error.is_pending() => Step::Waiting(error.to_string()),
-        Err(error) => Step::Failed(error.to_string()),
-    })
-}
-
-type StepResult = Result<Result<Step, DesiredError>, ReconcileError>;
-
-pub(super) fn is_terminating(object: &Json) -> bool {
-    object["metadata"]["deletionTimestamp"].is_string()
 }
 
 /// Whether every `includeWhen` of the resource reads no variable but

@@ -6,21 +6,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::Value;
 use kro_graph::api::metadata::{self, collection_item_labels};
-use kro_graph::builder::{Context, GraphResource};
-use serde_json::{Value as Json, json};
+use kro_graph::builder::{CompiledExpression, Context, GraphResource};
+use serde_json::{Map, Value as Json, json};
 
-use super::{DesiredObject, Scope, Step, StepResult, Walked, is_terminating};
-use crate::cluster::{Cluster, ListScope, ObjectKey};
-use crate::collection::expand;
+use super::walked::{DesiredObject, Step, Walked};
+use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType, is_terminating};
+use crate::collection::{Item, expand};
 use crate::desired::desired_object;
-use crate::reconcile::instance::Pass;
+use crate::reconcile::outcome::ReconcileError;
+use crate::reconcile::pass::Pass;
+use crate::reconcile::scope::Scope;
 
 pub(super) async fn resource_step<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
     walked: &mut Walked,
     wave: usize,
-) -> StepResult {
+) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
     let object = match desired_object(
         resource,
@@ -28,11 +30,11 @@ pub(super) async fn resource_step<C: Cluster>(
         &mut pass.outcome.cel_evaluations,
     ) {
         Ok(object) => object,
-        Err(error) => return Ok(Err(error)),
+        Err(error) => return Ok(error.into()),
     };
     let mut desired = match prepare(pass, resource, object, wave, None) {
         Ok(desired) => desired,
-        Err(message) => return Ok(Ok(Step::Failed(message))),
+        Err(message) => return Ok(Step::Failed(message)),
     };
     let current = pass
         .cluster
@@ -48,7 +50,7 @@ pub(super) async fn resource_step<C: Cluster>(
             .insert(id.clone(), resource.types.value_of(current));
     }
     desired.current = current;
-    Ok(Ok(Step::Rendered(vec![desired])))
+    Ok(Step::Rendered(vec![desired]))
 }
 
 pub(super) async fn collection_step<C: Cluster>(
@@ -56,8 +58,23 @@ pub(super) async fn collection_step<C: Cluster>(
     resource: &GraphResource,
     walked: &mut Walked,
     wave: usize,
-) -> StepResult {
-    let id = &resource.structure.id;
+) -> Result<Step, ReconcileError> {
+    let rendered = items(pass, resource, &walked.bindings)
+        .and_then(|items| render_items(pass, resource, &walked.bindings, wave, items));
+    let mut desired = match rendered {
+        Ok(desired) => desired,
+        Err(step) => return Ok(step),
+    };
+    observe_items(pass, resource, walked, &mut desired).await?;
+    Ok(Step::Rendered(desired))
+}
+
+/// The items of a collection: the product of its `forEach` dimensions.
+fn items<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    bindings: &BTreeMap<String, Value>,
+) -> Result<Vec<Item>, Step> {
     let mut dimensions = Vec::new();
     for expression in resource
         .expressions
@@ -71,71 +88,96 @@ pub(super) async fn collection_step<C: Cluster>(
             .map(|(name, _)| name.clone())
             .unwrap_or_default();
         pass.outcome.cel_evaluations += 1;
-        let values = match expression.compiled.eval(&walked.bindings) {
-            Ok(Value::List(items)) => items.iter().map(Value::to_json).collect(),
-            Ok(Value::Null) => {
-                return Ok(Ok(Step::Failed(format!(
-                    "forEach {name:?}: `${{{}}}` returned null, expected list",
-                    expression.source
-                ))));
-            }
-            Ok(other) => {
-                return Ok(Ok(Step::Failed(format!(
-                    "forEach {name:?}: `${{{}}}` returned {}, expected list",
-                    expression.source,
-                    other.type_name()
-                ))));
-            }
-            Err(error) if error.is_missing_data() => {
-                return Ok(Ok(Step::Waiting(format!(
-                    "forEach {name:?}: `${{{}}}`: {error}",
-                    expression.source
-                ))));
-            }
-            Err(error) => {
-                return Ok(Ok(Step::Failed(format!(
-                    "forEach {name:?}: `${{{}}}`: {error}",
-                    expression.source
-                ))));
-            }
-        };
-        let values: Result<Vec<Json>, _> = values;
-        match values {
-            Ok(values) => dimensions.push((name, values)),
-            Err(error) => return Ok(Ok(Step::Failed(format!("forEach {name:?}: {error}")))),
-        }
+        let values = dimension(&name, expression, bindings)?;
+        dimensions.push((name, values));
     }
-    let items = match expand(&dimensions, pass.options.max_collection_size) {
-        Ok(items) => items,
-        Err(error) => return Ok(Ok(Step::Failed(error.to_string()))),
+    expand(&dimensions, pass.options.max_collection_size)
+        .map_err(|error| Step::Failed(error.to_string()))
+}
+
+/// The values of one `forEach` dimension: its expression must return a
+/// list.
+fn dimension(
+    name: &str,
+    expression: &CompiledExpression,
+    bindings: &BTreeMap<String, Value>,
+) -> Result<Vec<Json>, Step> {
+    let source = &expression.source;
+    let items = match expression.compiled.eval(bindings) {
+        Ok(Value::List(items)) => items,
+        Ok(Value::Null) => {
+            return Err(Step::Failed(format!(
+                "forEach {name:?}: `${{{source}}}` returned null, expected list"
+            )));
+        }
+        Ok(other) => {
+            return Err(Step::Failed(format!(
+                "forEach {name:?}: `${{{source}}}` returned {}, expected list",
+                other.type_name()
+            )));
+        }
+        Err(error) if error.is_missing_data() => {
+            return Err(Step::Waiting(format!(
+                "forEach {name:?}: `${{{source}}}`: {error}"
+            )));
+        }
+        Err(error) => {
+            return Err(Step::Failed(format!(
+                "forEach {name:?}: `${{{source}}}`: {error}"
+            )));
+        }
     };
+    items
+        .iter()
+        .map(Value::to_json)
+        .collect::<Result<Vec<Json>, _>>()
+        .map_err(|error| Step::Failed(format!("forEach {name:?}: {error}")))
+}
+
+/// One desired object per item, with the item's iterators bound. Two items
+/// with the same identity fail the resource.
+fn render_items<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    bindings: &BTreeMap<String, Value>,
+    wave: usize,
+    items: Vec<Item>,
+) -> Result<Vec<DesiredObject>, Step> {
     let size = items.len();
     let mut desired = Vec::with_capacity(size);
     let mut identities = BTreeSet::new();
     for (index, item) in items.into_iter().enumerate() {
         let scope = Scope {
-            base: &walked.bindings,
+            base: bindings,
             extra: item
                 .iter()
                 .map(|(name, value)| (name.clone(), Value::from_json(value)))
                 .collect(),
         };
-        let object = match desired_object(resource, &scope, &mut pass.outcome.cel_evaluations) {
-            Ok(object) => object,
-            Err(error) => return Ok(Err(error)),
-        };
-        let prepared = match prepare(pass, resource, object, wave, Some((index, size))) {
-            Ok(prepared) => prepared,
-            Err(message) => return Ok(Ok(Step::Failed(message))),
-        };
+        let object = desired_object(resource, &scope, &mut pass.outcome.cel_evaluations)?;
+        let prepared =
+            prepare(pass, resource, object, wave, Some((index, size))).map_err(Step::Failed)?;
         if !identities.insert(prepared.key.clone()) {
-            return Ok(Ok(Step::Failed(format!(
+            return Err(Step::Failed(format!(
                 "identity collision: duplicate identity: {}",
                 identity_text(&prepared.key)
-            ))));
+            )));
         }
         desired.push(prepared);
     }
+    Ok(desired)
+}
+
+/// Reads the current items (listed by instance and node id, in every
+/// namespace) into their desired items, and binds them in collection order
+/// once every item exists.
+async fn observe_items<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    walked: &mut Walked,
+    desired: &mut [DesiredObject],
+) -> Result<(), ReconcileError> {
+    let id = &resource.structure.id;
     let selector = LabelSelector {
         match_labels: Some(BTreeMap::from([
             (metadata::INSTANCE_ID.to_owned(), pass.identity.uid.clone()),
@@ -166,7 +208,7 @@ pub(super) async fn collection_step<C: Cluster>(
     // The list comes in namespace/name order; dependents see the items in
     // the order of the collection.
     let mut observed = Vec::new();
-    for item in &mut desired {
+    for item in desired.iter_mut() {
         let current = by_key.remove(&(item.key.namespace.clone(), item.key.name.clone()));
         if let Some(current) = &current {
             if is_terminating(current) {
@@ -179,7 +221,7 @@ pub(super) async fn collection_step<C: Cluster>(
     if observed.len() == desired.len() {
         walked.bindings.insert(id.clone(), Value::list(observed));
     }
-    Ok(Ok(Step::Rendered(desired)))
+    Ok(())
 }
 
 /// Gives a rendered object its namespace, key, labels and annotations.
@@ -194,26 +236,7 @@ fn prepare<C: Cluster>(
         return Err("the rendered object has no metadata".to_owned());
     };
     let kind = resource.resource_type();
-    let namespace = if kind.namespaced {
-        match metadata.get("namespace").and_then(Json::as_str) {
-            Some(namespace) if !namespace.is_empty() => Some(namespace.to_owned()),
-            _ => match &pass.identity.namespace {
-                Some(namespace) => {
-                    metadata.insert("namespace".into(), json!(namespace));
-                    Some(namespace.clone())
-                }
-                None => {
-                    return Err(
-                        "must resolve metadata.namespace when the instance is cluster-scoped"
-                            .to_owned(),
-                    );
-                }
-            },
-        }
-    } else {
-        metadata.remove("namespace");
-        None
-    };
+    let namespace = namespace_of(pass, kind, metadata)?;
     let name = match metadata.get("name").and_then(Json::as_str) {
         Some(name) if !name.is_empty() => name.to_owned(),
         _ => return Err("metadata.name is empty".to_owned()),
@@ -222,6 +245,45 @@ fn prepare<C: Cluster>(
     if let Some((index, size)) = item {
         labels.extend(collection_item_labels(index, size));
     }
+    mark(metadata, labels, wave);
+    Ok(DesiredObject {
+        key: ObjectKey {
+            resource: kind.clone(),
+            namespace,
+            name,
+        },
+        object,
+        current: None,
+    })
+}
+
+/// The object's namespace: its own, else the instance's, for namespaced
+/// kinds (written into `metadata`); none, and removed, for the others.
+fn namespace_of<C: Cluster>(
+    pass: &Pass<'_, C>,
+    kind: &ResourceType,
+    metadata: &mut Map<String, Json>,
+) -> Result<Option<String>, String> {
+    if !kind.namespaced {
+        metadata.remove("namespace");
+        return Ok(None);
+    }
+    if let Some(namespace) = metadata.get("namespace").and_then(Json::as_str)
+        && !namespace.is_empty()
+    {
+        return Ok(Some(namespace.to_owned()));
+    }
+    let Some(namespace) = &pass.identity.namespace else {
+        return Err(
+            "must resolve metadata.namespace when the instance is cluster-scoped".to_owned(),
+        );
+    };
+    metadata.insert("namespace".into(), json!(namespace));
+    Ok(Some(namespace.clone()))
+}
+
+/// Adds kro's labels and the deletion wave to an object's metadata.
+fn mark(metadata: &mut Map<String, Json>, labels: BTreeMap<String, String>, wave: usize) {
     let label_map = metadata
         .entry("labels")
         .or_insert_with(|| json!({}))
@@ -238,15 +300,6 @@ fn prepare<C: Cluster>(
     if let Some(annotations) = annotations {
         annotations.insert(metadata::APPLY_ORDER.into(), json!(wave.to_string()));
     }
-    Ok(DesiredObject {
-        key: ObjectKey {
-            resource: kind.clone(),
-            namespace,
-            name,
-        },
-        object,
-        current: None,
-    })
 }
 
 fn identity_text(key: &ObjectKey) -> String {

@@ -1,23 +1,19 @@
-//! The instance side of a pass: who the instance is, and the metadata kro
-//! keeps on it (finalizer, labels, ApplySet inventory).
+//! The state of one pass ([`Pass`]), shared by its steps: the graph, the
+//! cluster, the instance as last stored and who it is, and the outcome
+//! being built; with the one write of the metadata kro keeps on the
+//! instance (finalizer, labels, and the ApplySet annotations that
+//! `applyset` computes).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use kro_graph::api::field_managers;
-use kro_graph::api::metadata::{self, GroupKind, InstanceIdentity};
+use kro_graph::api::metadata::{self, InstanceIdentity};
 use kro_graph::builder::Graph;
 use serde_json::{Map, Value, json};
 
-use super::applyset::inventory_annotations;
-use super::{Options, Outcome, ReconcileError};
-use crate::cluster::{Cluster, ClusterError};
-
-/// The ApplySet inventory recorded on an instance.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Inventory {
-    pub group_kinds: BTreeSet<GroupKind>,
-    pub namespaces: BTreeSet<String>,
-}
+use super::options::Options;
+use super::outcome::{Outcome, ReconcileError};
+use crate::cluster::{Cluster, ClusterError, is_terminating};
 
 /// The state shared by the steps of one pass.
 pub(super) struct Pass<'a, C> {
@@ -30,7 +26,7 @@ pub(super) struct Pass<'a, C> {
     pub identity: InstanceIdentity,
     pub outcome: Outcome,
     /// The hash of the children left by the last complete prune, kept in
-    /// the instance's metadata (see `apply::prune_needed`).
+    /// the instance's metadata (see `applyset::prune_needed`).
     pub applied_set: Option<String>,
 }
 
@@ -103,7 +99,7 @@ impl<'a, C: Cluster> Pass<'a, C> {
     }
 
     pub fn is_deleting(&self) -> bool {
-        self.instance["metadata"]["deletionTimestamp"].is_string()
+        is_terminating(&self.instance)
     }
 
     pub fn is_suspended(&self) -> bool {
@@ -118,89 +114,15 @@ impl<'a, C: Cluster> Pass<'a, C> {
             .is_some_and(|f| f.iter().any(|f| f == metadata::FINALIZER))
     }
 
-    /// The inventory recorded in the instance's annotations; `None` when
-    /// the instance was never managed, `Err` when it was edited into
-    /// something unusable.
-    pub fn recorded_inventory(&self) -> Result<Option<Inventory>, String> {
-        let annotations = &self.instance["metadata"]["annotations"];
-        let Some(tooling) = annotations[metadata::APPLYSET_TOOLING].as_str() else {
-            let partial = [
-                metadata::APPLYSET_GROUP_KINDS,
-                metadata::APPLYSET_ADDITIONAL_NAMESPACES,
-                metadata::APPLYSET_INVENTORY_HASH,
-            ]
-            .iter()
-            .any(|key| !annotations[*key].is_null())
-                || !self.instance["metadata"]["labels"][metadata::APPLYSET_ID].is_null();
-            if partial {
-                return Err("the ApplySet tooling annotation is missing".to_owned());
-            }
-            return Ok(None);
-        };
-        if !tooling.starts_with("kro/") {
-            return Err(format!("the ApplySet tooling is {tooling:?}, not kro's"));
-        }
-        let id = self.instance["metadata"]["labels"][metadata::APPLYSET_ID].as_str();
-        if id != Some(self.identity.applyset_id().as_str()) {
-            return Err("the ApplySet id label does not match the instance".to_owned());
-        }
-        let kinds = annotations[metadata::APPLYSET_GROUP_KINDS]
-            .as_str()
-            .ok_or("the ApplySet group-kinds annotation is missing")?;
-        let namespaces = annotations[metadata::APPLYSET_ADDITIONAL_NAMESPACES]
-            .as_str()
-            .unwrap_or_default();
-        let inventory = Inventory {
-            group_kinds: split(kinds).map(parse_group_kind).collect(),
-            namespaces: split(namespaces).map(str::to_owned).collect(),
-        };
-        if let Some(hash) = annotations[metadata::APPLYSET_INVENTORY_HASH].as_str() {
-            let expected = self.inventory_annotations(&inventory);
-            if expected
-                .get(metadata::APPLYSET_INVENTORY_HASH)
-                .map(String::as_str)
-                != Some(hash)
-            {
-                return Err("the ApplySet inventory hash does not match its annotations".to_owned());
-            }
-        }
-        Ok(Some(inventory))
-    }
-
-    pub fn inventory_annotations(&self, inventory: &Inventory) -> BTreeMap<String, String> {
-        inventory_annotations(
-            &self.identity.applyset_id(),
-            &inventory.group_kinds,
-            &inventory.namespaces,
-            self.identity.namespace.as_deref(),
-        )
-    }
-
-    /// Makes sure the instance carries kro's finalizer, labels and an
-    /// inventory, writing them in one apply when any is missing. The
-    /// inventory comes with the finalizer so that deletion can always find
-    /// the children (there are none before it is written). An inventory
-    /// edited into something unusable is not overwritten: the children it
-    /// names would be forgotten. The problem is returned instead.
-    pub async fn ensure_managed(&mut self) -> Result<Result<(), String>, ReconcileError> {
-        match self.recorded_inventory() {
-            Ok(inventory) => {
-                self.write_metadata(&inventory.unwrap_or_default()).await?;
-                Ok(Ok(()))
-            }
-            Err(problem) => Ok(Err(format!("invalid ApplySet inventory: {problem}"))),
-        }
-    }
-
-    /// Applies the instance metadata kro owns, unless it is already there.
-    pub async fn write_metadata(&mut self, inventory: &Inventory) -> Result<(), ReconcileError> {
+    /// Applies the instance metadata kro owns (its labels, its finalizer and
+    /// `annotations`, the ApplySet's), unless it is already there.
+    pub async fn write_metadata(
+        &mut self,
+        annotations: BTreeMap<String, String>,
+    ) -> Result<(), ReconcileError> {
         let labels = self
             .identity
             .instance_labels(&self.graph.rgd, &self.options.rgd_uid);
-        let mut annotations = self.inventory_annotations(inventory);
-        if let Some(hash) = &self.applied_set {
-            annotations.insert(metadata::APPLIED_SET_HASH.to_owned(), hash.clone());
-        }
         let current = &self.instance["metadata"];
         let has = |field: &str, wanted: &BTreeMap<String, String>| {
             wanted
@@ -239,22 +161,5 @@ impl<'a, C: Cluster> Pass<'a, C> {
             self.instance = stored;
         }
         Ok(())
-    }
-}
-
-fn split(list: &str) -> impl Iterator<Item = &str> {
-    list.split(',').map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn parse_group_kind(text: &str) -> GroupKind {
-    match text.split_once('.') {
-        Some((kind, group)) => GroupKind {
-            group: group.to_owned(),
-            kind: kind.to_owned(),
-        },
-        None => GroupKind {
-            group: String::new(),
-            kind: text.to_owned(),
-        },
     }
 }
