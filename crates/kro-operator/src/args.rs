@@ -409,8 +409,8 @@ mod tests {
         assert_eq!(
             args.feature_gates,
             FeatureGates {
-                cel_omit_function: false,
-                instance_condition_events: true
+                instance_condition_events: true,
+                ..FeatureGates::default()
             }
         );
         assert!(parse(&["--feature-gates=Nope=true"]).is_err());

@@ -152,6 +152,7 @@ impl Controllers {
                 requeue_interval: args.instance_requeue_interval,
                 max_collection_size: args.rgd_max_collection_size,
                 condition_events: args.feature_gates.instance_condition_events,
+                condition_metrics: args.feature_gates.instance_condition_metrics,
             },
         );
         let queue_config = dynamic::QueueConfig {
