@@ -1,5 +1,7 @@
 //! The plain install manifests under `deploy/`, rendered from the Helm chart
-//! `charts/kro` by a `helm` built from its Go module (`tools/helm`).
+//! `charts/kro` by a `helm` built from its Go module (`tools/helm`); and the
+//! chart's checks: `helm lint`, a rendering with an upstream-style values
+//! file (`charts/kro/ci/`) that unit tests read, and values it must refuse.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,24 +17,58 @@ const CHART: &str = "charts/kro";
 const RELEASE: &str = "kro";
 const NAMESPACE: &str = "kro-system";
 
-/// One rendered manifest: a file under `deploy/` and the values it is
-/// rendered with, on top of the chart's defaults.
+/// One rendered file and the values it is rendered with, on top of the
+/// chart's defaults: a values file, then `--set` values.
 struct Variant {
     file: &'static str,
+    values: Option<&'static str>,
     set: &'static [&'static str],
+    /// An install manifest (with the Namespace the chart's namespace flag
+    /// would create), or a rendering kept for tests.
+    install: bool,
 }
 
-/// Every rendered manifest. Each is rendered without Helm's own labels: a
-/// `kubectl apply` does not make Helm manage the objects.
-const VARIANTS: [Variant; 2] = [
+/// Every rendered file. The install manifests are rendered without Helm's
+/// own labels: a `kubectl apply` does not make Helm manage the objects.
+const VARIANTS: [Variant; 3] = [
     Variant {
         file: "deploy/kro.yaml",
+        values: None,
         set: &["helmLabels=false"],
+        install: true,
     },
     Variant {
         file: "deploy/kro-aggregation.yaml",
+        values: None,
         set: &["helmLabels=false", "rbac.mode=aggregation"],
+        install: true,
     },
+    Variant {
+        file: "charts/kro/ci/upstream-values.rendered.yaml",
+        values: Some("charts/kro/ci/upstream-values.yaml"),
+        set: &[],
+        install: false,
+    },
+];
+
+/// Values the chart must refuse, each with a part of the message it fails
+/// with: unknown keys (so that a typo is not ignored) and upstream's keys
+/// this operator cannot honour.
+const REFUSED: [(&[&str], &str); 5] = [
+    (&["config.noSuchFlag=1"], "noSuchFlag"),
+    (&["noSuchKey=1"], "noSuchKey"),
+    (&["image.ko=true"], "image.ko"),
+    (
+        &[
+            "debug.pprof.enabled=true",
+            "debug.pprof.service.enabled=true",
+        ],
+        "no pprof endpoint",
+    ),
+    (
+        &["config.logFormat=json", "config.logEncoder=console"],
+        "set one",
+    ),
 ];
 
 /// `cargo xtask manifests [--check]`.
@@ -55,6 +91,9 @@ pub fn run_all(check: bool) -> Result<()> {
             .current_dir(&root)
             .args(["lint", "--strict", CHART, "--set"])
             .arg(format!("rbac.mode={mode}")))?;
+    }
+    for (set, message) in REFUSED {
+        refused(&helm, &root, set, message)?;
     }
     let mut stale = Vec::new();
     for variant in &VARIANTS {
@@ -98,27 +137,73 @@ fn build_helm() -> Result<PathBuf> {
     Ok(helm)
 }
 
-/// `helm template` of one variant, CRDs included, after a header and the
-/// Namespace that `helm install --create-namespace` would make.
-fn render(helm: &Path, root: &Path, variant: &Variant) -> Result<String> {
+/// `helm template` of the chart with `values` and `set`.
+fn template(
+    helm: &Path,
+    root: &Path,
+    values: Option<&str>,
+    set: &[&str],
+    include_crds: bool,
+) -> Command {
     let mut command = Command::new(helm);
-    command.current_dir(root).args([
-        "template",
-        RELEASE,
-        CHART,
-        "--namespace",
-        NAMESPACE,
-        "--include-crds",
-    ]);
-    for value in variant.set {
+    command
+        .current_dir(root)
+        .args(["template", RELEASE, CHART, "--namespace", NAMESPACE]);
+    if include_crds {
+        command.arg("--include-crds");
+    }
+    if let Some(file) = values {
+        command.args(["--values", file]);
+    }
+    for value in set {
         command.args(["--set", value]);
     }
-    let body = output(&mut command)?;
+    command
+}
+
+/// Fails unless rendering with `set` fails with `message`.
+fn refused(helm: &Path, root: &Path, set: &[&str], message: &str) -> Result<()> {
+    let out = template(helm, root, None, set, false)
+        .output()
+        .context("run helm template")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() || !stderr.contains(message) {
+        bail!(
+            "{CHART} with {} must fail with a message containing {message:?}; got {}: {stderr}",
+            set.join(" "),
+            out.status
+        );
+    }
+    Ok(())
+}
+
+/// `helm template` of one variant: an install manifest (CRDs included,
+/// after a header and the Namespace that `helm install --create-namespace`
+/// would make), or a rendering kept for tests.
+fn render(helm: &Path, root: &Path, variant: &Variant) -> Result<String> {
+    let body = output(&mut template(
+        helm,
+        root,
+        variant.values,
+        variant.set,
+        variant.install,
+    ))?;
+    let values = variant
+        .values
+        .into_iter()
+        .chain(variant.set.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !variant.install {
+        return Ok(format!(
+            "# Rendered by `cargo xtask manifests` from {CHART}, release {RELEASE}, namespace {NAMESPACE},\n\
+             # values: {values}; do not edit. Read by tests, not an install manifest.\n{body}\n"
+        ));
+    }
     let header = format!(
         "# Rendered by `cargo xtask manifests` from {CHART}, release {RELEASE}, namespace {NAMESPACE},\n\
-         # values: {}; do not edit.\n\
+         # values: {values}; do not edit.\n\
          # Install: kubectl apply --server-side -f {}\n",
-        variant.set.join(" "),
         variant.file,
     );
     // The Namespace; the operator's pods meet the `restricted` Pod

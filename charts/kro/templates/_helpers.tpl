@@ -33,8 +33,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ include "kro.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: kro
-{{- if .Values.helmLabels }}
+{{- if and .Values.helmLabels .Values.metadata.includeManagedBy }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+{{- if and .Values.helmLabels .Values.metadata.includeHelmChart }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- with .Values.additionalLabels }}
@@ -86,23 +88,29 @@ Call with (list $ "flag-name" "path.under.config" kind), kind being:
   files as floats, which print as 1e+06 from a million on, so whole floats
   are printed as integers here;
 - "number": any decimal number.
+A missing value fails; with a fifth element, true, it renders nothing
+instead (flags passed only when their value is set).
 */}}
 {{- define "kro.flag" -}}
 {{- $root := index . 0 }}
 {{- $flag := index . 1 }}
 {{- $path := index . 2 }}
 {{- $kind := index . 3 }}
+{{- $optional := and (gt (len .) 4) (index . 4) }}
 {{- $name := printf "config.%s" $path }}
 {{- $value := $root.Values.config }}
 {{- range splitList "." $path }}
-{{- if not (kindIs "map" $value) }}
-{{- fail (printf "%s is missing" $name) }}
-{{- end }}
+{{- if kindIs "map" $value }}
 {{- $value = index $value . }}
+{{- else }}
+{{- $value = "" }}
 {{- end }}
-{{- if kindIs "invalid" $value }}
+{{- end }}
+{{- if or (kindIs "invalid" $value) (eq (toString $value) "") }}
+{{- if not $optional }}
 {{- fail (printf "%s is missing" $name) }}
 {{- end }}
+{{- else }}
 {{- $text := toString $value }}
 {{- if eq $kind "duration" }}
 {{- if not (regexMatch "^(0|(([0-9]+[.]?[0-9]*|[.][0-9]+)(ns|us|µs|ms|s|m|h))+)$" $text) }}
@@ -125,6 +133,7 @@ Call with (list $ "flag-name" "path.under.config" kind), kind being:
 {{- fail (printf "kro.flag: unknown kind %q" $kind) }}
 {{- end }}
 {{- printf "--%s=%s" $flag $text | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -160,8 +169,29 @@ string, passed as it is. Empty when no gate is set.
 {{- if not (has .Values.rbac.mode (list "unrestricted" "aggregation")) }}
 {{- fail (printf "rbac.mode must be unrestricted or aggregation, got %q" .Values.rbac.mode) }}
 {{- end }}
-{{- if not (has .Values.config.logFormat (list "text" "json")) }}
+{{- if not (has (.Values.config.logFormat | default "") (list "" "text" "json")) }}
 {{- fail (printf "config.logFormat must be text or json, got %q" .Values.config.logFormat) }}
+{{- end }}
+{{- if not (has (lower (.Values.config.logEncoder | default "")) (list "" "console" "json")) }}
+{{- fail (printf "config.logEncoder must be console or json, got %q" .Values.config.logEncoder) }}
+{{- end }}
+{{- if and .Values.config.logFormat .Values.config.logEncoder }}
+{{- fail "config.logFormat and config.logEncoder (upstream's name) set the same flag: set one" }}
+{{- end }}
+{{- if not (has (kindOf .Values.config.development) (list "invalid" "bool")) }}
+{{- fail (printf "config.development must be true or false, got %v" .Values.config.development) }}
+{{- end }}
+{{- if .Values.image.ko }}
+{{- fail "image.ko: this operator is not a Go program that ko can build; build its image with the Dockerfile and set image.repository and image.tag" }}
+{{- end }}
+{{- if and .Values.debug.pprof.enabled .Values.debug.pprof.service.enabled }}
+{{- fail "debug.pprof.service.enabled: there is no pprof endpoint to expose here; profile the operator with a sampling profiler such as perf, and watch /metrics" }}
+{{- end }}
+{{- $metricsPort := include "kro.port" (list "config.metricsBindAddress" .Values.config.metricsBindAddress) }}
+{{- with .Values.deployment.containerPort }}
+{{- if and $metricsPort (ne (toString .) $metricsPort) }}
+{{- fail (printf "deployment.containerPort (%v) must be the port of config.metricsBindAddress (%s): the container's metrics port comes from it" . $metricsPort) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.metrics.service.create (not (include "kro.port" (list "config.metricsBindAddress" .Values.config.metricsBindAddress))) }}
 {{- fail "metrics.service.create needs config.metricsBindAddress to be on (not 0)" }}

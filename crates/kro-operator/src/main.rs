@@ -8,21 +8,25 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use kro_operator::args::Args;
+use kro_operator::args::logging::FATAL_TARGET;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    if let Err(e) = kro_operator::telemetry::init(&args.log_level, args.log_format) {
+    let args = Args::parse_command_line(std::env::args_os());
+    if let Err(e) = kro_operator::telemetry::init_with(&args.logging.settings()) {
         eprintln!("kro-operator: {e:#}");
         return ExitCode::from(2);
     }
+    // Upstream's flags that change nothing here are accepted, and said so.
+    for warning in args.without_effect() {
+        tracing::warn!("{warning}");
+    }
     let shutdown = CancellationToken::new();
     if let Err(e) = stop_on_signals(shutdown.clone()) {
-        tracing::error!("{e:#}");
+        tracing::error!(target: FATAL_TARGET, "{e:#}");
         return ExitCode::FAILURE;
     }
     match kro_operator::run(args, shutdown).await {
@@ -30,8 +34,9 @@ async fn main() -> ExitCode {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
+        // The line `--log-level=panic` keeps.
         Err(e) => {
-            tracing::error!("{e:#}");
+            tracing::error!(target: FATAL_TARGET, "{e:#}");
             ExitCode::FAILURE
         }
     }

@@ -5,6 +5,8 @@
 //! encoder adds it (and a name that already has it panics in debug
 //! builds).
 
+pub mod condition_durations;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
@@ -15,6 +17,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use self::condition_durations::ConditionDurations;
 
 /// Labels of `kro_build_info`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -171,6 +175,9 @@ pub struct Metrics {
     pub child_applies: Family<GvrLabels, Counter>,
     /// Children deleted by instance reconciles: pruned, or in deletion.
     pub child_deletes: Family<GvrLabels, Counter>,
+    /// How long each instance condition has had its status (the
+    /// `InstanceConditionMetrics` gate; empty without it).
+    pub instance_conditions: ConditionDurations,
 }
 
 impl Metrics {
@@ -210,6 +217,7 @@ impl Metrics {
             cel_evaluations: Family::default(),
             child_applies: Family::default(),
             child_deletes: Family::default(),
+            instance_conditions: ConditionDurations::default(),
         };
         let m = &metrics;
         registry.register("kro_build_info", "The operator's version", build);
@@ -338,6 +346,7 @@ impl Metrics {
             "Children deleted by instance reconciles",
             m.child_deletes.clone(),
         );
+        registry.register_collector(Box::new(m.instance_conditions.clone()));
         Self {
             registry: Arc::new(registry),
             ..metrics

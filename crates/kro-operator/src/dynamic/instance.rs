@@ -1,6 +1,7 @@
 //! One instance reconcile: read the instance, run the runtime's pass, and
-//! turn its outcome into a queue verdict, routing indexes, metrics and
-//! (with the `InstanceConditionEvents` gate) Kubernetes events.
+//! turn its outcome into a queue verdict, routing indexes, metrics,
+//! (with the `InstanceConditionEvents` gate) Kubernetes events and (with
+//! the `InstanceConditionMetrics` gate) condition durations and log lines.
 //!
 //! Everything inside one instance (finalizer, labels, ApplySet, applies,
 //! pruning, status, deletion waves, suspension) is the runtime's.
@@ -18,6 +19,7 @@ use serde_json::Value;
 use super::queue::{Reconcile, Verdict};
 use super::{Dynamic, Handler};
 use crate::cluster::KubeCluster;
+use crate::metrics::condition_durations::InstanceId;
 use crate::metrics::{GvrLabels, InstanceTransitionLabels, gvr_label};
 
 /// The instance settings that come from the flags.
@@ -30,6 +32,8 @@ pub struct InstanceConfig {
     pub max_collection_size: usize,
     /// The `InstanceConditionEvents` gate.
     pub condition_events: bool,
+    /// The `InstanceConditionMetrics` gate.
+    pub condition_metrics: bool,
 }
 
 /// Reconciles instances for [`super::queue::run`].
@@ -65,7 +69,7 @@ impl InstanceReconciler {
             Ok(Some(instance)) => instance,
             // Deleted: its finalizer was released by an earlier pass.
             Ok(None) => {
-                self.dynamic.forget_instance(key);
+                self.forget(handler, key);
                 return Verdict::Done;
             }
             Err(e) => return Verdict::Retry(format!("read {object}: {e}")),
@@ -82,13 +86,26 @@ impl InstanceReconciler {
         };
         self.count(handler, &outcome);
         if outcome.finalized {
-            self.dynamic.forget_instance(key);
+            self.forget(handler, key);
         } else {
             self.dynamic
                 .set_external_reads(key, outcome.external_reads.clone());
         }
         self.report_transitions(handler, &instance, &outcome).await;
+        if self.config.condition_metrics {
+            self.record_conditions(handler, key, &outcome);
+        }
         self.verdict(&outcome)
+    }
+
+    /// Forgets an instance that is gone: what it read, and its condition
+    /// series.
+    fn forget(&self, handler: &Handler, key: &ObjectKey) {
+        self.dynamic.forget_instance(key);
+        self.dynamic
+            .metrics()
+            .instance_conditions
+            .forget_instance(&instance_id(handler, key));
     }
 
     /// What the pass did, in the metrics.
@@ -165,6 +182,32 @@ impl InstanceReconciler {
         }
     }
 
+    /// The `InstanceConditionMetrics` gate: the conditions' durations, and
+    /// a debug line per condition whose status changed (upstream logs them
+    /// at verbosity 2). The pass's span names the instance.
+    fn record_conditions(&self, handler: &Handler, key: &ObjectKey, outcome: &Outcome) {
+        let conditions = outcome
+            .computed_status
+            .get("conditions")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        self.dynamic.metrics().instance_conditions.record(
+            instance_id(handler, key),
+            conditions,
+            jiff::Timestamp::now(),
+        );
+        for transition in &outcome.transitions {
+            tracing::debug!(
+                condition_type = %transition.condition_type,
+                old_status = transition.from.as_deref().unwrap_or("none"),
+                new_status = %transition.to,
+                reason = %transition.reason,
+                "condition transitioned"
+            );
+        }
+    }
+
     fn recorder(&self, handler: &Handler) -> Recorder {
         let controller = format!(
             "kro/{}-controller",
@@ -210,6 +253,15 @@ fn event(transition: &ConditionTransition) -> Event {
         )),
         action: "Reconcile".to_owned(),
         secondary: None,
+    }
+}
+
+/// An instance as the condition metric labels it.
+fn instance_id(handler: &Handler, key: &ObjectKey) -> InstanceId {
+    InstanceId {
+        gvr: gvr_label(handler.kind()),
+        namespace: key.namespace.clone().unwrap_or_default(),
+        name: key.name.clone(),
     }
 }
 

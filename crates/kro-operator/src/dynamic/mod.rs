@@ -133,6 +133,8 @@ impl Dynamic {
         let mut state = self.inner.state();
         if let Some(handler) = state.registry.deregister(rgd_name) {
             state.router.forget_kind(handler.kind());
+            let gvr = gvr_label(handler.kind());
+            self.inner.metrics.instance_conditions.forget_kind(&gvr);
         }
         state.watches.release_owner(&registry::owner(rgd_name));
         self.update_gauges(&state);

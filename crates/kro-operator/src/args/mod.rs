@@ -1,17 +1,32 @@
-//! Command-line flags, with upstream kro's names and defaults
-//! (`cmd/controller/main.go`).
+//! Command-line flags, with upstream kro's names, defaults and syntax
+//! (`cmd/controller/main.go`, and the zap and kubeconfig flags
+//! controller-runtime adds), so that upstream's command lines and Helm
+//! values start this operator.
 //!
-//! Only flags that do something are here; the others arrive with the code
-//! that uses them (see `docs/operator.md`).
+//! Each upstream flag does here what it does there, or is mapped to ours
+//! ([`logging`]), or is accepted without effect and named in a warning at
+//! startup ([`inert`], and `--leader-election-retry-period`);
+//! `docs/operator.md` lists them all.
 
-use std::fmt;
+pub mod inert;
+pub mod logging;
+pub mod values;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgAction, CommandFactory, Parser};
 use kro_graph::feature_gates::{self, FeatureGates, parse_feature_gates};
 
 use crate::client::RateLimit;
+
+pub use self::logging::{LogFormat, LogSettings};
+pub use self::values::{BindAddress, parse_bind_address, parse_bool, parse_duration, parse_qps};
+
+/// `--leader-election-retry-period` when not given, upstream's.
+const DEFAULT_RETRY_PERIOD: Duration = Duration::from_secs(2);
 
 /// Kubernetes operator for kro ResourceGraphDefinitions.
 #[derive(Debug, Clone, Parser)]
@@ -43,7 +58,9 @@ pub struct Args {
 
     /// Elect a leader with the Lease `controller.kro.run` before
     /// reconciling, so that only one replica acts.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false",
+          value_parser = parse_bool, action = ArgAction::Set)]
     pub leader_elect: bool,
 
     /// Namespace of the leader-election Lease; empty: the namespace of the
@@ -61,21 +78,12 @@ pub struct Args {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub leader_election_renew_deadline: Duration,
 
-    /// Accepted for compatibility with upstream's flags and Helm values,
-    /// and checked (positive, less than the renew deadline), but the lease
-    /// manager schedules its own retries: a candidate tries again when the
-    /// current Lease expires.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub leader_election_retry_period: Duration,
-
-    /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or
-    /// `tracing` directives such as `info,kro_operator=debug`.
-    #[arg(long, default_value = "info")]
-    pub log_level: String,
-
-    /// Log format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// Accepted for upstream's flags and Helm values, and checked
+    /// (positive, less than the renew deadline; default 2s), but without
+    /// effect, which a warning says: the lease manager schedules its own
+    /// retries, a standby trying again when the Lease it saw expires.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub leader_election_retry_period: Option<Duration>,
 
     /// How long shutdown may take after SIGTERM or SIGINT before the
     /// process exits anyway.
@@ -84,7 +92,9 @@ pub struct Args {
 
     /// Delete an RGD's generated CRD (and so every instance of it) when the
     /// RGD is deleted. Off: the CRD and its instances stay.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false",
+          value_parser = parse_bool, action = ArgAction::Set)]
     pub allow_crd_deletion: bool,
 
     /// How many RGDs are reconciled at once.
@@ -152,98 +162,14 @@ pub struct Args {
     /// it. Empty: every RGD.
     #[arg(long, default_value = "", hide = true)]
     pub rgd_selector: String,
-}
 
-/// Parses `--client-qps`: any number but NaN, which would make every
-/// comparison with the bucket false.
-pub fn parse_qps(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(qps) if !qps.is_nan() => Ok(qps),
-        _ => Err(format!("{text:?} is not a number of requests per second")),
-    }
-}
+    /// The logging flags, ours and zap's.
+    #[command(flatten)]
+    pub logging: logging::LogFlags,
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Where an HTTP endpoint listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BindAddress {
-    /// `0`: the endpoint is off (upstream's convention).
-    Disabled,
-    /// `host:port`, as given to the socket layer; Go's `:port` (every
-    /// interface) is written `0.0.0.0:port`.
-    Listen(String),
-}
-
-impl fmt::Display for BindAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BindAddress::Disabled => f.write_str("0"),
-            BindAddress::Listen(address) => f.write_str(address),
-        }
-    }
-}
-
-/// Parses a bind address as upstream writes them: `0`, `:8080`,
-/// `127.0.0.1:8080`, `[::1]:8080` or `localhost:8080`.
-pub fn parse_bind_address(text: &str) -> Result<BindAddress, String> {
-    if text == "0" {
-        return Ok(BindAddress::Disabled);
-    }
-    let (host, port) = text
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{text:?} is not host:port, :port or 0"))?;
-    port.parse::<u16>()
-        .map_err(|_| format!("{text:?} has no valid port"))?;
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
-    Ok(BindAddress::Listen(format!("{host}:{port}")))
-}
-
-/// Parses a Go duration: a sequence of decimal numbers with units `ns`,
-/// `us` (or `µs`), `ms`, `s`, `m` and `h`, such as `200ms`, `1m30s` or
-/// `1.5h`; `0` alone is zero.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {text:?} (examples: 200ms, 15s, 1m30s)");
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
-        if number_len == 0 {
-            return Err(invalid());
-        }
-        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(invalid()),
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds_per_unit;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| invalid())
+    /// Upstream's flags without effect here.
+    #[command(flatten)]
+    pub inert: inert::InertFlags,
 }
 
 /// The leader-election timing in whole seconds, as the lease manager
@@ -257,6 +183,26 @@ pub struct LeaseTiming {
 }
 
 impl Args {
+    /// Parses a command line as upstream's Go binary does: `-name` is also
+    /// `--name` ([`go_style`]).
+    pub fn parse_command_line<I: IntoIterator<Item = OsString>>(args: I) -> Self {
+        Self::parse_from(go_style(args))
+    }
+
+    /// A warning for each flag given that changes nothing here (or less
+    /// than upstream's does), for the log at startup.
+    pub fn without_effect(&self) -> Vec<String> {
+        let mut warnings = self.logging.without_effect();
+        if let Some(period) = self.leader_election_retry_period {
+            warnings.push(format!(
+                "--leader-election-retry-period={period:?} is checked but has no effect: a \
+                 standby tries again when the Lease it saw expires, not every retry period"
+            ));
+        }
+        warnings.extend(self.inert.without_effect());
+        warnings
+    }
+
     /// The client rate limit from `--client-qps` and `--client-burst`.
     pub fn client_rate_limit(&self) -> RateLimit {
         if self.client_qps > 0.0 {
@@ -296,13 +242,13 @@ impl Args {
                  --leader-election-lease-duration ({duration}s)"
             ));
         }
-        if self.leader_election_retry_period.is_zero()
-            || self.leader_election_retry_period >= self.leader_election_renew_deadline
-        {
+        let retry = self
+            .leader_election_retry_period
+            .unwrap_or(DEFAULT_RETRY_PERIOD);
+        if retry.is_zero() || retry >= self.leader_election_renew_deadline {
             return Err(format!(
-                "--leader-election-retry-period ({:?}) must be positive and less than \
-                 --leader-election-renew-deadline ({renew}s)",
-                self.leader_election_retry_period
+                "--leader-election-retry-period ({retry:?}) must be positive and less than \
+                 --leader-election-renew-deadline ({renew}s)"
             ));
         }
         Ok(LeaseTiming {
@@ -311,6 +257,39 @@ impl Args {
         })
     }
 }
+
+/// Rewrites Go's single-dash flags (`-leader-elect`, `-zap-log-level=info`)
+/// to clap's `--name`. Only this operator's flag names are rewritten, so
+/// that a value such as `-1` stays as it is.
+pub fn go_style<I: IntoIterator<Item = OsString>>(args: I) -> Vec<OsString> {
+    let command = Args::command();
+    let names: BTreeSet<&str> = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_long())
+        .collect();
+    args.into_iter()
+        .map(|arg| {
+            let name = arg
+                .to_str()
+                .and_then(|text| text.strip_prefix('-'))
+                .filter(|rest| !rest.starts_with('-'))
+                .map(|rest| rest.split('=').next().unwrap_or(rest));
+            match name {
+                Some(name) if names.contains(name) => {
+                    let mut long = OsString::from("-");
+                    long.push(&arg);
+                    long
+                }
+                _ => arg,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod upstream_command_lines;
+#[cfg(test)]
+mod upstream_values;
 
 #[cfg(test)]
 mod tests {
@@ -334,9 +313,16 @@ mod tests {
         assert!(!args.leader_elect);
         assert_eq!(args.leader_election_lease_duration, Duration::from_secs(15));
         assert_eq!(args.leader_election_renew_deadline, Duration::from_secs(10));
-        assert_eq!(args.leader_election_retry_period, Duration::from_secs(2));
+        assert_eq!(args.leader_election_retry_period, None);
         assert_eq!(args.graceful_shutdown_timeout, Duration::from_secs(60));
-        assert_eq!(args.log_format, LogFormat::Text);
+        assert_eq!(
+            args.logging.settings(),
+            LogSettings {
+                level: logging::LogLevel::Filter("info".into()),
+                format: LogFormat::Text,
+                time: None
+            }
+        );
         assert!(!args.allow_crd_deletion);
         assert_eq!(args.resource_graph_definition_concurrent_reconciles, 1);
         assert_eq!(args.rgd_progress_requeue_delay, Duration::from_secs(3));
@@ -372,33 +358,8 @@ mod tests {
                 grace_seconds: 5
             })
         );
-    }
-
-    #[test]
-    fn bind_addresses() {
-        assert_eq!(parse_bind_address("0"), Ok(BindAddress::Disabled));
-        assert_eq!(
-            parse_bind_address("127.0.0.1:9000"),
-            Ok(BindAddress::Listen("127.0.0.1:9000".into()))
-        );
-        assert_eq!(
-            parse_bind_address("[::1]:9000"),
-            Ok(BindAddress::Listen("[::1]:9000".into()))
-        );
-        assert!(parse_bind_address("8080").is_err());
-        assert!(parse_bind_address(":http").is_err());
-        assert!(parse_bind_address(":70000").is_err());
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        for bad in ["", "10", "s", "1x", "-1s", "1..5s"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
+        assert_eq!(args.inert, inert::InertFlags::default());
+        assert!(args.without_effect().is_empty());
     }
 
     /// The gates' own parsing is tested in kro-graph, where it lives.
@@ -409,8 +370,8 @@ mod tests {
         assert_eq!(
             args.feature_gates,
             FeatureGates {
-                cel_omit_function: false,
-                instance_condition_events: true
+                instance_condition_events: true,
+                ..FeatureGates::default()
             }
         );
         assert!(parse(&["--feature-gates=Nope=true"]).is_err());
@@ -450,21 +411,48 @@ mod tests {
 
     /// A file of the workspace, for the tests that hold the chart to the
     /// flags.
-    fn workspace_file(path: &str) -> String {
+    pub(super) fn workspace_file(path: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../..")
             .join(path);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
     }
 
+    /// The container arguments of the Deployment in a file the chart
+    /// rendered.
+    pub(super) fn deployment_args(file: &str) -> Vec<String> {
+        let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&workspace_file(file))
+            .unwrap_or_else(|e| panic!("parse {file}: {e}"));
+        let deployment = documents
+            .iter()
+            .find(|d| d["kind"] == "Deployment")
+            .unwrap_or_else(|| panic!("no Deployment in {file}"));
+        deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no container args in {file}"))
+            .iter()
+            .map(|arg| {
+                arg.as_str()
+                    .unwrap_or_else(|| panic!("{arg} is not a string"))
+                    .to_owned()
+            })
+            .collect()
+    }
+
     /// The Helm chart has a value for every flag: its Deployment template
-    /// names each one.
+    /// names each one. Upstream's chart has no value for zap's time
+    /// encoding and stack trace level either (`deployment.extraArgs`
+    /// passes them), and `config.logLevel` becomes `--log-level`, which
+    /// takes zap's levels too.
     #[test]
     fn the_chart_passes_every_flag() {
-        use clap::CommandFactory;
         let template = workspace_file("charts/kro/templates/deployment.yaml");
+        let without_value = ["zap-time-encoding", "zap-stacktrace-level", "zap-log-level"];
         for arg in Args::command().get_arguments() {
             let Some(long) = arg.get_long() else { continue };
+            if without_value.contains(&long) {
+                continue;
+            }
             // Written out (`--name=` or a bare `--name`) or, with the
             // `kro.flag` helper, as a quoted name.
             let written = [
@@ -485,27 +473,18 @@ mod tests {
     #[test]
     fn the_charts_defaults_are_the_flags_defaults() {
         for file in ["deploy/kro.yaml", "deploy/kro-aggregation.yaml"] {
-            let documents: Vec<serde_json::Value> =
-                serde_saphyr::from_multiple(&workspace_file(file))
-                    .unwrap_or_else(|e| panic!("parse {file}: {e}"));
-            let deployment = documents
-                .iter()
-                .find(|d| d["kind"] == "Deployment")
-                .unwrap_or_else(|| panic!("no Deployment in {file}"));
-            let flags: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-                .as_array()
-                .unwrap_or_else(|| panic!("no container args in {file}"))
-                .iter()
-                .map(|arg| {
-                    arg.as_str()
-                        .unwrap_or_else(|| panic!("{arg} is not a string"))
-                })
-                .collect();
+            let args = deployment_args(file);
+            let flags: Vec<&str> = args.iter().map(String::as_str).collect();
             let mut rendered = parse(&flags).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert!(rendered.leader_elect, "{file}");
             rendered.leader_elect = false;
             let defaults = parse(&[]).expect("no flags");
+            // The chart writes the default level out; what counts is the
+            // logging it sets up.
+            assert_eq!(rendered.logging.settings(), defaults.logging.settings());
+            rendered.logging = defaults.logging.clone();
             assert_eq!(format!("{rendered:?}"), format!("{defaults:?}"), "{file}");
+            assert!(rendered.without_effect().is_empty(), "{file}");
         }
     }
 
