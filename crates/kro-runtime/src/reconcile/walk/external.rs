@@ -6,7 +6,7 @@ use kro_cel::Value;
 use kro_graph::builder::GraphResource;
 
 use super::{Step, StepResult, Walked};
-use crate::cluster::{Cluster, ListScope, ObjectKey};
+use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType};
 use crate::desired::desired_object;
 use crate::reconcile::instance::Pass;
 use crate::reconcile::{ExternalRead, ExternalTarget};
@@ -53,6 +53,7 @@ pub(super) async fn external_step<C: Cluster>(
         resource: kind.clone(),
         namespace,
         target: ExternalTarget::Name(name),
+        matched: Vec::new(),
     });
     let current = pass
         .cluster
@@ -112,11 +113,6 @@ pub(super) async fn external_collection_step<C: Cluster>(
     } else {
         None
     };
-    pass.outcome.external_reads.push(ExternalRead {
-        resource: kind.clone(),
-        namespace: namespace.clone(),
-        target: ExternalTarget::Selector(selector.clone()),
-    });
     let scope = match &namespace {
         Some(namespace) => ListScope::Namespace(namespace),
         None => ListScope::AllNamespaces,
@@ -126,6 +122,12 @@ pub(super) async fn external_collection_step<C: Cluster>(
         .list(kind, scope, &selector)
         .await
         .map_err(|e| pass.cluster_error(format!("list the objects of {id:?}"), e))?;
+    pass.outcome.external_reads.push(ExternalRead {
+        resource: kind.clone(),
+        namespace: namespace.clone(),
+        target: ExternalTarget::Selector(selector.clone()),
+        matched: listed.iter().filter_map(|o| object_key(kind, o)).collect(),
+    });
     walked.external_uids.extend(
         listed
             .iter()
@@ -138,4 +140,13 @@ pub(super) async fn external_collection_step<C: Cluster>(
         reason: None,
         items: Some(listed),
     }))
+}
+
+/// The key of an object a selector matched.
+fn object_key(kind: &ResourceType, object: &serde_json::Value) -> Option<ObjectKey> {
+    Some(ObjectKey {
+        resource: kind.clone(),
+        namespace: object["metadata"]["namespace"].as_str().map(str::to_owned),
+        name: object["metadata"]["name"].as_str()?.to_owned(),
+    })
 }
