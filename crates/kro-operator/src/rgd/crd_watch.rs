@@ -18,7 +18,11 @@
 //! The API server publishes a changed CRD's schema in `/openapi/v3` a
 //! moment after the change: an RGD rebuilt at once may still see the old
 //! schema. So a refusal is looked at again, on a short delay, while a
-//! group it uses changed less than [`SCHEMA_SETTLE`] ago.
+//! group it uses changed less than [`SCHEMA_SETTLE`] ago: a CRD upgraded,
+//! deleted, or created again with a new UID. A CRD seen for the first time
+//! needs no such delay: until its kind is published the graph is refused
+//! for an unknown kind, which is retried anyway; and the watch's first
+//! listing, at startup, names every CRD of the cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -54,26 +58,31 @@ pub struct CrdChanges {
 impl CrdChanges {
     /// Takes note of a CRD event seen at `now`; returns the CRD's API group
     /// if the event changed what the CRD serves: a new CRD, a new UID or
-    /// generation, or the start of its deletion (seen once).
+    /// generation, or the start of its deletion (seen once). Each of these
+    /// but a CRD seen for the first time also makes the group settle.
     pub fn observe(&mut self, crd: &ObjectMeta, now: Instant) -> Option<String> {
         let name = crd.name.as_deref()?;
         let group = crd_group(name)?;
-        let changed = if crd.deletion_timestamp.is_some() {
-            self.served.remove(name).is_some()
+        let (changed, settling) = if crd.deletion_timestamp.is_some() {
+            let was_served = self.served.remove(name).is_some();
+            (was_served, was_served)
         } else {
             let served = Served {
                 uid: crd.uid.clone(),
                 generation: crd.generation,
             };
-            self.served.insert(name.to_owned(), served.clone()) != Some(served)
+            match self.served.insert(name.to_owned(), served.clone()) {
+                Some(before) if before == served => (false, false),
+                Some(_) => (true, true),
+                None => (true, false),
+            }
         };
         self.changed
             .retain(|_, at| now.saturating_duration_since(*at) < SCHEMA_SETTLE);
-        if !changed {
-            return None;
+        if settling {
+            self.changed.insert(group.to_owned(), now);
         }
-        self.changed.insert(group.to_owned(), now);
-        Some(group.to_owned())
+        changed.then(|| group.to_owned())
     }
 
     /// Whether one of `groups` changed less than [`SCHEMA_SETTLE`] before
@@ -193,16 +202,22 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_group_settles_after_a_while() {
+    fn changes_of_a_known_crd_settle_for_a_while() {
         let mut changes = CrdChanges::default();
         let then = Instant::now();
-        changes.observe(&crd("databases.db.example.com", "u1", 1), then);
         let groups: BTreeSet<String> = ["db.example.com".to_owned()].into();
+        changes.observe(&crd("databases.db.example.com", "u1", 1), then);
+        assert!(
+            !changes.settling(&groups, then),
+            "a CRD seen for the first time"
+        );
+        changes.observe(&crd("databases.db.example.com", "u1", 2), then);
         assert!(changes.settling(&groups, then + Duration::from_secs(1)));
         assert!(!changes.settling(&["other.io".to_owned()].into(), then));
         let later = then + SCHEMA_SETTLE;
         assert!(!changes.settling(&groups, later));
         changes.observe(&crd("caches.other.io", "u2", 1), later);
+        changes.observe(&crd("caches.other.io", "u2", 2), later);
         assert_eq!(
             changes.changed.keys().collect::<Vec<_>>(),
             ["other.io"],
