@@ -129,6 +129,12 @@ impl LiveSchemas {
         self.inner.index_fetches.load(Ordering::Relaxed)
     }
 
+    /// Makes the next [`prefetch`](Self::prefetch) fetch the index again,
+    /// whatever its age: a CRD changed, so a document's hash may have.
+    pub fn expire_index(&self) {
+        self.write().index = None;
+    }
+
     // A poisoned lock still holds a consistent cache: every update is a
     // single insert or remove.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {

@@ -1233,30 +1233,24 @@ async fn collections_scale_up_and_down() {
     operator.stop().await;
 }
 
-#[tokio::test]
-async fn an_external_selector_change_rerenders_its_dependents() {
-    let ns = TestNamespace::create("instance-selector").await;
-    let config_maps = ns.api::<ConfigMap>();
-    let member = |name: &str| {
-        json!({ "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": { "name": name, "labels": { "team": "blue" } } })
-    };
-    let add = |name: &'static str| {
-        let config_maps = config_maps.clone();
-        let body = member(name);
-        async move {
-            config_maps
-                .patch(
-                    name,
-                    &PatchParams::apply(TEST_MANAGER).force(),
-                    &Patch::Apply(body),
-                )
-                .await
-                .expect("a team member");
-        }
-    };
-    add("member-1").await;
-    let body = json!({ "spec": {
+/// Applies a ConfigMap `name` with the label `team`.
+async fn team_member(ns: &TestNamespace, name: &str, team: &str) {
+    let body = json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": { "name": name, "labels": { "team": team } } });
+    ns.api::<ConfigMap>()
+        .patch(
+            name,
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(body),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("team member {name}: {e}"));
+}
+
+/// An RGD whose instances count the ConfigMaps of their team (selected
+/// by label) into the ConfigMap `roster`.
+fn roster(ns: &TestNamespace) -> Value {
+    json!({ "spec": {
         "schema": { "apiVersion": "v1alpha1", "kind": "Roster", "spec": { "team": "string" } },
         "resources": [
             { "id": "team", "externalRef": { "apiVersion": "v1", "kind": "ConfigMap",
@@ -1266,20 +1260,149 @@ async fn an_external_selector_change_rerenders_its_dependents() {
                 "metadata": { "name": "roster" },
                 "data": { "size": "${string(size(team))}" } } }
         ]
-    }});
-    let (operator, rosters) = serve(&ns, "roster", body, "Roster", "rosters").await;
+    }})
+}
+
+/// Waits until the roster counts `size` members.
+async fn roster_size(ns: &TestNamespace, size: &str) {
+    let config_maps = ns.api::<ConfigMap>();
+    eventually(&format!("a roster of {size}"), || async {
+        let data = config_maps.get_opt("roster").await.ok()??.data?;
+        (data.get("size")? == size).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_external_selector_change_rerenders_its_dependents() {
+    let ns = TestNamespace::create("instance-selector").await;
+    team_member(&ns, "member-1", "blue").await;
+    let (operator, rosters) = serve(&ns, "roster", roster(&ns), "Roster", "rosters").await;
     create_instance(&ns, &rosters, "Roster", "r", json!({ "team": "blue" })).await;
-    let size_is = |size: &'static str| {
-        let config_maps = config_maps.clone();
-        async move {
-            let data = config_maps.get_opt("roster").await.ok()??.data?;
-            (data.get("size")? == size).then_some(())
-        }
-    };
-    eventually("a roster of one", || size_is("1")).await;
-    add("member-2").await;
-    eventually("a roster of two", || size_is("2")).await;
+    roster_size(&ns, "1").await;
+    team_member(&ns, "member-2", "blue").await;
+    roster_size(&ns, "2").await;
     operator.stop().await;
+}
+
+#[tokio::test]
+async fn objects_relabelled_out_of_and_into_an_external_selection_reach_the_instance() {
+    let ns = TestNamespace::create("instance-relabel").await;
+    let client = ns.client();
+    // Both members exist before the operator watches ConfigMaps, and no
+    // timed requeue brings the instance back: only the relabel events do.
+    team_member(&ns, "member-1", "blue").await;
+    team_member(&ns, "member-2", "blue").await;
+    let operator = Operator::start(&ns, &["--instance-requeue-interval=0"]).await;
+    let (name, body) = rgd(&ns, "roster", roster(&ns));
+    apply(&client, &name, &body).await;
+    wait_for(&client, &name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    let rosters = instances(&ns, "Roster", "rosters");
+    create_instance(&ns, &rosters, "Roster", "r", json!({ "team": "blue" })).await;
+    roster_size(&ns, "2").await;
+
+    team_member(&ns, "member-1", "red").await;
+    roster_size(&ns, "1").await;
+    team_member(&ns, "member-1", "blue").await;
+    roster_size(&ns, "2").await;
+    operator.stop().await;
+}
+
+/// A CRD of kind `Widget` in an API group of this test, whose spec has
+/// the string fields `fields`.
+fn widget_crd(ns: &TestNamespace, fields: &[&str]) -> CustomResourceDefinition {
+    let group = widget_group(ns);
+    let properties: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|field| ((*field).to_owned(), json!({ "type": "string" })))
+        .collect();
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": format!("widgets.{group}") },
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": { "plural": "widgets", "singular": "widget", "kind": "Widget",
+                       "listKind": "WidgetList" },
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": { "openAPIV3Schema": { "type": "object", "properties": {
+                    "spec": { "type": "object", "properties": properties }
+                } } }
+            }]
+        }
+    }))
+    .expect("CRD literal")
+}
+
+fn widget_group(ns: &TestNamespace) -> String {
+    format!("{}.widgets.kro.test", ns.name())
+}
+
+#[tokio::test]
+async fn an_rgd_refused_for_a_missing_field_is_accepted_once_the_crd_has_it() {
+    let ns = TestNamespace::create("rgd-crd-upgrade").await;
+    let client = ns.client();
+    let crd_name = kro_testenv::apply_crd(&client, &widget_crd(&ns, &["size"]), TEST_MANAGER).await;
+    let operator = Operator::start(&ns, &[]).await;
+    let (name, body) = rgd(
+        &ns,
+        "painted",
+        json!({ "spec": {
+            "schema": { "apiVersion": "v1alpha1", "kind": "Painted", "spec": { "colour": "string" } },
+            "resources": [{ "id": "widget", "template": {
+                "apiVersion": format!("{}/v1", widget_group(&ns)), "kind": "Widget",
+                "metadata": { "name": "${schema.metadata.name}" },
+                "spec": { "size": "small", "colour": "${schema.spec.colour}" } } }]
+        }}),
+    );
+    apply(&client, &name, &body).await;
+    // Until the CRD's schema is published the kind is unknown; then the
+    // field is.
+    let refused = wait_for(&client, &name, "refused for the missing field", |r| {
+        conditions(r)
+            .get("GraphAccepted")
+            .is_some_and(|c| c.0 == ConditionStatus::False && c.2.contains("colour"))
+    })
+    .await;
+    assert_eq!(state(&refused), Some(RgdState::Inactive));
+
+    // The CRD is upgraded; nobody touches the RGD.
+    kro_testenv::apply_crd(&client, &widget_crd(&ns, &["size", "colour"]), TEST_MANAGER).await;
+    wait_for(&client, &name, "Active once the CRD has the field", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    let rgd = rgds(&client).get(&name).await.expect("the RGD");
+    assert_eq!(
+        rgd.metadata.generation, refused.metadata.generation,
+        "the RGD was not edited"
+    );
+
+    let painted = instances(&ns, "Painted", "painteds");
+    create_instance(&ns, &painted, "Painted", "p", json!({ "colour": "red" })).await;
+    let widget = ApiResource {
+        group: widget_group(&ns),
+        version: "v1".to_owned(),
+        api_version: format!("{}/v1", widget_group(&ns)),
+        kind: "Widget".to_owned(),
+        plural: "widgets".to_owned(),
+    };
+    let widgets = Api::<DynamicObject>::namespaced_with(client.clone(), ns.name(), &widget);
+    eventually("the Widget with its colour", || async {
+        let widget = widgets.get_opt("p").await.ok()??;
+        (widget.data["spec"]["colour"] == "red").then_some(())
+    })
+    .await;
+    operator.stop().await;
+    crds(&client)
+        .delete(&crd_name, &DeleteParams::default())
+        .await
+        .expect("delete the Widget CRD");
 }
 
 #[tokio::test]

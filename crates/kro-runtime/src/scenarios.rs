@@ -604,12 +604,25 @@ pub async fn external_refs<H: Harness>(harness: &H) {
         json!({}),
     )
     .await;
-    instance.settle().await;
+    let settled = instance.settle().await;
     let summary = config_map(harness, "reader-summary")
         .await
         .expect("summary");
     assert_eq!(summary["data"]["shared"], "v2");
     assert_eq!(summary["data"]["members"], "2");
+    let mut matched: Vec<&str> = settled
+        .last()
+        .into_iter()
+        .flat_map(|outcome| &outcome.external_reads)
+        .flat_map(|read| &read.matched)
+        .map(|key| key.name.as_str())
+        .collect();
+    matched.sort_unstable();
+    assert_eq!(
+        matched,
+        ["reader-m1", "reader-m2"],
+        "what the selector matched"
+    );
     let shared = config_map(harness, "reader-shared").await.expect("shared");
     assert!(
         shared["metadata"]["labels"].get("kro.run/owned").is_none(),

@@ -11,7 +11,7 @@ use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::{Env, Type};
 
 use super::structure::{NodeKind, Structure};
-use crate::resolver::Gvk;
+use crate::resolver::{Gvk, KindSchema};
 
 /// The variable every expression may read: the instance.
 pub const SCHEMA: &str = "schema";
@@ -25,31 +25,77 @@ const MAX_CACHED_ENVS: usize = 256;
 /// every build of one builder (whose base environment is fixed): converting
 /// a Deployment's schema to CEL types, or declaring its hundreds of object
 /// types, costs more than building a small RGD.
+///
+/// A kind's schema can change while the builder lives (a CRD upgraded on
+/// the live server): its types are converted again when the resolver hands
+/// out a schema that differs from the one they came from, and each
+/// conversion gets a new serial number, so environments that declared the
+/// old types are not reused.
 #[derive(Debug, Default)]
 pub struct TypeCache {
-    kinds: Mutex<HashMap<Gvk, Arc<SchemaTypes>>>,
+    kinds: Mutex<Kinds>,
     /// The base environment with the object types of the instance and of a
     /// set of kinds declared, by the instance's spec schema and scope and
-    /// the sorted set. Declaring into a shared environment would copy its
-    /// whole type table, so each combination is built once.
-    envs: Mutex<HashMap<(String, Vec<Gvk>), Env>>,
+    /// the sorted set of kinds with their conversions' serials. Declaring
+    /// into a shared environment would copy its whole type table, so each
+    /// combination is built once.
+    envs: Mutex<HashMap<(String, Vec<KindTypesKey>), Env>>,
+}
+
+/// A kind and the serial of the conversion its types came from.
+type KindTypesKey = (Gvk, u64);
+
+/// The converted kinds, and the serial of the next conversion.
+#[derive(Debug, Default)]
+struct Kinds {
+    by_gvk: HashMap<Gvk, ConvertedKind>,
+    next_serial: u64,
+}
+
+/// A kind's types and the schema they were converted from.
+#[derive(Debug)]
+struct ConvertedKind {
+    schema: Arc<KindSchema>,
+    types: Arc<SchemaTypes>,
+    serial: u64,
+}
+
+impl ConvertedKind {
+    /// Whether the types still describe `schema`. Resolvers hand out the
+    /// same `Arc` for an unchanged schema, so the comparison is most often
+    /// a pointer check.
+    fn describes(&self, schema: &Arc<KindSchema>) -> bool {
+        Arc::ptr_eq(&self.schema, schema) || self.schema.schema == schema.schema
+    }
 }
 
 impl TypeCache {
-    /// The CEL types of objects of `gvk`, converting `schema` on first use.
-    /// Type names derive from the GVK, so resources of one kind share them.
-    fn kind(&self, gvk: &Gvk, schema: &JSONSchemaProps) -> Arc<SchemaTypes> {
+    /// The CEL types of objects of `gvk` and their serial, converting
+    /// `schema` on first use and whenever it changed. Type names derive from
+    /// the GVK, so resources of one kind share them.
+    fn kind(&self, gvk: &Gvk, schema: &Arc<KindSchema>) -> (Arc<SchemaTypes>, u64) {
         let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
-        let types = kinds.entry(gvk.clone()).or_insert_with(|| {
-            let name = format!(
-                "__type_{}_{}_{}",
-                gvk.group.replace(['.', '-'], "_"),
-                gvk.version,
-                gvk.kind
-            );
-            Arc::new(SchemaTypes::of_resource(&name, schema))
-        });
-        Arc::clone(types)
+        if let Some(converted) = kinds.by_gvk.get(gvk).filter(|c| c.describes(schema)) {
+            return (Arc::clone(&converted.types), converted.serial);
+        }
+        let name = format!(
+            "__type_{}_{}_{}",
+            gvk.group.replace(['.', '-'], "_"),
+            gvk.version,
+            gvk.kind
+        );
+        let types = Arc::new(SchemaTypes::of_resource(&name, &schema.schema));
+        let serial = kinds.next_serial;
+        kinds.next_serial += 1;
+        kinds.by_gvk.insert(
+            gvk.clone(),
+            ConvertedKind {
+                schema: Arc::clone(schema),
+                types: Arc::clone(&types),
+                serial,
+            },
+        );
+        (types, serial)
     }
 
     /// `base` with the object types of an instance (known by
@@ -59,8 +105,8 @@ impl TypeCache {
         &self,
         base: &Env,
         instance_key: String,
-        kinds: Vec<Gvk>,
-        declare: impl FnOnce(&[Gvk], &mut Env),
+        kinds: Vec<KindTypesKey>,
+        declare: impl FnOnce(&[KindTypesKey], &mut Env),
     ) -> Env {
         let mut envs = self.envs.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (instance_key, kinds);
@@ -112,16 +158,18 @@ fn instance_spec(crd: &CustomResourceDefinition) -> JSONSchemaProps {
 /// collections), and `each` as `dyn` (each collection's own environment
 /// narrows it).
 pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdTypes {
-    let resources: Vec<Arc<SchemaTypes>> = structure
+    let converted: Vec<(Arc<SchemaTypes>, u64)> = structure
         .resources
         .iter()
-        .map(|resource| cache.kind(&resource.schema.resource_type.gvk, &resource.schema.schema))
+        .map(|resource| cache.kind(&resource.schema.resource_type.gvk, &resource.schema))
         .collect();
-    let mut kinds: Vec<Gvk> = structure
+    let mut kinds: Vec<KindTypesKey> = structure
         .resources
         .iter()
-        .map(|r| r.schema.resource_type.gvk.clone())
+        .zip(&converted)
+        .map(|(r, (_, serial))| (r.schema.resource_type.gvk.clone(), *serial))
         .collect();
+    let resources: Vec<Arc<SchemaTypes>> = converted.into_iter().map(|(types, _)| types).collect();
     kinds.sort();
     kinds.dedup();
     let cluster_scoped = structure.instance_scope == crate::api::Scope::Cluster;
@@ -136,7 +184,7 @@ pub fn rgd_types(env: &Env, structure: &Structure, cache: &TypeCache) -> RgdType
         cluster_scoped,
     ));
     let mut env = cache.declared_env(env, instance_key, kinds, |kinds, env| {
-        for gvk in kinds {
+        for (gvk, _) in kinds {
             let declared = structure
                 .resources
                 .iter()

@@ -14,6 +14,7 @@ pub mod instance;
 pub mod queue;
 pub mod registry;
 pub mod router;
+pub mod selections;
 pub mod watches;
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};

@@ -13,7 +13,11 @@
 //! - an external kind's watch (every object of the kind) looks the object
 //!   up in an index of what each instance read in its last reconcile, by
 //!   name or by selector. An object that stops matching a selector still
-//!   reaches the instances it matched before.
+//!   reaches the instances whose selection it was in: those that listed
+//!   it in their last reconcile, or whose selector it matched in an event
+//!   since ([`Selections`]). So objects entering and leaving a selection
+//!   both bring the instance back, even when the watch saw the object
+//!   before the instance's first reconcile.
 //!
 //! Only these small indexes are kept, never objects.
 
@@ -26,6 +30,8 @@ use kro_graph::api::metadata::{
 };
 use kro_runtime::cluster::{ObjectKey, ResourceType, matches_selector};
 use kro_runtime::reconcile::{ExternalRead, ExternalTarget};
+
+use super::selections::{Place, Selections};
 
 /// A watch event, reduced to the object's metadata.
 #[derive(Debug, Clone, Copy)]
@@ -41,9 +47,6 @@ pub enum MetaEvent<'a> {
     /// An object was deleted.
     Delete(&'a ObjectMeta),
 }
-
-/// An object's place: namespace (if any) and name.
-type Place = (Option<String>, String);
 
 /// What decides whether an instance event needs a reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +86,8 @@ struct KindInstances {
 struct ExternalIndex {
     by_name: BTreeMap<Place, BTreeSet<ObjectKey>>,
     by_selector: Vec<(Option<String>, LabelSelector, ObjectKey)>,
-    /// Which instances each object matched by selector last time.
-    last_match: BTreeMap<Place, BTreeSet<ObjectKey>>,
+    /// Which objects are in which instances' selections.
+    selected: Selections,
 }
 
 /// The routing indexes of every served kind.
@@ -207,14 +210,17 @@ impl Router {
             .filter(|(_, selector, _)| !deleted && matches_selector(labels, selector) == Ok(true))
             .map(|(_, _, key)| key.clone())
             .collect();
-        // Instances it matched before see it leave.
-        if let Some(before) = index.last_match.remove(&at) {
-            readers.extend(before);
+        // Instances whose selection it was in see it leave.
+        for before in index.selected.instances(&at) {
+            if !matching.contains(&before) {
+                index.selected.remove(&at, &before);
+            }
+            readers.insert(before);
         }
-        readers.extend(matching.iter().cloned());
-        if !matching.is_empty() {
-            index.last_match.insert(at, matching);
+        for reader in &matching {
+            index.selected.insert(at.clone(), reader);
         }
+        readers.extend(matching);
         readers
     }
 
@@ -231,11 +237,18 @@ impl Router {
                         .or_default()
                         .insert(instance.clone());
                 }
-                ExternalTarget::Selector(selector) => index.by_selector.push((
-                    read.namespace.clone(),
-                    selector.clone(),
-                    instance.clone(),
-                )),
+                ExternalTarget::Selector(selector) => {
+                    index.by_selector.push((
+                        read.namespace.clone(),
+                        selector.clone(),
+                        instance.clone(),
+                    ));
+                    for object in &read.matched {
+                        index
+                            .selected
+                            .insert((object.namespace.clone(), object.name.clone()), instance);
+                    }
+                }
             }
         }
         if !reads.is_empty() {
@@ -264,6 +277,7 @@ impl Router {
                 }
                 ExternalTarget::Selector(_) => {
                     index.by_selector.retain(|(_, _, key)| key != instance);
+                    index.selected.forget(instance);
                 }
             }
             if index.by_name.is_empty() && index.by_selector.is_empty() {
@@ -482,6 +496,7 @@ mod tests {
                 resource: config_maps(),
                 namespace: Some("ns".into()),
                 target: ExternalTarget::Name("settings".into()),
+                matched: Vec::new(),
             }],
         );
         router.set_external_reads(
@@ -493,6 +508,7 @@ mod tests {
                     match_labels: Some([("team".to_owned(), "a".to_owned())].into()),
                     ..LabelSelector::default()
                 }),
+                matched: Vec::new(),
             }],
         );
         let settings = meta("settings", 1, &[]);
@@ -527,6 +543,71 @@ mod tests {
     }
 
     #[test]
+    fn objects_a_reconcile_listed_route_when_they_leave_and_come_back() {
+        let mut router = Router::default();
+        let reader = ObjectKey {
+            resource: app(),
+            namespace: Some("ns".into()),
+            name: "roster".into(),
+        };
+        let member = |name: &str| ObjectKey {
+            resource: config_maps(),
+            namespace: Some("ns".into()),
+            name: name.into(),
+        };
+        let team = |matched: Vec<ObjectKey>| ExternalRead {
+            resource: config_maps(),
+            namespace: Some("ns".into()),
+            target: ExternalTarget::Selector(LabelSelector {
+                match_labels: Some([("team".to_owned(), "blue".to_owned())].into()),
+                ..LabelSelector::default()
+            }),
+            matched,
+        };
+        // The watch listed m1 before the instance read anything: only the
+        // reconcile's report says m1 is in its selection.
+        router.set_external_reads(&reader, vec![team(vec![member("m1"), member("m2")])]);
+
+        let relabelled = meta("m1", 1, &[("team", "red")]);
+        assert_eq!(
+            names(router.external_event(&config_maps(), &relabelled, false)),
+            ["roster"],
+            "leaving the selection"
+        );
+        assert!(
+            router
+                .external_event(&config_maps(), &relabelled, false)
+                .is_empty(),
+            "once"
+        );
+        let back = meta("m1", 1, &[("team", "blue")]);
+        assert_eq!(
+            names(router.external_event(&config_maps(), &back, false)),
+            ["roster"],
+            "entering it again"
+        );
+        assert_eq!(
+            names(router.external_event(&config_maps(), &meta("m2", 1, &[]), true)),
+            ["roster"],
+            "a deleted member"
+        );
+
+        // The next reconcile lists only m1: m2 is no longer routed.
+        router.set_external_reads(&reader, vec![team(vec![member("m1")])]);
+        assert!(
+            router
+                .external_event(&config_maps(), &meta("m2", 2, &[]), false)
+                .is_empty()
+        );
+        router.forget_reads(&reader);
+        assert!(
+            router
+                .external_event(&config_maps(), &relabelled, false)
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn new_reads_replace_old_ones() {
         let mut router = Router::default();
         let reader = ObjectKey {
@@ -538,6 +619,7 @@ mod tests {
             resource: config_maps(),
             namespace: Some("ns".into()),
             target: ExternalTarget::Name(name.into()),
+            matched: Vec::new(),
         };
         router.set_external_reads(&reader, vec![read("one")]);
         router.set_external_reads(&reader, vec![read("two")]);

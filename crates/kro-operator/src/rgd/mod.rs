@@ -15,16 +15,23 @@
 //!
 //! On deletion the kind stops being served; the CRD (and so the instances)
 //! stays unless `--allow-crd-deletion` is set.
+//!
+//! Besides RGD events, CRD events bring RGDs back ([`crd_watch`]): the
+//! owner of an instance CRD edited by hand, and the RGDs using a kind
+//! whose CRD was installed, upgraded or deleted.
 
+pub mod crd_watch;
 pub mod instance_crd;
 pub mod status;
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kro_graph::api::metadata::{FINALIZER, OWNED, RGD_NAME};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kro_graph::api::metadata::{FINALIZER, RGD_NAME};
 use kro_graph::api::{ConditionSet, ResourceGraphDefinition, now};
 use kro_graph::builder::{Builder, Graph, referenced_kinds};
 use kro_graph::error::BuildErrorKind;
@@ -32,7 +39,7 @@ use kro_graph::resolver::ResolveError;
 use kube::api::{DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{self, Event, finalizer};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use thiserror::Error;
@@ -41,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 use crate::dynamic::{Dynamic, Handler};
 use crate::live_schemas::LiveSchemas;
 use crate::metrics::{Metrics, RgdLabels, RgdTransitionLabels};
+use crd_watch::CrdChanges;
 use instance_crd::EnsureError;
 use status::{CONTROLLER_READY, GRAPH_ACCEPTED, KIND_READY};
 
@@ -103,6 +111,9 @@ pub struct RgdContext {
     dynamic: Dynamic,
     metrics: Metrics,
     config: RgdConfig,
+    /// The CRDs as last seen by the CRD watch. Never held across an
+    /// `.await`.
+    crd_changes: Arc<Mutex<CrdChanges>>,
 }
 
 impl RgdContext {
@@ -123,8 +134,21 @@ impl RgdContext {
             dynamic,
             metrics,
             config,
+            crd_changes: Arc::default(),
         }
     }
+
+    /// Whether a CRD of a group `rgd` uses changed so recently that its
+    /// new schema may not be published yet.
+    fn schemas_settling(&self, rgd: &ResourceGraphDefinition) -> bool {
+        lock(&self.crd_changes).settling(&crd_watch::groups_used(rgd), Instant::now())
+    }
+}
+
+// A poisoned lock still holds a consistent record: each update finishes
+// before the next starts.
+fn lock(changes: &Mutex<CrdChanges>) -> std::sync::MutexGuard<'_, CrdChanges> {
+    changes.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs the RGD controller until `stop` is cancelled; reconciles in
@@ -136,18 +160,15 @@ pub async fn run(context: Arc<RgdContext>, stop: CancellationToken) {
         rgds = rgds.labels(&context.config.selector);
     }
     let concurrency = context.config.concurrency;
-    // A CRD edited or deleted by hand brings its RGD back to restore it.
     let crds = Api::<PartialObjectMeta<CustomResourceDefinition>>::all(client.clone());
-    Controller::new(Api::<ResourceGraphDefinition>::all(client), rgds)
-        .watches(
-            crds,
-            watcher::Config::default().labels(&format!("{OWNED}=true")),
-            |crd| {
-                crd.labels()
-                    .get(RGD_NAME)
-                    .map(|name| ObjectRef::<ResourceGraphDefinition>::new(name))
-            },
-        )
+    let controller = Controller::new(Api::<ResourceGraphDefinition>::all(client), rgds);
+    let store = controller.store();
+    let changes = Arc::clone(&context.crd_changes);
+    let schemas = context.schemas.clone();
+    controller
+        .watches(crds, watcher::Config::default(), move |crd| {
+            rgds_to_check(&crd.metadata, &store, &changes, &schemas)
+        })
         .with_config(controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(reconcile, error_policy, context)
@@ -162,6 +183,32 @@ pub async fn run(context: Arc<RgdContext>, stop: CancellationToken) {
             }
         })
         .await;
+}
+
+/// The RGDs a CRD event brings back ([`crd_watch`]). A change of what the
+/// CRD serves also makes the next schema prefetch read the OpenAPI index
+/// again.
+fn rgds_to_check(
+    crd: &ObjectMeta,
+    rgds: &Store<ResourceGraphDefinition>,
+    changes: &Mutex<CrdChanges>,
+    schemas: &LiveSchemas,
+) -> Vec<ObjectRef<ResourceGraphDefinition>> {
+    let mut names: BTreeSet<String> = crd_watch::owner(crd)
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    let changed_group = lock(changes).observe(crd, Instant::now());
+    if let Some(group) = changed_group {
+        schemas.expire_index();
+        let state = rgds.state();
+        let concerned = crd_watch::concerned(state.iter().map(AsRef::as_ref), &group);
+        if !concerned.is_empty() {
+            tracing::debug!(crd = ?crd.name, rgds = ?concerned, "a CRD changed: checking again");
+        }
+        names.extend(concerned);
+    }
+    names.iter().map(|name| ObjectRef::new(name)).collect()
 }
 
 /// One pass over an RGD, inside a span naming it, so that every log line
@@ -287,7 +334,10 @@ impl RgdContext {
 
     /// Reports an invalid graph (`GraphAccepted=False` with every error).
     /// The kind stays served by the last good graph, if any; the RGD is
-    /// looked at again only if an unknown kind may appear on its own.
+    /// looked at again soon only if an unknown kind may appear on its own,
+    /// or a CRD of a group it uses changed a moment ago (its new schema
+    /// may not have been published yet). Otherwise a CRD event brings it
+    /// back ([`crd_watch`]).
     fn refuse(
         &self,
         rgd: &ResourceGraphDefinition,
@@ -302,7 +352,7 @@ impl RgdContext {
             &invalid.message,
             now,
         );
-        if invalid.retry {
+        if invalid.retry || self.schemas_settling(rgd) {
             Action::requeue(self.config.progress_delay)
         } else {
             Action::await_change()

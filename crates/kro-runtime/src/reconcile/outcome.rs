@@ -46,6 +46,10 @@ pub struct ExternalRead {
     pub namespace: Option<String>,
     /// The object or objects read.
     pub target: ExternalTarget,
+    /// The objects a selector matched in this pass (empty for a read by
+    /// name), so that the operator still routes an object's next change
+    /// to the instance when the object no longer matches.
+    pub matched: Vec<ObjectKey>,
 }
 
 /// One object by name, or every object matching a selector.

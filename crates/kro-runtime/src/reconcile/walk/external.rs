@@ -34,6 +34,7 @@ pub(super) async fn external_step<C: Cluster>(
         resource: key.resource.clone(),
         namespace: key.namespace.clone(),
         target: ExternalTarget::Name(key.name.clone()),
+        matched: Vec::new(),
     });
     let current = pass
         .cluster
@@ -120,11 +121,6 @@ pub(super) async fn external_collection_step<C: Cluster>(
     } else {
         None
     };
-    pass.outcome.external_reads.push(ExternalRead {
-        resource: kind.clone(),
-        namespace: namespace.clone(),
-        target: ExternalTarget::Selector(selector.clone()),
-    });
     let scope = match &namespace {
         Some(namespace) => ListScope::Namespace(namespace),
         None => ListScope::AllNamespaces,
@@ -134,6 +130,15 @@ pub(super) async fn external_collection_step<C: Cluster>(
         .list(kind, scope, &selector)
         .await
         .map_err(|e| pass.cluster_error(format!("list the objects of {id:?}"), e))?;
+    pass.outcome.external_reads.push(ExternalRead {
+        resource: kind.clone(),
+        namespace: namespace.clone(),
+        target: ExternalTarget::Selector(selector.clone()),
+        matched: listed
+            .iter()
+            .filter_map(|object| ObjectKey::of(kind, object).ok())
+            .collect(),
+    });
     walked.external_uids.extend(
         listed
             .iter()
