@@ -3,13 +3,14 @@
 //!
 //! Server-side apply removes only fields the applier owned and stopped
 //! sending. A CRD created or merge-patched by upstream is owned by upstream's
-//! field manager, so our first apply would leave every field we do not
-//! write in place: a status field upstream left schemaless would end up
-//! both typed and schemaless. Before that first apply, the CRD's field
+//! field manager: the schema is replaced whole by our apply (the API server
+//! treats it as one value), but a label or annotation upstream copied from
+//! the RGD's `schema.metadata` would stay upstream's, and stay on the CRD
+//! after the RGD drops it. Before our first apply, the CRD's field
 //! ownership is therefore handed to our manager, as `kubectl` does when it
-//! upgrades client-side-applied objects: afterwards the CRD is exactly
-//! ours. A CRD we have applied before is left as it is, so fields that
-//! others add later stay theirs.
+//! upgrades client-side-applied objects: afterwards the CRD holds exactly
+//! what we apply. A CRD we have applied before is left as it is, so fields
+//! that others add later stay theirs.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
