@@ -4,16 +4,24 @@
 //! Upstream creates the CRD and merge-patches it; we server-side apply it
 //! after the same checks, so fields we stop writing are removed and a hand
 //! edit of a field we own is undone. People cannot tell the difference.
+//!
+//! A CRD upstream kro created is ours to take over: its labels are the
+//! ones we write, changes of its status schema are never breaking, and
+//! before our first apply its fields are handed to our field manager
+//! ([`super::field_takeover`]), so that no field only upstream wrote stays.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_graph::api::field_managers;
 use kro_graph::api::metadata::{KRO_VERSION, OWNED, RGD_ID, RGD_NAME, version_label};
 use kro_schema::evolution::{compare_crds, summarize_breaking};
+use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 use thiserror::Error;
 
+use super::field_takeover::takeover_patch;
 use crate::establish_crd::{EstablishError, apply_and_await};
 
 /// The RGD annotation that lets a breaking change of the CRD through.
@@ -126,7 +134,9 @@ pub fn desired_crd(
 
 /// Whether `existing` may be replaced by `desired` for RGD `rgd_name`.
 /// A CRD owned by the same RGD name but another UID (the RGD was deleted
-/// and created again) is adopted, as upstream does.
+/// and created again, or upstream kro created it) is adopted, as upstream
+/// does. Only breaking changes outside the status are refused (see
+/// `kro_schema::evolution`).
 pub fn check_update(
     existing: &CustomResourceDefinition,
     desired: &CustomResourceDefinition,
@@ -180,6 +190,16 @@ pub async fn ensure(
     };
     if let Some(existing) = api.get_opt(&name).await.map_err(failed("read"))? {
         check_update(&existing, desired, rgd_name, allow_breaking)?;
+        if let Some(patch) = takeover_patch(&existing, field_managers::OPERATOR) {
+            tracing::info!(crd = %name, "taking over the fields another manager wrote");
+            let params = PatchParams {
+                field_manager: Some(field_managers::OPERATOR.to_owned()),
+                ..PatchParams::default()
+            };
+            api.patch(&name, &params, &Patch::Merge(&patch))
+                .await
+                .map_err(failed("take over"))?;
+        }
     }
     let established = apply_and_await(&api, &name, desired, ESTABLISHED_WAIT).await?;
     Ok(established
@@ -241,6 +261,102 @@ mod tests {
         );
         let recreated = desired_crd(&generated(serde_json::json!({})), "web", "uid-0");
         assert_eq!(check_update(&recreated, &desired, "web", false), Ok(()));
+    }
+
+    /// `crd` as upstream kro labels it for RGD `rgd` of UID `uid`.
+    fn labelled_by_upstream(
+        mut crd: CustomResourceDefinition,
+        rgd: &str,
+        uid: &str,
+    ) -> CustomResourceDefinition {
+        crd.metadata.labels = Some(BTreeMap::from([
+            ("kro.run/owned".to_owned(), "true".to_owned()),
+            ("kro.run/kro-version".to_owned(), "v0.9.1".to_owned()),
+            (
+                "kro.run/resource-graph-definition-id".to_owned(),
+                uid.to_owned(),
+            ),
+            (
+                "kro.run/resource-graph-definition-name".to_owned(),
+                rgd.to_owned(),
+            ),
+        ]));
+        crd
+    }
+
+    /// The schema at `path` (property names) below the CRD's root.
+    fn schema_at<'a>(
+        crd: &'a mut CustomResourceDefinition,
+        path: &[&str],
+    ) -> &'a mut k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps
+    {
+        let mut schema = crd.spec.versions[0]
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .expect("a schema");
+        for name in path {
+            schema = schema
+                .properties
+                .as_mut()
+                .and_then(|p| p.get_mut(*name))
+                .unwrap_or_else(|| panic!("no field {name}"));
+        }
+        schema
+    }
+
+    /// A graph whose status projects a timestamp into an object.
+    fn projecting_a_timestamp(spec: serde_json::Value) -> CustomResourceDefinition {
+        let rgd: ResourceGraphDefinition = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "web" },
+            "spec": {
+                "schema": {
+                    "apiVersion": "v1alpha1", "kind": "Web", "spec": spec,
+                    "status": { "config": { "created": "${config.metadata.creationTimestamp}" } }
+                },
+                "resources": [{ "id": "config", "template": {
+                    "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "web" } } }]
+            }
+        }))
+        .expect("a valid RGD");
+        let builder = Builder::new(
+            Arc::new(BuiltinSchemas::new()),
+            kro_cel::Env::kro(),
+            kro_graph::builder::BuildOptions::default(),
+        );
+        builder.build(&rgd).expect("builds").instance_crd
+    }
+
+    #[test]
+    fn a_crd_upstream_generated_with_schemaless_status_fields_is_replaced() {
+        let desired = desired_crd(
+            &projecting_a_timestamp(serde_json::json!({ "name": "string" })),
+            "web",
+            "uid-ours",
+        );
+        assert_eq!(
+            schema_at(&mut desired.clone(), &["status", "config", "created"])
+                .type_
+                .as_deref(),
+            Some("string")
+        );
+        let mut upstream = labelled_by_upstream(desired.clone(), "web", "uid-upstream");
+        *schema_at(&mut upstream, &["status", "config", "created"]) = serde_json::from_value(
+            serde_json::json!({ "x-kubernetes-preserve-unknown-fields": true }),
+        )
+        .expect("a schema");
+        assert_eq!(check_update(&upstream, &desired, "web", false), Ok(()));
+
+        // A real break of the spec is still refused.
+        let mut typed_otherwise = upstream.clone();
+        *schema_at(&mut typed_otherwise, &["spec", "name"]) =
+            serde_json::from_value(serde_json::json!({ "type": "integer" })).expect("a schema");
+        let refused = check_update(&typed_otherwise, &desired, "web", false).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "cannot update CRD webs.kro.run: breaking changes: \
+             spec.name: type changed from integer to string"
+        );
     }
 
     #[test]

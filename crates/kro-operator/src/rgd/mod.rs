@@ -21,6 +21,7 @@
 //! whose CRD was installed, upgraded or deleted.
 
 pub mod crd_watch;
+pub mod field_takeover;
 pub mod instance_crd;
 pub mod status;
 
