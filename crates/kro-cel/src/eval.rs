@@ -8,7 +8,7 @@ use crate::activation::Activation;
 use crate::ast::Expr;
 use crate::decls::{Env, FunctionImpl};
 use crate::error::EvalError;
-use crate::meter::{Limits, Meter};
+use crate::meter::{Limits, Meter, text_len};
 use crate::plan::{BinOp, Comp, Node, Planner};
 use crate::regexes::ProgramRegexes;
 use crate::resolve;
@@ -131,7 +131,11 @@ impl Ctx<'_> {
                 field,
                 test_only,
                 optional,
+                cost,
             } => {
+                if *cost > 0 {
+                    self.charge(*cost)?;
+                }
                 let v = self.eval(operand)?;
                 ops::select(&v, field, *test_only, *optional)
             }
@@ -207,17 +211,28 @@ impl Ctx<'_> {
         match op {
             BinOp::Eq => self.meter.equals(a, b).map(Value::Bool),
             BinOp::Ne => self.meter.equals(a, b).map(|e| Value::Bool(!e)),
-            BinOp::Lt => ops::relation(a, b, |o| o.is_lt()),
-            BinOp::Le => ops::relation(a, b, |o| o.is_le()),
-            BinOp::Gt => ops::relation(a, b, |o| o.is_gt()),
-            BinOp::Ge => ops::relation(a, b, |o| o.is_ge()),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                // Strings and bytes compare byte by byte.
+                self.meter.read(text_len(a).min(text_len(b)))?;
+                let test: fn(std::cmp::Ordering) -> bool = match op {
+                    BinOp::Lt => |o| o.is_lt(),
+                    BinOp::Le => |o| o.is_le(),
+                    BinOp::Gt => |o| o.is_gt(),
+                    _ => |o| o.is_ge(),
+                };
+                ops::relation(a, b, test)
+            }
             BinOp::Add => ops::add(a, b, &mut self.meter),
             BinOp::Sub => ops::sub(a, b),
             BinOp::Mul => ops::mul(a, b),
             BinOp::Div => ops::div(a, b),
             BinOp::Mod => ops::rem(a, b),
             BinOp::In => ops::contains(b, a, &mut self.meter),
-            BinOp::Index => ops::index(a, b, false),
+            BinOp::Index => {
+                // A map key is hashed.
+                self.meter.read_text(b)?;
+                ops::index(a, b, false)
+            }
         }
     }
 
@@ -298,6 +313,8 @@ impl Ctx<'_> {
                     }
                 }
             }
+            // The key is hashed twice: looked up, then inserted.
+            self.meter.read(2 * text_len(&kv))?;
             if Value::map_get(&m, &kv).is_some() {
                 return Err(EvalError::RepeatedKey(key.to_string()));
             }

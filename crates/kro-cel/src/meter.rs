@@ -159,6 +159,12 @@ impl<'p> Meter<'p> {
         self.charge(n as u64 / READ_PER_UNIT)
     }
 
+    /// Charges reading the bytes of a string or bytes value (nothing for
+    /// other values): hashing it as a map key, comparing it.
+    pub(crate) fn read_text(&mut self, v: &Value) -> Result<(), EvalError> {
+        self.read(text_len(v))
+    }
+
     /// Charges visiting `n` values one by one.
     pub fn visit(&mut self, n: u64) -> Result<(), EvalError> {
         self.charge(n / VISITS_PER_UNIT)
@@ -279,6 +285,15 @@ impl<'p> Meter<'p> {
         }
         self.charge(crate::regexes::compile_cost(pattern))?;
         self.regexes.compile(pattern)
+    }
+}
+
+/// The length of a string or bytes value; 0 for other values.
+pub(crate) fn text_len(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        _ => 0,
     }
 }
 

@@ -46,6 +46,9 @@ pub(crate) enum Node {
         field: Key,
         test_only: bool,
         optional: bool,
+        /// What hashing the field costs beyond the node (0 but for very
+        /// long names).
+        cost: u64,
     },
     Binary(BinOp, Box<Node>, Box<Node>),
     Call {
@@ -135,6 +138,7 @@ impl Planner<'_> {
                     field: Key::String(Arc::from(field.as_str())),
                     test_only: *test_only,
                     optional: *optional,
+                    cost: field.len() as u64 / crate::meter::READ_PER_UNIT,
                 }
             }
             ExprKind::Call {

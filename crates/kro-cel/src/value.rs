@@ -380,6 +380,9 @@ fn maps_equal(a: &Map, b: &Map, steps: &mut Steps) -> Result<bool, Exhausted> {
     }
     for (k, v) in a.iter() {
         steps.take(1)?;
+        if let Key::String(s) = k {
+            steps.read(s.len())?;
+        }
         match Value::map_get(b, &k.to_value()) {
             Some(w) if v.equals_within(w, steps)? => {}
             _ => return Ok(false),

@@ -259,6 +259,7 @@ impl<'a> KeyIndex<'a> {
 
     fn find(&self, e: &Value, steps: &mut Steps) -> Result<Option<usize>, Exhausted> {
         steps.take(1)?;
+        steps.read(key_bytes(self.kind, e))?;
         if let (Some(map), Some(key)) = (&self.hashed, self.hashable_key(e)) {
             return Ok(map.get(&key).copied());
         }
@@ -293,6 +294,19 @@ impl<'a> KeyIndex<'a> {
 }
 
 const NULL: &Value = &Value::Null;
+
+/// The bytes of strings in an element's key, which hashing it reads.
+fn key_bytes(kind: &ListKind, e: &Value) -> usize {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        _ => 0,
+    };
+    match kind {
+        ListKind::Set => text(e),
+        ListKind::Map { keys } => keys.iter().map(|k| text(key_part(e, k))).sum(),
+    }
+}
 
 /// The value of key property `key` of a map-list element; `null` when the
 /// element lacks it or is not an object, as the API server's lookup gives.

@@ -162,7 +162,10 @@ pub(crate) fn contains(collection: &Value, elem: &Value, meter: &mut Meter<'_>) 
                 Ok(false)
             })
             .map(Value::Bool),
-        Value::Map(m) => Ok(Value::Bool(Value::map_get(m, elem).is_some())),
+        Value::Map(m) => {
+            meter.read_text(elem)?;
+            Ok(Value::Bool(Value::map_get(m, elem).is_some()))
+        }
         _ => Err(EvalError::no_overload(
             "@in",
             &[elem.clone(), collection.clone()],

@@ -17,7 +17,7 @@ use std::mem::{Discriminant, discriminant, size_of};
 use jiff::SignedDuration;
 
 use crate::error::EvalError;
-use crate::meter::Meter;
+use crate::meter::{Meter, text_len};
 use crate::value::{Timestamp, Value};
 
 /// Integers up to this magnitude convert to doubles exactly.
@@ -85,6 +85,8 @@ fn needs_pairwise(l: &[Value]) -> bool {
 /// The elements of `l` without repeats, first occurrences in order.
 pub(crate) fn distinct(l: &[Value], m: &mut Meter<'_>) -> Result<Value, EvalError> {
     m.visit(l.len() as u64)?;
+    // Hashing reads every string.
+    m.read(l.iter().map(text_len).sum())?;
     let keep = if needs_pairwise(l) {
         keep_pairwise(l, m)?
     } else {

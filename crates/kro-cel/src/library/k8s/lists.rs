@@ -8,7 +8,7 @@ use jiff::SignedDuration;
 use super::chain::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::meter::Meter;
+use crate::meter::{Meter, text_len};
 use crate::value::Value;
 
 /// Element types the API server declares these functions for.
@@ -26,8 +26,8 @@ const COMPARABLE: &[&str] = &[
 pub(crate) fn install(env: &mut Env) {
     let sigs = |f: &dyn Fn(&str) -> String| COMPARABLE.iter().map(|t| f(t)).collect::<Vec<_>>();
     let sorted_sigs = sigs(&|t| format!("list({t}).() -> bool"));
-    overload(env, "isSorted", &refs(&sorted_sigs), |a, _| match a {
-        [Value::List(l)] => Some(is_sorted(l)),
+    overload(env, "isSorted", &refs(&sorted_sigs), |a, m| match a {
+        [Value::List(l)] => Some(compared(l, m).and_then(|()| is_sorted(l))),
         _ => None,
     });
     overload(
@@ -45,12 +45,14 @@ pub(crate) fn install(env: &mut Env) {
         },
     );
     let min_max = sigs(&|t| format!("list({t}).() -> {t}"));
-    overload(env, "min", &refs(&min_max), |a, _| match a {
-        [Value::List(l)] => Some(extreme(l, "min", Ordering::Less)),
+    overload(env, "min", &refs(&min_max), |a, m| match a {
+        [Value::List(l)] => Some(compared(l, m).and_then(|()| extreme(l, "min", Ordering::Less))),
         _ => None,
     });
-    overload(env, "max", &refs(&min_max), |a, _| match a {
-        [Value::List(l)] => Some(extreme(l, "max", Ordering::Greater)),
+    overload(env, "max", &refs(&min_max), |a, m| match a {
+        [Value::List(l)] => {
+            Some(compared(l, m).and_then(|()| extreme(l, "max", Ordering::Greater)))
+        }
         _ => None,
     });
     overload(env, "indexOf", &["list(A).(A) -> int"], |a, m| match a {
@@ -66,6 +68,13 @@ pub(crate) fn install(env: &mut Env) {
             _ => None,
         },
     );
+}
+
+/// Charges comparing each element of `l` with another: a visit each, and
+/// reading their strings (one list may hold one long string many times).
+fn compared(l: &[Value], m: &mut Meter<'_>) -> Result<(), EvalError> {
+    m.visit(2 * l.len() as u64)?;
+    m.read(l.iter().map(text_len).sum())
 }
 
 fn refs(v: &[String]) -> Vec<&str> {
