@@ -17,8 +17,9 @@
 //!
 //! It does no I/O and keeps no global state.
 //!
-//! The core (`ast`, `parse`, `check`, `decls`, `value`, `eval`, `cost`)
-//! declares, checks and evaluates but installs no function; the libraries
+//! The core (`ast`, `parse`, `check`, `decls`, `value`, `eval`, `meter`,
+//! `regexes`, `cost`) declares, checks and evaluates but installs no
+//! function; the libraries
 //! under `library/` install themselves into an [`Env`], and `env.rs`
 //! composes them into [`Env::standard`] and [`Env::kro`]. The modules other
 //! crates use by path are public; everything else is reached through the
@@ -59,7 +60,7 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use env::KroOptions;
 pub use error::{EvalError, SizeKind};
 pub use eval::Program;
-pub use meter::{ALLOCATED_BYTES_PER_UNIT, Limits, Meter, READ_PER_UNIT, VISITS_PER_UNIT};
+pub use meter::{ALLOCATED_BYTES_PER_UNIT, Limits, Meter, READ_PER_UNIT, Text, VISITS_PER_UNIT};
 pub use parse::parse;
 pub use regexes::{REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
 pub use types::Type;

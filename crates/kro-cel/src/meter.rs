@@ -321,6 +321,13 @@ mod tests {
     }
 
     #[test]
+    fn sizes_are_those_documented() {
+        // docs/cel.md gives these figures.
+        assert_eq!(LIST_ELEMENT_BYTES, 48);
+        assert_eq!(MAP_ENTRY_BYTES, 88);
+    }
+
+    #[test]
     fn reservations_are_refused_before_they_are_charged() {
         let mut m = Meter::new(&limits(1_000));
         let too_long = m.limits().max_string_size + 1;
