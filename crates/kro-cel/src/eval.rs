@@ -209,8 +209,8 @@ impl Ctx<'_> {
     #[inline(never)]
     fn binary_slow(&mut self, op: BinOp, a: &Value, b: &Value) -> R {
         match op {
-            BinOp::Eq => self.meter.equals(a, b).map(Value::Bool),
-            BinOp::Ne => self.meter.equals(a, b).map(|e| Value::Bool(!e)),
+            BinOp::Eq => self.equals(a, b).map(Value::Bool),
+            BinOp::Ne => self.equals(a, b).map(|e| Value::Bool(!e)),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 // Strings and bytes compare byte by byte.
                 self.meter.read(text_len(a).min(text_len(b)))?;
@@ -234,6 +234,18 @@ impl Ctx<'_> {
                 ops::index(a, b, false)
             }
         }
+    }
+
+    /// `a == b`: scalars directly (strings charged for their bytes),
+    /// collections through the meter's counted walk.
+    fn equals(&mut self, a: &Value, b: &Value) -> Result<bool, EvalError> {
+        let composite =
+            |v: &Value| matches!(v, Value::List(_) | Value::Map(_) | Value::Optional(Some(_)));
+        if composite(a) || composite(b) {
+            return self.meter.equals(a, b);
+        }
+        self.meter.read(text_len(a).min(text_len(b)))?;
+        Ok(a.equals(b))
     }
 
     #[inline(never)]
