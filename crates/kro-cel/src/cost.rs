@@ -1,44 +1,18 @@
-//! The cost model: a runtime budget charged as evaluation proceeds, and a
-//! static estimate computed from the checked tree.
+//! The static cost estimate: bounds on the runtime cost of an expression
+//! (see `meter.rs` for the runtime model), computed from the checked tree.
 //!
-//! Runtime: every evaluated node costs 1, every comprehension iteration 1 more,
-//! and a function call additionally 1 per 100 bytes or elements of its string,
-//! bytes, list and map arguments and result (string and list operations are
-//! linear in their size). When the total passes the budget, evaluation stops
-//! with [`crate::EvalError::CostExceeded`].
-//!
-//! Static: [`estimate`] bounds the same quantity from the tree alone. Sizes
-//! of literals are known; other lists, maps and strings are assumed to hold
-//! [`crate::Limits::assumed_size`] elements or bytes, so nested loops over
-//! unknown data multiply quickly, which is the point: such expressions are
-//! the ones to look at.
+//! Sizes of literals are known; other lists, maps and strings are assumed
+//! to hold [`crate::Limits::assumed_size`] elements or bytes, so nested
+//! loops over unknown data multiply quickly, which is the point: such
+//! expressions are the ones to look at. Every node counts 1, every
+//! iteration 1 more, and a call the reading of its arguments, as at run
+//! time; the finer charges of the runtime (values visited, bytes produced)
+//! are not modelled yet.
 
 use crate::ast::{Expr, ExprKind, Literal};
 use crate::check::CheckedExpr;
-use crate::decls::Limits;
+use crate::meter::{Limits, READ_PER_UNIT};
 use crate::types::Type;
-use crate::value::Value;
-
-/// Largest string, bytes or list a single library call may build, in bytes or
-/// elements; larger results are refused before they are allocated.
-pub const MAX_ALLOCATION: usize = 16 << 20;
-
-/// The size of a value in cost units' base quantity (bytes or elements).
-pub(crate) fn units(v: &Value) -> usize {
-    match v {
-        Value::String(s) => s.len(),
-        Value::Bytes(b) => b.len(),
-        Value::List(l) => l.len(),
-        Value::Map(m) => m.len(),
-        _ => 0,
-    }
-}
-
-/// The size-dependent part of a call's cost.
-pub(crate) fn call_cost(args: &[Value]) -> u64 {
-    let total: usize = args.iter().map(units).sum();
-    (total / 100) as u64
-}
 
 /// Static bounds on the runtime cost of an expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +119,7 @@ impl Estimator<'_> {
                         let base = parts.into_iter().fold(one, CostEstimate::add);
                         CostEstimate {
                             min: base.min,
-                            max: base.max.saturating_add(size / 100),
+                            max: base.max.saturating_add(size / READ_PER_UNIT),
                         }
                     }
                 }

@@ -15,12 +15,28 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::error::EvalError;
+use crate::meter::{Limits, Meter};
 use crate::types::Type;
 use crate::value::Value;
 
 /// A function implementation: receives the arguments (the receiver first for
-/// member calls) and returns a value or an error.
-pub type FunctionImpl = Arc<dyn Fn(&[Value]) -> Result<Value, EvalError> + Send + Sync>;
+/// member calls) and the evaluation's [`Meter`], and returns a value or an
+/// error.
+///
+/// The evaluator has charged reading the arguments (their bytes and
+/// elements, see `meter.rs`) before the call. An implementation that does
+/// more work than that, or produces a string, list or map, charges it on
+/// the meter before doing it, and refuses what the meter refuses.
+pub type FunctionImpl =
+    Arc<dyn Fn(&[Value], &mut Meter<'_>) -> Result<Value, EvalError> + Send + Sync>;
+
+/// An implementation that needs no meter: one whose work is linear in its
+/// arguments and whose result is a scalar, a fixed-size value or (a part
+/// of) one of its arguments without copying.
+pub(crate) type PlainImpl = fn(&[Value]) -> Result<Value, EvalError>;
+
+/// An implementation that charges its own work and reservations.
+pub(crate) type MeteredImpl = fn(&[Value], &mut Meter<'_>) -> Result<Value, EvalError>;
 
 /// One signature of a function.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,25 +131,6 @@ pub struct ObjectType {
     pub name: String,
     /// Field types, in declaration order.
     pub fields: IndexMap<String, Type>,
-}
-
-/// Limits applied to programs built from an environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Runtime cost budget per evaluation; `None` for unlimited.
-    pub cost_budget: Option<u64>,
-    /// Size assumed for lists, maps and strings of unknown size in static
-    /// cost estimates.
-    pub assumed_size: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            cost_budget: Some(1_000_000),
-            assumed_size: 1_000,
-        }
-    }
 }
 
 /// Everything an expression is checked and evaluated against.
@@ -231,12 +228,13 @@ impl Env {
     /// Declares signatures in the compact notation of [`Overload::parse`] and an
     /// implementation; ids are derived from the name and position. Library code
     /// calls this with literal signatures, so a malformed one is a bug caught by tests.
-    pub(crate) fn define(
-        &mut self,
-        name: &str,
-        sigs: &[&str],
-        imp: fn(&[Value]) -> Result<Value, EvalError>,
-    ) {
+    pub(crate) fn define(&mut self, name: &str, sigs: &[&str], imp: PlainImpl) {
+        self.declare(name, sigs);
+        self.set_implementation(name, Arc::new(move |args, _| imp(args)));
+    }
+
+    /// [`Env::define`] for an implementation that uses the meter.
+    pub(crate) fn define_metered(&mut self, name: &str, sigs: &[&str], imp: MeteredImpl) {
         self.declare(name, sigs);
         self.set_implementation(name, Arc::new(imp));
     }

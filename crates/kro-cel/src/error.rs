@@ -55,9 +55,60 @@ pub enum EvalError {
         /// The budget that was exceeded.
         limit: u64,
     },
+    /// A value being produced would be larger than its size limit: refused
+    /// before anything was allocated.
+    #[error(
+        "operation cancelled: {} would reach {size} {}, over the limit of {limit} (Limits::{})",
+        .kind.noun(), .kind.unit(), .kind.setting()
+    )]
+    TooLarge {
+        /// What was being produced.
+        kind: SizeKind,
+        /// The size it would have (or had reached when the limit was crossed).
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
     /// Something the evaluator does not support (for example message construction).
     #[error("unsupported: {0}")]
     Unsupported(String),
+}
+
+/// What a [`EvalError::TooLarge`] was about to produce, and so which limit
+/// of [`crate::Limits`] refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeKind {
+    /// A string or bytes value, in bytes (`max_string_size`).
+    String,
+    /// A list, in elements, or a map, in entries (`max_collection_size`).
+    Collection,
+    /// An expression result converted to JSON, in bytes (`max_result_size`).
+    Result,
+}
+
+impl SizeKind {
+    fn noun(self) -> &'static str {
+        match self {
+            SizeKind::String => "a string",
+            SizeKind::Collection => "a list or map",
+            SizeKind::Result => "the result as JSON",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            SizeKind::String | SizeKind::Result => "bytes",
+            SizeKind::Collection => "elements",
+        }
+    }
+
+    fn setting(self) -> &'static str {
+        match self {
+            SizeKind::String => "max_string_size",
+            SizeKind::Collection => "max_collection_size",
+            SizeKind::Result => "max_result_size",
+        }
+    }
 }
 
 impl EvalError {
@@ -69,6 +120,15 @@ impl EvalError {
             EvalError::NoSuchKey(_)
                 | EvalError::IndexOutOfRange { .. }
                 | EvalError::UnknownVariable(_)
+        )
+    }
+
+    /// True for the errors of a limit (the cost budget, a size limit): they
+    /// stop the evaluation, and no `&&`, `||` or macro absorbs them.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            EvalError::CostExceeded { .. } | EvalError::TooLarge { .. }
         )
     }
 }

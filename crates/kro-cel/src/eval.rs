@@ -1,5 +1,6 @@
-//! Evaluation of a planned program with the spec's error semantics and a
-//! cost budget.
+//! Evaluation of a planned program with the spec's error semantics and the
+//! cost model of `meter.rs`: every node, iteration, comparison and
+//! produced value is charged before it is evaluated or allocated.
 
 use std::sync::Arc;
 
@@ -7,7 +8,9 @@ use crate::activation::Activation;
 use crate::ast::Expr;
 use crate::decls::{Env, FunctionImpl};
 use crate::error::EvalError;
+use crate::meter::{Limits, Meter, text_len};
 use crate::plan::{BinOp, Comp, Node, Planner};
+use crate::regexes::ProgramRegexes;
 use crate::resolve;
 use crate::value::ops;
 use crate::value::{Key, Map, Value};
@@ -16,13 +19,14 @@ use crate::value::{Key, Map, Value};
 #[derive(Clone)]
 pub struct Program {
     root: Node,
-    cost_budget: Option<u64>,
+    limits: Limits,
+    regexes: Arc<ProgramRegexes>,
 }
 
 impl std::fmt::Debug for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Program")
-            .field("cost_budget", &self.cost_budget)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -37,17 +41,31 @@ impl Program {
             locals: Vec::new(),
             memo: resolve::VariableMemo::new(expr.max_id()),
             take_accu: false,
+            regexes: ProgramRegexes::default(),
         };
+        let root = p.plan(expr);
         Program {
-            root: p.plan(expr),
-            cost_budget: env.limits.cost_budget,
+            root,
+            limits: env.limits,
+            regexes: Arc::new(p.regexes),
         }
     }
 
     /// Replaces the runtime cost budget (`None`: unlimited).
     pub fn with_cost_budget(mut self, budget: Option<u64>) -> Program {
-        self.cost_budget = budget;
+        self.limits.cost_budget = budget;
         self
+    }
+
+    /// Replaces all the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Program {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits evaluation runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Evaluates with the variables in `activation`.
@@ -60,11 +78,10 @@ impl Program {
         let mut ctx = Ctx {
             act: activation,
             locals: Vec::new(),
-            cost: 0,
-            budget: self.cost_budget.unwrap_or(u64::MAX),
+            meter: Meter::with_regexes(&self.limits, Some(&self.regexes)),
         };
         let r = ctx.eval(&self.root);
-        (r, ctx.cost)
+        (r, ctx.meter.spent())
     }
 }
 
@@ -75,17 +92,13 @@ struct Ctx<'a> {
     /// Comprehension variables, innermost last. Accumulators may hold errors:
     /// `exists` must be able to absorb an error from an earlier iteration.
     locals: Vec<(Arc<str>, R)>,
-    cost: u64,
-    budget: u64,
+    meter: Meter<'a>,
 }
 
 impl Ctx<'_> {
+    #[inline(always)]
     fn charge(&mut self, n: u64) -> Result<(), EvalError> {
-        self.cost = self.cost.saturating_add(n);
-        if self.cost > self.budget {
-            return Err(EvalError::CostExceeded { limit: self.budget });
-        }
-        Ok(())
+        self.meter.charge(n)
     }
 
     /// Evaluates one node. Kept small (the rare, bulky cases live in their own
@@ -111,14 +124,18 @@ impl Ctx<'_> {
                 for a in args {
                     vals.push(self.eval(a)?);
                 }
-                crate::value::ops::map_insert_owned(vals)
+                ops::map_insert_owned(vals, &mut self.meter)
             }
             Node::Select {
                 operand,
                 field,
                 test_only,
                 optional,
+                cost,
             } => {
+                if *cost > 0 {
+                    self.charge(*cost)?;
+                }
                 let v = self.eval(operand)?;
                 ops::select(&v, field, *test_only, *optional)
             }
@@ -144,7 +161,7 @@ impl Ctx<'_> {
             },
             Node::NotStrictlyFalse(a) => match self.eval(a) {
                 Ok(Value::Bool(b)) => Ok(Value::Bool(b)),
-                Err(e @ EvalError::CostExceeded { .. }) => Err(e),
+                Err(e) if e.is_limit() => Err(e),
                 _ => Ok(Value::Bool(true)),
             },
             Node::List { elements, optional } => self.list(elements, optional),
@@ -177,12 +194,13 @@ impl Ctx<'_> {
         } else {
             0
         };
-        self.charge(((copied + y.len()) / 100) as u64)?;
-        if x.len().saturating_add(y.len()) > crate::cost::MAX_ALLOCATION {
-            return Err(EvalError::InvalidArgument("list too large".into()));
-        }
+        self.meter
+            .grow_list(x.len().saturating_add(y.len()), copied + y.len())?;
         if x.kind().is_some() {
-            return Ok(Value::List(x.concat(&y)));
+            return self
+                .meter
+                .walk(|steps| x.concat_within(&y, steps))
+                .map(Value::List);
         }
         x.make_mut().extend(y.iter().cloned());
         Ok(Value::List(x))
@@ -191,24 +209,43 @@ impl Ctx<'_> {
     #[inline(never)]
     fn binary_slow(&mut self, op: BinOp, a: &Value, b: &Value) -> R {
         match op {
-            BinOp::Eq => Ok(Value::Bool(a.equals(b))),
-            BinOp::Ne => Ok(Value::Bool(!a.equals(b))),
-            BinOp::Lt => ops::relation(a, b, |o| o.is_lt()),
-            BinOp::Le => ops::relation(a, b, |o| o.is_le()),
-            BinOp::Gt => ops::relation(a, b, |o| o.is_gt()),
-            BinOp::Ge => ops::relation(a, b, |o| o.is_ge()),
-            BinOp::Add => {
-                let units = crate::cost::units(a) + crate::cost::units(b);
-                self.charge((units / 100) as u64)?;
-                ops::add(a, b)
+            BinOp::Eq => self.equals(a, b).map(Value::Bool),
+            BinOp::Ne => self.equals(a, b).map(|e| Value::Bool(!e)),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                // Strings and bytes compare byte by byte.
+                self.meter.read(text_len(a).min(text_len(b)))?;
+                let test: fn(std::cmp::Ordering) -> bool = match op {
+                    BinOp::Lt => |o| o.is_lt(),
+                    BinOp::Le => |o| o.is_le(),
+                    BinOp::Gt => |o| o.is_gt(),
+                    _ => |o| o.is_ge(),
+                };
+                ops::relation(a, b, test)
             }
+            BinOp::Add => ops::add(a, b, &mut self.meter),
             BinOp::Sub => ops::sub(a, b),
             BinOp::Mul => ops::mul(a, b),
             BinOp::Div => ops::div(a, b),
             BinOp::Mod => ops::rem(a, b),
-            BinOp::In => ops::contains(b, a),
-            BinOp::Index => ops::index(a, b, false),
+            BinOp::In => ops::contains(b, a, &mut self.meter),
+            BinOp::Index => {
+                // A map key is hashed.
+                self.meter.read_text(b)?;
+                ops::index(a, b, false)
+            }
         }
+    }
+
+    /// `a == b`: scalars directly (strings charged for their bytes),
+    /// collections through the meter's counted walk.
+    fn equals(&mut self, a: &Value, b: &Value) -> Result<bool, EvalError> {
+        let composite =
+            |v: &Value| matches!(v, Value::List(_) | Value::Map(_) | Value::Optional(Some(_)));
+        if composite(a) || composite(b) {
+            return self.meter.equals(a, b);
+        }
+        self.meter.read(text_len(a).min(text_len(b)))?;
+        Ok(a.equals(b))
     }
 
     #[inline(never)]
@@ -217,13 +254,11 @@ impl Ctx<'_> {
         for a in args {
             vals.push(self.eval(a)?);
         }
-        self.charge(crate::cost::call_cost(&vals))?;
-        let out = match imp {
-            Some(f) => f(&vals)?,
-            None => return Err(EvalError::UnknownFunction(name.to_string())),
-        };
-        self.charge(crate::cost::call_cost(std::slice::from_ref(&out)))?;
-        Ok(out)
+        self.meter.read_arguments(&vals)?;
+        match imp {
+            Some(f) => f(&vals, &mut self.meter),
+            None => Err(EvalError::UnknownFunction(name.to_string())),
+        }
     }
 
     /// `&&` (`absorbing` false) and `||` (`absorbing` true), with CEL's
@@ -235,13 +270,13 @@ impl Ctx<'_> {
         if matches!(l, Ok(Value::Bool(v)) if v == absorbing) {
             return Ok(Value::Bool(absorbing));
         }
-        if let Err(EvalError::CostExceeded { .. }) = l {
+        if matches!(&l, Err(e) if e.is_limit()) {
             return l;
         }
         let r = self.eval(b);
         match (l, r) {
             (_, Ok(Value::Bool(v))) if v == absorbing => Ok(Value::Bool(absorbing)),
-            (_, Err(e @ EvalError::CostExceeded { .. })) => Err(e),
+            (_, Err(e)) if e.is_limit() => Err(e),
             (Ok(Value::Bool(_)), Ok(Value::Bool(_))) => Ok(Value::Bool(!absorbing)),
             (Err(e), _) => Err(e),
             (Ok(Value::Bool(_)), Err(e)) => Err(e),
@@ -252,6 +287,7 @@ impl Ctx<'_> {
 
     #[inline(never)]
     fn list(&mut self, elements: &[Node], optional: &[bool]) -> R {
+        self.meter.reserve_list(elements.len())?;
         let mut out = Vec::with_capacity(elements.len());
         for (e, opt) in elements.iter().zip(optional) {
             let v = self.eval(e)?;
@@ -272,6 +308,7 @@ impl Ctx<'_> {
 
     #[inline(never)]
     fn map(&mut self, entries: &[(Node, Node, bool)]) -> R {
+        self.meter.reserve_map(entries.len())?;
         let mut m = Map::with_capacity(entries.len());
         for (k, v, opt) in entries {
             let kv = self.eval(k)?;
@@ -288,6 +325,8 @@ impl Ctx<'_> {
                     }
                 }
             }
+            // The key is hashed twice: looked up, then inserted.
+            self.meter.read(2 * text_len(&kv))?;
             if Value::map_get(&m, &kv).is_some() {
                 return Err(EvalError::RepeatedKey(key.to_string()));
             }
@@ -298,6 +337,7 @@ impl Ctx<'_> {
 
     #[inline(never)]
     fn object(&mut self, fields: &[(Arc<str>, Node, bool)]) -> R {
+        self.meter.reserve_map(fields.len())?;
         let mut m = Map::with_capacity(fields.len());
         for (name, v, opt) in fields {
             let mut val = self.eval(v)?;
@@ -361,10 +401,6 @@ impl Ctx<'_> {
             let stop = match cond {
                 Ok(Value::Bool(false)) => true,
                 Ok(Value::Bool(true)) => false,
-                Err(e @ EvalError::CostExceeded { .. }) => {
-                    outcome = Err(e);
-                    true
-                }
                 Err(e) => {
                     outcome = Err(e);
                     true
@@ -376,8 +412,10 @@ impl Ctx<'_> {
             };
             if !stop {
                 let step = self.eval(&c.step);
-                if let Err(e @ EvalError::CostExceeded { .. }) = step {
-                    outcome = Err(e);
+                if let Err(e) = step.as_ref()
+                    && e.is_limit()
+                {
+                    outcome = Err(e.clone());
                     self.locals.truncate(base + 1);
                     break;
                 }

@@ -17,8 +17,9 @@
 //!
 //! It does no I/O and keeps no global state.
 //!
-//! The core (`ast`, `parse`, `check`, `decls`, `value`, `eval`, `cost`)
-//! declares, checks and evaluates but installs no function; the libraries
+//! The core (`ast`, `parse`, `check`, `decls`, `value`, `eval`, `meter`,
+//! `regexes`, `cost`) declares, checks and evaluates but installs no
+//! function; the libraries
 //! under `library/` install themselves into an [`Env`], and `env.rs`
 //! composes them into [`Env::standard`] and [`Env::kro`]. The modules other
 //! crates use by path are public; everything else is reached through the
@@ -37,11 +38,13 @@ mod eval;
 mod lexer;
 pub mod library;
 mod macros;
+mod meter;
 mod nodes;
 pub mod openapi_types;
 mod parse;
 mod plan;
 pub mod references;
+mod regexes;
 mod resolve;
 pub mod result_json;
 pub mod template;
@@ -52,12 +55,14 @@ pub use activation::{Activation, JsonActivation};
 pub use ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
 pub use check::{CheckedExpr, check};
 pub use cost::{CostEstimate, estimate as estimate_cost};
-pub use decls::{Env, FunctionDecl, FunctionImpl, Limits, ObjectType, Overload};
+pub use decls::{Env, FunctionDecl, FunctionImpl, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use env::KroOptions;
-pub use error::EvalError;
+pub use error::{EvalError, SizeKind};
 pub use eval::Program;
+pub use meter::{ALLOCATED_BYTES_PER_UNIT, Limits, Meter, READ_PER_UNIT, Text, VISITS_PER_UNIT};
 pub use parse::parse;
+pub use regexes::{REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
 pub use types::Type;
 pub use value::{Key, List, ListKind, Map, Opaque, OpaqueValue, Timestamp, Value};
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::ast::{Expr, ExprKind, Literal};
 use crate::decls::{Env, FunctionImpl};
 use crate::error::EvalError;
+use crate::regexes::ProgramRegexes;
 use crate::resolve;
 use crate::value::{Key, Value};
 
@@ -45,6 +46,9 @@ pub(crate) enum Node {
         field: Key,
         test_only: bool,
         optional: bool,
+        /// What hashing the field costs beyond the node (0 but for very
+        /// long names).
+        cost: u64,
     },
     Binary(BinOp, Box<Node>, Box<Node>),
     Call {
@@ -87,6 +91,8 @@ pub(crate) struct Planner<'a> {
     pub(crate) memo: resolve::VariableMemo,
     /// Whether reads of the macro accumulator may move it (see [`Node::TakeLocal`]).
     pub(crate) take_accu: bool,
+    /// The literal patterns of regex functions, compiled now.
+    pub(crate) regexes: ProgramRegexes,
 }
 
 impl Planner<'_> {
@@ -132,6 +138,7 @@ impl Planner<'_> {
                     field: Key::String(Arc::from(field.as_str())),
                     test_only: *test_only,
                     optional: *optional,
+                    cost: field.len() as u64 / crate::meter::READ_PER_UNIT,
                 }
             }
             ExprKind::Call {
@@ -264,20 +271,16 @@ impl Planner<'_> {
         if let Some(node) = special {
             return node;
         }
-        let mut imp = self
+        let imp = self
             .env
             .functions
             .get(&name)
             .and_then(|f| f.implementation.clone());
-        // `matches` with a literal pattern: compile the regex once, at plan time.
-        if name == "matches"
-            && let [_, Node::Const(Value::String(pattern))] = planned.as_slice()
-            && let Ok(re) = crate::value::ops::compile_regex(pattern)
+        // A literal pattern of a regex function is compiled once, now.
+        if matches!(name.as_str(), "matches" | "find" | "findAll")
+            && let Some(Node::Const(Value::String(pattern))) = planned.get(1)
         {
-            imp = Some(Arc::new(move |args: &[Value]| match args {
-                [Value::String(s), _] => Ok(Value::Bool(re.is_match(s))),
-                _ => Err(EvalError::no_overload("matches", args)),
-            }));
+            self.regexes.add_literal(pattern);
         }
         Node::Call {
             name: Arc::from(name),

@@ -14,14 +14,22 @@
 //!   [`crate::openapi_types::SchemaTypes::value_of`] (`my__dash__field`) are
 //!   written under their real names (`my-field`);
 //! - `omit()` removes the field or list element that holds it;
-//! - library values without a JSON form (a quantity, a URL) are refused.
+//! - library values without a JSON form (a quantity, a URL) are refused;
+//! - a result larger than [`crate::Limits::max_result_size`] is refused
+//!   before it is built. A value may hold one list many times over without
+//!   copying it, so its JSON can be far larger than what evaluating it
+//!   cost; the conversion counts the size as it goes (compact JSON, strings
+//!   without their escapes, every other value at least 8 bytes) and stops
+//!   at the limit.
 
 use std::fmt::Write as _;
 
 use jiff::SignedDuration;
 use serde_json::Value as Json;
 
+use crate::meter::Limits;
 use crate::openapi_types::unescape_field_name;
+use crate::value::steps::Steps;
 use crate::value::time::{Timestamp, format_duration, format_timestamp};
 use crate::value::{Key, Value};
 
@@ -57,6 +65,16 @@ pub enum ConversionError {
     /// `json.marshal`).
     #[error("omit() can only be used as the whole value of a template field")]
     MisplacedOmit,
+    /// The result is larger than the limit; refused before it was built.
+    #[error(
+        "the result would reach {size} bytes of JSON, over the limit of {limit} (Limits::max_result_size)"
+    )]
+    TooLarge {
+        /// The size reached when the limit was crossed.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
 }
 
 /// How bytes are treated: refused in templates, base64 in `json.marshal`
@@ -68,15 +86,91 @@ pub(crate) enum Bytes {
 }
 
 /// Converts a template or status result. `Ok(None)` means the field is to
-/// be removed (`omit()`).
+/// be removed (`omit()`). The result may take up to the default
+/// [`Limits::max_result_size`].
 pub fn to_template_json(v: &Value) -> Result<Option<Json>, ConversionError> {
-    convert(v, Bytes::Refuse)
+    to_template_json_within(v, Limits::default().max_result_size)
 }
 
-pub(crate) fn convert(v: &Value, bytes: Bytes) -> Result<Option<Json>, ConversionError> {
+/// [`to_template_json`] with a limit of `max_bytes` on the result.
+pub fn to_template_json_within(
+    v: &Value,
+    max_bytes: usize,
+) -> Result<Option<Json>, ConversionError> {
+    convert(v, &mut Steps::new(max_bytes as u64))
+}
+
+/// Counts `n` bytes of the result against its limit.
+fn count(size: &mut Steps, n: usize) -> Result<(), ConversionError> {
+    size.take(n as u64).map_err(|_| ConversionError::TooLarge {
+        size: size.taken().saturating_add(n as u64),
+        limit: size.taken().saturating_add(size.left()),
+    })
+}
+
+/// The bytes a value other than a list or map counts for.
+pub(crate) fn scalar_size(v: &Value) -> usize {
+    const LEAST: usize = 8;
+    match v {
+        Value::String(s) => s.len() + 2,
+        Value::Bytes(b) => b.len().div_ceil(3) * 4 + 2,
+        Value::Int(i) => LEAST.max(i.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 2),
+        Value::Uint(u) => LEAST.max(u.checked_ilog10().unwrap_or(0) as usize + 1),
+        _ => 3 * LEAST,
+    }
+}
+
+fn convert(v: &Value, size: &mut Steps) -> Result<Option<Json>, ConversionError> {
+    match v {
+        Value::Optional(Some(inner)) => convert(inner, size),
+        Value::List(items) => {
+            count(size, 2)?;
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                count(size, 1)?;
+                if let Some(j) = convert(item, size)? {
+                    out.push(j);
+                }
+            }
+            Ok(Some(Json::Array(out)))
+        }
+        Value::Map(m) => {
+            count(size, 2)?;
+            let mut out = serde_json::Map::with_capacity(m.len());
+            for (k, item) in m.iter() {
+                let key = object_key(k)?;
+                count(size, key.len() + 4)?;
+                if let Some(j) = convert(item, size)? {
+                    out.insert(key, j);
+                }
+            }
+            Ok(Some(Json::Object(out)))
+        }
+        other => {
+            count(size, scalar_size(other))?;
+            scalar(other, Bytes::Refuse)
+        }
+    }
+}
+
+/// The JSON key of a map key: strings only, written under their real
+/// (unescaped) names.
+pub(crate) fn object_key(k: &Key) -> Result<String, ConversionError> {
+    match k {
+        // Objects converted with their schema reach escaped properties by
+        // escaped names; write the real names.
+        Key::String(s) => Ok(unescape_field_name(s).unwrap_or_else(|| s.to_string())),
+        Key::Int(_) => Err(ConversionError::NonStringKey("int64")),
+        Key::Uint(_) => Err(ConversionError::NonStringKey("uint64")),
+        Key::Bool(_) => Err(ConversionError::NonStringKey("bool")),
+    }
+}
+
+/// The JSON of a value that is not a list or a map; `None` for `omit()`.
+pub(crate) fn scalar(v: &Value, bytes: Bytes) -> Result<Option<Json>, ConversionError> {
     Ok(Some(match v {
         Value::Null | Value::Optional(None) => Json::Null,
-        Value::Optional(Some(inner)) => return convert(inner, bytes),
+        Value::Optional(Some(inner)) => return scalar(inner, bytes),
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::from(*i),
         Value::Uint(u) => {
@@ -112,31 +206,8 @@ pub(crate) fn convert(v: &Value, bytes: Bytes) -> Result<Option<Json>, Conversio
             }
         }
         Value::Duration(d) => Json::String(go_duration(*d)),
-        Value::List(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items.iter() {
-                if let Some(j) = convert(item, bytes)? {
-                    out.push(j);
-                }
-            }
-            Json::Array(out)
-        }
-        Value::Map(m) => {
-            let mut out = serde_json::Map::with_capacity(m.len());
-            for (k, item) in m.iter() {
-                let key = match k {
-                    // Objects converted with their schema reach escaped
-                    // properties by escaped names; write the real names.
-                    Key::String(s) => unescape_field_name(s).unwrap_or_else(|| s.to_string()),
-                    Key::Int(_) => return Err(ConversionError::NonStringKey("int64")),
-                    Key::Uint(_) => return Err(ConversionError::NonStringKey("uint64")),
-                    Key::Bool(_) => return Err(ConversionError::NonStringKey("bool")),
-                };
-                if let Some(j) = convert(item, bytes)? {
-                    out.insert(key, j);
-                }
-            }
-            Json::Object(out)
+        Value::List(_) | Value::Map(_) => {
+            return Err(ConversionError::Unsupported(v.type_name()));
         }
         Value::Type(t) => return Err(ConversionError::Unsupported(format!("type({t})"))),
         Value::Opaque(o) => match o.type_name() {
@@ -192,6 +263,19 @@ fn fraction(v: u64, precision: u32) -> String {
     }
     let digits = format!("{frac:0width$}", width = precision as usize);
     format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// The length of what [`write_go_string`] writes for `s`.
+pub(crate) fn go_string_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
 }
 
 /// Writes `s` as a JSON string literal the way Go's `encoding/json` does

@@ -7,12 +7,18 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use jiff::SignedDuration;
 
-use crate::error::EvalError;
+use crate::error::{EvalError, SizeKind};
 use crate::types::Type;
+use steps::{Exhausted, Steps};
+
+/// The default limit on a value converted to JSON, in bytes: twice the
+/// largest object the API server stores (1.5 MiB).
+pub(crate) const DEFAULT_RESULT_SIZE: usize = 3 << 20;
 
 mod list;
 pub(crate) mod opaque;
 pub(crate) mod ops;
+pub(crate) mod steps;
 pub(crate) mod time;
 
 pub use list::{List, ListKind};
@@ -185,12 +191,31 @@ impl Value {
 
     /// Converts to JSON: bytes become base64, timestamps RFC 3339 strings,
     /// durations `"1.5s"` strings, `optional.none()` null. Non-finite doubles,
-    /// and type values have no JSON form.
+    /// and type values have no JSON form. A result above
+    /// [`DEFAULT_RESULT_SIZE`] bytes (counted as compact JSON, strings
+    /// without escapes, other values at least 8 bytes) is refused before it
+    /// is built.
     pub fn to_json(&self) -> Result<serde_json::Value, EvalError> {
+        let mut size = Steps::new(DEFAULT_RESULT_SIZE as u64);
+        self.to_json_within(&mut size)
+    }
+
+    fn to_json_within(&self, size: &mut Steps) -> Result<serde_json::Value, EvalError> {
         use base64::Engine;
+        let scalar = match self {
+            Value::String(s) => s.len() + 2,
+            Value::Bytes(b) => b.len().div_ceil(3) * 4 + 2,
+            _ => 8,
+        };
+        size.take(scalar as u64)
+            .map_err(|Exhausted| EvalError::TooLarge {
+                kind: SizeKind::Result,
+                size: size.taken() + scalar as u64,
+                limit: size.taken() + size.left(),
+            })?;
         Ok(match self {
             Value::Null | Value::Optional(None) => serde_json::Value::Null,
-            Value::Optional(Some(v)) => v.to_json()?,
+            Value::Optional(Some(v)) => v.to_json_within(size)?,
             Value::Bool(b) => (*b).into(),
             Value::Int(i) => (*i).into(),
             Value::Uint(u) => (*u).into(),
@@ -201,9 +226,11 @@ impl Value {
             Value::Bytes(b) => {
                 serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b))
             }
-            Value::List(l) => {
-                serde_json::Value::Array(l.iter().map(Value::to_json).collect::<Result<_, _>>()?)
-            }
+            Value::List(l) => serde_json::Value::Array(
+                l.iter()
+                    .map(|v| v.to_json_within(size))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Map(m) => {
                 let mut o = serde_json::Map::new();
                 for (k, v) in m.iter() {
@@ -211,7 +238,7 @@ impl Value {
                         Key::String(s) => s.to_string(),
                         other => other.to_value().to_string(),
                     };
-                    o.insert(key, v.to_json()?);
+                    o.insert(key, v.to_json_within(size)?);
                 }
                 serde_json::Value::Object(o)
             }
@@ -259,32 +286,46 @@ impl Value {
     /// (`set` and `map` lists regardless of order, see [`List::equals`]),
     /// values of different types are unequal (never an error).
     pub fn equals(&self, other: &Value) -> bool {
+        self.equals_within(other, &mut Steps::unlimited())
+            .unwrap_or(false)
+    }
+
+    /// [`Value::equals`], one step per value visited (and per ten bytes of
+    /// strings compared), stopping when `steps` runs out.
+    pub(crate) fn equals_within(
+        &self,
+        other: &Value,
+        steps: &mut Steps,
+    ) -> Result<bool, Exhausted> {
         use Value::*;
-        match (self, other) {
+        steps.take(1)?;
+        Ok(match (self, other) {
             (Null, Null) => true,
             (Bool(a), Bool(b)) => a == b,
             (Int(_) | Uint(_) | Double(_), Int(_) | Uint(_) | Double(_)) => {
                 numeric_cmp(self, other) == Some(Ordering::Equal)
             }
-            (String(a), String(b)) => a == b,
-            (Bytes(a), Bytes(b)) => a == b,
-            (List(a), List(b)) => a.equals(b),
-            (Map(a), Map(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .all(|(k, v)| Value::map_get(b, &k.to_value()).is_some_and(|w| v.equals(w)))
+            (String(a), String(b)) => {
+                steps.read(a.len().min(b.len()))?;
+                a == b
             }
+            (Bytes(a), Bytes(b)) => {
+                steps.read(a.len().min(b.len()))?;
+                a == b
+            }
+            (List(a), List(b)) => a.equals_within(b, steps)?,
+            (Map(a), Map(b)) => maps_equal(a, b, steps)?,
             (Timestamp(a), Timestamp(b)) => a == b,
             (Duration(a), Duration(b)) => a == b,
             (Type(a), Type(b)) => a.runtime_name() == b.runtime_name(),
             (Optional(a), Optional(b)) => match (a, b) {
                 (None, None) => true,
-                (Some(x), Some(y)) => x.equals(y),
+                (Some(x), Some(y)) => x.equals_within(y, steps)?,
                 _ => false,
             },
             (Opaque(a), Opaque(b)) => a.equals(&**b),
             _ => false,
-        }
+        })
     }
 
     /// CEL ordering for `<`, `<=`, `>`, `>=`. `Ok(None)` means unordered
@@ -329,6 +370,25 @@ impl Value {
             Value::Opaque(_) => false,
         }
     }
+}
+
+/// Map equality: the same keys (numeric keys matching across types), and
+/// equal values under each.
+fn maps_equal(a: &Map, b: &Map, steps: &mut Steps) -> Result<bool, Exhausted> {
+    if a.len() != b.len() {
+        return Ok(false);
+    }
+    for (k, v) in a.iter() {
+        steps.take(1)?;
+        if let Key::String(s) = k {
+            steps.read(s.len())?;
+        }
+        match Value::map_get(b, &k.to_value()) {
+            Some(w) if v.equals_within(w, steps)? => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 /// Compares numbers of any of the three numeric types exactly (no rounding

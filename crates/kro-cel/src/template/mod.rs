@@ -15,7 +15,8 @@
 //! author writes a literal `${HOME}`.
 //!
 //! [`Template::render`] is the only renderer: resources, status fields and
-//! `kro eval` all fill templates through it.
+//! `kro eval` all fill templates through it ([`Template::render_within`]
+//! is the same with a limit on the size of the text).
 
 mod field_path;
 mod render;

@@ -8,10 +8,28 @@
 //! "must be a string" rule stay the same everywhere.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::{Part, Template, TemplateExpression};
+use crate::error::{EvalError, SizeKind};
 use crate::result_json::write_go_string;
 use crate::value::Value;
+
+/// A piece of an interpolated template's text: literal text of the
+/// template, or the string an expression produced (shared, not copied).
+enum Piece<'t> {
+    Text(&'t str),
+    Value(Arc<str>),
+}
+
+impl Piece<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Piece::Text(text) => text,
+            Piece::Value(value) => value,
+        }
+    }
+}
 
 /// What a template renders to.
 #[derive(Debug, Clone)]
@@ -64,6 +82,9 @@ impl Template {
     /// (yet): rendering stops there and the result is `Ok(None)`. A literal
     /// renders as its text; an interpolated template needs a string from
     /// every expression.
+    ///
+    /// The text has no size limit: renderers of untrusted templates use
+    /// [`Template::render_within`].
     pub fn render<E>(
         &self,
         mut eval: impl FnMut(&TemplateExpression) -> Result<Option<Value>, E>,
@@ -73,26 +94,43 @@ impl Template {
             Template::Standalone(expression) => Ok(eval(expression)
                 .map_err(RenderError::Eval)?
                 .map(|value| Rendered::Value { value, expression })),
+            Template::Interpolated(parts) => Ok(pieces(parts, eval)?.map(|p| join(&p))),
+        }
+    }
+
+    /// [`Template::render`], refusing a text (literal or interpolated) of
+    /// more than `max_bytes` bytes before building it: `too_large` turns
+    /// the [`EvalError::TooLarge`] saying so into the caller's error. (A
+    /// standalone expression's value is limited when it is converted, see
+    /// [`crate::result_json::to_template_json_within`].)
+    pub fn render_within<E>(
+        &self,
+        max_bytes: usize,
+        eval: impl FnMut(&TemplateExpression) -> Result<Option<Value>, E>,
+        too_large: impl FnOnce(EvalError) -> E,
+    ) -> Result<Option<Rendered<'_>>, RenderError<E>> {
+        let refuse = |size: usize| {
+            RenderError::Eval(too_large(EvalError::TooLarge {
+                kind: SizeKind::Result,
+                size: size as u64,
+                limit: max_bytes as u64,
+            }))
+        };
+        match self {
+            Template::Literal(text) if text.len() > max_bytes => Err(refuse(text.len())),
+            Template::Literal(_) | Template::Standalone(_) => self.render(eval),
             Template::Interpolated(parts) => {
-                let mut text = String::new();
-                for part in parts {
-                    match part {
-                        Part::Text(literal) => text.push_str(literal),
-                        Part::Expression(expression) => {
-                            match eval(expression).map_err(RenderError::Eval)? {
-                                Some(Value::String(s)) => text.push_str(&s),
-                                Some(other) => {
-                                    return Err(RenderError::NotAString {
-                                        expression: expression.source.clone(),
-                                        type_name: other.type_name(),
-                                    });
-                                }
-                                None => return Ok(None),
-                            }
-                        }
-                    }
+                let Some(pieces) = pieces(parts, eval)? else {
+                    return Ok(None);
+                };
+                let size = pieces
+                    .iter()
+                    .map(|p| p.as_str().len())
+                    .fold(0usize, usize::saturating_add);
+                if size > max_bytes {
+                    return Err(refuse(size));
                 }
-                Ok(Some(Rendered::Text(text)))
+                Ok(Some(join(&pieces)))
             }
         }
     }
@@ -121,4 +159,38 @@ impl Template {
                 .join(" + "),
         }
     }
+}
+
+/// The pieces of an interpolated template's text, each expression
+/// evaluated in order; `None` as soon as one has no value.
+fn pieces<'t, E>(
+    parts: &'t [Part],
+    mut eval: impl FnMut(&TemplateExpression) -> Result<Option<Value>, E>,
+) -> Result<Option<Vec<Piece<'t>>>, RenderError<E>> {
+    let mut pieces = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part {
+            Part::Text(literal) => pieces.push(Piece::Text(literal)),
+            Part::Expression(expression) => match eval(expression).map_err(RenderError::Eval)? {
+                Some(Value::String(s)) => pieces.push(Piece::Value(s)),
+                Some(other) => {
+                    return Err(RenderError::NotAString {
+                        expression: expression.source.clone(),
+                        type_name: other.type_name(),
+                    });
+                }
+                None => return Ok(None),
+            },
+        }
+    }
+    Ok(Some(pieces))
+}
+
+/// The text of the pieces, allocated once at its final size.
+fn join<'t>(pieces: &[Piece<'_>]) -> Rendered<'t> {
+    let mut text = String::with_capacity(pieces.iter().map(|p| p.as_str().len()).sum());
+    for piece in pieces {
+        text.push_str(piece.as_str());
+    }
+    Rendered::Text(text)
 }

@@ -263,3 +263,41 @@ fn to_cel_is_the_concatenation_upstream_compiles() {
     );
     assert_eq!(scan("plain").unwrap().to_cel(), r#""plain""#);
 }
+
+#[test]
+fn render_within_refuses_text_past_the_limit_before_building_it() {
+    use crate::{EvalError, SizeKind, Value};
+    let big = Value::string(&"x".repeat(1_000));
+    let template = scan("${a}${a}${a}-${a}").unwrap();
+    let render = |limit: usize| {
+        template.render_within(
+            limit,
+            |_| Ok::<_, EvalError>(Some(big.clone())),
+            |too_large| too_large,
+        )
+    };
+    match render(4_001) {
+        Ok(Some(Rendered::Text(text))) => assert_eq!(text.len(), 4_001),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        render(4_000),
+        Err(RenderError::Eval(EvalError::TooLarge {
+            kind: SizeKind::Result,
+            size: 4_001,
+            limit: 4_000
+        }))
+    ));
+    let literal = scan("plain text").unwrap();
+    assert!(
+        literal
+            .render_within(5, |_| Ok::<_, EvalError>(None), |e| e)
+            .is_err()
+    );
+    // Standalone values are limited when converted to JSON, not here.
+    let standalone = scan("${a}").unwrap();
+    assert!(matches!(
+        standalone.render_within(5, |_| Ok::<_, EvalError>(Some(big.clone())), |e| e),
+        Ok(Some(Rendered::Value { .. }))
+    ));
+}

@@ -13,6 +13,7 @@ use std::hash::Hash;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use super::steps::{Exhausted, Steps};
 use super::{Key, Value};
 
 /// How a list's elements are identified, from `x-kubernetes-list-type`.
@@ -89,21 +90,42 @@ impl List {
     /// absent key property counts as `null`; with duplicate keys, the last
     /// element of a key is the one compared).
     pub fn equals(&self, other: &List) -> bool {
+        self.equals_within(other, &mut Steps::unlimited())
+            .unwrap_or(false)
+    }
+
+    /// [`List::equals`], counting the values visited in `steps`.
+    pub(crate) fn equals_within(&self, other: &List, steps: &mut Steps) -> Result<bool, Exhausted> {
         if self.len() != other.len() {
-            return false;
+            return Ok(false);
         }
         let Some(kind) = self.kind().or_else(|| other.kind()) else {
-            return self.iter().zip(other.iter()).all(|(x, y)| x.equals(y));
+            for (x, y) in self.iter().zip(other.iter()) {
+                if !x.equals_within(y, steps)? {
+                    return Ok(false);
+                }
+            }
+            return Ok(true);
         };
-        let mine = KeyIndex::of(kind, self);
-        let theirs = KeyIndex::of(kind, other);
+        let mine = KeyIndex::of(kind, self, steps)?;
+        let theirs = KeyIndex::of(kind, other, steps)?;
         // Each side's keys must all appear in the other: same length alone
         // would let `[a, a]` equal the set `[a, b]`.
-        other.iter().all(|e| {
-            mine.find(e)
-                .and_then(|i| self.get(i))
-                .is_some_and(|x| matches!(kind, ListKind::Set) || x.equals(e))
-        }) && self.iter().all(|e| theirs.find(e).is_some())
+        for e in other.iter() {
+            let matched = match mine.find(e, steps)?.and_then(|i| self.get(i)) {
+                Some(x) => matches!(kind, ListKind::Set) || x.equals_within(e, steps)?,
+                None => false,
+            };
+            if !matched {
+                return Ok(false);
+            }
+        }
+        for e in self.iter() {
+            if theirs.find(e, steps)?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// `self + other`: for an ordinary list, the concatenation. For a `set`
@@ -113,15 +135,24 @@ impl List {
     /// position, the others are appended in their order. The result keeps
     /// the kind. Only the left operand's kind counts, as in the API server.
     pub fn concat(&self, other: &List) -> List {
+        match self.concat_within(other, &mut Steps::unlimited()) {
+            Ok(list) => list,
+            Err(Exhausted) => unreachable!("an unlimited walk never runs out"),
+        }
+    }
+
+    /// [`List::concat`], counting the values visited in `steps` (merging
+    /// into a `set` or `map` list looks every element up).
+    pub(crate) fn concat_within(&self, other: &List, steps: &mut Steps) -> Result<List, Exhausted> {
         let mut items = Vec::with_capacity(self.len() + other.len());
         items.extend(self.iter().cloned());
         let Some(kind) = self.kind() else {
             items.extend(other.iter().cloned());
-            return List::new(items);
+            return Ok(List::new(items));
         };
-        let mut index = KeyIndex::of(kind, self);
+        let mut index = KeyIndex::of(kind, self, steps)?;
         for e in other.iter() {
-            match (kind, index.find(e)) {
+            match (kind, index.find(e, steps)?) {
                 (ListKind::Map { .. }, Some(i)) => {
                     if let Some(slot) = items.get_mut(i) {
                         *slot = e.clone();
@@ -139,10 +170,10 @@ impl List {
                 (ListKind::Map { .. }, None) => items.push(e.clone()),
             }
         }
-        List {
+        Ok(List {
             items: Arc::new(items),
             kind: self.kind.clone(),
-        }
+        })
     }
 }
 
@@ -198,7 +229,12 @@ struct KeyIndex<'a> {
 }
 
 impl<'a> KeyIndex<'a> {
-    fn of(kind: &'a ListKind, items: &'a [Value]) -> KeyIndex<'a> {
+    fn of(
+        kind: &'a ListKind,
+        items: &'a [Value],
+        steps: &mut Steps,
+    ) -> Result<KeyIndex<'a>, Exhausted> {
+        steps.take(items.len() as u64)?;
         let mut index = KeyIndex {
             kind,
             entries: Vec::with_capacity(items.len()),
@@ -207,7 +243,7 @@ impl<'a> KeyIndex<'a> {
         for (i, e) in items.iter().enumerate() {
             index.insert(e, i);
         }
-        index
+        Ok(index)
     }
 
     fn insert(&mut self, e: &'a Value, position: usize) {
@@ -221,15 +257,18 @@ impl<'a> KeyIndex<'a> {
         }
     }
 
-    fn find(&self, e: &Value) -> Option<usize> {
+    fn find(&self, e: &Value, steps: &mut Steps) -> Result<Option<usize>, Exhausted> {
+        steps.take(1)?;
+        steps.read(key_bytes(self.kind, e))?;
         if let (Some(map), Some(key)) = (&self.hashed, self.hashable_key(e)) {
-            return map.get(&key).copied();
+            return Ok(map.get(&key).copied());
         }
-        self.entries
-            .iter()
-            .rev()
-            .find(|(x, _)| self.same_key(x, e))
-            .map(|(_, position)| *position)
+        for (x, position) in self.entries.iter().rev() {
+            if self.same_key(x, e, steps)? {
+                return Ok(Some(*position));
+            }
+        }
+        Ok(None)
     }
 
     fn hashable_key(&self, e: &'a Value) -> Option<Vec<Part<'a>>> {
@@ -239,15 +278,35 @@ impl<'a> KeyIndex<'a> {
         }
     }
 
-    fn same_key(&self, a: &Value, b: &Value) -> bool {
+    fn same_key(&self, a: &Value, b: &Value, steps: &mut Steps) -> Result<bool, Exhausted> {
         match self.kind {
-            ListKind::Set => a.equals(b),
-            ListKind::Map { keys } => keys.iter().all(|k| key_part(a, k).equals(key_part(b, k))),
+            ListKind::Set => a.equals_within(b, steps),
+            ListKind::Map { keys } => {
+                for k in keys {
+                    if !key_part(a, k).equals_within(key_part(b, k), steps)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
         }
     }
 }
 
 const NULL: &Value = &Value::Null;
+
+/// The bytes of strings in an element's key, which hashing it reads.
+fn key_bytes(kind: &ListKind, e: &Value) -> usize {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        _ => 0,
+    };
+    match kind {
+        ListKind::Set => text(e),
+        ListKind::Map { keys } => keys.iter().map(|k| text(key_part(e, k))).sum(),
+    }
+}
 
 /// The value of key property `key` of a map-list element; `null` when the
 /// element lacks it or is not an object, as the API server's lookup gives.

@@ -1,6 +1,6 @@
 //! Operators: arithmetic with overflow checks, relations across numeric
-//! types, membership, indexing and field selection, `matches` patterns and
-//! the map insertion of the two-variable comprehensions.
+//! types, membership, indexing and field selection, and the map insertion
+//! of the two-variable comprehensions.
 //!
 //! They are part of the value model, not of the standard library: the
 //! evaluator runs them directly for the operators the planner special-cases,
@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::error::EvalError;
+use crate::meter::Meter;
 use crate::value::time::check_duration;
 use crate::value::{Key, Value};
 
@@ -20,7 +21,8 @@ pub(crate) fn relation(a: &Value, b: &Value, test: fn(Ordering) -> bool) -> R {
     Ok(Value::Bool(a.compare(b)?.is_some_and(test)))
 }
 
-pub(crate) fn add(a: &Value, b: &Value) -> R {
+/// `a + b`; concatenations are charged and size-checked before they are built.
+pub(crate) fn add(a: &Value, b: &Value, meter: &mut Meter<'_>) -> R {
     use Value::*;
     match (a, b) {
         (Int(x), Int(y)) => x
@@ -33,13 +35,21 @@ pub(crate) fn add(a: &Value, b: &Value) -> R {
             .ok_or(EvalError::Overflow("unsigned integer")),
         (Double(x), Double(y)) => Ok(Double(x + y)),
         (String(x), String(y)) => {
+            meter.reserve_string(x.len().saturating_add(y.len()))?;
             let mut s = std::string::String::with_capacity(x.len() + y.len());
             s.push_str(x);
             s.push_str(y);
             Ok(Value::from(s))
         }
-        (Bytes(x), Bytes(y)) => Ok(Bytes(x.iter().chain(y.iter()).copied().collect())),
-        (List(x), List(y)) => Ok(List(x.concat(y))),
+        (Bytes(x), Bytes(y)) => {
+            meter.reserve_string(x.len().saturating_add(y.len()))?;
+            Ok(Bytes(x.iter().chain(y.iter()).copied().collect()))
+        }
+        (List(x), List(y)) => {
+            let len = x.len().saturating_add(y.len());
+            meter.grow_list(len, len)?;
+            meter.walk(|steps| x.concat_within(y, steps)).map(List)
+        }
         (Timestamp(t), Duration(d)) | (Duration(d), Timestamp(t)) => t
             .checked_add(*d)
             .map(Timestamp)
@@ -138,11 +148,24 @@ pub(crate) fn negate(args: &[Value]) -> R {
     }
 }
 
-/// `elem in collection`.
-pub(crate) fn contains(collection: &Value, elem: &Value) -> R {
+/// `elem in collection`: a map lookup, or a comparison with each element of
+/// a list, charged per value compared.
+pub(crate) fn contains(collection: &Value, elem: &Value, meter: &mut Meter<'_>) -> R {
     match collection {
-        Value::List(l) => Ok(Value::Bool(l.iter().any(|x| x.equals(elem)))),
-        Value::Map(m) => Ok(Value::Bool(Value::map_get(m, elem).is_some())),
+        Value::List(l) => meter
+            .walk(|steps| {
+                for x in l.iter() {
+                    if x.equals_within(elem, steps)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })
+            .map(Value::Bool),
+        Value::Map(m) => {
+            meter.read_text(elem)?;
+            Ok(Value::Bool(Value::map_get(m, elem).is_some()))
+        }
         _ => Err(EvalError::no_overload(
             "@in",
             &[elem.clone(), collection.clone()],
@@ -223,20 +246,15 @@ pub(crate) fn select(v: &Value, field: &Key, test_only: bool, optional: bool) ->
     }
 }
 
-/// Compiles an RE2-syntax pattern; the `regex` crate implements the same
-/// syntax and the same linear-time guarantee.
-pub(crate) fn compile_regex(pattern: &str) -> Result<regex::Regex, EvalError> {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| EvalError::InvalidArgument(format!("invalid regular expression: {e}")))
-}
-
 /// `cel.@mapInsert` (what `transformMap` and `transformMapEntry` accumulate
 /// with; a repeated key is an error) on owned arguments, as the evaluator
 /// runs it: the accumulator map is updated in place when it is not shared, so
-/// `transformMap` stays linear.
-pub(crate) fn map_insert_owned(mut a: Vec<Value>) -> Result<Value, EvalError> {
+/// `transformMap` stays linear. Growing the map (and copying it first, when
+/// it is shared) is charged before it happens.
+pub(crate) fn map_insert_owned(
+    mut a: Vec<Value>,
+    meter: &mut Meter<'_>,
+) -> Result<Value, EvalError> {
     let first = a.first_mut().map(|v| std::mem::replace(v, Value::Null));
     let Some(Value::Map(mut m)) = first else {
         return Err(EvalError::no_overload("cel.@mapInsert", &a));
@@ -246,6 +264,15 @@ pub(crate) fn map_insert_owned(mut a: Vec<Value>) -> Result<Value, EvalError> {
         [Value::Map(add)] => add.iter().map(|(k, v)| (k.to_value(), v.clone())).collect(),
         _ => return Err(EvalError::no_overload("cel.@mapInsert", &a)),
     };
+    let copied = if Arc::strong_count(&m) > 1 {
+        m.len()
+    } else {
+        0
+    };
+    meter.grow_map(
+        m.len().saturating_add(entries.len()),
+        copied + entries.len(),
+    )?;
     let out = Arc::make_mut(&mut m);
     for (k, v) in entries {
         let key = Key::from_value(&k).ok_or_else(|| {

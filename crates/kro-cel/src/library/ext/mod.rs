@@ -1,5 +1,6 @@
 //! The extension libraries kro enables on top of the standard library.
 
+mod distinct;
 pub(crate) mod encoders;
 pub(crate) mod lists;
 pub(crate) mod optional;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use crate::decls::Env;
 use crate::error::EvalError;
+use crate::meter::Meter;
 use crate::value::{Key, Value};
 
 /// Installs strings, lists, encoders, optionals and the helpers that the
@@ -18,7 +20,7 @@ pub(crate) fn install(env: &mut Env) {
     lists::install(env);
     encoders::install(env);
     optional::install(env);
-    env.define(
+    env.define_metered(
         "cel.@mapInsert",
         &[
             "(map(K, V), K, V) -> map(K, V)",
@@ -29,16 +31,17 @@ pub(crate) fn install(env: &mut Env) {
 }
 
 /// `transformMap` and `transformMapEntry` accumulate with this; a repeated key is an error.
-fn map_insert(a: &[Value]) -> Result<Value, EvalError> {
-    let (m, entries): (_, Vec<(Value, Value)>) = match a {
-        [Value::Map(m), k, v] => (m, vec![(k.clone(), v.clone())]),
-        [Value::Map(m), Value::Map(add)] => (
-            m,
+fn map_insert(a: &[Value], meter: &mut Meter<'_>) -> Result<Value, EvalError> {
+    let (map, entries): (_, Vec<(Value, Value)>) = match a {
+        [Value::Map(map), k, v] => (map, vec![(k.clone(), v.clone())]),
+        [Value::Map(map), Value::Map(add)] => (
+            map,
             add.iter().map(|(k, v)| (k.to_value(), v.clone())).collect(),
         ),
         _ => return Err(EvalError::no_overload("cel.@mapInsert", a)),
     };
-    let mut out = (**m).clone();
+    meter.reserve_map(map.len().saturating_add(entries.len()))?;
+    let mut out = (**map).clone();
     for (k, v) in entries {
         let key = Key::from_value(&k).ok_or_else(|| {
             EvalError::InvalidArgument(format!("unsupported key type: {}", k.type_name()))

@@ -1,12 +1,18 @@
 //! cel-go's `strings` extension: `charAt`, `indexOf`, `lastIndexOf`,
 //! `lowerAscii`, `upperAscii`, `replace`, `split`, `substring`, `trim`,
 //! `join`, `reverse`, `format` and `strings.quote`. Indices count code points.
+//!
+//! Searches run in linear time (the standard library's two-way search on
+//! bytes, then a count of the code points before the match), and every
+//! function that builds a string or a list computes its size first and
+//! reserves it on the meter before building it.
 
 use std::fmt::Write;
 
 use crate::decls::Env;
 use crate::error::EvalError;
 use crate::library::std::convert::format_double;
+use crate::meter::{Meter, Text};
 use crate::value::Value;
 use crate::value::time::{format_duration, format_timestamp};
 
@@ -24,15 +30,21 @@ pub(crate) fn install(env: &mut Env) {
         &["string.(string) -> int", "string.(string, int) -> int"],
         last_index_of,
     );
-    env.define("lowerAscii", &["string.() -> string"], |a| match a {
-        [Value::String(s)] => Ok(Value::from(s.to_ascii_lowercase())),
+    env.define_metered("lowerAscii", &["string.() -> string"], |a, m| match a {
+        [Value::String(s)] => {
+            m.reserve_string(s.len())?;
+            Ok(Value::from(s.to_ascii_lowercase()))
+        }
         _ => Err(EvalError::no_overload("lowerAscii", a)),
     });
-    env.define("upperAscii", &["string.() -> string"], |a| match a {
-        [Value::String(s)] => Ok(Value::from(s.to_ascii_uppercase())),
+    env.define_metered("upperAscii", &["string.() -> string"], |a, m| match a {
+        [Value::String(s)] => {
+            m.reserve_string(s.len())?;
+            Ok(Value::from(s.to_ascii_uppercase()))
+        }
         _ => Err(EvalError::no_overload("upperAscii", a)),
     });
-    env.define(
+    env.define_metered(
         "replace",
         &[
             "string.(string, string) -> string",
@@ -40,7 +52,7 @@ pub(crate) fn install(env: &mut Env) {
         ],
         replace,
     );
-    env.define(
+    env.define_metered(
         "split",
         &[
             "string.(string) -> list(string)",
@@ -48,16 +60,20 @@ pub(crate) fn install(env: &mut Env) {
         ],
         split,
     );
-    env.define(
+    env.define_metered(
         "substring",
         &["string.(int) -> string", "string.(int, int) -> string"],
         substring,
     );
-    env.define("trim", &["string.() -> string"], |a| match a {
-        [Value::String(s)] => Ok(Value::from(s.trim())),
+    env.define_metered("trim", &["string.() -> string"], |a, m| match a {
+        [Value::String(s)] => {
+            let trimmed = s.trim();
+            m.reserve_string(trimmed.len())?;
+            Ok(Value::from(trimmed))
+        }
         _ => Err(EvalError::no_overload("trim", a)),
     });
-    env.define(
+    env.define_metered(
         "join",
         &[
             "list(string).() -> string",
@@ -65,12 +81,15 @@ pub(crate) fn install(env: &mut Env) {
         ],
         join,
     );
-    env.define("strings.quote", &["(string) -> string"], |a| match a {
-        [Value::String(s)] => Ok(Value::from(quote(s))),
+    env.define_metered("strings.quote", &["(string) -> string"], |a, m| match a {
+        [Value::String(s)] => {
+            m.reserve_string(quoted_len(s))?;
+            Ok(Value::from(quote(s)))
+        }
         _ => Err(EvalError::no_overload("strings.quote", a)),
     });
     env.declare("reverse", &["string.() -> string"]);
-    env.define("format", &["string.(list(dyn)) -> string"], format);
+    env.define_metered("format", &["string.(list(dyn)) -> string"], format);
 }
 
 fn out_of_range(i: i64) -> EvalError {
@@ -91,56 +110,68 @@ fn char_at(a: &[Value]) -> R {
     }
 }
 
+/// The byte offset of code point `index` (the length for one past the
+/// last), or `None` when the string has fewer code points.
+fn byte_offset(s: &str, index: usize) -> Option<usize> {
+    s.char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(s.len()))
+        .nth(index)
+}
+
+/// The code point index of byte offset `b` (a character boundary).
+fn char_index(s: &str, b: usize) -> i64 {
+    s[..b].chars().count() as i64
+}
+
+/// A start index argument as a byte offset, or the error for it.
+fn start_offset(s: &str, start: i64) -> Result<usize, EvalError> {
+    usize::try_from(start)
+        .ok()
+        .and_then(|i| byte_offset(s, i))
+        .ok_or_else(|| out_of_range(start))
+}
+
 fn index_of(a: &[Value]) -> R {
     let (s, sub, start) = match a {
         [Value::String(s), Value::String(t)] => (s, t, 0),
         [Value::String(s), Value::String(t), Value::Int(i)] => (s, t, *i),
         _ => return Err(EvalError::no_overload("indexOf", a)),
     };
-    let chars: Vec<char> = s.chars().collect();
-    let subc: Vec<char> = sub.chars().collect();
-    let Some(from) = usize::try_from(start).ok().filter(|u| *u <= chars.len()) else {
-        return Err(out_of_range(start));
-    };
-    if subc.is_empty() {
+    let from = start_offset(s, start)?;
+    if sub.is_empty() {
         return Ok(Value::Int(start));
     }
-    let found = (from..chars.len())
-        .find(|&i| chars[i..].starts_with(&subc))
-        .map_or(-1, |i| i as i64);
-    Ok(Value::Int(found))
+    // A match of a valid UTF-8 needle starts on a character boundary.
+    Ok(Value::Int(
+        s[from..]
+            .find(&**sub)
+            .map_or(-1, |b| char_index(s, from + b)),
+    ))
 }
 
 fn last_index_of(a: &[Value]) -> R {
-    let chars_of = |s: &str| s.chars().collect::<Vec<char>>();
     let (s, sub, start) = match a {
-        [Value::String(s), Value::String(t)] => {
-            let n = s.chars().count() as i64;
-            (s, t, n)
-        }
+        [Value::String(s), Value::String(t)] => (s, t, s.chars().count() as i64),
         [Value::String(s), Value::String(t), Value::Int(i)] => (s, t, *i),
         _ => return Err(EvalError::no_overload("lastIndexOf", a)),
     };
-    let chars = chars_of(s);
-    let subc = chars_of(sub);
-    let Some(from) = usize::try_from(start).ok().filter(|u| *u <= chars.len()) else {
-        return Err(out_of_range(start));
-    };
-    if subc.is_empty() {
+    let from = start_offset(s, start)?;
+    if sub.is_empty() {
         return Ok(Value::Int(start));
     }
-    if subc.len() > chars.len() {
-        return Ok(Value::Int(-1));
+    // Matches starting at or before `from` end at or before `from +
+    // sub.len()`, on a character boundary: search the text up to there.
+    let mut end = from.saturating_add(sub.len()).min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
     }
-    let last_start = from.min(chars.len() - subc.len());
-    let found = (0..=last_start)
-        .rev()
-        .find(|&i| chars[i..].starts_with(&subc))
-        .map_or(-1, |i| i as i64);
-    Ok(Value::Int(found))
+    Ok(Value::Int(
+        s[..end].rfind(&**sub).map_or(-1, |b| char_index(s, b)),
+    ))
 }
 
-fn replace(a: &[Value]) -> R {
+fn replace(a: &[Value], m: &mut Meter<'_>) -> R {
     let (s, old, new, n) = match a {
         [Value::String(s), Value::String(o), Value::String(n)] => (s, o, n, -1),
         [
@@ -151,25 +182,20 @@ fn replace(a: &[Value]) -> R {
         ] => (s, o, n, *c),
         _ => return Err(EvalError::no_overload("replace", a)),
     };
-    // Refuse results that would be absurdly large before allocating them.
-    let growth = new.len().saturating_sub(old.len());
+    let limit = usize::try_from(n).unwrap_or(usize::MAX);
     let occurrences = if old.is_empty() {
         s.chars().count() + 1
     } else {
         s.matches(&**old).count()
-    };
-    if s.len().saturating_add(occurrences.saturating_mul(growth)) > crate::cost::MAX_ALLOCATION {
-        return Err(EvalError::InvalidArgument(
-            "replace result too large".into(),
-        ));
     }
-    Ok(Value::from(match usize::try_from(n) {
-        Ok(count) => s.replacen(&**old, new, count),
-        Err(_) => s.replace(&**old, new),
-    }))
+    .min(limit);
+    let size =
+        (s.len() - occurrences * old.len()).saturating_add(occurrences.saturating_mul(new.len()));
+    m.reserve_string(size)?;
+    Ok(Value::from(s.replacen(&**old, new, occurrences)))
 }
 
-fn split(a: &[Value]) -> R {
+fn split(a: &[Value], m: &mut Meter<'_>) -> R {
     let (s, sep, n) = match a {
         [Value::String(s), Value::String(t)] => (s, t, -1),
         [Value::String(s), Value::String(t), Value::Int(n)] => (s, t, *n),
@@ -178,54 +204,60 @@ fn split(a: &[Value]) -> R {
     if n == 0 {
         return Ok(Value::list(vec![]));
     }
-    let parts: Vec<String> = if sep.is_empty() {
-        // Go splits into UTF-8 sequences; the last part keeps the rest.
-        let chars: Vec<char> = s.chars().collect();
-        match usize::try_from(n) {
-            Ok(lim) if lim < chars.len() => {
-                let mut v: Vec<String> = chars[..lim - 1].iter().map(|c| c.to_string()).collect();
-                v.push(chars[lim - 1..].iter().collect());
-                v
-            }
-            _ => chars.iter().map(|c| c.to_string()).collect(),
-        }
+    let limit = usize::try_from(n).unwrap_or(usize::MAX);
+    // Counted first, so that nothing is allocated before it is reserved.
+    let count = if sep.is_empty() {
+        s.chars().count()
     } else {
-        match usize::try_from(n) {
-            Ok(lim) => s.splitn(lim, &**sep).map(String::from).collect(),
-            Err(_) => s.split(&**sep).map(String::from).collect(),
+        s.matches(&**sep).count() + 1
+    }
+    .min(limit);
+    m.reserve_list(count)?;
+    m.reserve_bytes(s.len())?;
+    let parts: Vec<Value> = if sep.is_empty() {
+        // Go splits into UTF-8 sequences; the last part keeps the rest.
+        let mut parts = Vec::with_capacity(count);
+        let mut rest: &str = s;
+        while let Some(c) = rest.chars().next() {
+            if parts.len() + 1 == count {
+                break;
+            }
+            let (head, tail) = rest.split_at(c.len_utf8());
+            parts.push(Value::from(head));
+            rest = tail;
         }
+        if !rest.is_empty() {
+            parts.push(Value::from(rest));
+        }
+        parts
+    } else {
+        s.splitn(count, &**sep).map(Value::from).collect()
     };
-    Ok(Value::list(parts.into_iter().map(Value::from).collect()))
+    Ok(Value::list(parts))
 }
 
-fn substring(a: &[Value]) -> R {
+fn substring(a: &[Value], m: &mut Meter<'_>) -> R {
     let (s, start, end) = match a {
         [Value::String(s), Value::Int(b)] => (s, *b, None),
         [Value::String(s), Value::Int(b), Value::Int(e)] => (s, *b, Some(*e)),
         _ => return Err(EvalError::no_overload("substring", a)),
     };
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len() as i64;
-    let end = end.unwrap_or(n);
-    if start < 0 || start > n {
-        return Err(out_of_range(start));
-    }
-    if end < 0 || end > n {
-        return Err(out_of_range(end));
-    }
-    if start > end {
+    let from = start_offset(s, start)?;
+    let to = match end {
+        Some(e) => start_offset(s, e)?,
+        None => s.len(),
+    };
+    if from > to {
         return Err(EvalError::InvalidArgument(format!(
-            "invalid substring range. start: {start}, end: {end}"
+            "invalid substring range. start: {start}, end: {}",
+            end.unwrap_or_default()
         )));
     }
-    Ok(Value::from(
-        chars[start as usize..end as usize]
-            .iter()
-            .collect::<String>(),
-    ))
+    m.reserve_string(to - from)?;
+    Ok(Value::from(&s[from..to]))
 }
 
-fn join(a: &[Value]) -> R {
+fn join(a: &[Value], m: &mut Meter<'_>) -> R {
     let (l, sep) = match a {
         [Value::List(l)] => (l, ""),
         [Value::List(l), Value::String(s)] => (l, &**s),
@@ -238,11 +270,32 @@ fn join(a: &[Value]) -> R {
             other => return Err(EvalError::no_overload("join", std::slice::from_ref(other))),
         }
     }
+    let size = parts
+        .iter()
+        .map(|p| p.len())
+        .fold(0usize, usize::saturating_add)
+        .saturating_add(sep.len().saturating_mul(parts.len().saturating_sub(1)));
+    m.reserve_string(size)?;
     Ok(Value::from(parts.join(sep)))
 }
 
-pub(crate) fn reverse_string(s: &str) -> Value {
-    Value::from(s.chars().rev().collect::<String>())
+pub(crate) fn reverse_string(s: &str, m: &mut Meter<'_>) -> R {
+    m.reserve_string(s.len())?;
+    Ok(Value::from(s.chars().rev().collect::<String>()))
+}
+
+/// The length of `quote(s)`, without building it.
+fn quoted_len(s: &str) -> usize {
+    let escapes = s
+        .chars()
+        .filter(|c| {
+            matches!(
+                c,
+                '\u{07}' | '\u{08}' | '\u{0c}' | '\n' | '\r' | '\t' | '\u{0b}' | '\\' | '"'
+            )
+        })
+        .count();
+    s.len() + escapes + 2
 }
 
 /// Quotes a string with C-style escapes, as `strings.quote` does.
@@ -267,21 +320,24 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
-fn format(a: &[Value]) -> R {
+/// `fmt.format(args)`. The output grows in a [`Text`] bounded by what the
+/// budget pays for; a `%s` of a list or map is written straight into it,
+/// however many times the value repeats one list inside.
+fn format(a: &[Value], m: &mut Meter<'_>) -> R {
     let [Value::String(fmt), Value::List(args)] = a else {
         return Err(EvalError::no_overload("format", a));
     };
-    let mut out = String::with_capacity(fmt.len());
+    let mut out = m.text();
     let mut chars = fmt.chars().peekable();
     let mut next_arg = 0usize;
     while let Some(c) = chars.next() {
         if c != '%' {
-            out.push(c);
+            out.push(c)?;
             continue;
         }
         if chars.peek() == Some(&'%') {
             chars.next();
-            out.push('%');
+            out.push('%')?;
             continue;
         }
         let mut precision: Option<usize> = None;
@@ -310,9 +366,13 @@ fn format(a: &[Value]) -> R {
             .get(next_arg)
             .ok_or_else(|| EvalError::InvalidArgument(format!("index {next_arg} out of range")))?;
         next_arg += 1;
-        format_clause(&mut out, verb, precision, arg)?;
+        if verb == 's' {
+            display_into(arg, &mut out)?;
+        } else {
+            format_clause(&mut out, verb, precision, arg)?;
+        }
     }
-    Ok(Value::from(out))
+    m.finish_text(out)
 }
 
 fn clause_error(msg: &str, arg: &Value) -> EvalError {
@@ -332,123 +392,174 @@ fn special_double(d: f64) -> Option<&'static str> {
     }
 }
 
+/// Writes one clause other than `%s`.
 fn format_clause(
-    out: &mut String,
+    out: &mut Text,
     verb: char,
     precision: Option<usize>,
     arg: &Value,
 ) -> Result<(), EvalError> {
     match verb {
-        's' => out.push_str(&to_display(arg)?),
-        'd' => match arg {
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Uint(u) => {
-                let _ = write!(out, "{u}");
-            }
-            Value::Double(d) if special_double(*d).is_some() => {
-                out.push_str(special_double(*d).unwrap_or_default());
-            }
-            _ => {
-                return Err(clause_error(
-                    "decimal clause can only be used on integers",
-                    arg,
-                ));
-            }
-        },
-        'f' | 'e' => {
-            let d = match arg {
-                Value::Double(d) => *d,
-                Value::Int(i) => *i as f64,
-                Value::Uint(u) => *u as f64,
-                _ => {
-                    let what = if verb == 'f' {
-                        "fixed-point"
-                    } else {
-                        "scientific"
-                    };
-                    return Err(clause_error(
-                        &format!("{what} clause can only be used on doubles"),
-                        arg,
-                    ));
-                }
-            };
-            if let Some(s) = special_double(d) {
-                out.push_str(s);
-                return Ok(());
-            }
-            let p = precision.unwrap_or(6).min(100);
-            if verb == 'f' {
-                let _ = write!(out, "{d:.p$}");
-            } else {
-                let s = format!("{d:.p$e}");
-                let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-                let exp: i32 = exp.parse().unwrap_or(0);
-                let sign = if exp < 0 { '-' } else { '+' };
-                let _ = write!(out, "{mant}e{sign}{:02}", exp.abs());
-            }
+        'd' => out.push_str(&decimal(arg)?),
+        'f' | 'e' => out.push_str(&floating(verb, precision, arg)?),
+        'b' => out.push_str(&binary(arg)?),
+        'o' => out.push_str(&octal(arg)?),
+        _ => hex_into(out, verb == 'X', arg),
+    }
+}
+
+fn decimal(arg: &Value) -> Result<String, EvalError> {
+    match arg {
+        Value::Int(i) => Ok(i.to_string()),
+        Value::Uint(u) => Ok(u.to_string()),
+        Value::Double(d) if special_double(*d).is_some() => {
+            Ok(special_double(*d).unwrap_or_default().to_string())
         }
-        'b' => match arg {
-            Value::Int(i) => {
-                if *i < 0 {
-                    let _ = write!(out, "-{:b}", i.unsigned_abs());
-                } else {
-                    let _ = write!(out, "{i:b}");
-                }
-            }
-            Value::Uint(u) => {
-                let _ = write!(out, "{u:b}");
-            }
-            Value::Bool(b) => out.push(if *b { '1' } else { '0' }),
-            _ => {
-                return Err(clause_error(
-                    "only integers and bools can be formatted as binary",
-                    arg,
-                ));
-            }
-        },
-        'o' => match arg {
-            Value::Int(i) => {
-                if *i < 0 {
-                    let _ = write!(out, "-{:o}", i.unsigned_abs());
-                } else {
-                    let _ = write!(out, "{i:o}");
-                }
-            }
-            Value::Uint(u) => {
-                let _ = write!(out, "{u:o}");
-            }
-            _ => {
-                return Err(clause_error(
-                    "octal clause can only be used on integers",
-                    arg,
-                ));
-            }
-        },
+        _ => Err(clause_error(
+            "decimal clause can only be used on integers",
+            arg,
+        )),
+    }
+}
+
+fn floating(verb: char, precision: Option<usize>, arg: &Value) -> Result<String, EvalError> {
+    let d = match arg {
+        Value::Double(d) => *d,
+        Value::Int(i) => *i as f64,
+        Value::Uint(u) => *u as f64,
         _ => {
-            let upper = verb == 'X';
-            let hex = match arg {
-                Value::Int(i) if *i < 0 => format!("-{:x}", i.unsigned_abs()),
-                Value::Int(i) => format!("{i:x}"),
-                Value::Uint(u) => format!("{u:x}"),
-                Value::String(s) => s.bytes().map(|b| format!("{b:02x}")).collect(),
-                Value::Bytes(b) => b.iter().map(|b| format!("{b:02x}")).collect(),
-                _ => {
-                    return Err(clause_error(
-                        "only integers, byte buffers, and strings can be formatted as hex",
-                        arg,
-                    ));
-                }
+            let what = if verb == 'f' {
+                "fixed-point"
+            } else {
+                "scientific"
             };
-            out.push_str(&if upper { hex.to_uppercase() } else { hex });
+            return Err(clause_error(
+                &format!("{what} clause can only be used on doubles"),
+                arg,
+            ));
         }
+    };
+    if let Some(s) = special_double(d) {
+        return Ok(s.to_string());
+    }
+    let p = precision.unwrap_or(6).min(100);
+    if verb == 'f' {
+        return Ok(format!("{d:.p$}"));
+    }
+    let s = format!("{d:.p$e}");
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    Ok(format!("{mant}e{sign}{:02}", exp.abs()))
+}
+
+fn binary(arg: &Value) -> Result<String, EvalError> {
+    match arg {
+        Value::Int(i) if *i < 0 => Ok(format!("-{:b}", i.unsigned_abs())),
+        Value::Int(i) => Ok(format!("{i:b}")),
+        Value::Uint(u) => Ok(format!("{u:b}")),
+        Value::Bool(b) => Ok(if *b { "1" } else { "0" }.to_string()),
+        _ => Err(clause_error(
+            "only integers and bools can be formatted as binary",
+            arg,
+        )),
+    }
+}
+
+fn octal(arg: &Value) -> Result<String, EvalError> {
+    match arg {
+        Value::Int(i) if *i < 0 => Ok(format!("-{:o}", i.unsigned_abs())),
+        Value::Int(i) => Ok(format!("{i:o}")),
+        Value::Uint(u) => Ok(format!("{u:o}")),
+        _ => Err(clause_error(
+            "octal clause can only be used on integers",
+            arg,
+        )),
+    }
+}
+
+/// `%x` / `%X`: integers in hex, strings and bytes two digits per byte
+/// (room for all of them is made before writing any).
+fn hex_into(out: &mut Text, upper: bool, arg: &Value) -> Result<(), EvalError> {
+    let number = match arg {
+        Value::Int(i) if *i < 0 => format!("-{:x}", i.unsigned_abs()),
+        Value::Int(i) => format!("{i:x}"),
+        Value::Uint(u) => format!("{u:x}"),
+        Value::String(s) => return hex_bytes_into(out, upper, s.as_bytes()),
+        Value::Bytes(b) => return hex_bytes_into(out, upper, b),
+        _ => {
+            return Err(clause_error(
+                "only integers, byte buffers, and strings can be formatted as hex",
+                arg,
+            ));
+        }
+    };
+    out.push_str(&if upper { number.to_uppercase() } else { number })
+}
+
+fn hex_bytes_into(out: &mut Text, upper: bool, bytes: &[u8]) -> Result<(), EvalError> {
+    out.make_room(bytes.len().saturating_mul(2))?;
+    let mut pair = String::with_capacity(2);
+    for b in bytes {
+        pair.clear();
+        if upper {
+            let _ = write!(pair, "{b:02X}");
+        } else {
+            let _ = write!(pair, "{b:02x}");
+        }
+        out.push_str(&pair)?;
     }
     Ok(())
 }
 
-/// The `%s` rendering of a value; map entries are sorted by their rendered key.
-fn to_display(v: &Value) -> Result<String, EvalError> {
+/// The `%s` rendering of a value, written into `out`; map entries are
+/// sorted by their rendered key.
+fn display_into(v: &Value, out: &mut Text) -> Result<(), EvalError> {
+    match v {
+        Value::List(l) => {
+            out.push('[')?;
+            for (i, item) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ")?;
+                }
+                display_into(item, out)?;
+            }
+            out.push(']')
+        }
+        Value::Map(m) => {
+            // Rendered apart to be sorted; together they fit in the room
+            // `out` has, or rendering stops.
+            let mut entries = Vec::with_capacity(m.len());
+            let mut used = 2;
+            for (k, val) in m.iter() {
+                let mut key = out.scratch(used);
+                display_into(&k.to_value(), &mut key)?;
+                used += key.len() + 2;
+                let mut value = out.scratch(used);
+                display_into(val, &mut value)?;
+                used += value.len() + 2;
+                entries.push((key.into_string(), value.into_string()));
+            }
+            entries.sort();
+            out.push('{')?;
+            for (i, (k, val)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ")?;
+                }
+                out.push_str(k)?;
+                out.push_str(": ")?;
+                out.push_str(val)?;
+            }
+            out.push('}')
+        }
+        Value::String(s) => out.push_str(s),
+        Value::Bytes(b) => out.push_str(&String::from_utf8_lossy(b)),
+        other => out.push_str(&display_scalar(other)?),
+    }
+}
+
+/// The `%s` rendering of a value other than a string, bytes, list or map.
+fn display_scalar(v: &Value) -> Result<String, EvalError> {
     Ok(match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
@@ -458,28 +569,10 @@ fn to_display(v: &Value) -> Result<String, EvalError> {
             Some(s) => s.into(),
             None => format_double(*d),
         },
-        Value::String(s) => s.to_string(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Timestamp(t) => format_timestamp(*t),
         Value::Duration(d) => format_duration(*d),
         Value::Type(t) => t.runtime_name(),
-        Value::List(l) => {
-            let parts: Result<Vec<String>, EvalError> = l.iter().map(to_display).collect();
-            format!("[{}]", parts?.join(", "))
-        }
-        Value::Map(m) => {
-            let mut parts = Vec::with_capacity(m.len());
-            for (k, val) in m.iter() {
-                parts.push((to_display(&k.to_value())?, to_display(val)?));
-            }
-            parts.sort();
-            let parts: Vec<String> = parts
-                .into_iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect();
-            format!("{{{}}}", parts.join(", "))
-        }
-        Value::Optional(_) | Value::Opaque(_) => {
+        _ => {
             return Err(clause_error(
                 "string clause can only be used on strings, bools, bytes, ints, doubles, maps, lists, types, durations, and timestamps",
                 v,

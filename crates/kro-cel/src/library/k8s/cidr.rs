@@ -114,15 +114,15 @@ fn cidr(v: &Value) -> Option<&Cidr> {
 }
 
 pub(crate) fn install(env: &mut Env) {
-    overload(env, "cidr", &["(string) -> net.CIDR"], |a| match a {
+    overload(env, "cidr", &["(string) -> net.CIDR"], |a, _| match a {
         [Value::String(s)] => Some(Cidr::parse(s).map(wrap)),
         _ => None,
     });
-    overload(env, "isCIDR", &["(string) -> bool"], |a| match a {
+    overload(env, "isCIDR", &["(string) -> bool"], |a, _| match a {
         [Value::String(s)] => Some(Ok(Value::Bool(Cidr::parse(s).is_ok()))),
         _ => None,
     });
-    overload(env, "string", &["(net.CIDR) -> string"], |a| match a {
+    overload(env, "string", &["(net.CIDR) -> string"], |a, _| match a {
         [x] => cidr(x).map(|c| Ok(Value::from(c.to_string()))),
         _ => None,
     });
@@ -130,7 +130,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "containsIP",
         &["net.CIDR.(string) -> bool", "net.CIDR.(net.IP) -> bool"],
-        |a| {
+        |a, _| {
             let [c, x] = a else { return None };
             let c = cidr(c)?;
             let addr = match x {
@@ -147,7 +147,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "containsCIDR",
         &["net.CIDR.(string) -> bool", "net.CIDR.(net.CIDR) -> bool"],
-        |a| {
+        |a, _| {
             let [c, x] = a else { return None };
             let c = cidr(c)?;
             let other = match x {
@@ -162,24 +162,29 @@ pub(crate) fn install(env: &mut Env) {
             )))
         },
     );
-    overload(env, "ip", &["net.CIDR.() -> net.IP"], |a| match a {
+    overload(env, "ip", &["net.CIDR.() -> net.IP"], |a, _| match a {
         [x] => cidr(x).map(|c| Ok(wrap(Ip(c.addr)))),
-        _ => None,
-    });
-    overload(env, "masked", &["net.CIDR.() -> net.CIDR"], |a| match a {
-        [x] => cidr(x).map(|c| {
-            Ok(wrap(Cidr {
-                addr: c.network(),
-                bits: c.bits,
-            }))
-        }),
         _ => None,
     });
     overload(
         env,
+        "masked",
+        &["net.CIDR.() -> net.CIDR"],
+        |a, _| match a {
+            [x] => cidr(x).map(|c| {
+                Ok(wrap(Cidr {
+                    addr: c.network(),
+                    bits: c.bits,
+                }))
+            }),
+            _ => None,
+        },
+    );
+    overload(
+        env,
         "prefixLength",
         &["net.CIDR.() -> int"],
-        |a| -> Option<R> {
+        |a, _| -> Option<R> {
             match a {
                 [x] => cidr(x).map(|c| Ok(Value::Int(i64::from(c.bits)))),
                 _ => None,

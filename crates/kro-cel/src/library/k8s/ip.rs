@@ -95,38 +95,46 @@ fn ip(v: &Value) -> Option<&Ip> {
 }
 
 pub(crate) fn install(env: &mut Env) {
-    overload(env, "ip", &["(string) -> net.IP"], |a| match a {
+    overload(env, "ip", &["(string) -> net.IP"], |a, _| match a {
         [Value::String(s)] => Some(Ip::parse(s).map(wrap)),
         _ => None,
     });
-    overload(env, "isIP", &["(string) -> bool"], |a| match a {
+    overload(env, "isIP", &["(string) -> bool"], |a, _| match a {
         [Value::String(s)] => Some(Ok(Value::Bool(Ip::parse(s).is_ok()))),
         _ => None,
     });
-    overload(env, "ip.isCanonical", &["(string) -> bool"], |a| match a {
-        [Value::String(s)] => Some(Ip::parse(s).map(|ip| Value::Bool(ip.0.to_string() == **s))),
-        _ => None,
-    });
-    overload(env, "string", &["(net.IP) -> string"], |a| match a {
+    overload(
+        env,
+        "ip.isCanonical",
+        &["(string) -> bool"],
+        |a, _| match a {
+            [Value::String(s)] => Some(Ip::parse(s).map(|ip| Value::Bool(ip.0.to_string() == **s))),
+            _ => None,
+        },
+    );
+    overload(env, "string", &["(net.IP) -> string"], |a, _| match a {
         [x] => ip(x).map(|x| Ok(Value::from(x.0.to_string()))),
         _ => None,
     });
-    overload(env, "family", &["net.IP.() -> int"], |a| {
+    overload(env, "family", &["net.IP.() -> int"], |a, _| {
         predicate(a, |x| Value::Int(x.family()))
     });
-    overload(env, "isUnspecified", &["net.IP.() -> bool"], |a| {
+    overload(env, "isUnspecified", &["net.IP.() -> bool"], |a, _| {
         predicate(a, |x| Value::Bool(x.0.is_unspecified()))
     });
-    overload(env, "isLoopback", &["net.IP.() -> bool"], |a| {
+    overload(env, "isLoopback", &["net.IP.() -> bool"], |a, _| {
         predicate(a, |x| Value::Bool(x.0.is_loopback()))
     });
-    overload(env, "isLinkLocalMulticast", &["net.IP.() -> bool"], |a| {
-        predicate(a, |x| Value::Bool(x.is_link_local_multicast()))
-    });
-    overload(env, "isLinkLocalUnicast", &["net.IP.() -> bool"], |a| {
+    overload(
+        env,
+        "isLinkLocalMulticast",
+        &["net.IP.() -> bool"],
+        |a, _| predicate(a, |x| Value::Bool(x.is_link_local_multicast())),
+    );
+    overload(env, "isLinkLocalUnicast", &["net.IP.() -> bool"], |a, _| {
         predicate(a, |x| Value::Bool(x.is_link_local_unicast()))
     });
-    overload(env, "isGlobalUnicast", &["net.IP.() -> bool"], |a| {
+    overload(env, "isGlobalUnicast", &["net.IP.() -> bool"], |a, _| {
         predicate(a, |x| Value::Bool(x.is_global_unicast()))
     });
 }

@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 use super::chain::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
+use crate::meter::{Meter, text_len};
 use crate::value::Value;
 
 /// Element types the API server declares these functions for.
@@ -25,8 +26,8 @@ const COMPARABLE: &[&str] = &[
 pub(crate) fn install(env: &mut Env) {
     let sigs = |f: &dyn Fn(&str) -> String| COMPARABLE.iter().map(|t| f(t)).collect::<Vec<_>>();
     let sorted_sigs = sigs(&|t| format!("list({t}).() -> bool"));
-    overload(env, "isSorted", &refs(&sorted_sigs), |a| match a {
-        [Value::List(l)] => Some(is_sorted(l)),
+    overload(env, "isSorted", &refs(&sorted_sigs), |a, m| match a {
+        [Value::List(l)] => Some(compared(l, m).and_then(|()| is_sorted(l))),
         _ => None,
     });
     overload(
@@ -38,36 +39,62 @@ pub(crate) fn install(env: &mut Env) {
             "list(double).() -> double",
             "list(google.protobuf.Duration).() -> google.protobuf.Duration",
         ],
-        |a| match a {
+        |a, _| match a {
             [Value::List(l)] => Some(sum(l)),
             _ => None,
         },
     );
     let min_max = sigs(&|t| format!("list({t}).() -> {t}"));
-    overload(env, "min", &refs(&min_max), |a| match a {
-        [Value::List(l)] => Some(extreme(l, "min", Ordering::Less)),
+    overload(env, "min", &refs(&min_max), |a, m| match a {
+        [Value::List(l)] => Some(compared(l, m).and_then(|()| extreme(l, "min", Ordering::Less))),
         _ => None,
     });
-    overload(env, "max", &refs(&min_max), |a| match a {
-        [Value::List(l)] => Some(extreme(l, "max", Ordering::Greater)),
+    overload(env, "max", &refs(&min_max), |a, m| match a {
+        [Value::List(l)] => {
+            Some(compared(l, m).and_then(|()| extreme(l, "max", Ordering::Greater)))
+        }
         _ => None,
     });
-    overload(env, "indexOf", &["list(A).(A) -> int"], |a| match a {
-        [Value::List(l), x] => Some(Ok(position(l.iter().position(|v| v.equals(x))))),
+    overload(env, "indexOf", &["list(A).(A) -> int"], |a, m| match a {
+        [Value::List(l), x] => Some(find(l.iter().enumerate(), x, m)),
         _ => None,
     });
-    overload(env, "lastIndexOf", &["list(A).(A) -> int"], |a| match a {
-        [Value::List(l), x] => Some(Ok(position(l.iter().rposition(|v| v.equals(x))))),
-        _ => None,
-    });
+    overload(
+        env,
+        "lastIndexOf",
+        &["list(A).(A) -> int"],
+        |a, m| match a {
+            [Value::List(l), x] => Some(find(l.iter().enumerate().rev(), x, m)),
+            _ => None,
+        },
+    );
+}
+
+/// Charges comparing each element of `l` with another: a visit each, and
+/// reading their strings (one list may hold one long string many times).
+fn compared(l: &[Value], m: &mut Meter<'_>) -> Result<(), EvalError> {
+    m.visit(2 * l.len() as u64)?;
+    m.read(l.iter().map(text_len).sum())
 }
 
 fn refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-fn position(p: Option<usize>) -> Value {
-    Value::Int(p.and_then(|i| i64::try_from(i).ok()).unwrap_or(-1))
+/// The index of the first of `items` equal to `x`, or -1; each comparison
+/// is charged per value it visits.
+fn find<'v>(items: impl Iterator<Item = (usize, &'v Value)>, x: &Value, m: &mut Meter<'_>) -> R {
+    let found = m.walk(|steps| {
+        for (i, v) in items {
+            if v.equals_within(x, steps)? {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    })?;
+    Ok(Value::Int(
+        found.and_then(|i| i64::try_from(i).ok()).unwrap_or(-1),
+    ))
 }
 
 fn is_sorted(l: &[Value]) -> R {

@@ -379,12 +379,12 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "quantity",
         &["(string) -> kubernetes.Quantity"],
-        |a| match a {
+        |a, _| match a {
             [Value::String(s)] => Some(Quantity::parse(s).map(wrap)),
             _ => None,
         },
     );
-    overload(env, "isQuantity", &["(string) -> bool"], |a| match a {
+    overload(env, "isQuantity", &["(string) -> bool"], |a, _| match a {
         [Value::String(s)] => Some(Ok(Value::Bool(Quantity::parse(s).is_ok()))),
         _ => None,
     });
@@ -395,7 +395,7 @@ pub(crate) fn install(env: &mut Env) {
             "kubernetes.Quantity.() -> int",
             "(kubernetes.Quantity) -> int",
         ],
-        |a| match a {
+        |a, _| match a {
             [x] => q(x).map(|x| Ok(Value::Int(x.nanos.signum() as i64))),
             _ => None,
         },
@@ -404,7 +404,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "isGreaterThan",
         &["kubernetes.Quantity.(kubernetes.Quantity) -> bool"],
-        |a| {
+        |a, _| {
             let (x, y) = cmp_pair(a)?;
             Some(Ok(Value::Bool(x.nanos > y.nanos)))
         },
@@ -413,7 +413,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "isLessThan",
         &["kubernetes.Quantity.(kubernetes.Quantity) -> bool"],
-        |a| {
+        |a, _| {
             let (x, y) = cmp_pair(a)?;
             Some(Ok(Value::Bool(x.nanos < y.nanos)))
         },
@@ -422,7 +422,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "compareTo",
         &["kubernetes.Quantity.(kubernetes.Quantity) -> int"],
-        |a| {
+        |a, _| {
             let (x, y) = cmp_pair(a)?;
             Some(Ok(Value::Int(x.nanos.cmp(&y.nanos) as i64)))
         },
@@ -431,7 +431,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "asApproximateFloat",
         &["kubernetes.Quantity.() -> double"],
-        |a| match a {
+        |a, _| match a {
             [x] => q(x).map(|x| Ok(Value::Double(x.as_f64()))),
             _ => None,
         },
@@ -440,7 +440,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "asInteger",
         &["kubernetes.Quantity.() -> int"],
-        |a| match a {
+        |a, _| match a {
             [x] => q(x).map(|x| {
                 x.as_i64().map(Value::Int).ok_or_else(|| {
                     EvalError::InvalidArgument("cannot convert value to integer".into())
@@ -453,7 +453,7 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "isInteger",
         &["kubernetes.Quantity.() -> bool"],
-        |a| match a {
+        |a, _| match a {
             [x] => q(x).map(|x| Ok(Value::Bool(x.as_i64().is_some()))),
             _ => None,
         },
@@ -465,7 +465,7 @@ pub(crate) fn install(env: &mut Env) {
             "kubernetes.Quantity.(kubernetes.Quantity) -> kubernetes.Quantity",
             "kubernetes.Quantity.(int) -> kubernetes.Quantity",
         ],
-        |a| arithmetic(a, false),
+        |a, _| arithmetic(a, false),
     );
     overload(
         env,
@@ -474,13 +474,13 @@ pub(crate) fn install(env: &mut Env) {
             "kubernetes.Quantity.(kubernetes.Quantity) -> kubernetes.Quantity",
             "kubernetes.Quantity.(int) -> kubernetes.Quantity",
         ],
-        |a| arithmetic(a, true),
+        |a, _| arithmetic(a, true),
     );
     overload(
         env,
         "mul",
         &["kubernetes.Quantity.(int) -> kubernetes.Quantity"],
-        |a| match a {
+        |a, _| match a {
             [x, Value::Int(n)] => Some(q(x)?.mul(*n).map(wrap)),
             _ => None,
         },

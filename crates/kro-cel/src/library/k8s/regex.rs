@@ -1,17 +1,25 @@
 //! The Kubernetes `regex` library: `find` and `findAll`.
-
-use regex::Regex;
+//!
+//! Patterns are compiled through the meter (once per evaluation, literal
+//! ones once per program, see `regexes.rs`), matching is charged per byte
+//! searched, and every match is reserved before it is copied.
 
 use super::chain::{R, overload};
 use crate::decls::Env;
-use crate::error::EvalError;
+use crate::meter::Meter;
+use crate::regexes::match_cost;
 use crate::value::Value;
 
 pub(crate) fn install(env: &mut Env) {
-    overload(env, "find", &["string.(string) -> string"], |a| match a {
-        [Value::String(s), Value::String(re)] => Some(find(s, re)),
-        _ => None,
-    });
+    overload(
+        env,
+        "find",
+        &["string.(string) -> string"],
+        |a, m| match a {
+            [Value::String(s), Value::String(re)] => Some(find(s, re, m)),
+            _ => None,
+        },
+    );
     overload(
         env,
         "findAll",
@@ -19,35 +27,35 @@ pub(crate) fn install(env: &mut Env) {
             "string.(string) -> list(string)",
             "string.(string, int) -> list(string)",
         ],
-        |a| match a {
-            [Value::String(s), Value::String(re)] => Some(find_all(s, re, -1)),
-            [Value::String(s), Value::String(re), Value::Int(n)] => Some(find_all(s, re, *n)),
+        |a, m| match a {
+            [Value::String(s), Value::String(re)] => Some(find_all(s, re, -1, m)),
+            [Value::String(s), Value::String(re), Value::Int(n)] => Some(find_all(s, re, *n, m)),
             _ => None,
         },
     );
 }
 
-/// The standard library's compiler: same syntax and size limit as `matches`.
-fn compile(re: &str) -> Result<Regex, EvalError> {
-    crate::value::ops::compile_regex(re)
-}
-
 /// The first match, or `""` when there is none.
-fn find(s: &str, re: &str) -> R {
-    let re = compile(re)?;
-    Ok(Value::from(re.find(s).map_or("", |m| m.as_str())))
+fn find(s: &str, re: &str, m: &mut Meter<'_>) -> R {
+    let re = m.regex(re)?;
+    m.charge(match_cost(s.len()))?;
+    let found = re.find(s).map_or("", |found| found.as_str());
+    m.reserve_string(found.len())?;
+    Ok(Value::from(found))
 }
 
 /// Up to `n` matches (all of them when `n` is negative).
-fn find_all(s: &str, re: &str, n: i64) -> R {
-    let re = compile(re)?;
+fn find_all(s: &str, re: &str, n: i64, m: &mut Meter<'_>) -> R {
+    let re = m.regex(re)?;
+    m.charge(match_cost(s.len()))?;
     let limit = usize::try_from(n).unwrap_or(usize::MAX);
-    Ok(Value::list(
-        re.find_iter(s)
-            .take(limit)
-            .map(|m| Value::from(m.as_str()))
-            .collect(),
-    ))
+    let mut out = Vec::new();
+    for found in re.find_iter(s).take(limit) {
+        m.grow_list(out.len() + 1, 1)?;
+        m.reserve_string(found.len())?;
+        out.push(Value::from(found.as_str()));
+    }
+    Ok(Value::list(out))
 }
 
 #[cfg(test)]

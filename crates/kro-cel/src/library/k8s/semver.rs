@@ -206,40 +206,48 @@ pub(crate) fn install(env: &mut Env) {
             "(string) -> kubernetes.Semver",
             "(string, bool) -> kubernetes.Semver",
         ],
-        |a| parse(a).map(|r| r.map(wrap)),
+        // A version keeps its string's parts: its size at most.
+        |a, m| {
+            if let Some(Value::String(s)) = a.first()
+                && let Err(e) = m.reserve_string(s.len())
+            {
+                return Some(Err(e));
+            }
+            parse(a).map(|r| r.map(wrap))
+        },
     );
     overload(
         env,
         "isSemver",
         &["(string) -> bool", "(string, bool) -> bool"],
-        |a| parse(a).map(|r| Ok(Value::Bool(r.is_ok()))),
+        |a, _| parse(a).map(|r| Ok(Value::Bool(r.is_ok()))),
     );
-    overload(env, "major", &["kubernetes.Semver.() -> int"], |a| {
+    overload(env, "major", &["kubernetes.Semver.() -> int"], |a, _| {
         number(a, |v| v.major)
     });
-    overload(env, "minor", &["kubernetes.Semver.() -> int"], |a| {
+    overload(env, "minor", &["kubernetes.Semver.() -> int"], |a, _| {
         number(a, |v| v.minor)
     });
-    overload(env, "patch", &["kubernetes.Semver.() -> int"], |a| {
+    overload(env, "patch", &["kubernetes.Semver.() -> int"], |a, _| {
         number(a, |v| v.patch)
     });
     overload(
         env,
         "isGreaterThan",
         &["kubernetes.Semver.(kubernetes.Semver) -> bool"],
-        |a| pair(a).map(|o| Ok(Value::Bool(o == Ordering::Greater))),
+        |a, _| pair(a).map(|o| Ok(Value::Bool(o == Ordering::Greater))),
     );
     overload(
         env,
         "isLessThan",
         &["kubernetes.Semver.(kubernetes.Semver) -> bool"],
-        |a| pair(a).map(|o| Ok(Value::Bool(o == Ordering::Less))),
+        |a, _| pair(a).map(|o| Ok(Value::Bool(o == Ordering::Less))),
     );
     overload(
         env,
         "compareTo",
         &["kubernetes.Semver.(kubernetes.Semver) -> int"],
-        |a| pair(a).map(|o| Ok(Value::Int(o as i64))),
+        |a, _| pair(a).map(|o| Ok(Value::Int(o as i64))),
     );
 }
 

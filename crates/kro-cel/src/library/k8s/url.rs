@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::chain::{R, overload};
 use crate::decls::Env;
 use crate::error::EvalError;
+use crate::meter::Meter;
 use crate::value::{Key, Map, Value};
 use crate::value::{Opaque, downcast, wrap};
 
@@ -256,48 +257,84 @@ impl Opaque for Url {
     }
 }
 
-fn accessor(a: &[Value], f: fn(&Url) -> Value) -> Option<R> {
-    match a {
-        [x] => downcast::<Url>(x).map(|u| Ok(f(u))),
-        _ => None,
-    }
+/// A string accessor: the part is reserved on the meter, then copied.
+fn part(a: &[Value], m: &mut Meter<'_>, f: fn(&Url) -> &str) -> Option<R> {
+    let [x] = a else { return None };
+    let u = downcast::<Url>(x)?;
+    let text = f(u);
+    Some(m.reserve_string(text.len()).map(|()| Value::from(text)))
 }
 
 pub(crate) fn install(env: &mut Env) {
-    overload(env, "url", &["(string) -> kubernetes.URL"], |a| match a {
-        [Value::String(s)] => Some(Url::parse(s).map(wrap)),
-        _ => None,
-    });
-    overload(env, "isURL", &["(string) -> bool"], |a| match a {
+    overload(
+        env,
+        "url",
+        &["(string) -> kubernetes.URL"],
+        |a, m| match a {
+            // The URL keeps the string and its parts: twice its size at most.
+            [Value::String(s)] => Some(
+                m.reserve_string(s.len())
+                    .and_then(|()| m.reserve_bytes(s.len()))
+                    .and_then(|()| Url::parse(s))
+                    .map(wrap),
+            ),
+            _ => None,
+        },
+    );
+    overload(env, "isURL", &["(string) -> bool"], |a, _| match a {
         [Value::String(s)] => Some(Ok(Value::Bool(Url::parse(s).is_ok()))),
         _ => None,
     });
-    overload(env, "string", &["(kubernetes.URL) -> string"], |a| {
-        accessor(a, |u| Value::from(u.raw.as_str()))
+    overload(env, "string", &["(kubernetes.URL) -> string"], |a, m| {
+        part(a, m, |u| &u.raw)
     });
-    overload(env, "getScheme", &["kubernetes.URL.() -> string"], |a| {
-        accessor(a, |u| Value::from(u.scheme.as_str()))
+    overload(
+        env,
+        "getScheme",
+        &["kubernetes.URL.() -> string"],
+        |a, m| part(a, m, |u| &u.scheme),
+    );
+    overload(env, "getHost", &["kubernetes.URL.() -> string"], |a, m| {
+        part(a, m, |u| &u.host)
     });
-    overload(env, "getHost", &["kubernetes.URL.() -> string"], |a| {
-        accessor(a, |u| Value::from(u.host.as_str()))
-    });
-    overload(env, "getHostname", &["kubernetes.URL.() -> string"], |a| {
-        accessor(a, |u| Value::from(u.hostname()))
-    });
-    overload(env, "getPort", &["kubernetes.URL.() -> string"], |a| {
-        accessor(a, |u| Value::from(u.port()))
+    overload(
+        env,
+        "getHostname",
+        &["kubernetes.URL.() -> string"],
+        |a, m| part(a, m, Url::hostname),
+    );
+    overload(env, "getPort", &["kubernetes.URL.() -> string"], |a, m| {
+        part(a, m, Url::port)
     });
     overload(
         env,
         "getEscapedPath",
         &["kubernetes.URL.() -> string"],
-        |a| accessor(a, |u| Value::from(u.escaped_path())),
+        |a, m| {
+            let [x] = a else { return None };
+            let u = downcast::<Url>(x)?;
+            // Escaping turns a byte into three at most.
+            Some(
+                m.reserve_string(u.path.len().saturating_mul(3))
+                    .map(|()| Value::from(u.escaped_path())),
+            )
+        },
     );
     overload(
         env,
         "getQuery",
         &["kubernetes.URL.() -> map(string, list(string))"],
-        |a| accessor(a, |u| Value::Map(Arc::new(u.query_map()))),
+        |a, m| {
+            let [x] = a else { return None };
+            let u = downcast::<Url>(x)?;
+            let pairs = u.query.split('&').count();
+            Some(
+                m.reserve_map(pairs)
+                    .and_then(|()| m.reserve_list(pairs))
+                    .and_then(|()| m.reserve_bytes(u.query.len()))
+                    .map(|()| Value::Map(Arc::new(u.query_map()))),
+            )
+        },
     );
 }
 

@@ -1,5 +1,6 @@
 //! kro's `hash` library: `hash.fnv64a`, `hash.sha256` and `hash.md5` of a
 //! string, as raw bytes (encode with `base64.encode` or `"%x".format`).
+//! Hashing is charged per byte hashed: it is slower than reading.
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -9,18 +10,34 @@ use crate::error::EvalError;
 use crate::value::Value;
 
 pub(crate) fn install(env: &mut Env) {
-    env.define("hash.fnv64a", &["(string) -> bytes"], |a| match a {
-        [Value::String(s)] => Ok(bytes(&fnv64a(s.as_bytes()).to_be_bytes())),
+    env.define_metered("hash.fnv64a", &["(string) -> bytes"], |a, m| match a {
+        [Value::String(s)] => {
+            m.charge(hash_cost(s))?;
+            Ok(bytes(&fnv64a(s.as_bytes()).to_be_bytes()))
+        }
         _ => Err(EvalError::no_overload("hash.fnv64a", a)),
     });
-    env.define("hash.sha256", &["(string) -> bytes"], |a| match a {
-        [Value::String(s)] => Ok(bytes(&Sha256::digest(s.as_bytes()))),
+    env.define_metered("hash.sha256", &["(string) -> bytes"], |a, m| match a {
+        [Value::String(s)] => {
+            m.charge(hash_cost(s))?;
+            Ok(bytes(&Sha256::digest(s.as_bytes())))
+        }
         _ => Err(EvalError::no_overload("hash.sha256", a)),
     });
-    env.define("hash.md5", &["(string) -> bytes"], |a| match a {
-        [Value::String(s)] => Ok(bytes(&Md5::digest(s.as_bytes()))),
+    env.define_metered("hash.md5", &["(string) -> bytes"], |a, m| match a {
+        [Value::String(s)] => {
+            m.charge(hash_cost(s))?;
+            Ok(bytes(&Md5::digest(s.as_bytes())))
+        }
         _ => Err(EvalError::no_overload("hash.md5", a)),
     });
+}
+
+/// Bytes hashed for one cost unit: the digests take 1 to 3 ns a byte.
+const HASHED_BYTES_PER_UNIT: u64 = 10;
+
+fn hash_cost(s: &str) -> u64 {
+    s.len() as u64 / HASHED_BYTES_PER_UNIT
 }
 
 fn bytes(b: &[u8]) -> Value {

@@ -2,6 +2,12 @@
 //! output of Go's `encoding/json` (sorted keys, compact, `<`, `>` and `&`
 //! escaped, Go's float notation) so that strings built from JSON, and the
 //! hashes taken of them, match upstream kro byte for byte.
+//!
+//! `json.marshal` writes its text straight from the value into a
+//! [`Text`] bounded by what the budget pays for: nothing is built that
+//! the meter has not allowed, however often the value repeats one list.
+//! `json.unmarshal` reserves the value it parses (at most a few times the
+//! size of the text) before parsing.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -10,34 +16,133 @@ use serde_json::Value as Json;
 
 use crate::decls::Env;
 use crate::error::EvalError;
-use crate::result_json::{Bytes, convert, write_go_string};
+use crate::meter::Text;
+use crate::result_json::{
+    Bytes, ConversionError, go_string_len, object_key, scalar, write_go_string,
+};
 use crate::value::{Key, Value};
 
 /// Nesting beyond this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 100;
 
 pub(crate) fn install(env: &mut Env) {
-    env.define("json.marshal", &["(dyn) -> string"], |a| match a {
-        [v] => marshal(v),
+    env.define_metered("json.marshal", &["(dyn) -> string"], |a, m| match a {
+        [v] => {
+            let mut out = m.text();
+            if !marshal_into(v, &mut out, 0)? {
+                out.push_str("null")?;
+            }
+            m.finish_text(out)
+        }
         _ => Err(EvalError::no_overload("json.marshal", a)),
     });
-    env.define("json.unmarshal", &["(string) -> dyn"], |a| match a {
-        [Value::String(s)] => unmarshal(s),
+    env.define_metered("json.unmarshal", &["(string) -> dyn"], |a, m| match a {
+        [Value::String(s)] => {
+            // A value takes at most this many times the bytes of its text
+            // (`[0,0,...]`: two bytes of text per element).
+            m.reserve_bytes(s.len().saturating_mul(UNMARSHALLED_BYTES_PER_BYTE))?;
+            unmarshal(s)
+        }
         _ => Err(EvalError::no_overload("json.unmarshal", a)),
     });
 }
 
-fn marshal(v: &Value) -> Result<Value, EvalError> {
-    let native = convert(v, Bytes::Base64)
-        .map_err(|e| {
-            EvalError::InvalidArgument(format!("json.marshal failed to convert value: {e}"))
-        })?
-        .unwrap_or(Json::Null);
-    let mut out = String::new();
-    write_go_json(&native, &mut out, 0).map_err(|e| {
-        EvalError::InvalidArgument(format!("json.marshal failed to encode value: {e}"))
-    })?;
-    Ok(Value::from(out))
+/// Bytes a parsed value may take per byte of its JSON text: an element of
+/// an array (a JSON value and then a CEL value) per two bytes.
+const UNMARSHALLED_BYTES_PER_BYTE: usize =
+    (std::mem::size_of::<Json>() + std::mem::size_of::<Value>()) / 2;
+
+fn convert_error(e: ConversionError) -> EvalError {
+    EvalError::InvalidArgument(format!("json.marshal failed to convert value: {e}"))
+}
+
+fn encode_error(e: String) -> EvalError {
+    EvalError::InvalidArgument(format!("json.marshal failed to encode value: {e}"))
+}
+
+/// Writes `v` as Go's `json.Marshal` would; false when `v` is `omit()`
+/// (which writes nothing: its list element or map entry is left out).
+fn marshal_into(v: &Value, out: &mut Text, depth: usize) -> Result<bool, EvalError> {
+    if depth > MAX_DEPTH {
+        return Err(encode_error("value is nested too deeply".into()));
+    }
+    match v {
+        Value::Optional(Some(inner)) => return marshal_into(inner, out, depth),
+        Value::String(s) => write_go_string_into(s, out)?,
+        Value::List(items) => {
+            out.push('[')?;
+            let mut first = true;
+            for item in items.iter() {
+                let mark = out.len();
+                if !first {
+                    out.push(',')?;
+                }
+                if marshal_into(item, out, depth + 1)? {
+                    first = false;
+                } else {
+                    out.truncate(mark);
+                }
+            }
+            out.push(']')?;
+        }
+        Value::Map(m) => marshal_map(m, out, depth)?,
+        Value::Bytes(b) => {
+            out.make_room(b.len().div_ceil(3).saturating_mul(4).saturating_add(2))?;
+            write_scalar(v, out)?;
+        }
+        other => return write_scalar(other, out),
+    }
+    Ok(true)
+}
+
+/// A map, keys sorted as Go sorts them.
+fn marshal_map(m: &crate::value::Map, out: &mut Text, depth: usize) -> Result<(), EvalError> {
+    let mut entries = Vec::with_capacity(m.len());
+    for (k, v) in m.iter() {
+        entries.push((object_key(k).map_err(convert_error)?, v));
+    }
+    entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+    // Two keys may unescape to one name: the last value wins, as in an
+    // object built by inserting them in order.
+    entries.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1 = later.1;
+        }
+        same
+    });
+    out.push('{')?;
+    let mut first = true;
+    for (k, v) in entries {
+        let mark = out.len();
+        if !first {
+            out.push(',')?;
+        }
+        write_go_string_into(&k, out)?;
+        out.push(':')?;
+        if marshal_into(v, out, depth + 1)? {
+            first = false;
+        } else {
+            out.truncate(mark);
+        }
+    }
+    out.push('}')
+}
+
+/// A value other than a string, list or map; false for `omit()`.
+fn write_scalar(v: &Value, out: &mut Text) -> Result<bool, EvalError> {
+    let Some(json) = scalar(v, Bytes::Base64).map_err(convert_error)? else {
+        return Ok(false);
+    };
+    let mut text = String::new();
+    write_go_json(&json, &mut text, 0).map_err(encode_error)?;
+    out.push_str(&text)?;
+    Ok(true)
+}
+
+/// A string literal, with room made for it, escapes included, first.
+fn write_go_string_into(s: &str, out: &mut Text) -> Result<(), EvalError> {
+    out.append(go_string_len(s), |buf| write_go_string(s, buf))
 }
 
 /// Go's `json.Unmarshal` into `any`: every number is a double.

@@ -1,18 +1,20 @@
 //! kro's index-mutation functions for lists: `lists.setAtIndex`,
-//! `lists.insertAtIndex` and `lists.removeAtIndex`. Each returns a new list.
+//! `lists.insertAtIndex` and `lists.removeAtIndex`. Each returns a new list,
+//! reserved before it is copied.
 
 use crate::decls::Env;
 use crate::error::EvalError;
 use crate::value::Value;
 
 pub(crate) fn install(env: &mut Env) {
-    env.define(
+    env.define_metered(
         "lists.setAtIndex",
         &["(list(T), int, T) -> list(T)"],
-        |a| match a {
+        |a, m| match a {
             [Value::List(l), Value::Int(i), v] => {
                 let i = index(*i, l.len(), false)
                     .ok_or_else(|| out_of_bounds("setAtIndex", *i, l.len(), ")"))?;
+                m.reserve_list(l.len())?;
                 let mut out = (**l).clone();
                 out[i] = v.clone();
                 Ok(Value::list(out))
@@ -20,13 +22,14 @@ pub(crate) fn install(env: &mut Env) {
             _ => Err(EvalError::no_overload("lists.setAtIndex", a)),
         },
     );
-    env.define(
+    env.define_metered(
         "lists.insertAtIndex",
         &["(list(T), int, T) -> list(T)"],
-        |a| match a {
+        |a, m| match a {
             [Value::List(l), Value::Int(i), v] => {
                 let i = index(*i, l.len(), true)
                     .ok_or_else(|| out_of_bounds("insertAtIndex", *i, l.len(), "]"))?;
+                m.reserve_list(l.len() + 1)?;
                 let mut out = (**l).clone();
                 out.insert(i, v.clone());
                 Ok(Value::list(out))
@@ -34,13 +37,14 @@ pub(crate) fn install(env: &mut Env) {
             _ => Err(EvalError::no_overload("lists.insertAtIndex", a)),
         },
     );
-    env.define(
+    env.define_metered(
         "lists.removeAtIndex",
         &["(list(T), int) -> list(T)"],
-        |a| match a {
+        |a, m| match a {
             [Value::List(l), Value::Int(i)] => {
                 let i = index(*i, l.len(), false)
                     .ok_or_else(|| out_of_bounds("removeAtIndex", *i, l.len(), ")"))?;
+                m.reserve_list(l.len())?;
                 let mut out = (**l).clone();
                 out.remove(i);
                 Ok(Value::list(out))

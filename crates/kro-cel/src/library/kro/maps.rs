@@ -5,17 +5,19 @@ use std::sync::Arc;
 
 use crate::decls::Env;
 use crate::error::EvalError;
+use crate::meter::Meter;
 use crate::value::{Map, Value};
 
 /// Nesting beyond this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 100;
 
 pub(crate) fn install(env: &mut Env) {
-    env.define(
+    env.define_metered(
         "merge",
         &["map(K, V).(map(K, V)) -> map(K, V)"],
-        |a| match a {
+        |a, m| match a {
             [Value::Map(left), Value::Map(right)] => {
+                m.reserve_map(left.len().saturating_add(right.len()))?;
                 let mut out = (**left).clone();
                 for (k, v) in right.iter() {
                     out.insert(k.clone(), v.clone());
@@ -25,13 +27,20 @@ pub(crate) fn install(env: &mut Env) {
             _ => Err(EvalError::no_overload("merge", a)),
         },
     );
-    env.define("deepMerge", &["dyn.(dyn) -> dyn"], |a| match a {
-        [Value::Map(left), Value::Map(right)] => deep_merge(left, right, 0).map(Value::Map),
+    env.define_metered("deepMerge", &["dyn.(dyn) -> dyn"], |a, m| match a {
+        [Value::Map(left), Value::Map(right)] => deep_merge(left, right, 0, m).map(Value::Map),
         _ => Err(EvalError::no_overload("deepMerge", a)),
     });
 }
 
-fn deep_merge(left: &Arc<Map>, right: &Arc<Map>, depth: usize) -> Result<Arc<Map>, EvalError> {
+/// Merges `right` into `left`; every map copied on the way is reserved first
+/// (a map may hold one inner map many times over: each copy is paid for).
+fn deep_merge(
+    left: &Arc<Map>,
+    right: &Arc<Map>,
+    depth: usize,
+    m: &mut Meter<'_>,
+) -> Result<Arc<Map>, EvalError> {
     if depth > MAX_DEPTH {
         return Err(EvalError::InvalidArgument(
             "deepMerge: maps are nested too deeply".into(),
@@ -43,10 +52,11 @@ fn deep_merge(left: &Arc<Map>, right: &Arc<Map>, depth: usize) -> Result<Arc<Map
     if left.is_empty() {
         return Ok(right.clone());
     }
+    m.reserve_map(left.len().saturating_add(right.len()))?;
     let mut out = (**left).clone();
     for (k, v) in right.iter() {
         let merged = match (out.get(k), v) {
-            (Some(Value::Map(l)), Value::Map(r)) => Value::Map(deep_merge(l, r, depth + 1)?),
+            (Some(Value::Map(l)), Value::Map(r)) => Value::Map(deep_merge(l, r, depth + 1, m)?),
             _ => v.clone(),
         };
         out.insert(k.clone(), merged);

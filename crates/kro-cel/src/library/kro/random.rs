@@ -14,20 +14,38 @@ use crate::value::Value;
 
 const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
+/// Bytes of seed hashed for one cost unit (SHA-256 takes a few ns a byte).
+const HASHED_BYTES_PER_UNIT: u64 = 10;
+
+/// Longest string `random.seededString` makes.
+const MAX_LENGTH: usize = 1 << 20;
+
 pub(crate) fn install(env: &mut Env) {
-    env.define(
+    env.define_metered(
         "random.seededString",
         &["(int, string) -> string"],
-        |a| match a {
-            [Value::Int(n), Value::String(seed)] => seeded_string(*n, seed),
+        |a, m| match a {
+            [Value::Int(n), Value::String(seed)] => {
+                m.charge(seed.len() as u64 / HASHED_BYTES_PER_UNIT)?;
+                // Lengths past the function's own limit are refused by it.
+                if let Ok(length) = usize::try_from(*n)
+                    && length <= MAX_LENGTH
+                {
+                    m.reserve_string(length)?;
+                }
+                seeded_string(*n, seed)
+            }
             _ => Err(EvalError::no_overload("random.seededString", a)),
         },
     );
-    env.define(
+    env.define_metered(
         "random.seededInt",
         &["(int, int, string) -> int"],
-        |a| match a {
-            [Value::Int(min), Value::Int(max), Value::String(seed)] => seeded_int(*min, *max, seed),
+        |a, m| match a {
+            [Value::Int(min), Value::Int(max), Value::String(seed)] => {
+                m.charge(seed.len() as u64 / HASHED_BYTES_PER_UNIT)?;
+                seeded_int(*min, *max, seed)
+            }
             _ => Err(EvalError::no_overload("random.seededInt", a)),
         },
     );
@@ -44,7 +62,7 @@ pub fn seeded_string(length: i64, seed: &str) -> Result<Value, EvalError> {
     // than allocate without bound.
     let length = usize::try_from(length)
         .ok()
-        .filter(|n| *n <= 1 << 20)
+        .filter(|n| *n <= MAX_LENGTH)
         .ok_or_else(|| {
             EvalError::InvalidArgument("random.seededString length is too large".into())
         })?;

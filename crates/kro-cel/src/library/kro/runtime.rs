@@ -19,6 +19,7 @@ use crate::ast::{Expr, ExprKind, Literal};
 use crate::decls::{Env, ObjectType};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::EvalError;
+use crate::meter::Meter;
 use crate::types::Type;
 use crate::value::{Key, Map, Value};
 use crate::value::{Opaque, wrap};
@@ -70,11 +71,11 @@ pub(crate) fn install(env: &mut Env) {
             .collect::<IndexMap<_, _>>(),
     });
     env.add_variable(RUNTIME_VARIABLE, Type::object(RUNTIME_TYPE));
-    env.define(
+    env.define_metered(
         "newCondition",
         &["kro.run.Runtime.(map(string, string)) -> kro.run.Condition"],
-        |a| match a {
-            [_, Value::Map(m)] => new_condition(m),
+        |a, meter| match a {
+            [_, Value::Map(m)] => new_condition(m, meter),
             [_, other] => Err(EvalError::InvalidArgument(format!(
                 "runtime.newCondition: argument must be a map, got {}",
                 other.type_name()
@@ -82,17 +83,17 @@ pub(crate) fn install(env: &mut Env) {
             _ => Err(EvalError::no_overload("runtime.newCondition", a)),
         },
     );
-    env.define(
+    env.define_metered(
         "condition",
         &["kro.run.Runtime.(dyn, string) -> kro.run.Condition"],
-        |a| match a {
-            [_, obj, Value::String(wanted)] => condition(obj, wanted),
+        |a, meter| match a {
+            [_, obj, Value::String(wanted)] => condition(obj, wanted, meter),
             _ => Err(EvalError::no_overload("runtime.condition", a)),
         },
     );
 }
 
-fn new_condition(m: &Map) -> Result<Value, EvalError> {
+fn new_condition(m: &Map, meter: &mut Meter<'_>) -> Result<Value, EvalError> {
     let mut fields = [""; 4].map(String::from);
     for (k, v) in m.iter() {
         let Key::String(key) = k else { continue };
@@ -118,8 +119,10 @@ fn new_condition(m: &Map) -> Result<Value, EvalError> {
             }
             _ => {}
         }
+        meter.reserve_bytes(s.len())?;
         fields[slot] = s.to_string();
     }
+    meter.reserve_map(KEYS.len())?;
     Ok(condition_value(fields))
 }
 
@@ -133,8 +136,9 @@ fn condition_value(fields: [String; 4]) -> Value {
 }
 
 /// The condition of `wanted` type in `obj.status.conditions`, or an empty
-/// condition when there is none.
-fn condition(obj: &Value, wanted: &str) -> Result<Value, EvalError> {
+/// condition when there is none. Each condition looked at is charged, and
+/// the one found reserved before it is copied.
+fn condition(obj: &Value, wanted: &str, meter: &mut Meter<'_>) -> Result<Value, EvalError> {
     let field = |m: &Map, name: &str| m.get(&Key::String(Arc::from(name))).cloned();
     let Value::Map(obj) = obj else {
         return Err(EvalError::InvalidArgument(format!(
@@ -159,6 +163,7 @@ fn condition(obj: &Value, wanted: &str) -> Result<Value, EvalError> {
             "runtime.condition: obj.status.conditions must be a list".into(),
         ));
     };
+    meter.visit(conditions.len() as u64)?;
     for c in conditions.iter() {
         let Value::Map(c) = c else {
             return Err(EvalError::InvalidArgument(format!(
@@ -166,12 +171,16 @@ fn condition(obj: &Value, wanted: &str) -> Result<Value, EvalError> {
                 c.type_name()
             )));
         };
-        let read = |k: &str| match field(c, k) {
-            Some(Value::String(s)) => s.to_string(),
-            _ => String::new(),
+        let text = |k: &str| match field(c, k) {
+            Some(Value::String(s)) => s,
+            _ => Arc::from(""),
         };
-        if read("type") == wanted {
-            return Ok(condition_value(KEYS.map(read)));
+        meter.read(wanted.len())?;
+        if *text("type") == *wanted {
+            let fields = KEYS.map(text);
+            meter.reserve_bytes(fields.iter().map(|f| f.len()).sum())?;
+            meter.reserve_map(KEYS.len())?;
+            return Ok(condition_value(fields.map(|f| f.to_string())));
         }
     }
     Ok(empty())

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::EvalError;
+use crate::meter::Meter;
 use crate::value::Value;
 use crate::value::time;
 
@@ -114,7 +115,11 @@ pub(crate) fn format_double(d: f64) -> String {
     }
 }
 
-pub(crate) fn to_string(args: &[Value]) -> R {
+/// `string(v)`; converting bytes copies them, which is reserved first.
+pub(crate) fn to_string(args: &[Value], m: &mut Meter<'_>) -> R {
+    if let [Value::Bytes(b)] = args {
+        m.reserve_string(b.len())?;
+    }
     match args {
         [Value::String(s)] => Ok(Value::String(s.clone())),
         [Value::Int(i)] => Ok(Value::from(i.to_string())),
@@ -130,10 +135,14 @@ pub(crate) fn to_string(args: &[Value]) -> R {
     }
 }
 
-pub(crate) fn to_bytes(args: &[Value]) -> R {
+/// `bytes(v)`; converting a string copies it, which is reserved first.
+pub(crate) fn to_bytes(args: &[Value], m: &mut Meter<'_>) -> R {
     match args {
         [Value::Bytes(b)] => Ok(Value::Bytes(b.clone())),
-        [Value::String(s)] => Ok(Value::Bytes(Arc::from(s.as_bytes()))),
+        [Value::String(s)] => {
+            m.reserve_string(s.len())?;
+            Ok(Value::Bytes(Arc::from(s.as_bytes())))
+        }
         _ => Err(EvalError::no_overload("bytes", args)),
     }
 }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use crate::decls::Env;
 use crate::error::EvalError;
+use crate::meter::Meter;
 use crate::value::Value;
-use crate::value::ops::{self, compile_regex};
+use crate::value::ops;
 
 type R = Result<Value, EvalError>;
 
@@ -43,12 +44,12 @@ pub(crate) fn install(env: &mut Env) {
     env.declare("_||_", &["(bool, bool) -> bool"]);
     env.declare("_?_:_", &["(bool, A, A) -> A"]);
     env.declare("@not_strictly_false", &["(bool) -> bool"]);
-    env.define("_==_", &["(A, A) -> bool"], |a| match a {
-        [x, y] => Ok(Value::Bool(x.equals(y))),
+    env.define_metered("_==_", &["(A, A) -> bool"], |a, m| match a {
+        [x, y] => m.equals(x, y).map(Value::Bool),
         _ => Err(EvalError::no_overload("_==_", a)),
     });
-    env.define("_!=_", &["(A, A) -> bool"], |a| match a {
-        [x, y] => Ok(Value::Bool(!x.equals(y))),
+    env.define_metered("_!=_", &["(A, A) -> bool"], |a, m| match a {
+        [x, y] => m.equals(x, y).map(|e| Value::Bool(!e)),
         _ => Err(EvalError::no_overload("_!=_", a)),
     });
     type Test = fn(std::cmp::Ordering) -> bool;
@@ -64,14 +65,14 @@ pub(crate) fn install(env: &mut Env) {
         env.declare(name, &sigs);
         env.set_implementation(
             name,
-            Arc::new(move |a: &[Value]| match a {
+            Arc::new(move |a: &[Value], _: &mut Meter<'_>| match a {
                 [x, y] => ops::relation(x, y, test),
                 _ => Err(EvalError::no_overload(name, a)),
             }),
         );
     }
     let binary = |f: fn(&Value, &Value) -> R, name: &'static str| {
-        Arc::new(move |a: &[Value]| match a {
+        Arc::new(move |a: &[Value], _: &mut Meter<'_>| match a {
             [x, y] => f(x, y),
             _ => Err(EvalError::no_overload(name, a)),
         })
@@ -90,7 +91,13 @@ pub(crate) fn install(env: &mut Env) {
             "(duration, duration) -> duration",
         ],
     );
-    env.set_implementation("_+_", binary(ops::add, "_+_"));
+    env.set_implementation(
+        "_+_",
+        Arc::new(|a: &[Value], m: &mut Meter<'_>| match a {
+            [x, y] => ops::add(x, y, m),
+            _ => Err(EvalError::no_overload("_+_", a)),
+        }),
+    );
     env.declare(
         "_-_",
         &[
@@ -117,7 +124,7 @@ pub(crate) fn install(env: &mut Env) {
     env.declare("_[_]", &["(list(A), int) -> A", "(map(K, V), K) -> V"]);
     env.set_implementation(
         "_[_]",
-        Arc::new(|a: &[Value]| match a {
+        Arc::new(|a: &[Value], _: &mut Meter<'_>| match a {
             [c, i] => ops::index(c, i, false),
             _ => Err(EvalError::no_overload("_[_]", a)),
         }),
@@ -125,8 +132,8 @@ pub(crate) fn install(env: &mut Env) {
     env.declare("@in", &["(A, list(A)) -> bool", "(K, map(K, V)) -> bool"]);
     env.set_implementation(
         "@in",
-        Arc::new(|a: &[Value]| match a {
-            [e, c] => ops::contains(c, e),
+        Arc::new(|a: &[Value], m: &mut Meter<'_>| match a {
+            [e, c] => ops::contains(c, e, m),
             _ => Err(EvalError::no_overload("@in", a)),
         }),
     );
@@ -177,7 +184,7 @@ pub(crate) fn install(env: &mut Env) {
         ],
         convert::to_double,
     );
-    env.define(
+    env.define_metered(
         "string",
         &[
             "(string) -> string",
@@ -191,7 +198,7 @@ pub(crate) fn install(env: &mut Env) {
         ],
         convert::to_string,
     );
-    env.define(
+    env.define_metered(
         "bytes",
         &["(bytes) -> bytes", "(string) -> bytes"],
         convert::to_bytes,
@@ -227,7 +234,7 @@ pub(crate) fn install(env: &mut Env) {
     env.define("endsWith", &["string.(string) -> bool"], |a| {
         str2(a, "endsWith", |s, t| s.ends_with(t))
     });
-    env.define(
+    env.define_metered(
         "matches",
         &["string.(string) -> bool", "(string, string) -> bool"],
         matches,
@@ -242,7 +249,10 @@ pub(crate) fn install(env: &mut Env) {
             sigs.push("duration.() -> int");
         }
         env.declare(name, &sigs);
-        env.set_implementation(name, Arc::new(move |a: &[Value]| time::accessor(name, a)));
+        env.set_implementation(
+            name,
+            Arc::new(move |a: &[Value], _: &mut Meter<'_>| time::accessor(name, a)),
+        );
     }
 }
 
@@ -264,9 +274,13 @@ fn str2(a: &[Value], name: &str, f: fn(&str, &str) -> bool) -> R {
     }
 }
 
-fn matches(a: &[Value]) -> R {
+fn matches(a: &[Value], m: &mut Meter<'_>) -> R {
     match a {
-        [Value::String(s), Value::String(p)] => Ok(Value::Bool(compile_regex(p)?.is_match(s))),
+        [Value::String(s), Value::String(p)] => {
+            let re = m.regex(p)?;
+            m.charge(crate::regexes::match_cost(s.len()))?;
+            Ok(Value::Bool(re.is_match(s)))
+        }
         _ => Err(EvalError::no_overload("matches", a)),
     }
 }

@@ -1,0 +1,192 @@
+//! Compiled regular expressions: size-limited, compiled once, and charged
+//! so that the cost of an evaluation never depends on what ran before it.
+//!
+//! Patterns are RE2 syntax, compiled by the `regex` crate (same syntax,
+//! same linear-time matching), with a limit on the compiled program and on
+//! the lazy DFA's memory, so that a huge pattern is refused with an error
+//! instead of taking memory and time.
+//!
+//! A literal pattern (`s.matches('^a+$')`) is compiled once, when the
+//! program is planned. A pattern computed at run time is compiled on its
+//! first use in an evaluation and charged [`compile_cost`] then; later uses
+//! in the same evaluation reuse it for free. The compiled regex also goes
+//! to a small cache of the program, so that the next evaluation does not
+//! compile it again, but that evaluation still pays for it: costs stay
+//! deterministic, whatever the cache holds.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use regex::Regex;
+
+use crate::error::EvalError;
+
+/// Largest compiled program a pattern may have, in bytes.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Largest lazy-DFA cache a pattern may use while matching, in bytes.
+pub const REGEX_DFA_SIZE_LIMIT: usize = 1 << 20;
+
+/// Patterns computed at run time that a program keeps compiled.
+const PROGRAM_CACHE_SIZE: usize = 16;
+
+/// Patterns an evaluation keeps compiled (and does not pay for again).
+const EVALUATION_MEMO_SIZE: usize = 16;
+
+/// Cost units charged for compiling `pattern` at run time: a fixed part
+/// for the compiler's work on any pattern, plus the pattern's length.
+/// Compiling takes from about 0.1 ms (a typical pattern) to about 6 ms (one
+/// refused at the size limit); 10,000 units is about the time of the
+/// former, so that an evaluation cannot compile more than a hundred.
+pub(crate) fn compile_cost(pattern: &str) -> u64 {
+    10_000 + pattern.len() as u64
+}
+
+/// Cost units charged for running a compiled regex over `haystack` bytes
+/// (on top of reading them): matching does several steps per byte.
+pub(crate) fn match_cost(haystack: usize) -> u64 {
+    haystack as u64 / MATCHED_BYTES_PER_UNIT
+}
+
+/// Bytes a regex matches over for one cost unit: matching takes 2 to 7 ns
+/// a byte (measured with patterns near the size limit), a cost unit about
+/// the time of evaluating one node (10 to 20 ns).
+const MATCHED_BYTES_PER_UNIT: u64 = 2;
+
+/// Compiles an RE2-syntax pattern with the size limits.
+pub(crate) fn compile(pattern: &str) -> Result<Regex, EvalError> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
+        .build()
+        .map_err(|e| EvalError::InvalidArgument(format!("invalid regular expression: {e}")))
+}
+
+/// The regular expressions of one program: those of its literal patterns,
+/// compiled when it was planned, and a bounded cache of others.
+#[derive(Debug, Default)]
+pub(crate) struct ProgramRegexes {
+    literal: Vec<(Arc<str>, Regex)>,
+    cache: Mutex<VecDeque<(Arc<str>, Regex)>>,
+}
+
+impl ProgramRegexes {
+    /// Compiles a literal pattern now; an invalid one is left for the
+    /// evaluation to report.
+    pub(crate) fn add_literal(&mut self, pattern: &Arc<str>) {
+        if self.literal.iter().any(|(p, _)| p == pattern) {
+            return;
+        }
+        if let Ok(re) = compile(pattern) {
+            self.literal.push((pattern.clone(), re));
+        }
+    }
+
+    fn literal(&self, pattern: &str) -> Option<Regex> {
+        self.literal
+            .iter()
+            .find(|(p, _)| &**p == pattern)
+            .map(|(_, re)| re.clone())
+    }
+
+    fn cached(&self, pattern: &str) -> Option<Regex> {
+        let cache = self.cache.lock().ok()?;
+        cache
+            .iter()
+            .find(|(p, _)| &**p == pattern)
+            .map(|(_, re)| re.clone())
+    }
+
+    fn remember(&self, pattern: &str, re: &Regex) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() == PROGRAM_CACHE_SIZE {
+                cache.pop_front();
+            }
+            cache.push_back((Arc::from(pattern), re.clone()));
+        }
+    }
+}
+
+/// The regular expressions one evaluation compiled (and paid for).
+pub(crate) struct EvaluationRegexes<'p> {
+    program: Option<&'p ProgramRegexes>,
+    memo: VecDeque<(Arc<str>, Regex)>,
+}
+
+impl<'p> EvaluationRegexes<'p> {
+    pub(crate) fn new(program: Option<&'p ProgramRegexes>) -> Self {
+        EvaluationRegexes {
+            program,
+            memo: VecDeque::new(),
+        }
+    }
+
+    /// A regex this evaluation need not pay for: a literal of the program,
+    /// or one it compiled already.
+    pub(crate) fn get(&self, pattern: &str) -> Option<Regex> {
+        if let Some(re) = self.program.and_then(|p| p.literal(pattern)) {
+            return Some(re);
+        }
+        self.memo
+            .iter()
+            .find(|(p, _)| &**p == pattern)
+            .map(|(_, re)| re.clone())
+    }
+
+    /// Compiles `pattern` (or takes it from the program's cache; the caller
+    /// has paid for a compilation either way) and remembers it.
+    pub(crate) fn compile(&mut self, pattern: &str) -> Result<Regex, EvalError> {
+        let re = match self.program.and_then(|p| p.cached(pattern)) {
+            Some(re) => re,
+            None => {
+                let re = compile(pattern)?;
+                if let Some(p) = self.program {
+                    p.remember(pattern, &re);
+                }
+                re
+            }
+        };
+        if self.memo.len() == EVALUATION_MEMO_SIZE {
+            self.memo.pop_front();
+        }
+        self.memo.push_back((Arc::from(pattern), re.clone()));
+        Ok(re)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_patterns_are_refused() {
+        let err = compile("(a{1000}){1000}").unwrap_err();
+        assert!(err.to_string().contains("size limit"), "{err}");
+    }
+
+    #[test]
+    fn evaluations_reuse_what_they_compiled() {
+        let program = ProgramRegexes::default();
+        let mut first = EvaluationRegexes::new(Some(&program));
+        assert!(first.get("a+").is_none());
+        first.compile("a+").unwrap();
+        assert!(first.get("a+").is_some());
+        // A later evaluation finds it in the program's cache, but must
+        // still go through `compile` (and pay) before `get` finds it.
+        let second = EvaluationRegexes::new(Some(&program));
+        assert!(second.get("a+").is_none());
+        assert!(program.cached("a+").is_some());
+    }
+
+    #[test]
+    fn the_program_cache_is_bounded() {
+        let program = ProgramRegexes::default();
+        let mut eval = EvaluationRegexes::new(Some(&program));
+        for i in 0..(PROGRAM_CACHE_SIZE + 5) {
+            eval.compile(&format!("x{i}")).unwrap();
+        }
+        assert_eq!(program.cache.lock().unwrap().len(), PROGRAM_CACHE_SIZE);
+        assert!(program.cached("x0").is_none());
+        assert_eq!(eval.memo.len(), EVALUATION_MEMO_SIZE);
+    }
+}
