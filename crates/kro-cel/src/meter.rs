@@ -43,7 +43,7 @@ pub const READ_PER_UNIT: u64 = 100;
 
 /// Values visited one at a time (compared, looked up, sorted, converted)
 /// that one cost unit pays for.
-pub const VISITS_PER_UNIT: u64 = 10;
+pub const VISITS_PER_UNIT: u64 = 4;
 
 /// Bytes of produced strings, lists and maps that one cost unit pays for.
 pub const ALLOCATED_BYTES_PER_UNIT: u64 = 16;
@@ -370,6 +370,6 @@ mod tests {
         ));
         let mut m = Meter::new(&limits(1_000_000));
         assert!(m.equals(&big, &big.clone()).unwrap());
-        assert_eq!(m.spent(), 10_000);
+        assert_eq!(m.spent(), 100_001 / VISITS_PER_UNIT);
     }
 }

@@ -379,7 +379,8 @@ fn maps_equal(a: &Map, b: &Map, steps: &mut Steps) -> Result<bool, Exhausted> {
         return Ok(false);
     }
     for (k, v) in a.iter() {
-        steps.take(1)?;
+        // A visit, and a lookup in `b`.
+        steps.take(2)?;
         if let Key::String(s) = k {
             steps.read(s.len())?;
         }

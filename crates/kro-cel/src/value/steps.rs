@@ -8,7 +8,7 @@
 
 /// Bytes read that count as one step (the meter makes reading a byte cost
 /// the same inside a walk as outside).
-pub(crate) const BYTES_PER_STEP: u64 = 10;
+pub(crate) const BYTES_PER_STEP: u64 = 25;
 
 /// The steps a walk may still take, and those it took.
 #[derive(Debug)]
