@@ -217,18 +217,22 @@ mod tests {
     use kro_graph::resolver::BuiltinSchemas;
     use std::sync::Arc;
 
-    fn generated(spec: serde_json::Value) -> CustomResourceDefinition {
-        let rgd: ResourceGraphDefinition = serde_json::from_value(serde_json::json!({
-            "metadata": { "name": "web" },
-            "spec": { "schema": { "apiVersion": "v1alpha1", "kind": "Web", "spec": spec } }
-        }))
-        .expect("a valid RGD");
+    /// The instance CRD the graph builder generates for `rgd`.
+    fn instance_crd_of(rgd: serde_json::Value) -> CustomResourceDefinition {
+        let rgd: ResourceGraphDefinition = serde_json::from_value(rgd).expect("a valid RGD");
         let builder = Builder::new(
             Arc::new(BuiltinSchemas::new()),
             kro_cel::Env::kro(),
             kro_graph::builder::BuildOptions::default(),
         );
         builder.build(&rgd).expect("builds").instance_crd
+    }
+
+    fn generated(spec: serde_json::Value) -> CustomResourceDefinition {
+        instance_crd_of(serde_json::json!({
+            "metadata": { "name": "web" },
+            "spec": { "schema": { "apiVersion": "v1alpha1", "kind": "Web", "spec": spec } }
+        }))
     }
 
     #[test]
@@ -307,7 +311,7 @@ mod tests {
 
     /// A graph whose status projects a timestamp into an object.
     fn projecting_a_timestamp(spec: serde_json::Value) -> CustomResourceDefinition {
-        let rgd: ResourceGraphDefinition = serde_json::from_value(serde_json::json!({
+        instance_crd_of(serde_json::json!({
             "metadata": { "name": "web" },
             "spec": {
                 "schema": {
@@ -318,13 +322,6 @@ mod tests {
                     "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "web" } } }]
             }
         }))
-        .expect("a valid RGD");
-        let builder = Builder::new(
-            Arc::new(BuiltinSchemas::new()),
-            kro_cel::Env::kro(),
-            kro_graph::builder::BuildOptions::default(),
-        );
-        builder.build(&rgd).expect("builds").instance_crd
     }
 
     #[test]
