@@ -14,6 +14,7 @@ pub mod http;
 pub mod install_rgd_crd;
 pub mod leader;
 pub mod live_schemas;
+mod locks;
 pub mod metrics;
 pub mod rgd;
 pub mod telemetry;

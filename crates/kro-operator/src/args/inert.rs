@@ -2,6 +2,8 @@
 //! lines and Helm values start it, but that change nothing here: each one
 //! given is named in a warning at startup (see [`InertFlags::without_effect`]).
 
+use clap::ArgAction;
+
 use super::values::{BindAddress, parse_bind_address, parse_bool};
 
 /// Flags without effect here.
@@ -12,7 +14,8 @@ pub struct InertFlags {
     /// caches. Here the controllers keep no object caches; a new leader
     /// starts its watches when it takes over.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", default_value = "false", value_parser = parse_bool)]
+          default_missing_value = "true", default_value = "false", value_parser = parse_bool,
+          action = ArgAction::Set)]
     pub enable_controller_warmup: bool,
 
     /// Upstream: the address of Go's pprof profiler (in its debug image

@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::{Future, poll_fn};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -24,6 +24,7 @@ use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::locks::lock;
 use crate::metrics::{GvrLabels, IntGauge, Metrics, RequeueLabels, gvr_label};
 
 /// Later than the scheduler's own cap of six months.
@@ -88,12 +89,6 @@ impl Queue {
             run_at: now.checked_add(delay).unwrap_or(now + FAR_FUTURE),
         });
     }
-}
-
-// A poisoned lock still holds a consistent set: every update is one
-// insert or remove.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn gauge_value(n: usize) -> i64 {

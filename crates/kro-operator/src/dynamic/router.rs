@@ -210,16 +210,16 @@ impl Router {
             .filter(|(_, selector, _)| !deleted && matches_selector(labels, selector) == Ok(true))
             .map(|(_, _, key)| key.clone())
             .collect();
-        // Instances whose selection it was in see it leave.
-        for before in index.selected.instances(&at) {
-            if !matching.contains(&before) {
-                index.selected.remove(&at, &before);
-            }
-            readers.insert(before);
+        // Instances whose selection it was in see it leave; those it now
+        // matches see it come in. Only changes touch the index.
+        let before = index.selected.instances(&at);
+        for left in before.difference(&matching) {
+            index.selected.remove(&at, left);
         }
-        for reader in &matching {
-            index.selected.insert(at.clone(), reader);
+        for entered in matching.difference(&before) {
+            index.selected.insert(at.clone(), entered);
         }
+        readers.extend(before);
         readers.extend(matching);
         readers
     }

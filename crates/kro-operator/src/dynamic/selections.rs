@@ -37,12 +37,7 @@ impl Selections {
 
     /// Records that `object` left `instance`'s selection.
     pub fn remove(&mut self, object: &Place, instance: &ObjectKey) {
-        if let Some(instances) = self.by_object.get_mut(object) {
-            instances.remove(instance);
-            if instances.is_empty() {
-                self.by_object.remove(object);
-            }
-        }
+        self.unlink(object, instance);
         if let Some(objects) = self.by_instance.get_mut(instance) {
             objects.remove(object);
             if objects.is_empty() {
@@ -59,11 +54,17 @@ impl Selections {
     /// Forgets every selection of `instance`.
     pub fn forget(&mut self, instance: &ObjectKey) {
         for object in self.by_instance.remove(instance).unwrap_or_default() {
-            if let Some(instances) = self.by_object.get_mut(&object) {
-                instances.remove(instance);
-                if instances.is_empty() {
-                    self.by_object.remove(&object);
-                }
+            self.unlink(&object, instance);
+        }
+    }
+
+    /// Removes `instance` from the instances of `object`, and `object`'s
+    /// entry once none is left.
+    fn unlink(&mut self, object: &Place, instance: &ObjectKey) {
+        if let Some(instances) = self.by_object.get_mut(object) {
+            instances.remove(instance);
+            if instances.is_empty() {
+                self.by_object.remove(object);
             }
         }
     }

@@ -10,7 +10,9 @@
 //! the old one behind.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::locks::lock;
 
 use jiff::Timestamp;
 use prometheus_client::collector::Collector;
@@ -67,9 +69,7 @@ pub struct ConditionDurations {
 
 impl ConditionDurations {
     fn instances(&self) -> MutexGuard<'_, BTreeMap<InstanceId, BTreeMap<String, Since>>> {
-        self.instances
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.instances)
     }
 
     /// Records the conditions an instance has after a reconcile (its

@@ -132,7 +132,7 @@ pub fn concerned<'a>(
     group: &str,
 ) -> Vec<String> {
     rgds.into_iter()
-        .filter(|rgd| refused(rgd) || groups_used(rgd).contains(group))
+        .filter(|rgd| refused(rgd) || referenced_kinds(rgd).iter().any(|kind| kind.group == group))
         .filter_map(|rgd| rgd.metadata.name.clone())
         .collect()
 }

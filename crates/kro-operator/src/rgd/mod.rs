@@ -26,7 +26,7 @@ pub mod instance_crd;
 pub mod status;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -48,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dynamic::{Dynamic, Handler};
 use crate::live_schemas::LiveSchemas;
+use crate::locks::lock;
 use crate::metrics::{Metrics, RgdLabels, RgdTransitionLabels};
 use crd_watch::CrdChanges;
 use instance_crd::EnsureError;
@@ -144,12 +145,6 @@ impl RgdContext {
     fn schemas_settling(&self, rgd: &ResourceGraphDefinition) -> bool {
         lock(&self.crd_changes).settling(&crd_watch::groups_used(rgd), Instant::now())
     }
-}
-
-// A poisoned lock still holds a consistent record: each update finishes
-// before the next starts.
-fn lock(changes: &Mutex<CrdChanges>) -> std::sync::MutexGuard<'_, CrdChanges> {
-    changes.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs the RGD controller until `stop` is cancelled; reconciles in
