@@ -279,7 +279,7 @@ impl<'p> Meter<'p> {
     /// The compiled regular expression for `pattern`: compiled at most once
     /// per evaluation (and shared with later evaluations of the same
     /// program), each compilation charged.
-    pub fn regex(&mut self, pattern: &str) -> Result<regex::Regex, EvalError> {
+    pub fn regex(&mut self, pattern: &str) -> Result<std::sync::Arc<regex::Regex>, EvalError> {
         if let Some(re) = self.regexes.get(pattern) {
             return Ok(re);
         }

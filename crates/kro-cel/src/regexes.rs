@@ -13,6 +13,10 @@
 //! to a small cache of the program, so that the next evaluation does not
 //! compile it again, but that evaluation still pays for it: costs stay
 //! deterministic, whatever the cache holds.
+//!
+//! Compiled regexes are shared behind an `Arc`, never cloned: a cloned
+//! `Regex` starts with an empty matching cache, so every call would build
+//! its lazy DFA again.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -66,8 +70,8 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, EvalError> {
 /// compiled when it was planned, and a bounded cache of others.
 #[derive(Debug, Default)]
 pub(crate) struct ProgramRegexes {
-    literal: Vec<(Arc<str>, Regex)>,
-    cache: Mutex<VecDeque<(Arc<str>, Regex)>>,
+    literal: Vec<(Arc<str>, Arc<Regex>)>,
+    cache: Mutex<VecDeque<(Arc<str>, Arc<Regex>)>>,
 }
 
 impl ProgramRegexes {
@@ -78,31 +82,31 @@ impl ProgramRegexes {
             return;
         }
         if let Ok(re) = compile(pattern) {
-            self.literal.push((pattern.clone(), re));
+            self.literal.push((pattern.clone(), Arc::new(re)));
         }
     }
 
-    fn literal(&self, pattern: &str) -> Option<Regex> {
+    fn literal(&self, pattern: &str) -> Option<Arc<Regex>> {
         self.literal
             .iter()
             .find(|(p, _)| &**p == pattern)
-            .map(|(_, re)| re.clone())
+            .map(|(_, re)| Arc::clone(re))
     }
 
-    fn cached(&self, pattern: &str) -> Option<Regex> {
+    fn cached(&self, pattern: &str) -> Option<Arc<Regex>> {
         let cache = self.cache.lock().ok()?;
         cache
             .iter()
             .find(|(p, _)| &**p == pattern)
-            .map(|(_, re)| re.clone())
+            .map(|(_, re)| Arc::clone(re))
     }
 
-    fn remember(&self, pattern: &str, re: &Regex) {
+    fn remember(&self, pattern: &str, re: &Arc<Regex>) {
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() == PROGRAM_CACHE_SIZE {
                 cache.pop_front();
             }
-            cache.push_back((Arc::from(pattern), re.clone()));
+            cache.push_back((Arc::from(pattern), Arc::clone(re)));
         }
     }
 }
@@ -110,7 +114,7 @@ impl ProgramRegexes {
 /// The regular expressions one evaluation compiled (and paid for).
 pub(crate) struct EvaluationRegexes<'p> {
     program: Option<&'p ProgramRegexes>,
-    memo: VecDeque<(Arc<str>, Regex)>,
+    memo: VecDeque<(Arc<str>, Arc<Regex>)>,
 }
 
 impl<'p> EvaluationRegexes<'p> {
@@ -123,23 +127,23 @@ impl<'p> EvaluationRegexes<'p> {
 
     /// A regex this evaluation need not pay for: a literal of the program,
     /// or one it compiled already.
-    pub(crate) fn get(&self, pattern: &str) -> Option<Regex> {
+    pub(crate) fn get(&self, pattern: &str) -> Option<Arc<Regex>> {
         if let Some(re) = self.program.and_then(|p| p.literal(pattern)) {
             return Some(re);
         }
         self.memo
             .iter()
             .find(|(p, _)| &**p == pattern)
-            .map(|(_, re)| re.clone())
+            .map(|(_, re)| Arc::clone(re))
     }
 
     /// Compiles `pattern` (or takes it from the program's cache; the caller
     /// has paid for a compilation either way) and remembers it.
-    pub(crate) fn compile(&mut self, pattern: &str) -> Result<Regex, EvalError> {
+    pub(crate) fn compile(&mut self, pattern: &str) -> Result<Arc<Regex>, EvalError> {
         let re = match self.program.and_then(|p| p.cached(pattern)) {
             Some(re) => re,
             None => {
-                let re = compile(pattern)?;
+                let re = Arc::new(compile(pattern)?);
                 if let Some(p) = self.program {
                     p.remember(pattern, &re);
                 }
@@ -149,7 +153,7 @@ impl<'p> EvaluationRegexes<'p> {
         if self.memo.len() == EVALUATION_MEMO_SIZE {
             self.memo.pop_front();
         }
-        self.memo.push_back((Arc::from(pattern), re.clone()));
+        self.memo.push_back((Arc::from(pattern), Arc::clone(&re)));
         Ok(re)
     }
 }

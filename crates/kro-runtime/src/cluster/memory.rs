@@ -25,7 +25,9 @@ use serde_json::{Map, Value, json};
 
 use kro_schema::kinds::ResourceType;
 
-use super::api::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, finalizers_without};
+use super::api::{
+    Cluster, ClusterError, Deleted, ListScope, ObjectKey, finalizers_without, is_terminating,
+};
 use super::selector::{SelectorError, matches_selector};
 
 /// One stored object and what each field manager last applied to it.
@@ -240,7 +242,7 @@ fn merge_finalizers(
 /// Whether an object marked for deletion has no finalizers left, so that
 /// the API server removes it.
 fn deletion_complete(object: &Value) -> bool {
-    object.pointer("/metadata/deletionTimestamp").is_some()
+    is_terminating(object)
         && object
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
@@ -577,11 +579,7 @@ impl Cluster for MemoryCluster {
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
             .is_some_and(|finalizers| !finalizers.is_empty());
-        let already_deleting = stored
-            .object
-            .pointer("/metadata/deletionTimestamp")
-            .is_some();
-        if already_deleting {
+        if is_terminating(&stored.object) {
             return Ok(Deleted::Yes);
         }
         state.writes += 1;

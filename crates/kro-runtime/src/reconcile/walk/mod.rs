@@ -8,6 +8,7 @@ mod walked;
 
 use std::collections::BTreeMap;
 
+use kro_graph::builder::types::SCHEMA;
 use kro_graph::builder::{Context, GraphResource, NodeKind};
 
 use super::outcome::ReconcileError;
@@ -137,6 +138,6 @@ fn reads_only_schema(resource: &GraphResource) -> bool {
         .all(|e| {
             kro_cel::references::referenced_variables(&e.compiled.checked().expr)
                 .iter()
-                .all(|name| name == "schema")
+                .all(|name| name == SCHEMA)
         })
 }
