@@ -30,19 +30,11 @@ pub(crate) fn install(env: &mut Env) {
         &["string.(string) -> int", "string.(string, int) -> int"],
         last_index_of,
     );
-    env.define_metered("lowerAscii", &["string.() -> string"], |a, m| match a {
-        [Value::String(s)] => {
-            m.reserve_string(s.len())?;
-            Ok(Value::from(s.to_ascii_lowercase()))
-        }
-        _ => Err(EvalError::no_overload("lowerAscii", a)),
+    env.define_metered("lowerAscii", &["string.() -> string"], |a, m| {
+        copy_of(a, m, "lowerAscii", |s| s.to_ascii_lowercase())
     });
-    env.define_metered("upperAscii", &["string.() -> string"], |a, m| match a {
-        [Value::String(s)] => {
-            m.reserve_string(s.len())?;
-            Ok(Value::from(s.to_ascii_uppercase()))
-        }
-        _ => Err(EvalError::no_overload("upperAscii", a)),
+    env.define_metered("upperAscii", &["string.() -> string"], |a, m| {
+        copy_of(a, m, "upperAscii", |s| s.to_ascii_uppercase())
     });
     env.define_metered(
         "replace",
@@ -65,13 +57,8 @@ pub(crate) fn install(env: &mut Env) {
         &["string.(int) -> string", "string.(int, int) -> string"],
         substring,
     );
-    env.define_metered("trim", &["string.() -> string"], |a, m| match a {
-        [Value::String(s)] => {
-            let trimmed = s.trim();
-            m.reserve_string(trimmed.len())?;
-            Ok(Value::from(trimmed))
-        }
-        _ => Err(EvalError::no_overload("trim", a)),
+    env.define_metered("trim", &["string.() -> string"], |a, m| {
+        copy_of(a, m, "trim", |s| s.trim().to_string())
     });
     env.define_metered(
         "join",
@@ -90,6 +77,18 @@ pub(crate) fn install(env: &mut Env) {
     });
     env.declare("reverse", &["string.() -> string"]);
     env.define_metered("format", &["string.(list(dyn)) -> string"], format);
+}
+
+/// A string function whose result is at most as long as its receiver:
+/// that much is reserved, then `f` builds it.
+fn copy_of(a: &[Value], m: &mut Meter<'_>, name: &str, f: fn(&str) -> String) -> R {
+    match a {
+        [Value::String(s)] => {
+            m.reserve_string(s.len())?;
+            Ok(Value::from(f(s)))
+        }
+        _ => Err(EvalError::no_overload(name, a)),
+    }
 }
 
 fn out_of_range(i: i64) -> EvalError {

@@ -310,32 +310,38 @@ pub(crate) fn install(env: &mut Env) {
         env,
         "getEscapedPath",
         &["kubernetes.URL.() -> string"],
-        |a, m| {
-            let [x] = a else { return None };
-            let u = downcast::<Url>(x)?;
-            // Escaping turns a byte into three at most.
-            Some(
-                m.reserve_string(u.path.len().saturating_mul(3))
-                    .map(|()| Value::from(u.escaped_path())),
-            )
-        },
+        escaped_path,
     );
     overload(
         env,
         "getQuery",
         &["kubernetes.URL.() -> map(string, list(string))"],
-        |a, m| {
-            let [x] = a else { return None };
-            let u = downcast::<Url>(x)?;
-            let pairs = u.query.split('&').count();
-            Some(
-                m.reserve_map(pairs)
-                    .and_then(|()| m.reserve_list(pairs))
-                    .and_then(|()| m.reserve_bytes(u.query.len()))
-                    .map(|()| Value::Map(Arc::new(u.query_map()))),
-            )
-        },
+        query,
     );
+}
+
+/// `getEscapedPath()`: escaping turns a byte into three at most, reserved first.
+fn escaped_path(a: &[Value], m: &mut Meter<'_>) -> Option<R> {
+    let [x] = a else { return None };
+    let u = downcast::<Url>(x)?;
+    Some(
+        m.reserve_string(u.path.len().saturating_mul(3))
+            .map(|()| Value::from(u.escaped_path())),
+    )
+}
+
+/// `getQuery()`: a map and a list per `&`-separated pair at most, and the
+/// query's bytes, reserved first.
+fn query(a: &[Value], m: &mut Meter<'_>) -> Option<R> {
+    let [x] = a else { return None };
+    let u = downcast::<Url>(x)?;
+    let pairs = u.query.split('&').count();
+    Some(
+        m.reserve_map(pairs)
+            .and_then(|()| m.reserve_list(pairs))
+            .and_then(|()| m.reserve_bytes(u.query.len()))
+            .map(|()| Value::Map(Arc::new(u.query_map()))),
+    )
 }
 
 #[cfg(test)]
