@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
+use kro_graph::builder::Graph;
+use kro_schema::empty_ranges;
 use serde_json::{Value, json};
 
 use crate::source::{GateArgs, Loaded, Problem, builder, load, write_problems};
@@ -84,6 +86,9 @@ pub fn run(args: &ValidateArgs) -> Result<bool> {
         }
         match (args.output, &loaded.result) {
             (Output::Text, Ok(graph)) => {
+                for range in empty_ranges::in_instance_spec(&graph.instance_crd) {
+                    println!("{}: warning: {range}", file.display());
+                }
                 println!(
                     "{}: valid; topological order: {}",
                     file.display(),
@@ -94,20 +99,17 @@ pub fn run(args: &ValidateArgs) -> Result<bool> {
                 write_problems(&mut stdout, file, &loaded.text, problems)?
             }
             (Output::Json, Ok(graph)) => {
-                println!(
-                    "{}",
-                    report_json(file, &loaded, &[], &graph.topological_order)
-                )
+                println!("{}", report_json(file, &loaded, &[], Some(graph)))
             }
             (Output::Json, Err(problems)) => {
-                println!("{}", report_json(file, &loaded, problems, &[]))
+                println!("{}", report_json(file, &loaded, problems, None))
             }
         }
     }
     Ok(all_valid)
 }
 
-fn report_json(file: &Path, loaded: &Loaded, problems: &[Problem], order: &[String]) -> Value {
+fn report_json(file: &Path, loaded: &Loaded, problems: &[Problem], graph: Option<&Graph>) -> Value {
     let errors: Vec<Value> = problems
         .iter()
         .map(|problem| {
@@ -122,11 +124,24 @@ fn report_json(file: &Path, loaded: &Loaded, problems: &[Problem], order: &[Stri
             })
         })
         .collect();
+    let empty_ranges = graph
+        .map(|graph| empty_ranges::in_instance_spec(&graph.instance_crd))
+        .unwrap_or_default();
+    let warnings: Vec<Value> = loaded
+        .duplicates
+        .iter()
+        .map(yaml::warning_json)
+        .chain(
+            empty_ranges
+                .iter()
+                .map(|range| json!({"path": range.path, "message": range.to_string()})),
+        )
+        .collect();
     json!({
         "file": file.display().to_string(),
         "valid": problems.is_empty(),
         "errors": errors,
-        "warnings": loaded.duplicates.iter().map(yaml::warning_json).collect::<Vec<_>>(),
-        "topologicalOrder": order,
+        "warnings": warnings,
+        "topologicalOrder": graph.map_or(&[][..], |graph| &graph.topological_order[..]),
     })
 }

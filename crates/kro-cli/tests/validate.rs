@@ -200,3 +200,24 @@ fn no_subcommand_prints_the_help_and_fails() {
     assert!(stderr.contains("Usage: kro"), "{stderr}");
     assert!(stderr.contains("validate"), "{stderr}");
 }
+
+#[test]
+fn bounds_no_value_meets_are_accepted_with_a_warning() {
+    let file = path("tests/testdata/empty-range.yaml");
+    let output = kro(&["validate", &file]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(
+            "empty-range.yaml: warning: spec.name: minLength 8 is greater than maxLength 4, \
+             so no value is valid for this field"
+        ),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = kro(&["validate", "-o", "json", &file]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["warnings"][0]["path"], "spec.name");
+    assert_eq!(report["warnings"].as_array().map(Vec::len), Some(1));
+}

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod defaulting;
+pub mod empty_ranges;
 pub mod error;
 pub mod evolution;
 pub mod instance_crd;

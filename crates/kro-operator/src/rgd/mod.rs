@@ -276,7 +276,13 @@ impl RgdContext {
                 .inc();
         }
         match built {
-            Ok(Ok(graph)) => Ok(Built::Graph(Arc::new(graph))),
+            Ok(Ok(graph)) => {
+                // Accepted, as upstream does; but no instance can set the field.
+                for range in kro_schema::empty_ranges::in_instance_spec(&graph.instance_crd) {
+                    tracing::warn!(rgd = %name, "{range}");
+                }
+                Ok(Built::Graph(Arc::new(graph)))
+            }
             Ok(Err(errors)) => {
                 let retry = errors.0.iter().any(|e| {
                     matches!(

@@ -191,7 +191,6 @@ fn check_field(field: &Field, path: &str) -> Result<(), SchemaError> {
     let conflict = |(key, message): (MarkerKey, String)| {
         SchemaError::marker(path, key, MarkerProblem::Conflict(message))
     };
-    check_ranges(field).map_err(conflict)?;
     check_list_type(field, path)?;
     if !field.list_map_keys.is_empty() && field.list_type != Some(ListType::Map) {
         let now = field.list_type.map_or("unset", ListType::as_str);
@@ -210,36 +209,6 @@ fn check_field(field: &Field, path: &str) -> Result<(), SchemaError> {
                 value: default.to_string(),
                 reason,
             },
-        ));
-    }
-    Ok(())
-}
-
-/// Each lower bound at most its upper bound; else the marker of the lower
-/// one, and why.
-fn check_ranges(field: &Field) -> Result<(), (MarkerKey, String)> {
-    if let (Some(min), Some(max)) = (field.minimum, field.maximum)
-        && min > max
-    {
-        return Err((
-            MarkerKey::Minimum,
-            format!("minimum {min} is greater than maximum {max}"),
-        ));
-    }
-    if let (Some(min), Some(max)) = (field.min_length, field.max_length)
-        && min > max
-    {
-        return Err((
-            MarkerKey::MinLength,
-            format!("minLength {min} is greater than maxLength {max}"),
-        ));
-    }
-    if let (Some(min), Some(max)) = (field.min_items, field.max_items)
-        && min > max
-    {
-        return Err((
-            MarkerKey::MinItems,
-            format!("minItems {min} is greater than maxItems {max}"),
         ));
     }
     Ok(())
