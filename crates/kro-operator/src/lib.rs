@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::Args;
@@ -33,7 +34,9 @@ use crate::metrics::Metrics;
 
 /// Runs the operator until `shutdown` is cancelled (or the leader Lease is
 /// lost, which is an error), then shuts down in order within
-/// `--graceful-shutdown-timeout`.
+/// `--graceful-shutdown-timeout`: one deadline for all the steps together,
+/// so that the process is gone before the kubelet's grace period ends
+/// however many steps are slow.
 pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> {
     let lease_timing = if args.leader_elect {
         Some(args.lease_timing().map_err(anyhow::Error::msg)?)
@@ -69,34 +72,36 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
         ));
     }
 
-    let (outcome, leadership) = operate(&args, clients, lease_timing, &metrics, &shutdown).await;
+    let (outcome, leadership, deadline) =
+        operate(&args, clients, lease_timing, &metrics, &shutdown).await;
 
     tracing::info!("shutting down");
-    let timeout = args.graceful_shutdown_timeout;
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + args.graceful_shutdown_timeout);
     if let Some(leadership) = leadership {
-        within(timeout, "release the leader Lease", leadership.release()).await;
+        within(deadline, "release the leader Lease", leadership.release()).await;
     }
     stop_servers.cancel();
-    within(timeout, "stop the HTTP servers", join_all(servers)).await;
+    within(deadline, "stop the HTTP servers", join_all(servers)).await;
     outcome
 }
 
 /// Startup after the endpoints, then the wait for the end. Returns the
-/// Lease, if held, for the shutdown sequence to release.
+/// Lease, if held, for the shutdown sequence to release, and the shutdown
+/// deadline once controllers were started (stopping them spends part of it).
 async fn operate(
     args: &Args,
     clients: client::Clients,
     lease_timing: Option<args::LeaseTiming>,
     metrics: &Metrics,
     shutdown: &CancellationToken,
-) -> (anyhow::Result<()>, Option<Leadership>) {
+) -> (anyhow::Result<()>, Option<Leadership>, Option<Instant>) {
     let client = clients.api;
     let installed = tokio::select! {
         installed = install_rgd_crd::install(&client) => installed,
-        () = shutdown.cancelled() => return (Ok(()), None),
+        () = shutdown.cancelled() => return (Ok(()), None, None),
     };
     if let Err(e) = installed {
-        return (Err(e), None);
+        return (Err(e), None, None);
     }
 
     let mut leadership = None;
@@ -108,8 +113,8 @@ async fn operate(
         };
         match leader::acquire(clients.lease, &namespace, timing, metrics, shutdown).await {
             Ok(Some(held)) => leadership = Some(held),
-            Ok(None) => return (Ok(()), None),
-            Err(e) => return (Err(e), None),
+            Ok(None) => return (Ok(()), None, None),
+            Err(e) => return (Err(e), None, None),
         }
     }
 
@@ -124,8 +129,9 @@ async fn operate(
             Ok(())
         }
     };
-    controllers.stop(args.graceful_shutdown_timeout).await;
-    (outcome, leadership)
+    let deadline = Instant::now() + args.graceful_shutdown_timeout;
+    controllers.stop(deadline).await;
+    (outcome, leadership, Some(deadline))
 }
 
 /// The graph builder the RGD controller uses: schemas from the live
@@ -227,12 +233,12 @@ impl Controllers {
         }
     }
 
-    /// Stops the controllers: reconciles in progress may finish within
-    /// `limit`, then the watches stop.
-    async fn stop(self, limit: Duration) {
+    /// Stops the controllers: reconciles in progress may finish until
+    /// `deadline`, then the watches stop.
+    async fn stop(self, deadline: Instant) {
         self.stop.cancel();
         for (name, task) in self.tasks {
-            within(limit, &format!("stop {name}"), async {
+            within(deadline, &format!("stop {name}"), async {
                 if let Err(e) = task.await {
                     tracing::error!("{name}: {e}");
                 }
@@ -264,16 +270,16 @@ async fn join_all(servers: Vec<JoinHandle<anyhow::Result<()>>>) {
     }
 }
 
-/// Runs one shutdown step for at most `limit`; a step that fails or takes
-/// too long is logged and skipped, so that shutdown always finishes.
-async fn within<F, T>(limit: Duration, step: &str, future: F)
+/// Runs one shutdown step until `deadline` at most; a step that fails or
+/// takes too long is logged and skipped, so that shutdown always finishes.
+async fn within<F, T>(deadline: Instant, step: &str, future: F)
 where
     F: Future<Output = T>,
     T: StepOutcome,
 {
-    match tokio::time::timeout(limit, future).await {
+    match tokio::time::timeout_at(deadline, future).await {
         Ok(outcome) => outcome.log(step),
-        Err(_) => tracing::warn!("{step}: gave up after {limit:?}"),
+        Err(_) => tracing::warn!("{step}: gave up at the shutdown deadline"),
     }
 }
 

@@ -25,9 +25,15 @@ async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((code, body.to_owned()))
 }
 
+/// How long the operators of these tests may take to shut down: well
+/// inside the 60 s `stop` waits, so that a slow step (a loaded API server)
+/// is cut short by the operator's own deadline, as the kubelet would.
+const SHUTDOWN_GRACE: &str = "--graceful-shutdown-timeout=20s";
+
 fn operator(args: &[String]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kro-operator"))
         .args(args)
+        .arg(SHUTDOWN_GRACE)
         .env("KUBECONFIG", kubeconfig_path())
         .stdin(Stdio::null())
         .kill_on_drop(true)
