@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::Args;
 use crate::leader::Leadership;
+use crate::leader::fence::Fence;
 use crate::metrics::Metrics;
 
 /// Runs the operator until `shutdown` is cancelled (or the leader Lease is
@@ -44,10 +45,14 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
         None
     };
     let metrics = Metrics::new();
+    // With leader election, the controllers write only while leadership is
+    // confirmed; the fence opens when the Lease is taken.
+    let fence = lease_timing.map(|_| Fence::closed());
     let clients = client::connect_rate_limited(
         args.kubeconfig.as_deref(),
         &metrics,
         args.client_rate_limit(),
+        fence.clone(),
     )
     .await?;
 
@@ -73,12 +78,17 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
     }
 
     let (outcome, leadership, deadline) =
-        operate(&args, clients, lease_timing, &metrics, &shutdown).await;
+        operate(&args, clients, lease_timing.zip(fence), &metrics, &shutdown).await;
 
     tracing::info!("shutting down");
     let deadline = deadline.unwrap_or_else(|| Instant::now() + args.graceful_shutdown_timeout);
     if let Some(leadership) = leadership {
-        within(deadline, "release the leader Lease", leadership.release()).await;
+        within(
+            deadline,
+            "release the leader Lease",
+            leadership.release(&metrics),
+        )
+        .await;
     }
     stop_servers.cancel();
     within(deadline, "stop the HTTP servers", join_all(servers)).await;
@@ -91,13 +101,14 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
 async fn operate(
     args: &Args,
     clients: client::Clients,
-    lease_timing: Option<args::LeaseTiming>,
+    election: Option<(args::LeaseTiming, Fence)>,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> (anyhow::Result<()>, Option<Leadership>, Option<Instant>) {
     let client = clients.api;
+    // Every replica installs the same CRD, leader or not.
     let installed = tokio::select! {
-        installed = install_rgd_crd::install(&client) => installed,
+        installed = install_rgd_crd::install(&clients.unfenced) => installed,
         () = shutdown.cancelled() => return (Ok(()), None, None),
     };
     if let Err(e) = installed {
@@ -105,13 +116,22 @@ async fn operate(
     }
 
     let mut leadership = None;
-    if let Some(timing) = lease_timing {
+    if let Some((timing, fence)) = election {
         let namespace = if args.leader_election_namespace.is_empty() {
             client.default_namespace().to_owned()
         } else {
             args.leader_election_namespace.clone()
         };
-        match leader::acquire(clients.lease, &namespace, timing, metrics, shutdown).await {
+        match leader::acquire(
+            clients.unfenced,
+            &namespace,
+            timing,
+            fence,
+            metrics,
+            shutdown,
+        )
+        .await
+        {
             Ok(Some(held)) => leadership = Some(held),
             Ok(None) => return (Ok(()), None, None),
             Err(e) => return (Err(e), None, None),

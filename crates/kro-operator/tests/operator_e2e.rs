@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::coordination::v1::Lease;
 use kro_testenv::{TestNamespace, eventually, free_port, kubeconfig_path};
 use kube::Api;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -246,4 +246,130 @@ async fn a_leader_that_loses_its_lease_exits_with_an_error() {
         .expect("the operator exits after losing the Lease")
         .expect("wait for the operator");
     assert_eq!(status.code(), Some(1), "{status}");
+}
+
+/// A TCP proxy in front of the API server that can be cut: once cut, the
+/// connections it carried are closed and new ones are accepted but never
+/// answered, as behind a network partition.
+struct Partition {
+    port: u16,
+    cut: tokio_util::sync::CancellationToken,
+}
+
+impl Partition {
+    async fn in_front_of(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let port = listener.local_addr().expect("its address").port();
+        let cut = tokio_util::sync::CancellationToken::new();
+        let stop = cut.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                if stop.is_cancelled() {
+                    held.push(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        () = stop.cancelled() => {}
+                    }
+                });
+            }
+        });
+        Self { port, cut }
+    }
+}
+
+/// A kubeconfig like the test cluster's that reaches the API server
+/// through `port` on this host.
+fn kubeconfig_through(port: u16, dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let mut config =
+        kube::config::Kubeconfig::read_from(kubeconfig_path()).expect("read the kubeconfig");
+    let mut upstream = String::new();
+    for named in &mut config.clusters {
+        let cluster = named.cluster.as_mut().expect("a cluster");
+        let server = cluster.server.clone().expect("a server");
+        let url: http::Uri = server.parse().expect("a URL");
+        let authority = url.authority().expect("host and port");
+        upstream = format!("127.0.0.1:{}", authority.port_u16().expect("a port"));
+        cluster.server = Some(format!("https://127.0.0.1:{port}"));
+    }
+    let path = dir.join("kubeconfig");
+    // JSON is YAML.
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&config).expect("serialize the kubeconfig"),
+    )
+    .expect("write the kubeconfig");
+    (path, upstream)
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_from_the_api_server_stops_writing_before_its_lease_could_expire() {
+    let ns = TestNamespace::create("operator-e2e-partition").await;
+    let dir = std::env::temp_dir().join(format!("kro-partition-{}", ns.name()));
+    std::fs::create_dir_all(&dir).expect("a directory for the kubeconfig");
+    let upstream = kubeconfig_through(0, &dir).1;
+    let partition = Partition::in_front_of(upstream).await;
+    let (kubeconfig, _) = kubeconfig_through(partition.port, &dir);
+
+    // The Lease lasts 20 s; the leader must stop within the 6 s renew
+    // deadline of its last renewal, long before anyone could take over.
+    let ports = (free_port(), free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kro-operator"))
+        .args([
+            format!("--metrics-bind-address=127.0.0.1:{}", ports.0),
+            format!("--health-probe-bind-address=127.0.0.1:{}", ports.1),
+            "--leader-elect".to_owned(),
+            format!("--leader-election-namespace={}", ns.name()),
+            "--leader-election-lease-duration=20s".to_owned(),
+            "--leader-election-renew-deadline=6s".to_owned(),
+            "--leader-election-retry-period=1s".to_owned(),
+            SHUTDOWN_GRACE.to_owned(),
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start kro-operator");
+    let mut log = tokio::io::BufReader::new(child.stderr.take().expect("its log")).lines();
+    eventually("the operator to lead", || async {
+        is_leader(ports.0).await?.then_some(())
+    })
+    .await;
+
+    partition.cut.cancel();
+    let cut_at = std::time::Instant::now();
+    loop {
+        let line = log
+            .next_line()
+            .await
+            .expect("read the log")
+            .expect("the operator says that writes stopped before it exits");
+        if line.contains("writes stopped") {
+            break;
+        }
+    }
+    let stopped_after = cut_at.elapsed();
+    // Keep reading, so that the operator never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    assert!(
+        stopped_after < Duration::from_secs(20),
+        "writes stopped {stopped_after:?} after the partition, past the Lease's 20 s"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the operator exits after losing leadership")
+        .expect("wait for the operator");
+    assert_eq!(status.code(), Some(1), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,7 @@
 //!
 //! Each upstream flag does here what it does there, or is mapped to ours
 //! ([`logging`]), or is accepted without effect and named in a warning at
-//! startup ([`inert`], and `--leader-election-retry-period`);
+//! startup ([`inert`]);
 //! `docs/operator.md` lists them all.
 
 pub mod inert;
@@ -72,16 +72,14 @@ pub struct Args {
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub leader_election_lease_duration: Duration,
 
-    /// Upstream: how long a leader keeps trying to renew. Here the leader
-    /// renews its Lease `lease-duration - renew-deadline` before it expires
+    /// How long a leader keeps trying to renew its Lease: writes stop at
+    /// once when no renewal succeeded for this long, and leadership ends
     /// (whole seconds, less than the lease duration).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub leader_election_renew_deadline: Duration,
 
-    /// Accepted for upstream's flags and Helm values, and checked
-    /// (positive, less than the renew deadline; default 2s), but without
-    /// effect, which a warning says: the lease manager schedules its own
-    /// retries, a standby trying again when the Lease it saw expires.
+    /// How often the leader renews its Lease and a standby tries to take it
+    /// (positive, less than the renew deadline; default 2s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub leader_election_retry_period: Option<Duration>,
 
@@ -172,14 +170,18 @@ pub struct Args {
     pub inert: inert::InertFlags,
 }
 
-/// The leader-election timing in whole seconds, as the lease manager
-/// takes it.
+/// The leader-election timing, checked: `retry_period < renew_deadline <
+/// duration`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseTiming {
-    /// How long the Lease is valid without renewal.
+    /// How long the Lease is valid without renewal (the Lease's
+    /// `leaseDurationSeconds`).
     pub duration_seconds: u64,
-    /// How long before expiry the leader renews it.
-    pub grace_seconds: u64,
+    /// How long a leader may go without a successful renewal before it
+    /// stops writing and gives leadership up.
+    pub renew_deadline: Duration,
+    /// The pause between two renewals, or two attempts to take the Lease.
+    pub retry_period: Duration,
 }
 
 impl Args {
@@ -193,12 +195,6 @@ impl Args {
     /// than upstream's does), for the log at startup.
     pub fn without_effect(&self) -> Vec<String> {
         let mut warnings = self.logging.without_effect();
-        if let Some(period) = self.leader_election_retry_period {
-            warnings.push(format!(
-                "--leader-election-retry-period={period:?} is checked but has no effect: a \
-                 standby tries again when the Lease it saw expires, not every retry period"
-            ));
-        }
         warnings.extend(self.inert.without_effect());
         warnings
     }
@@ -215,9 +211,8 @@ impl Args {
         }
     }
 
-    /// Checks what clap cannot: relations between flags. The lease manager
-    /// panics on a grace period outside `(0, duration)`, so that is
-    /// refused here, with the flags named.
+    /// Checks what clap cannot: relations between flags, refused here
+    /// with the flags named.
     pub fn lease_timing(&self) -> Result<LeaseTiming, String> {
         let whole = |name: &str, d: Duration| {
             if d.subsec_nanos() != 0 || d.is_zero() {
@@ -253,7 +248,8 @@ impl Args {
         }
         Ok(LeaseTiming {
             duration_seconds: duration,
-            grace_seconds: duration - renew,
+            renew_deadline: self.leader_election_renew_deadline,
+            retry_period: retry,
         })
     }
 }
@@ -355,7 +351,8 @@ mod tests {
             args.lease_timing(),
             Ok(LeaseTiming {
                 duration_seconds: 15,
-                grace_seconds: 5
+                renew_deadline: Duration::from_secs(10),
+                retry_period: Duration::from_secs(2),
             })
         );
         assert_eq!(args.inert, inert::InertFlags::default());

@@ -144,7 +144,6 @@ fn upstream_charts_default_command_line() {
     assert_eq!(
         named,
         [
-            "--leader-election-retry-period",
             "--graph-revision-concurrent-reconciles",
             "--rgd-max-graph-revisions"
         ]
@@ -223,7 +222,8 @@ fn every_upstream_flag_in_one_command_line() {
         args.lease_timing(),
         Ok(LeaseTiming {
             duration_seconds: 30,
-            grace_seconds: 10
+            renew_deadline: Duration::from_secs(20),
+            retry_period: Duration::from_secs(5),
         })
     );
     assert_eq!(
@@ -239,7 +239,6 @@ fn every_upstream_flag_in_one_command_line() {
     for flag in [
         "--zap-devel",
         "--zap-stacktrace-level",
-        "--leader-election-retry-period",
         "--enable-controller-warmup",
         "--pprof-bind-address",
         "--graph-revision-concurrent-reconciles",
@@ -247,7 +246,7 @@ fn every_upstream_flag_in_one_command_line() {
     ] {
         assert_eq!(warnings.matches(flag).count(), 1, "{flag} in:\n{warnings}");
     }
-    assert_eq!(args.without_effect().len(), 7);
+    assert_eq!(args.without_effect().len(), 6);
 }
 
 /// Go's syntax: booleans with `=value`, `-name` for `--name`; a bare

@@ -159,7 +159,8 @@ fn upstream_style_values_give_upstreams_settings() {
         args.lease_timing(),
         Ok(LeaseTiming {
             duration_seconds: 30,
-            grace_seconds: 10
+            renew_deadline: Duration::from_secs(20),
+            retry_period: Duration::from_secs(4),
         })
     );
     assert_eq!(
@@ -204,7 +205,6 @@ fn upstream_style_values_give_upstreams_settings() {
     assert_eq!(
         named,
         [
-            "--leader-election-retry-period",
             "--enable-controller-warmup",
             "--pprof-bind-address",
             "--graph-revision-concurrent-reconciles",
