@@ -554,6 +554,9 @@ spec:
           members: ${string(size(team))}
 "#;
 
+/// A namespace that every cluster has and no harness uses.
+const OTHER_NAMESPACE: &str = "kube-public";
+
 /// External references by name and by selector: read, never written,
 /// never deleted; a change to them re-renders their dependents.
 pub async fn external_refs<H: Harness>(harness: &H) {
@@ -604,6 +607,28 @@ pub async fn external_refs<H: Harness>(harness: &H) {
         json!({}),
     )
     .await;
+    // A matching object in another namespace is not the instance's to read:
+    // a selector without a namespace stays in the instance's own.
+    let elsewhere = ObjectKey {
+        resource: config_map_type(),
+        namespace: Some(OTHER_NAMESPACE.to_owned()),
+        name: format!("{}-reader-m3", harness.namespace()),
+    };
+    let outside = harness
+        .cluster()
+        .apply(
+            &config_map_type(),
+            &json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {
+                    "name": elsewhere.name, "namespace": OTHER_NAMESPACE,
+                    "labels": { "team": "reader-team" },
+                },
+            }),
+            USER,
+        )
+        .await
+        .expect("apply a ConfigMap in another namespace");
     let settled = instance.settle().await;
     let summary = config_map(harness, "reader-summary")
         .await
@@ -623,6 +648,12 @@ pub async fn external_refs<H: Harness>(harness: &H) {
         ["reader-m1", "reader-m2"],
         "what the selector matched"
     );
+    let outside_uid = outside["metadata"]["uid"].as_str().unwrap_or_default();
+    harness
+        .cluster()
+        .delete(&elsewhere, outside_uid)
+        .await
+        .expect("delete the ConfigMap in another namespace");
     let shared = config_map(harness, "reader-shared").await.expect("shared");
     assert!(
         shared["metadata"]["labels"].get("kro.run/owned").is_none(),

@@ -116,8 +116,15 @@ pub(super) async fn external_collection_step<C: Cluster>(
                 )));
             }
         };
+    // Without a namespace, a selector reads the instance's own namespace
+    // (upstream: every namespace, so that whoever creates an instance reads
+    // objects of namespaces they have no right to). Only a cluster-scoped
+    // instance, which needs cluster-wide rights to create, reads them all.
     let namespace = if kind.namespaced {
-        object["metadata"]["namespace"].as_str().map(str::to_owned)
+        object["metadata"]["namespace"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| pass.identity.namespace.clone())
     } else {
         None
     };
