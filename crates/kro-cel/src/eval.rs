@@ -83,7 +83,7 @@ impl Program {
             meter: allowance.meter(Some(&self.regexes)),
         };
         let r = ctx.eval(&self.root);
-        allowance.settle(ctx.meter.spent());
+        allowance.settle_evaluation(ctx.meter.spent());
         r
     }
 

@@ -145,6 +145,7 @@ fn instance_config(args: &Args) -> dynamic::instance::InstanceConfig {
     dynamic::instance::InstanceConfig {
         requeue_interval: args.instance_requeue_interval,
         max_collection_size: args.rgd_max_collection_size,
+        evaluation: args.evaluation_limits(),
         condition_events: args.feature_gates.instance_condition_events,
         condition_metrics: args.feature_gates.instance_condition_metrics,
     }

@@ -28,6 +28,7 @@ pub struct Allowance {
     total: Option<u64>,
     timeout: Option<Duration>,
     spent: u64,
+    evaluations: usize,
 }
 
 impl Allowance {
@@ -39,6 +40,7 @@ impl Allowance {
             total: None,
             timeout: None,
             spent: 0,
+            evaluations: 0,
         }
     }
 
@@ -66,6 +68,11 @@ impl Allowance {
         self.spent
     }
 
+    /// The evaluations run so far.
+    pub fn evaluations(&self) -> usize {
+        self.evaluations
+    }
+
     /// What the shared budget still pays for; `None` when there is none.
     fn left(&self) -> Option<u64> {
         self.total.map(|total| total.saturating_sub(self.spent))
@@ -89,8 +96,13 @@ impl Allowance {
         Meter::capped(&self.limits, budget, cap, self.timeout, program)
     }
 
-    /// Adds what an evaluation spent.
-    pub(crate) fn settle(&mut self, units: u64) {
+    /// Counts an evaluation and what it spent.
+    pub(crate) fn settle_evaluation(&mut self, units: u64) {
+        self.evaluations += 1;
+        self.settle(units);
+    }
+
+    fn settle(&mut self, units: u64) {
         self.spent = self.spent.saturating_add(units);
     }
 
@@ -200,6 +212,7 @@ mod tests {
             }
         };
         assert!(evaluations >= 2, "{evaluations}");
+        assert_eq!(allowance.evaluations(), evaluations + 1);
         assert_eq!(error, EvalError::TotalCostExceeded { limit: 10_000 });
         assert!(allowance.spent() > 10_000);
         // Spent is spent: the next one fails at its first node.

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kro_runtime::cluster::{Cluster, ObjectKey};
-use kro_runtime::reconcile::{ConditionTransition, Options, Outcome, Requeue, reconcile};
+use kro_runtime::reconcile::{
+    ConditionTransition, EvaluationLimits, Options, Outcome, Requeue, reconcile,
+};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde_json::Value;
 
@@ -30,6 +32,8 @@ pub struct InstanceConfig {
     pub requeue_interval: Duration,
     /// `--rgd-max-collection-size`.
     pub max_collection_size: usize,
+    /// The `--cel-*` limits.
+    pub evaluation: EvaluationLimits,
     /// The `InstanceConditionEvents` gate.
     pub condition_events: bool,
     /// The `InstanceConditionMetrics` gate.
@@ -78,6 +82,7 @@ impl InstanceReconciler {
             rgd_uid: handler.rgd_uid.clone(),
             requeue_interval: self.config.requeue_interval,
             max_collection_size: self.config.max_collection_size,
+            evaluation: self.config.evaluation,
             now: None,
         };
         let outcome = match reconcile(&handler.graph, &instance, &self.cluster, &options).await {

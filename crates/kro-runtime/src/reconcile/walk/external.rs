@@ -22,7 +22,7 @@ pub(super) async fn external_step<C: Cluster>(
     let key = desired_object(
         resource,
         &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
+        &mut pass.allowance,
     )
     .map_err(Step::from)
     .and_then(|object| target(pass, resource, &object));
@@ -56,7 +56,7 @@ pub(super) async fn external_step<C: Cluster>(
         resource,
         [Some(&current)],
         &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
+        &mut pass.allowance,
     )))
 }
 
@@ -102,7 +102,7 @@ pub(super) async fn external_collection_step<C: Cluster>(
     let object = match desired_object(
         resource,
         &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
+        &mut pass.allowance,
     ) {
         Ok(object) => object,
         Err(error) => return Ok(error.into()),
@@ -150,6 +150,6 @@ pub(super) async fn external_collection_step<C: Cluster>(
         resource,
         listed.iter().map(Some),
         &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
+        &mut pass.allowance,
     )))
 }
