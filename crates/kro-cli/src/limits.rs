@@ -65,7 +65,8 @@ impl LimitArgs {
                 ..Limits::default()
             },
             reconcile_budget: unless_zero(self.cel_reconcile_cost_budget),
-            timeout: (!self.cel_evaluation_timeout.is_zero()).then_some(self.cel_evaluation_timeout),
+            timeout: (!self.cel_evaluation_timeout.is_zero())
+                .then_some(self.cel_evaluation_timeout),
         }
     }
 

@@ -21,7 +21,11 @@ fn doubled(body: &str) -> String {
 fn doubled_from(seed: &str, body: &str) -> String {
     let mut expression = format!("cel.bind(s0, {seed}, ");
     for level in 1..=14 {
-        expression.push_str(&format!("cel.bind(s{level}, s{} + s{}, ", level - 1, level - 1));
+        expression.push_str(&format!(
+            "cel.bind(s{level}, s{} + s{}, ",
+            level - 1,
+            level - 1
+        ));
     }
     expression.push_str(body);
     expression.push_str(&")".repeat(15));
@@ -33,7 +37,11 @@ fn doubled_from(seed: &str, body: &str) -> String {
 fn megabyte(body: &str) -> String {
     let mut expression = format!("cel.bind(m0, '{}', ", "a".repeat(1024));
     for level in 1..=10 {
-        expression.push_str(&format!("cel.bind(m{level}, m{} + m{}, ", level - 1, level - 1));
+        expression.push_str(&format!(
+            "cel.bind(m{level}, m{} + m{}, ",
+            level - 1,
+            level - 1
+        ));
     }
     expression.push_str(&format!("cel.bind(s, m10, {body})"));
     expression.push_str(&")".repeat(11));
@@ -88,7 +96,8 @@ spec:
     )
 }
 
-const INSTANCE: &str = "apiVersion: kro.run/v1alpha1\nkind: Limits\nmetadata:\n  name: limits\nspec: {}\n";
+const INSTANCE: &str =
+    "apiVersion: kro.run/v1alpha1\nkind: Limits\nmetadata:\n  name: limits\nspec: {}\n";
 
 /// Writes the RGD and the instance for case `name`, renders them with
 /// `flags`, and returns the output as JSON.
@@ -143,8 +152,14 @@ fn assert_stopped(name: &str, rendered: &Value, said: &[&str]) -> String {
 fn huge_strings_are_refused_before_they_are_built() {
     let cases = [
         ("join", doubled("lists.range(2000).map(i, s14).join()")),
-        ("json-marshal", doubled("json.marshal(lists.range(2000).map(i, s14))")),
-        ("format", doubled("'%s'.format([lists.range(2000).map(i, s14)])")),
+        (
+            "json-marshal",
+            doubled("json.marshal(lists.range(2000).map(i, s14))"),
+        ),
+        (
+            "format",
+            doubled("'%s'.format([lists.range(2000).map(i, s14)])"),
+        ),
     ];
     for (name, expression) in cases {
         let rendered = render(name, &rgd(&expression, None, None), &[]);
@@ -172,7 +187,10 @@ fn a_huge_result_is_refused_before_it_is_converted() {
         .and_then(|c| c["message"].as_str())
         .unwrap_or_default()
         .to_owned();
-    assert!(message.contains("status error: status.big: `${cel.bind(s0, "), "{message}");
+    assert!(
+        message.contains("status error: status.big: `${cel.bind(s0, "),
+        "{message}"
+    );
     assert!(
         message.contains("over the limit of 3145728 (Limits::max_result_size)"),
         "{message}"
@@ -249,8 +267,7 @@ fn many_expressions_share_the_reconciles_budget() {
 
 #[test]
 fn the_deadline_stops_what_no_budget_does() {
-    let expression =
-        "string(lists.range(1000).all(i, lists.range(1000).all(j, lists.range(1000).all(k, k >= 0))))";
+    let expression = "string(lists.range(1000).all(i, lists.range(1000).all(j, lists.range(1000).all(k, k >= 0))))";
     let rendered = render(
         "deadline",
         &rgd(expression, None, None),

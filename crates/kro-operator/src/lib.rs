@@ -129,11 +129,14 @@ async fn operate(
 }
 
 /// The graph builder the RGD controller uses: schemas from the live
-/// server (built-in kinds as a fallback), CEL as the feature gates allow.
+/// server (built-in kinds as a fallback), CEL as the feature gates allow,
+/// compiled under the `--cel-*` limits of one expression.
 fn graph_builder(args: &Args, schemas: &live_schemas::LiveSchemas) -> kro_graph::builder::Builder {
+    let mut env = args.feature_gates.cel_env();
+    env.set_limits(args.evaluation_limits().expression);
     kro_graph::builder::Builder::new(
         Arc::new(schemas.with_builtin_fallback()),
-        args.feature_gates.cel_env(),
+        env,
         kro_graph::builder::BuildOptions {
             max_collection_dimensions: args.rgd_max_collection_dimension_size,
         },

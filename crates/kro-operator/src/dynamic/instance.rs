@@ -297,7 +297,9 @@ impl Reconcile for InstanceReconciler {
         let described = key.to_string();
         off_the_workers(async move { self.reconcile_here(key).await })
             .await
-            .unwrap_or_else(|| Verdict::Retry(format!("the reconcile of {described} was cancelled")))
+            .unwrap_or_else(|| {
+                Verdict::Retry(format!("the reconcile of {described} was cancelled"))
+            })
     }
 }
 

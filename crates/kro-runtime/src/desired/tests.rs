@@ -93,7 +93,15 @@ fn include_when_follows_the_instance() {
         .unwrap()
     );
     // No readyWhen: nothing to wait for.
-    assert!(conditions_hold(ingress, Context::ReadyWhen, &bindings(&[]), &mut allowance()).unwrap());
+    assert!(
+        conditions_hold(
+            ingress,
+            Context::ReadyWhen,
+            &bindings(&[]),
+            &mut allowance()
+        )
+        .unwrap()
+    );
 }
 
 #[test]

@@ -212,7 +212,10 @@ async fn results_and_interpolated_text_are_limited() {
     };
     let long_name = "n".repeat(60);
 
-    let standalone = rgd(&heavy_config_map("${schema.spec.name + schema.spec.name}"), NO_STATUS);
+    let standalone = rgd(
+        &heavy_config_map("${schema.spec.name + schema.spec.name}"),
+        NO_STATUS,
+    );
     let outcome = pass(&standalone, &long_name, small).await;
     assert_failed_for(
         &outcome,
@@ -222,7 +225,10 @@ async fn results_and_interpolated_text_are_limited() {
         ],
     );
 
-    let interpolated = rgd(&heavy_config_map("${schema.spec.name}-${schema.spec.name}"), NO_STATUS);
+    let interpolated = rgd(
+        &heavy_config_map("${schema.spec.name}-${schema.spec.name}"),
+        NO_STATUS,
+    );
     let outcome = pass(&interpolated, &long_name, small).await;
     assert_failed_for(
         &outcome,
@@ -242,7 +248,12 @@ async fn for_each_include_when_and_ready_when_are_limited() {
         kind: ConfigMap
         metadata:
           name: ${schema.spec.name + '-heavy-' + string(n)}"#;
-    let outcome = pass(&rgd(for_each, NO_STATUS), "limits", EvaluationLimits::default()).await;
+    let outcome = pass(
+        &rgd(for_each, NO_STATUS),
+        "limits",
+        EvaluationLimits::default(),
+    )
+    .await;
     assert_failed_for(
         &outcome,
         &[
@@ -255,7 +266,12 @@ async fn for_each_include_when_and_ready_when_are_limited() {
         "      includeWhen:\n        - ${{lists.range(1000000).size() > 0}}\n{}",
         heavy_config_map("ok")
     );
-    let outcome = pass(&rgd(&include_when, NO_STATUS), "limits", EvaluationLimits::default()).await;
+    let outcome = pass(
+        &rgd(&include_when, NO_STATUS),
+        "limits",
+        EvaluationLimits::default(),
+    )
+    .await;
     assert_failed_for(
         &outcome,
         &[
@@ -269,7 +285,12 @@ async fn for_each_include_when_and_ready_when_are_limited() {
         "      readyWhen:\n        - ${{lists.range(1000000).size() > 0}}\n{}",
         heavy_config_map("ok")
     );
-    let outcome = pass(&rgd(&ready_when, NO_STATUS), "limits", EvaluationLimits::default()).await;
+    let outcome = pass(
+        &rgd(&ready_when, NO_STATUS),
+        "limits",
+        EvaluationLimits::default(),
+    )
+    .await;
     assert_failed_for(
         &outcome,
         &[
@@ -282,8 +303,7 @@ async fn for_each_include_when_and_ready_when_are_limited() {
 
 #[tokio::test]
 async fn a_status_field_over_its_budget_fails_the_status() {
-    let status =
-        "      fine: ${fine.metadata.name}\n      heavy: ${string(lists.range(1000000).size()) + schema.spec.name}";
+    let status = "      fine: ${fine.metadata.name}\n      heavy: ${string(lists.range(1000000).size()) + schema.spec.name}";
     let graph = rgd(&heavy_config_map("ok"), status);
     let outcome = pass(&graph, "limits", EvaluationLimits::default()).await;
     assert_eq!(outcome.computed_status["state"], "ERROR");

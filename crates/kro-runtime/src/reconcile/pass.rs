@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use kro_cel::Allowance;
 use kro_graph::api::field_managers;
 use kro_graph::api::metadata::{self, InstanceIdentity};
-use kro_cel::Allowance;
 use kro_graph::builder::Graph;
 use serde_json::{Map, Value, json};
 

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use kro_cel::template::{RenderError, Rendered, Segment};
 use kro_cel::{Allowance, Value};
 use kro_graph::api::{Condition, ConditionSet, ConditionStatus, READY};
-use kro_graph::builder::{Graph, StatusField};
 use kro_graph::builder::types::SCHEMA;
+use kro_graph::builder::{Graph, StatusField};
 use serde_json::{Map, Value as Json, json};
 
 use super::apply::Applied;
