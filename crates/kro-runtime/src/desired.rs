@@ -10,7 +10,10 @@
 //!
 //! Every expression is evaluated, and every result converted or joined,
 //! under the pass's [`Allowance`]: its per-expression limits, its
-//! deadline and its per-reconcile budget.
+//! deadline and its per-reconcile budget. The copy of the template each
+//! object starts from is charged to that budget too: a large template
+//! repeated by a `forEach` costs memory even when its expressions cost
+//! nothing.
 
 use std::cell::Cell;
 
@@ -33,6 +36,9 @@ pub enum DesiredError {
         /// What is missing.
         error: EvalError,
     },
+    /// The pass's budget cannot pay for another copy of the template.
+    #[error("the template's copy: {0}")]
+    Template(EvalError),
     /// An expression failed.
     #[error("{field}: `${{{expression}}}`: {message}")]
     Failed {
@@ -115,6 +121,9 @@ pub fn desired_object(
         .key("resources")
         .index(structure.index)
         .key(section);
+    allowance
+        .charge_result(json_size(&structure.object))
+        .map_err(DesiredError::Template)?;
     let mut object = structure.object.clone();
     let mut removed = Vec::new();
     for found in &structure.templates {
@@ -193,6 +202,21 @@ fn render_field(
             }
         }
     })
+}
+
+/// About the bytes of `json` as compact JSON (strings without their
+/// escapes, other scalars 8 bytes): what a copy of it is charged for.
+fn json_size(json: &Json) -> usize {
+    const SCALAR: usize = 8;
+    match json {
+        Json::String(s) => s.len() + 2,
+        Json::Array(items) => items.iter().map(json_size).fold(2, usize::saturating_add),
+        Json::Object(fields) => fields
+            .iter()
+            .map(|(key, value)| (key.len() + 4).saturating_add(json_size(value)))
+            .fold(2, usize::saturating_add),
+        Json::Null | Json::Bool(_) | Json::Number(_) => SCALAR,
+    }
 }
 
 fn remove(object: &mut Json, path: &FieldPath) {

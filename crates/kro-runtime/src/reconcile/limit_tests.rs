@@ -182,6 +182,38 @@ async fn the_passes_budget_is_shared_by_its_expressions() {
 }
 
 #[tokio::test]
+async fn copies_of_a_large_template_are_charged() {
+    // 100 copies of a 20 KB template: 2 MB, more than 100,000 units pay
+    // for, though no expression costs anything.
+    let for_each = format!(
+        r#"      forEach:
+        - n: ${{lists.range(100)}}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${{schema.spec.name + '-heavy-' + string(n)}}
+        data:
+          value: {}"#,
+        "x".repeat(20_000)
+    );
+    let graph = rgd(&for_each, NO_STATUS);
+    let evaluation = EvaluationLimits {
+        reconcile_budget: Some(100_000),
+        ..EvaluationLimits::default()
+    };
+    let outcome = pass(&graph, "limits", evaluation).await;
+    assert_failed_for(
+        &outcome,
+        &[
+            "heavy: the template's copy: operation cancelled: actual cost limit exceeded (per-reconcile budget of 100000",
+        ],
+    );
+    let outcome = pass(&graph, "limits", EvaluationLimits::default()).await;
+    assert_eq!(node(&outcome, "heavy").state, NodeState::Synced);
+}
+
+#[tokio::test]
 async fn an_evaluation_past_its_deadline_fails() {
     // Within every budget, but over the 10,000 units after which the
     // clock is first read.
