@@ -49,11 +49,29 @@ pub enum EvalError {
     /// `optional.none().value()`.
     #[error("optional.none() dereference")]
     EmptyOptional,
-    /// The runtime cost budget ran out.
-    #[error("operation cancelled: actual cost limit exceeded ({limit})")]
+    /// The runtime cost budget of one evaluation ran out.
+    #[error("operation cancelled: actual cost limit exceeded (per-expression budget of {limit})")]
     CostExceeded {
         /// The budget that was exceeded.
         limit: u64,
+    },
+    /// The cost budget shared by a series of evaluations (the expressions
+    /// of one reconcile, see [`crate::Allowance`]) ran out.
+    #[error(
+        "operation cancelled: actual cost limit exceeded (per-reconcile budget of {limit}, shared by every expression of the instance)"
+    )]
+    TotalCostExceeded {
+        /// The shared budget that was exceeded.
+        limit: u64,
+    },
+    /// The evaluation ran past its wall-clock deadline.
+    #[error(
+        "operation cancelled: evaluation deadline exceeded (evaluation timeout of {})",
+        go_duration(*.limit)
+    )]
+    DeadlineExceeded {
+        /// The time an evaluation may take.
+        limit: std::time::Duration,
     },
     /// A value being produced would be larger than its size limit: refused
     /// before anything was allocated.
@@ -111,6 +129,14 @@ impl SizeKind {
     }
 }
 
+/// A duration as the flags that set it write it (`1s`, `250ms`).
+fn go_duration(d: std::time::Duration) -> String {
+    match jiff::SignedDuration::try_from(d) {
+        Ok(d) => crate::result_json::go_duration(d),
+        Err(_) => format!("{d:?}"),
+    }
+}
+
 impl EvalError {
     /// True for errors caused by data that is absent (a missing map key or
     /// field, an index past the end, an unbound variable): in kro, "not ready yet".
@@ -123,12 +149,16 @@ impl EvalError {
         )
     }
 
-    /// True for the errors of a limit (the cost budget, a size limit): they
-    /// stop the evaluation, and no `&&`, `||` or macro absorbs them.
+    /// True for the errors of a limit (a cost budget, a size limit, the
+    /// deadline): they stop the evaluation, and no `&&`, `||` or macro
+    /// absorbs them.
     pub fn is_limit(&self) -> bool {
         matches!(
             self,
-            EvalError::CostExceeded { .. } | EvalError::TooLarge { .. }
+            EvalError::CostExceeded { .. }
+                | EvalError::TotalCostExceeded { .. }
+                | EvalError::DeadlineExceeded { .. }
+                | EvalError::TooLarge { .. }
         )
     }
 }

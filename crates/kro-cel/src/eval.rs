@@ -8,7 +8,7 @@ use crate::activation::Activation;
 use crate::ast::Expr;
 use crate::decls::{Env, FunctionImpl};
 use crate::error::EvalError;
-use crate::meter::{Limits, Meter, text_len};
+use crate::meter::{Allowance, Limits, Meter, text_len};
 use crate::plan::{BinOp, Comp, Node, Planner};
 use crate::regexes::ProgramRegexes;
 use crate::resolve;
@@ -71,6 +71,20 @@ impl Program {
     /// Evaluates with the variables in `activation`.
     pub fn eval(&self, activation: &dyn Activation) -> Result<Value, EvalError> {
         self.eval_with_cost(activation).0
+    }
+
+    /// Evaluates under `allowance`: its limits (rather than the
+    /// program's), its deadline, and what is left of its shared budget,
+    /// which is charged what the evaluation spent, failed or not.
+    pub fn eval_within(&self, activation: &dyn Activation, allowance: &mut Allowance) -> R {
+        let mut ctx = Ctx {
+            act: activation,
+            locals: Vec::new(),
+            meter: allowance.meter(Some(&self.regexes)),
+        };
+        let r = ctx.eval(&self.root);
+        allowance.settle_evaluation(ctx.meter.spent());
+        r
     }
 
     /// Evaluates and also returns the cost spent.

@@ -60,7 +60,10 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use env::KroOptions;
 pub use error::{EvalError, SizeKind};
 pub use eval::Program;
-pub use meter::{ALLOCATED_BYTES_PER_UNIT, Limits, Meter, READ_PER_UNIT, Text, VISITS_PER_UNIT};
+pub use meter::{
+    ALLOCATED_BYTES_PER_UNIT, Allowance, CLOCK_CHECK_UNITS, Limits, Meter, READ_PER_UNIT, Text,
+    VISITS_PER_UNIT,
+};
 pub use parse::parse;
 pub use regexes::{REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
 pub use types::Type;
@@ -98,6 +101,15 @@ impl Compiled {
     /// Evaluates against the variables in `activation`.
     pub fn eval(&self, activation: &dyn Activation) -> Result<Value, EvalError> {
         self.program.eval(activation)
+    }
+
+    /// Evaluates under `allowance` (see [`Program::eval_within`]).
+    pub fn eval_within(
+        &self,
+        activation: &dyn Activation,
+        allowance: &mut Allowance,
+    ) -> Result<Value, EvalError> {
+        self.program.eval_within(activation, allowance)
     }
 }
 

@@ -19,6 +19,12 @@
 //! evaluation allocates is at most `cost_budget × ALLOCATED_BYTES_PER_UNIT`
 //! (16 MiB with the defaults), whatever the expression.
 //!
+//! Two more bounds apply to evaluations run through an [`Allowance`] (as
+//! the runtime runs them): a cost budget shared by a series of
+//! evaluations (one reconcile of an instance), and a wall-clock deadline
+//! per evaluation, which the meter checks every [`CLOCK_CHECK_UNITS`]
+//! units, so that reading the clock costs nothing measurable.
+//!
 //! Deep values are where the work hides: a value can hold the same list
 //! many times over (`cel.bind(l, [x, x], [l, l])` doubles at each step
 //! without copying), so walking it can be exponentially more work than
@@ -26,15 +32,18 @@
 //! of a result to JSON) therefore counts the values it visits in [`Steps`]
 //! and stops when the budget, or the size of its output, runs out.
 
+mod allowance;
 mod text;
 
 use std::mem::size_of;
+use std::time::{Duration, Instant};
 
 use crate::error::{EvalError, SizeKind};
 use crate::regexes::{EvaluationRegexes, ProgramRegexes};
 use crate::value::steps::{Exhausted, Steps};
 use crate::value::{Key, Value};
 
+pub use allowance::Allowance;
 pub use text::Text;
 
 /// Bytes or elements read (searched, hashed, parsed, compared as bytes)
@@ -50,6 +59,10 @@ pub const ALLOCATED_BYTES_PER_UNIT: u64 = 16;
 
 // A byte read inside a walk costs what it costs outside.
 const _: () = assert!(READ_PER_UNIT == VISITS_PER_UNIT * crate::value::steps::BYTES_PER_STEP);
+
+/// Units charged between two looks at the clock when a deadline is set:
+/// 0.1 to 0.5 ms of work.
+pub const CLOCK_CHECK_UNITS: u64 = 10_000;
 
 /// Bytes a list element takes.
 const LIST_ELEMENT_BYTES: u64 = size_of::<Value>() as u64;
@@ -93,6 +106,33 @@ impl Default for Limits {
     }
 }
 
+/// Which budget an evaluation runs out of first, for the error that says
+/// so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cap {
+    /// The evaluation's own budget ([`Limits::cost_budget`]).
+    Expression(u64),
+    /// What is left of a budget shared with other evaluations (see
+    /// [`Allowance`]), whose whole is given.
+    Shared(u64),
+}
+
+impl Cap {
+    fn error(self) -> EvalError {
+        match self {
+            Cap::Expression(limit) => EvalError::CostExceeded { limit },
+            Cap::Shared(limit) => EvalError::TotalCostExceeded { limit },
+        }
+    }
+}
+
+/// When an evaluation must stop, and the timeout that set it.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    timeout: Duration,
+}
+
 /// The cost spent so far by one evaluation, its budget and its size limits.
 ///
 /// The evaluator charges nodes and iterations; a function that reads more
@@ -101,6 +141,11 @@ impl Default for Limits {
 pub struct Meter<'p> {
     spent: u64,
     budget: u64,
+    cap: Cap,
+    /// The spending at which [`Meter::charge`] stops to look further than
+    /// its addition: the budget, or sooner when the clock is due.
+    checkpoint: u64,
+    deadline: Option<Deadline>,
     limits: Limits,
     regexes: EvaluationRegexes<'p>,
 }
@@ -116,12 +161,46 @@ impl Meter<'static> {
 impl<'p> Meter<'p> {
     /// A meter whose regular expressions come from (and go to) a program's cache.
     pub(crate) fn with_regexes(limits: &Limits, program: Option<&'p ProgramRegexes>) -> Meter<'p> {
-        Meter {
+        let budget = limits.cost_budget.unwrap_or(u64::MAX);
+        Meter::capped(limits, budget, Cap::Expression(budget), None, program)
+    }
+
+    /// A meter stopping at `budget` (the limit `cap` names), and at
+    /// `timeout` from now when one is given.
+    fn capped(
+        limits: &Limits,
+        budget: u64,
+        cap: Cap,
+        timeout: Option<Duration>,
+        program: Option<&'p ProgramRegexes>,
+    ) -> Meter<'p> {
+        // A timeout too long to add to the clock is no timeout.
+        let deadline = timeout.and_then(|timeout| {
+            Instant::now()
+                .checked_add(timeout)
+                .map(|at| Deadline { at, timeout })
+        });
+        let mut meter = Meter {
             spent: 0,
-            budget: limits.cost_budget.unwrap_or(u64::MAX),
+            budget,
+            cap,
+            checkpoint: budget,
+            deadline,
             limits: *limits,
             regexes: EvaluationRegexes::new(program),
-        }
+        };
+        meter.set_checkpoint();
+        meter
+    }
+
+    /// The next checkpoint: the budget, or the next look at the clock.
+    fn set_checkpoint(&mut self) {
+        self.checkpoint = match self.deadline {
+            Some(_) => self
+                .budget
+                .min(self.spent.saturating_add(CLOCK_CHECK_UNITS)),
+            None => self.budget,
+        };
     }
 
     /// The cost spent so far.
@@ -139,19 +218,37 @@ impl<'p> Meter<'p> {
         self.budget.saturating_sub(self.spent)
     }
 
-    /// Charges `units`; fails once the budget is exceeded.
+    /// Charges `units`; fails once the budget is exceeded or the deadline
+    /// has passed.
     #[inline(always)]
     pub fn charge(&mut self, units: u64) -> Result<(), EvalError> {
         self.spent = self.spent.saturating_add(units);
+        if self.spent > self.checkpoint {
+            return self.at_checkpoint();
+        }
+        Ok(())
+    }
+
+    /// Past the checkpoint: over the budget, or time to look at the clock.
+    #[cold]
+    fn at_checkpoint(&mut self) -> Result<(), EvalError> {
         if self.spent > self.budget {
             return Err(self.exceeded());
         }
+        if let Some(deadline) = self.deadline
+            && Instant::now() >= deadline.at
+        {
+            return Err(EvalError::DeadlineExceeded {
+                limit: deadline.timeout,
+            });
+        }
+        self.set_checkpoint();
         Ok(())
     }
 
     #[cold]
     fn exceeded(&self) -> EvalError {
-        EvalError::CostExceeded { limit: self.budget }
+        self.cap.error()
     }
 
     /// Charges reading `n` bytes or elements.
@@ -247,7 +344,7 @@ impl<'p> Meter<'p> {
     pub fn text(&self) -> Text {
         let allowance = self.string_allowance();
         if allowance < self.limits.max_string_size {
-            Text::budgeted(allowance, self.budget)
+            Text::budgeted(allowance, self.cap)
         } else {
             Text::sized(SizeKind::String, allowance)
         }

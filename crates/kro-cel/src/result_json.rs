@@ -27,6 +27,7 @@ use std::fmt::Write as _;
 use jiff::SignedDuration;
 use serde_json::Value as Json;
 
+use crate::error::EvalError;
 use crate::meter::Limits;
 use crate::openapi_types::unescape_field_name;
 use crate::value::steps::Steps;
@@ -65,6 +66,13 @@ pub enum ConversionError {
     /// `json.marshal`).
     #[error("omit() can only be used as the whole value of a template field")]
     MisplacedOmit,
+    /// The cost budget shared by a series of evaluations (see
+    /// [`crate::Allowance`]) cannot pay for the result.
+    #[error("{}", EvalError::TotalCostExceeded { limit: *.limit })]
+    TotalCostExceeded {
+        /// The shared budget.
+        limit: u64,
+    },
     /// The result is larger than the limit; refused before it was built.
     #[error(
         "the result would reach {size} bytes of JSON, over the limit of {limit} (Limits::max_result_size)"
@@ -98,6 +106,17 @@ pub fn to_template_json_within(
     max_bytes: usize,
 ) -> Result<Option<Json>, ConversionError> {
     convert(v, &mut Steps::new(max_bytes as u64))
+}
+
+/// [`to_template_json_within`], with the bytes it counted (at most
+/// `max_bytes`), which is what the result is charged for.
+pub(crate) fn to_template_json_counted(
+    v: &Value,
+    max_bytes: usize,
+) -> (Result<Option<Json>, ConversionError>, u64) {
+    let mut size = Steps::new(max_bytes as u64);
+    let converted = convert(v, &mut size);
+    (converted, size.taken())
 }
 
 /// Counts `n` bytes of the result against its limit.

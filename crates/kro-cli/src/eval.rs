@@ -1,5 +1,6 @@
 //! `kro eval`: evaluate one CEL expression with kro's full environment and
-//! print the result as JSON, as it would be written into a resource.
+//! print the result as JSON, as it would be written into a resource, under
+//! the limits the operator evaluates it with ([`LimitArgs`]).
 
 use std::path::PathBuf;
 
@@ -7,11 +8,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
 use kro_cel::openapi_types::SchemaTypes;
-use kro_cel::result_json::{ConversionError, to_template_json};
+use kro_cel::result_json::ConversionError;
 use kro_cel::template::{RenderError, Rendered, Template, scan};
-use kro_cel::{Compiled, Env, Type, Value};
+use kro_cel::{Allowance, Compiled, Env, Type, Value};
 use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
 
+use crate::limits::LimitArgs;
 use crate::source::GateArgs;
 
 /// Evaluate a CEL expression with kro's functions and print the result as JSON.
@@ -40,6 +42,9 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     gates: GateArgs,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 
     /// Type every variable `dyn`, even objects of a built-in Kubernetes kind.
     #[arg(long)]
@@ -72,11 +77,12 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     if !bindings.iter().any(|(n, _)| n == RUNTIME_VARIABLE) {
         activation.push((RUNTIME_VARIABLE, runtime_value()));
     }
+    let mut allowance = args.limits.allowance();
     let value = match &template {
-        None => evaluate(&compiled, &activation)?,
-        Some(template) => render(&env, template, &activation)?,
+        None => evaluate(&compiled, &activation, &mut allowance)?,
+        Some(template) => render(&env, template, &activation, &mut allowance)?,
     };
-    output(&value)
+    output(&value, &mut allowance)
 }
 
 /// Declares each `--var` in `env` (typed from its kind's schema when it is
@@ -130,17 +136,32 @@ fn compile(env: &Env, source: &str) -> Result<Compiled> {
 }
 
 /// The value of `compiled` over the bound variables.
-fn evaluate(compiled: &Compiled, activation: &[(&str, Value)]) -> Result<Value> {
+fn evaluate(
+    compiled: &Compiled,
+    activation: &[(&str, Value)],
+    allowance: &mut Allowance,
+) -> Result<Value> {
     compiled
-        .eval(&activation)
+        .eval_within(&activation, allowance)
         .map_err(|e| anyhow!("evaluation failed: {e}"))
 }
 
 /// A string template, rendered as the runtime renders one: each expression
 /// compiled and evaluated on its own.
-fn render(env: &Env, template: &Template, activation: &[(&str, Value)]) -> Result<Value> {
-    let rendered = template
-        .render(|expression| evaluate(&compile(env, &expression.source)?, activation).map(Some))
+fn render(
+    env: &Env,
+    template: &Template,
+    activation: &[(&str, Value)],
+    allowance: &mut Allowance,
+) -> Result<Value> {
+    let rendered = allowance
+        .render(
+            template,
+            |allowance, expression| {
+                evaluate(&compile(env, &expression.source)?, activation, allowance).map(Some)
+            },
+            |e| anyhow!("evaluation failed: {e}"),
+        )
         .map_err(|error| match error {
             RenderError::Eval(error) => error,
             RenderError::NotAString { ref expression, .. } => {
@@ -155,8 +176,8 @@ fn render(env: &Env, template: &Template, activation: &[(&str, Value)]) -> Resul
 }
 
 /// `value` as it would be written into a resource, as pretty JSON.
-fn output(value: &Value) -> Result<String> {
-    let json = match to_template_json(value) {
+fn output(value: &Value, allowance: &mut Allowance) -> Result<String> {
+    let json = match allowance.to_template_json(value) {
         Ok(Some(json)) => json,
         Ok(None) => bail!("the result is omit(): the field would be removed"),
         // A quantity, URL, IP or type value has no place in a template, but

@@ -9,6 +9,7 @@ mod eval;
 mod format;
 mod generate;
 mod graph;
+mod limits;
 mod render;
 mod source;
 mod validate;

@@ -17,6 +17,7 @@ use kro_schema::defaulting::apply_defaults;
 use serde_json::{Value, json};
 
 use crate::format::Format;
+use crate::limits::LimitArgs;
 use crate::source::{GateArgs, builder, load, manifest_files, warn_duplicates, write_problems};
 use crate::yaml;
 
@@ -41,6 +42,8 @@ pub struct RenderArgs {
     crds: Vec<PathBuf>,
     #[command(flatten)]
     gates: GateArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// The time written into conditions, so that the same input gives the same
@@ -72,6 +75,7 @@ pub fn run(args: &RenderArgs) -> Result<bool> {
     let options = Options {
         rgd_uid: "rendered".to_owned(),
         now: Some(RENDER_TIME.to_owned()),
+        evaluation: args.limits.evaluation(),
         ..Options::default()
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -182,3 +182,32 @@ fn omit_is_behind_its_feature_gate() {
         assert!(o.status.success(), "{gate}: {}", stderr(&o));
     }
 }
+
+/// The operator's `--cel-*` limits, with its defaults.
+#[test]
+fn the_operators_limits_apply() {
+    let o = kro(&["eval", "lists.range(1000000).size()"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(
+            "evaluation failed: operation cancelled: actual cost limit exceeded (per-expression budget of 1000000)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = kro(&["eval", "lists.range(1000000).size()", "--cel-cost-budget=0"]);
+    assert_eq!(stdout(&o), "1000000\n", "{}", stderr(&o));
+
+    let o = kro(&["eval", "lists.range(100)", "--cel-max-result-size=50"]);
+    assert!(
+        stderr(&o).contains("bytes of JSON, over the limit of 50 (Limits::max_result_size)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kro(&["eval", "${'a' + 'b'}-${'c'}", "--cel-max-result-size=3"]);
+    assert!(
+        stderr(&o).contains("the result as JSON would reach 4 bytes, over the limit of 3"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -155,11 +155,14 @@ async fn operate(
 }
 
 /// The graph builder the RGD controller uses: schemas from the live
-/// server (built-in kinds as a fallback), CEL as the feature gates allow.
+/// server (built-in kinds as a fallback), CEL as the feature gates allow,
+/// compiled under the `--cel-*` limits of one expression.
 fn graph_builder(args: &Args, schemas: &live_schemas::LiveSchemas) -> kro_graph::builder::Builder {
+    let mut env = args.feature_gates.cel_env();
+    env.set_limits(args.evaluation_limits().expression);
     kro_graph::builder::Builder::new(
         Arc::new(schemas.with_builtin_fallback()),
-        args.feature_gates.cel_env(),
+        env,
         kro_graph::builder::BuildOptions {
             max_collection_dimensions: args.rgd_max_collection_dimension_size,
         },
@@ -171,6 +174,7 @@ fn instance_config(args: &Args) -> dynamic::instance::InstanceConfig {
     dynamic::instance::InstanceConfig {
         requeue_interval: args.instance_requeue_interval,
         max_collection_size: args.rgd_max_collection_size,
+        evaluation: args.evaluation_limits(),
         condition_events: args.feature_gates.instance_condition_events,
         condition_metrics: args.feature_gates.instance_condition_metrics,
     }

@@ -7,14 +7,36 @@
 //! what runs today.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use kro_operator::args::Args;
 use kro_operator::args::logging::FATAL_TARGET;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long the process waits, once the operator has stopped, for threads
+/// of the blocking pool still at work: a reconcile cancelled at shutdown
+/// stops at its next API call, or when its evaluation's deadline comes.
+/// Dropping the runtime would wait for them without limit.
+const BLOCKING_GRACE: Duration = Duration::from_secs(5);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("kro-operator: start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(operator());
+    runtime.shutdown_timeout(BLOCKING_GRACE);
+    code
+}
+
+async fn operator() -> ExitCode {
     let args = Args::parse_command_line(std::env::args_os());
     if let Err(e) = kro_operator::telemetry::init_with(&args.logging.settings()) {
         eprintln!("kro-operator: {e:#}");

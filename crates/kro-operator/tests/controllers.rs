@@ -43,12 +43,25 @@ impl Operator {
     /// Starts an operator serving the RGDs of `ns`, with extra flags, and
     /// waits until the RGD CRD it installs is served.
     async fn start(ns: &TestNamespace, flags: &[&str]) -> Self {
+        Self::launch(ns, flags, None).await
+    }
+
+    /// [`Operator::start`], with the health probes on `health_port`.
+    async fn start_with_probes(ns: &TestNamespace, flags: &[&str], health_port: u16) -> Self {
+        Self::launch(ns, flags, Some(health_port)).await
+    }
+
+    async fn launch(ns: &TestNamespace, flags: &[&str], health_port: Option<u16>) -> Self {
         let metrics_port = free_port();
+        let probes = match health_port {
+            Some(port) => format!("--health-probe-bind-address=127.0.0.1:{port}"),
+            None => "--health-probe-bind-address=0".to_owned(),
+        };
         let mut argv = vec![
             "kro-operator".to_owned(),
             format!("--kubeconfig={}", kubeconfig_path().display()),
             format!("--metrics-bind-address=127.0.0.1:{metrics_port}"),
-            "--health-probe-bind-address=0".to_owned(),
+            probes,
             format!("--rgd-selector=kro-test={}", ns.name()),
             "--rgd-progress-requeue-delay=1s".to_owned(),
             "--graceful-shutdown-timeout=10s".to_owned(),
@@ -1559,5 +1572,140 @@ async fn a_suspended_instance_is_left_alone_until_resumed() {
         .await
         .expect("resume");
     eventually("the hand edit undone after resuming", || from_is("kro")).await;
+    operator.stop().await;
+}
+
+/// `GET /healthz` on `port` from this thread, as a kubelet probes: its
+/// status code, or `None` when no answer came within a second.
+fn healthz(port: u16) -> Option<u16> {
+    use std::io::{Read, Write};
+    let second = std::time::Duration::from_secs(1);
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&address, second).ok()?;
+    stream.set_read_timeout(Some(second)).ok()?;
+    stream.set_write_timeout(Some(second)).ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// An expression whose evaluation runs until a limit stops it: a billion
+/// iterations, of which the per-reconcile budget below pays for tens of
+/// millions (seconds of CEL per reconcile).
+const RUNAWAY: &str = "${string(lists.range(1000).all(i, lists.range(1000).all(j, lists.range(1000).all(k, k >= 0))))}";
+
+/// One tenant's runaway expression: its instance goes to ERROR naming the
+/// expression and the budget, and is retried with backoff; meanwhile an
+/// instance of another RGD becomes ACTIVE and `/healthz` answers at once
+/// every time, because evaluation runs off the async runtime (this test's
+/// operator shares the test's single-threaded runtime: CEL on it would
+/// silence the probe for as long as each evaluation runs).
+#[tokio::test]
+async fn a_runaway_expression_fails_its_instance_and_nothing_else() {
+    let ns = TestNamespace::create("instance-runaway").await;
+    let client = ns.client();
+    let health_port = free_port();
+    let operator = Operator::start_with_probes(
+        &ns,
+        &[
+            // No budget per expression: the pass's budget stops it.
+            "--cel-cost-budget=0",
+            "--cel-reconcile-cost-budget=50000000",
+            "--cel-evaluation-timeout=30s",
+        ],
+        health_port,
+    )
+    .await;
+    // Probed from a thread of its own, so that a starved runtime cannot
+    // hide from the probe.
+    let probing = CancellationToken::new();
+    let probes = std::thread::spawn({
+        let probing = probing.clone();
+        move || {
+            let mut answers = Vec::new();
+            while !probing.is_cancelled() {
+                answers.push(healthz(health_port));
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            answers
+        }
+    });
+
+    let (runaway, body) = rgd(
+        &ns,
+        "runaway",
+        json!({
+            "spec": {
+                "schema": { "apiVersion": "v1alpha1", "kind": "Runaway", "spec": { "text": "string" } },
+                "resources": [{
+                    "id": "heavy",
+                    "template": {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": { "name": "${schema.metadata.name}" },
+                        "data": { "value": RUNAWAY }
+                    }
+                }]
+            }
+        }),
+    );
+    let (calm, calm_body) = simple(&ns, "calm", "Calm", json!({ "text": "string" }));
+    for (name, body) in [(&runaway, &body), (&calm, &calm_body)] {
+        apply(&client, name, body).await;
+        wait_for(&client, name, "Active", |r| {
+            state(r) == Some(RgdState::Active)
+        })
+        .await;
+    }
+
+    let runaways = instances(&ns, "Runaway", "runaways");
+    create_instance(&ns, &runaways, "Runaway", "r", json!({ "text": "t" })).await;
+    let calms = instances(&ns, "Calm", "calms");
+    create_instance(&ns, &calms, "Calm", "c", json!({ "text": "t" })).await;
+
+    let message = eventually("the runaway instance in ERROR", || async {
+        let instance = runaways.get_opt("r").await.ok()??;
+        let status = &instance.data["status"];
+        (status["state"] == "ERROR").then_some(())?;
+        status["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "ResourcesReady")?["message"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+    assert!(
+        message.contains(&format!("resource error: heavy: data.value: `{RUNAWAY}`")),
+        "{message}"
+    );
+    assert!(
+        message.contains("actual cost limit exceeded (per-reconcile budget of 50000000"),
+        "{message}"
+    );
+    eventually("the calm instance ACTIVE", || async {
+        let instance = calms.get_opt("c").await.ok()??;
+        (instance.data["status"]["state"] == "ACTIVE").then_some(())
+    })
+    .await;
+    // Retried with backoff: the runaway fails again and again.
+    eventually("the runaway to be retried", || async {
+        let retries = operator
+            .metric("instance_reconcile_errors_total", &["Resource=runaways"])
+            .await;
+        (retries >= 2.0).then_some(())
+    })
+    .await;
+
+    probing.cancel();
+    let answers = probes.join().expect("the probes ran");
+    assert!(answers.len() > 10, "{answers:?}");
+    assert!(
+        answers.iter().all(|answer| *answer == Some(200)),
+        "/healthz answered within a second every time: {answers:?}"
+    );
     operator.stop().await;
 }

@@ -19,6 +19,6 @@ pub mod state;
 mod test_graphs;
 
 pub use reconcile::{
-    ConditionTransition, ExternalRead, ExternalTarget, NodeReport, Options, Outcome,
-    ReconcileError, Requeue, reconcile,
+    ConditionTransition, EvaluationLimits, ExternalRead, ExternalTarget, NodeReport, Options,
+    Outcome, ReconcileError, Requeue, reconcile,
 };

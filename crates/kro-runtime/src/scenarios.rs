@@ -77,6 +77,7 @@ fn options() -> Options {
         requeue_interval: Duration::from_secs(1),
         max_collection_size: 10,
         now: None,
+        ..Options::default()
     }
 }
 

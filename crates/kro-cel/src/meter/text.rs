@@ -2,13 +2,14 @@
 //! `json.marshal`): it grows up to a limit and refuses to go past it, so
 //! the allocation never outruns what the meter allowed.
 
+use super::Cap;
 use crate::error::{EvalError, SizeKind};
 
 /// What a [`Text`] reports when it would pass its limit.
 #[derive(Debug, Clone, Copy)]
 enum Overflow {
     /// The limit is what the cost budget still pays for.
-    Budget(u64),
+    Budget(Cap),
     /// The limit is a size limit.
     Size(SizeKind, usize),
 }
@@ -32,13 +33,13 @@ impl Text {
         }
     }
 
-    /// Text of at most `limit` bytes, which is what a cost budget of
-    /// `budget` still pays for.
-    pub(crate) fn budgeted(limit: usize, budget: u64) -> Text {
+    /// Text of at most `limit` bytes, which is what the cost budget `cap`
+    /// still pays for.
+    pub(crate) fn budgeted(limit: usize, cap: Cap) -> Text {
         Text {
             buf: String::new(),
             limit,
-            overflow: Overflow::Budget(budget),
+            overflow: Overflow::Budget(cap),
         }
     }
 
@@ -128,7 +129,7 @@ impl Text {
     #[cold]
     fn error(&self, size: usize) -> EvalError {
         match self.overflow {
-            Overflow::Budget(limit) => EvalError::CostExceeded { limit },
+            Overflow::Budget(cap) => cap.error(),
             Overflow::Size(kind, limit) => EvalError::TooLarge {
                 kind,
                 size: size as u64,
@@ -164,7 +165,7 @@ mod tests {
 
     #[test]
     fn budget_bound_text_reports_the_budget() {
-        let mut t = Text::budgeted(4, 1_000);
+        let mut t = Text::budgeted(4, Cap::Expression(1_000));
         assert!(matches!(
             t.push_str("12345"),
             Err(EvalError::CostExceeded { limit: 1_000 })

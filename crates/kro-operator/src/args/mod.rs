@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, Parser};
+use kro_cel::Limits;
 use kro_graph::feature_gates::{self, FeatureGates, parse_feature_gates};
+use kro_runtime::EvaluationLimits;
 
 use crate::client::RateLimit;
 
@@ -151,6 +153,29 @@ pub struct Args {
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub instance_requeue_interval: Duration,
 
+    /// The cost budget of one CEL expression's evaluation, in cost units
+    /// (docs/cel.md, "Cost model"): at most 16 bytes allocated a unit, and
+    /// 10 to 50 ms of work for the default. 0: unlimited.
+    #[arg(long, value_name = "UNITS", default_value_t = 1_000_000)]
+    pub cel_cost_budget: u64,
+
+    /// The cost budget of one reconcile of one instance, shared by all its
+    /// expressions and the results they keep: at most 16 bytes a unit
+    /// (64 MiB for the default). 0: unlimited.
+    #[arg(long, value_name = "UNITS", default_value_t = EvaluationLimits::DEFAULT_RECONCILE_BUDGET)]
+    pub cel_reconcile_cost_budget: u64,
+
+    /// The largest result of one CEL expression, as JSON, in bytes: a
+    /// template field, a status field, an interpolated string.
+    #[arg(long, value_name = "BYTES", default_value_t = 3 << 20,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub cel_max_result_size: usize,
+
+    /// How long one CEL evaluation may run, by the wall clock; 0: no
+    /// deadline.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub cel_evaluation_timeout: Duration,
+
     /// Feature gates (see [`kro_graph::feature_gates`]).
     #[arg(long, default_value = "", value_parser = parse_feature_gates, help = feature_gates::HELP)]
     pub feature_gates: FeatureGates,
@@ -208,6 +233,22 @@ impl Args {
             }
         } else {
             RateLimit::UNLIMITED
+        }
+    }
+
+    /// What the CEL evaluations of one instance reconcile may spend, from
+    /// the `--cel-*` flags (0 turning a budget or the deadline off).
+    pub fn evaluation_limits(&self) -> EvaluationLimits {
+        let unless_zero = |n: u64| (n != 0).then_some(n);
+        EvaluationLimits {
+            expression: Limits {
+                cost_budget: unless_zero(self.cel_cost_budget),
+                max_result_size: self.cel_max_result_size,
+                ..Limits::default()
+            },
+            reconcile_budget: unless_zero(self.cel_reconcile_cost_budget),
+            timeout: (!self.cel_evaluation_timeout.is_zero())
+                .then_some(self.cel_evaluation_timeout),
         }
     }
 
@@ -338,6 +379,7 @@ mod tests {
         assert_eq!(args.dynamic_controller_default_resync_period, 36000);
         assert_eq!(args.dynamic_controller_default_queue_max_retries, 20);
         assert_eq!(args.instance_requeue_interval, Duration::from_secs(3));
+        assert_eq!(args.evaluation_limits(), EvaluationLimits::default());
         assert_eq!(args.feature_gates, FeatureGates::default());
         assert_eq!(
             args.client_rate_limit(),
@@ -357,6 +399,32 @@ mod tests {
         );
         assert_eq!(args.inert, inert::InertFlags::default());
         assert!(args.without_effect().is_empty());
+    }
+
+    #[test]
+    fn evaluation_limits() {
+        let args = parse(&[
+            "--cel-cost-budget=5000",
+            "--cel-reconcile-cost-budget=0",
+            "--cel-max-result-size=1024",
+            "--cel-evaluation-timeout=250ms",
+        ])
+        .expect("parses");
+        let limits = args.evaluation_limits();
+        assert_eq!(limits.expression.cost_budget, Some(5000));
+        assert_eq!(limits.expression.max_result_size, 1024);
+        assert_eq!(limits.reconcile_budget, None);
+        assert_eq!(limits.timeout, Some(Duration::from_millis(250)));
+        let args = parse(&["--cel-cost-budget=0", "--cel-evaluation-timeout=0"]).expect("parses");
+        assert_eq!(args.evaluation_limits().expression.cost_budget, None);
+        assert_eq!(args.evaluation_limits().timeout, None);
+        for bad in [
+            "--cel-max-result-size=0",
+            "--cel-cost-budget=-1",
+            "--cel-evaluation-timeout=soon",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad}");
+        }
     }
 
     /// The gates' own parsing is tested in kro-graph, where it lives.

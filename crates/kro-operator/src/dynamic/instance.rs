@@ -4,18 +4,23 @@
 //! the `InstanceConditionMetrics` gate) condition durations and log lines.
 //!
 //! Everything inside one instance (finalizer, labels, ApplySet, applies,
-//! pruning, status, deletion waves, suspension) is the runtime's.
+//! pruning, status, deletion waves, suspension) is the runtime's. The
+//! reconcile runs on the blocking pool ([`super::isolated`]), under the
+//! `--cel-*` limits, so that its CEL never holds a worker thread.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kro_runtime::cluster::{Cluster, ObjectKey};
-use kro_runtime::reconcile::{ConditionTransition, Options, Outcome, Requeue, reconcile};
+use kro_runtime::reconcile::{
+    ConditionTransition, EvaluationLimits, Options, Outcome, Requeue, reconcile,
+};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde_json::Value;
 
+use super::isolated::off_the_workers;
 use super::queue::{Reconcile, Verdict};
 use super::{Dynamic, Handler};
 use crate::cluster::KubeCluster;
@@ -30,6 +35,8 @@ pub struct InstanceConfig {
     pub requeue_interval: Duration,
     /// `--rgd-max-collection-size`.
     pub max_collection_size: usize,
+    /// The `--cel-*` limits.
+    pub evaluation: EvaluationLimits,
     /// The `InstanceConditionEvents` gate.
     pub condition_events: bool,
     /// The `InstanceConditionMetrics` gate.
@@ -78,6 +85,7 @@ impl InstanceReconciler {
             rgd_uid: handler.rgd_uid.clone(),
             requeue_interval: self.config.requeue_interval,
             max_collection_size: self.config.max_collection_size,
+            evaluation: self.config.evaluation,
             now: None,
         };
         let outcome = match reconcile(&handler.graph, &instance, &self.cluster, &options).await {
@@ -284,6 +292,18 @@ fn object_reference(instance: &Value) -> ObjectReference {
 }
 
 impl Reconcile for InstanceReconciler {
+    /// One pass over an instance, on a thread of the blocking pool.
+    async fn reconcile(self: Arc<Self>, key: ObjectKey) -> Verdict {
+        let described = key.to_string();
+        off_the_workers(async move { self.reconcile_here(key).await })
+            .await
+            .unwrap_or_else(|| {
+                Verdict::Retry(format!("the reconcile of {described} was cancelled"))
+            })
+    }
+}
+
+impl InstanceReconciler {
     /// One pass over an instance, inside a span naming it (kind, namespace,
     /// name), so that every log line of the pass says which instance it is
     /// about.
@@ -291,7 +311,7 @@ impl Reconcile for InstanceReconciler {
         skip_all,
         fields(kind = %key.resource, namespace = key.namespace.as_deref(), name = %key.name)
     )]
-    async fn reconcile(&self, key: ObjectKey) -> Verdict {
+    async fn reconcile_here(&self, key: ObjectKey) -> Verdict {
         // The kind may have stopped being served since the key was queued.
         let Some(handler) = self.dynamic.handler(&key.resource) else {
             return Verdict::Done;

@@ -11,6 +11,7 @@
 //! from the API server.
 
 pub mod instance;
+pub mod isolated;
 pub mod queue;
 pub mod registry;
 pub mod router;

@@ -108,8 +108,9 @@ pub enum Verdict {
 
 /// Reconciles one key.
 pub trait Reconcile: Send + Sync + 'static {
-    /// Reconciles `key` once.
-    fn reconcile(&self, key: ObjectKey) -> impl Future<Output = Verdict> + Send;
+    /// Reconciles `key` once. The reconciler is shared, so that the work
+    /// may move to another thread (see [`super::isolated`]).
+    fn reconcile(self: Arc<Self>, key: ObjectKey) -> impl Future<Output = Verdict> + Send;
 }
 
 /// How the runner schedules work.
@@ -436,7 +437,7 @@ mod tests {
     }
 
     impl Reconcile for Script {
-        async fn reconcile(&self, key: ObjectKey) -> Verdict {
+        async fn reconcile(self: Arc<Self>, key: ObjectKey) -> Verdict {
             let n = {
                 let mut started = lock(&self.started);
                 started.push((key.name.clone(), self.origin.elapsed()));

@@ -8,6 +8,10 @@ use serde_json::json;
 use super::*;
 use crate::test_graphs::{application, build};
 
+fn allowance() -> Allowance {
+    crate::EvaluationLimits::default().allowance()
+}
+
 fn bindings(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, Value> {
     pairs
         .iter()
@@ -27,7 +31,7 @@ fn instance(ingress: bool) -> serde_json::Value {
 fn the_deployment_renders_from_the_instance_alone() {
     let graph = application();
     let activation = bindings(&[("schema", instance(true))]);
-    let deployment = desired_object(&graph.resources[0], &activation, &mut 0).unwrap();
+    let deployment = desired_object(&graph.resources[0], &activation, &mut allowance()).unwrap();
     assert_eq!(deployment["metadata"]["name"], "my-app");
     assert_eq!(deployment["spec"]["replicas"], 3);
     assert_eq!(
@@ -46,7 +50,7 @@ fn the_service_waits_for_the_deployment_then_follows_it() {
     let pending = desired_object(
         &graph.resources[1],
         &bindings(&[("schema", instance(true))]),
-        &mut 0,
+        &mut allowance(),
     )
     .unwrap_err();
     assert!(pending.is_pending(), "{pending}");
@@ -54,11 +58,11 @@ fn the_service_waits_for_the_deployment_then_follows_it() {
     let deployment = desired_object(
         &graph.resources[0],
         &bindings(&[("schema", instance(true))]),
-        &mut 0,
+        &mut allowance(),
     )
     .unwrap();
     let activation = bindings(&[("schema", instance(true)), ("deployment", deployment)]);
-    let service = desired_object(&graph.resources[1], &activation, &mut 0).unwrap();
+    let service = desired_object(&graph.resources[1], &activation, &mut allowance()).unwrap();
     assert_eq!(
         service["metadata"]["name"], "my-app-service",
         "a string template"
@@ -75,7 +79,7 @@ fn include_when_follows_the_instance() {
             ingress,
             Context::IncludeWhen,
             &bindings(&[("schema", instance(true))]),
-            &mut 0,
+            &mut allowance(),
         )
         .unwrap()
     );
@@ -84,12 +88,20 @@ fn include_when_follows_the_instance() {
             ingress,
             Context::IncludeWhen,
             &bindings(&[("schema", instance(false))]),
-            &mut 0,
+            &mut allowance(),
         )
         .unwrap()
     );
     // No readyWhen: nothing to wait for.
-    assert!(conditions_hold(ingress, Context::ReadyWhen, &bindings(&[]), &mut 0).unwrap());
+    assert!(
+        conditions_hold(
+            ingress,
+            Context::ReadyWhen,
+            &bindings(&[]),
+            &mut allowance()
+        )
+        .unwrap()
+    );
 }
 
 #[test]
@@ -106,11 +118,11 @@ fn runtime_failures_are_not_pending() {
     .unwrap();
     let graph = build(&rgd);
     let zero = bindings(&[("schema", json!({ "spec": { "n": 0 } }))]);
-    let error = desired_object(&graph.resources[0], &zero, &mut 0).unwrap_err();
+    let error = desired_object(&graph.resources[0], &zero, &mut allowance()).unwrap_err();
     assert!(!error.is_pending(), "{error}");
     let five = bindings(&[("schema", json!({ "spec": { "n": 5 } }))]);
     assert_eq!(
-        desired_object(&graph.resources[0], &five, &mut 0).unwrap()["data"]["ratio"],
+        desired_object(&graph.resources[0], &five, &mut allowance()).unwrap()["data"]["ratio"],
         "2"
     );
 }

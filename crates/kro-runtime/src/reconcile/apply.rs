@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kro_cel::Value;
+use kro_cel::{Allowance, Value};
 use kro_graph::api::field_managers;
-use kro_graph::builder::NodeKind;
+use kro_graph::builder::{Graph, NodeKind};
 use serde_json::Value as Json;
 
 use super::applyset;
@@ -83,9 +83,7 @@ async fn apply_and_prune<C: Cluster>(
         if node.state == NodeState::Error {
             continue;
         }
-        let mut evaluations = 0;
-        judge_stored(pass, node, &stored, bindings, &mut evaluations);
-        pass.outcome.cel_evaluations += evaluations;
+        judge_stored(pass.graph, node, &stored, bindings, &mut pass.allowance);
     }
     // An object that could not be applied left its resource in error. The
     // prune comes only after a pass where nothing waited, or it could
@@ -221,14 +219,14 @@ fn changed(before: Option<&Json>, after: &Json) -> bool {
 
 /// Binds a rendered node's objects as stored, for the status, and judges
 /// its readiness on them.
-fn judge_stored<C: Cluster>(
-    pass: &Pass<'_, C>,
+fn judge_stored(
+    graph: &Graph,
     node: &mut NodeRun,
     stored: &[Json],
     bindings: &mut BTreeMap<String, Value>,
-    evaluations: &mut usize,
+    allowance: &mut Allowance,
 ) {
-    let Some(resource) = pass.graph.resource(&node.id) else {
+    let Some(resource) = graph.resource(&node.id) else {
         return;
     };
     let bound = match node.kind {
@@ -244,6 +242,6 @@ fn judge_stored<C: Cluster>(
         resource,
         stored.iter().map(Some),
         bindings,
-        evaluations,
+        allowance,
     ));
 }

@@ -33,7 +33,7 @@ use serde_json::Value;
 use crate::cluster::Cluster;
 use pass::Pass;
 
-pub use options::Options;
+pub use options::{EvaluationLimits, Options};
 pub use outcome::{
     ConditionTransition, ExternalRead, ExternalTarget, NodeReport, Outcome, ReconcileError, Requeue,
 };
@@ -50,7 +50,7 @@ pub async fn reconcile<C: Cluster>(
     let mut pass = Pass::new(graph, instance, cluster, options, now)?;
     if pass.is_deleting() {
         deletion::run(&mut pass).await?;
-        return Ok(pass.outcome);
+        return Ok(pass.finish());
     }
     match applyset::ensure_managed(&mut pass).await? {
         Err(problem) => {
@@ -73,8 +73,10 @@ pub async fn reconcile<C: Cluster>(
             }
         }
     }
-    Ok(pass.outcome)
+    Ok(pass.finish())
 }
 
+#[cfg(test)]
+mod limit_tests;
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,12 @@
 //! The state of one pass ([`Pass`]), shared by its steps: the graph, the
-//! cluster, the instance as last stored and who it is, and the outcome
-//! being built; with the one write of the metadata kro keeps on the
+//! cluster, the instance as last stored and who it is, what its CEL
+//! evaluations may still spend, and the outcome being built; with the one write of the metadata kro keeps on the
 //! instance (finalizer, labels, and the ApplySet annotations that
 //! `applyset` computes).
 
 use std::collections::BTreeMap;
 
+use kro_cel::Allowance;
 use kro_graph::api::field_managers;
 use kro_graph::api::metadata::{self, InstanceIdentity};
 use kro_graph::builder::Graph;
@@ -24,6 +25,9 @@ pub(super) struct Pass<'a, C> {
     /// The instance as last stored: updated after each write to it.
     pub instance: Value,
     pub identity: InstanceIdentity,
+    /// What the pass's CEL evaluations may still spend: every expression
+    /// evaluated and every result kept draws from it.
+    pub allowance: Allowance,
     pub outcome: Outcome,
     /// The hash of the children left by the last complete prune, kept in
     /// the instance's metadata (see `applyset::prune_needed`).
@@ -68,11 +72,18 @@ impl<'a, C: Cluster> Pass<'a, C> {
             now,
             instance: instance.clone(),
             identity,
+            allowance: options.evaluation.allowance(),
             outcome: Outcome::default(),
             applied_set: instance["metadata"]["annotations"][metadata::APPLIED_SET_HASH]
                 .as_str()
                 .map(str::to_owned),
         })
+    }
+
+    /// The outcome, with the count of CEL evaluations.
+    pub fn finish(mut self) -> Outcome {
+        self.outcome.cel_evaluations = self.allowance.evaluations();
+        self.outcome
     }
 
     /// `namespace/name` (or `name`) for messages.

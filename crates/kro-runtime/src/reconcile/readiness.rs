@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use kro_cel::Value;
+use kro_cel::{Allowance, Value};
 use kro_graph::builder::types::EACH;
 use kro_graph::builder::{Context, GraphResource, NodeKind};
 use serde_json::Value as Json;
@@ -34,15 +34,15 @@ pub(super) fn of<'a>(
     resource: &GraphResource,
     objects: impl IntoIterator<Item = Option<&'a Json>>,
     bindings: &BTreeMap<String, Value>,
-    evaluations: &mut usize,
+    allowance: &mut Allowance,
 ) -> Readiness {
     let mut objects = objects.into_iter();
     match resource.structure.kind {
         NodeKind::Collection | NodeKind::ExternalCollection => {
-            items(resource, objects, bindings, evaluations)
+            items(resource, objects, bindings, allowance)
         }
         _ if objects.all(|object| object.is_some()) => {
-            ready_when(resource, bindings, None, evaluations)
+            ready_when(resource, bindings, None, allowance)
         }
         _ => not_yet(resource),
     }
@@ -52,7 +52,7 @@ fn items<'a>(
     resource: &GraphResource,
     items: impl Iterator<Item = Option<&'a Json>>,
     bindings: &BTreeMap<String, Value>,
-    evaluations: &mut usize,
+    allowance: &mut Allowance,
 ) -> Readiness {
     let judged = has_ready_when(resource);
     for item in items {
@@ -63,7 +63,7 @@ fn items<'a>(
             continue;
         }
         let each = (EACH, resource.types.value_of(item));
-        let readiness = ready_when(resource, bindings, Some(each), evaluations);
+        let readiness = ready_when(resource, bindings, Some(each), allowance);
         if readiness != Readiness::Ready {
             return readiness;
         }
@@ -84,7 +84,7 @@ fn ready_when(
     resource: &GraphResource,
     bindings: &BTreeMap<String, Value>,
     extra: Option<(&str, Value)>,
-    evaluations: &mut usize,
+    allowance: &mut Allowance,
 ) -> Readiness {
     let scope = Scope {
         base: bindings,
@@ -92,7 +92,7 @@ fn ready_when(
             .map(|(name, value)| vec![(name.to_owned(), value)])
             .unwrap_or_default(),
     };
-    match conditions_hold(resource, Context::ReadyWhen, &scope, evaluations) {
+    match conditions_hold(resource, Context::ReadyWhen, &scope, allowance) {
         Ok(true) => Readiness::Ready,
         Ok(false) => not_yet(resource),
         Err(error) if error.is_pending() => not_yet(resource),

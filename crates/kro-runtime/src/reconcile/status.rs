@@ -1,14 +1,14 @@
 //! The instance's status: projected fields, conditions and state, written
 //! only when it differs from what is stored.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use kro_cel::Value;
-use kro_cel::result_json::to_template_json;
 use kro_cel::template::{RenderError, Rendered, Segment};
+use kro_cel::{Allowance, Value};
 use kro_graph::api::{Condition, ConditionSet, ConditionStatus, READY};
-use kro_graph::builder::StatusField;
 use kro_graph::builder::types::SCHEMA;
+use kro_graph::builder::{Graph, StatusField};
 use serde_json::{Map, Value as Json, json};
 
 use super::apply::Applied;
@@ -35,12 +35,11 @@ pub(super) async fn write<C: Cluster>(
     pass: &mut Pass<'_, C>,
     applied: &Applied,
 ) -> Result<(), ReconcileError> {
-    let mut evaluations = 0;
     let mut errors = Vec::new();
     let mut status = project_fields(
         &pass.graph.status.fields,
         &applied.bindings,
-        &mut evaluations,
+        &mut pass.allowance,
         &mut errors,
     );
     let mut resources = resources_ready(applied);
@@ -74,8 +73,7 @@ pub(super) async fn write<C: Cluster>(
     let conditions = if pass.graph.status.conditions.is_empty() {
         builtins
     } else {
-        let (conditions, degraded) =
-            custom_conditions(pass, &builtins, &applied.bindings, &mut evaluations);
+        let (conditions, degraded) = custom_conditions(pass, &builtins, &applied.bindings);
         if degraded {
             state = InstanceState::Error;
         }
@@ -83,7 +81,6 @@ pub(super) async fn write<C: Cluster>(
     };
     status.insert("state".into(), json!(state.as_str()));
     status.insert("conditions".into(), json!(conditions));
-    pass.outcome.cel_evaluations += evaluations;
     store(pass, Json::Object(status)).await
 }
 
@@ -263,14 +260,14 @@ fn resources_ready(applied: &Applied) -> ResourcesReady {
 fn project_fields(
     fields: &[StatusField],
     bindings: &BTreeMap<String, Value>,
-    evaluations: &mut usize,
+    allowance: &mut Allowance,
     errors: &mut Vec<String>,
 ) -> Map<String, Json> {
     let mut status = Json::Object(Map::new());
     for field in fields {
         // A null is left out: the API server drops it from a stored
         // status, and writing it would make every pass look like a change.
-        let value = match field_value(field, bindings, evaluations) {
+        let value = match field_value(field, bindings, allowance) {
             Ok(Some(value)) if !value.is_null() => value,
             Ok(_) => continue,
             Err(error) => {
@@ -295,22 +292,28 @@ fn project_fields(
 fn field_value(
     field: &StatusField,
     bindings: &BTreeMap<String, Value>,
-    evaluations: &mut usize,
+    allowance: &mut Allowance,
 ) -> Result<Option<Json>, String> {
     let mut expressions = field.expressions.iter();
-    let rendered = field
-        .template
-        .render(|_| {
-            let Some(expression) = expressions.next() else {
-                return Ok(None);
-            };
-            *evaluations += 1;
-            match expression.compiled.eval(bindings) {
-                Ok(value) => Ok(Some(value)),
-                Err(error) if error.is_missing_data() => Ok(None),
-                Err(error) => Err(format!("`${{{}}}`: {error}", expression.source)),
-            }
-        })
+    // The expression a limit of the text is reported against: the last
+    // one evaluated.
+    let last = Cell::new("");
+    let rendered = allowance
+        .render(
+            &field.template,
+            |allowance, _| {
+                let Some(expression) = expressions.next() else {
+                    return Ok(None);
+                };
+                last.set(&expression.source);
+                match expression.compiled.eval_within(bindings, allowance) {
+                    Ok(value) => Ok(Some(value)),
+                    Err(error) if error.is_missing_data() => Ok(None),
+                    Err(error) => Err(format!("`${{{}}}`: {error}", expression.source)),
+                }
+            },
+            |error| format!("`${{{}}}`: {error}", last.get()),
+        )
         .map_err(|error| match error {
             RenderError::Eval(message) => message,
             RenderError::NotAString { ref expression, .. } => {
@@ -320,7 +323,8 @@ fn field_value(
     match rendered {
         None => Ok(None),
         Some(Rendered::Text(text)) => Ok(Some(Json::String(text))),
-        Some(Rendered::Value { value, expression }) => to_template_json(&value)
+        Some(Rendered::Value { value, expression }) => allowance
+            .to_template_json(&value)
             .map_err(|error| format!("`${{{}}}`: {error}", expression.source)),
     }
 }
@@ -358,10 +362,9 @@ fn set_path(root: &mut Json, path: &[Segment], value: Json) {
 /// degraded (a failure or a type computed twice), which makes the state
 /// `ERROR`. Conditions written before whose types are missing now stay.
 fn custom_conditions<C: Cluster>(
-    pass: &Pass<'_, C>,
+    pass: &mut Pass<'_, C>,
     builtins: &[Condition],
     bindings: &BTreeMap<String, Value>,
-    evaluations: &mut usize,
 ) -> (Vec<Condition>, bool) {
     let mut schema = pass.instance.clone();
     schema["status"]["conditions"] = json!(builtins);
@@ -372,7 +375,7 @@ fn custom_conditions<C: Cluster>(
             pass.graph.instance_types.value_of(&schema),
         )],
     };
-    let (computed, mut degraded) = evaluate_conditions(pass, &scope, evaluations);
+    let (computed, mut degraded) = evaluate_conditions(pass.graph, &scope, &mut pass.allowance);
     let duplicated = duplicated_types(&computed);
     degraded |= !duplicated.is_empty();
     let previous: Vec<Condition> = previous_conditions(pass)
@@ -406,16 +409,15 @@ fn custom_conditions<C: Cluster>(
 /// Every condition the author's expressions return (one or a list each),
 /// and whether any failed or returned something that is not a condition.
 /// Missing data leaves an expression out.
-fn evaluate_conditions<C: Cluster>(
-    pass: &Pass<'_, C>,
+fn evaluate_conditions(
+    graph: &Graph,
     scope: &Scope<'_>,
-    evaluations: &mut usize,
+    allowance: &mut Allowance,
 ) -> (Vec<Condition>, bool) {
     let mut degraded = false;
     let mut computed: Vec<Condition> = Vec::new();
-    for expression in &pass.graph.status.conditions {
-        *evaluations += 1;
-        let value = match expression.compiled.eval(scope) {
+    for expression in &graph.status.conditions {
+        let value = match expression.compiled.eval_within(scope, allowance) {
             Ok(value) => value,
             Err(error) if error.is_missing_data() => continue,
             Err(_) => {

@@ -19,13 +19,9 @@ pub(super) async fn external_step<C: Cluster>(
     walked: &mut Walked,
 ) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
-    let key = desired_object(
-        resource,
-        &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
-    )
-    .map_err(Step::from)
-    .and_then(|object| target(pass, resource, &object));
+    let key = desired_object(resource, &walked.bindings, &mut pass.allowance)
+        .map_err(Step::from)
+        .and_then(|object| target(pass, resource, &object));
     let key = match key {
         Ok(key) => key,
         Err(step) => return Ok(step),
@@ -56,7 +52,7 @@ pub(super) async fn external_step<C: Cluster>(
         resource,
         [Some(&current)],
         &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
+        &mut pass.allowance,
     )))
 }
 
@@ -99,11 +95,7 @@ pub(super) async fn external_collection_step<C: Cluster>(
 ) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
     let kind = resource.resource_type();
-    let object = match desired_object(
-        resource,
-        &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
-    ) {
+    let object = match desired_object(resource, &walked.bindings, &mut pass.allowance) {
         Ok(object) => object,
         Err(error) => return Ok(error.into()),
     };
@@ -157,6 +149,6 @@ pub(super) async fn external_collection_step<C: Cluster>(
         resource,
         listed.iter().map(Some),
         &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
+        &mut pass.allowance,
     )))
 }

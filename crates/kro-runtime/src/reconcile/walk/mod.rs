@@ -37,7 +37,7 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<Walked, Re
         let id = resource.structure.id.as_str();
         let wave = waves.get(id).copied().unwrap_or(1);
         let step = step(pass, resource, &mut walked, wave).await?;
-        walked.record(resource, step, &mut pass.outcome.cel_evaluations);
+        walked.record(resource, step, &mut pass.allowance);
         if walked.child_deleting.is_some() {
             break;
         }
@@ -99,7 +99,7 @@ fn held_back<C: Cluster>(
         resource,
         Context::IncludeWhen,
         &ready_only,
-        &mut pass.outcome.cel_evaluations,
+        &mut pass.allowance,
     );
     if let Some(excluded) = excluded(resource, included) {
         return Some(excluded);

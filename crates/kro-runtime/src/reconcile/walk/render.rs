@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kro_cel::Value;
+use kro_cel::{Allowance, Value};
 use kro_graph::api::metadata::{self, collection_item_labels};
 use kro_graph::builder::{CompiledExpression, Context, GraphResource};
 use serde_json::{Map, Value as Json, json};
@@ -24,11 +24,7 @@ pub(super) async fn resource_step<C: Cluster>(
     wave: usize,
 ) -> Result<Step, ReconcileError> {
     let id = &resource.structure.id;
-    let object = match desired_object(
-        resource,
-        &walked.bindings,
-        &mut pass.outcome.cel_evaluations,
-    ) {
+    let object = match desired_object(resource, &walked.bindings, &mut pass.allowance) {
         Ok(object) => object,
         Err(error) => return Ok(error.into()),
     };
@@ -87,8 +83,7 @@ fn items<C: Cluster>(
             .get(dimensions.len())
             .map(|(name, _)| name.clone())
             .unwrap_or_default();
-        pass.outcome.cel_evaluations += 1;
-        let values = dimension(&name, expression, bindings)?;
+        let values = dimension(&name, expression, bindings, &mut pass.allowance)?;
         dimensions.push((name, values));
     }
     expand(&dimensions, pass.options.max_collection_size)
@@ -101,9 +96,10 @@ fn dimension(
     name: &str,
     expression: &CompiledExpression,
     bindings: &BTreeMap<String, Value>,
+    allowance: &mut Allowance,
 ) -> Result<Vec<Json>, Step> {
     let source = &expression.source;
-    let items = match expression.compiled.eval(bindings) {
+    let items = match expression.compiled.eval_within(bindings, allowance) {
         Ok(Value::List(items)) => items,
         Ok(Value::Null) => {
             return Err(Step::Failed(format!(
@@ -154,7 +150,7 @@ fn render_items<C: Cluster>(
                 .map(|(name, value)| (name.clone(), Value::from_json(value)))
                 .collect(),
         };
-        let object = desired_object(resource, &scope, &mut pass.outcome.cel_evaluations)?;
+        let object = desired_object(resource, &scope, &mut pass.allowance)?;
         let prepared =
             prepare(pass, resource, object, wave, Some((index, size))).map_err(Step::Failed)?;
         if !identities.insert(prepared.key.clone()) {

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kro_cel::Value;
 use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
+use kro_cel::{Allowance, Value};
 use kro_graph::builder::types::SCHEMA;
 use kro_graph::builder::{GraphResource, NodeKind};
 use serde_json::Value as Json;
@@ -112,7 +112,12 @@ impl Walked {
     }
 
     /// Records how `resource` ended in the walk as its node.
-    pub(super) fn record(&mut self, resource: &GraphResource, step: Step, evaluations: &mut usize) {
+    pub(super) fn record(
+        &mut self,
+        resource: &GraphResource,
+        step: Step,
+        allowance: &mut Allowance,
+    ) {
         let mut node = NodeRun {
             id: resource.structure.id.clone(),
             kind: resource.structure.kind,
@@ -140,7 +145,7 @@ impl Walked {
                 // A failing readyWhen only holds dependents back here: the
                 // apply step judges the node on what it stores.
                 let observed = desired.iter().map(|d| d.current.as_ref());
-                node.ready = readiness::of(resource, observed, &self.bindings, evaluations)
+                node.ready = readiness::of(resource, observed, &self.bindings, allowance)
                     == Readiness::Ready;
                 node.desired = desired;
                 node.rendered = true;
