@@ -52,11 +52,18 @@ pub const ALLOCATED_BYTES_PER_UNIT: u64 = 16;
 const _: () = assert!(READ_PER_UNIT == VISITS_PER_UNIT * crate::value::steps::BYTES_PER_STEP);
 
 /// Bytes a list element takes.
-const LIST_ELEMENT_BYTES: u64 = size_of::<Value>() as u64;
+pub(crate) const LIST_ELEMENT_BYTES: u64 = size_of::<Value>() as u64;
 
 /// Bytes a map entry takes: key, value, its hash and its index slot.
-const MAP_ENTRY_BYTES: u64 =
+pub(crate) const MAP_ENTRY_BYTES: u64 =
     (size_of::<Key>() + size_of::<Value>() + 2 * size_of::<usize>()) as u64;
+
+/// The default [`Limits::static_cost_limit`]: a hundred times the default
+/// runtime budget. An expression whose worst case is above it would take
+/// seconds, or allocate gigabytes, on the largest inputs the API server
+/// accepts; every expression that reads its inputs a few times over stays
+/// well below it (see docs/cel.md for the figures).
+pub const DEFAULT_STATIC_COST_LIMIT: u64 = 100_000_000;
 
 /// Limits applied to programs built from an environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,9 +71,10 @@ pub struct Limits {
     /// Runtime cost budget per evaluation; `None` for unlimited (the size
     /// limits below still apply).
     pub cost_budget: Option<u64>,
-    /// Size assumed for lists, maps and strings of unknown size in static
-    /// cost estimates.
-    pub assumed_size: u64,
+    /// The most an expression's worst-case cost may be in the static
+    /// estimate (see `cost.rs`) for it to be accepted when its RGD is
+    /// built; `None` for no limit.
+    pub static_cost_limit: Option<u64>,
     /// Largest string or bytes value an operation may produce, in bytes.
     pub max_string_size: usize,
     /// Largest list (in elements) or map (in entries) an operation may
@@ -85,7 +93,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             cost_budget: Some(1_000_000),
-            assumed_size: 1_000,
+            static_cost_limit: Some(DEFAULT_STATIC_COST_LIMIT),
             max_string_size: 3 << 20,
             max_collection_size: 1_000_000,
             max_result_size: crate::value::DEFAULT_RESULT_SIZE,

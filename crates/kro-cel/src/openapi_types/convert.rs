@@ -10,6 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 
 use super::escape::{escape_field_name, is_reserved};
 use super::object_meta::object_meta_schema;
+use super::sizes::SchemaSize;
 use super::{ListKind, SchemaTypes};
 use crate::decls::ObjectType;
 use crate::types::Type;
@@ -26,6 +27,8 @@ pub(crate) const MAP_VALUE: &str = "@elem";
 pub(crate) struct Converter {
     objects: IndexMap<String, ObjectType>,
     list_kinds: BTreeMap<String, Arc<ListKind>>,
+    /// The size bound of every place converted, by its type path.
+    sizes: BTreeMap<String, SchemaSize>,
 }
 
 impl Converter {
@@ -33,6 +36,7 @@ impl Converter {
         Converter {
             objects: IndexMap::new(),
             list_kinds: BTreeMap::new(),
+            sizes: BTreeMap::new(),
         }
     }
 
@@ -42,10 +46,12 @@ impl Converter {
             root,
             objects: self.objects,
             list_kinds: self.list_kinds,
+            sizes: self.sizes,
         }
     }
 
-    /// The type of `schema`, declaring object types named after `name`.
+    /// The type of `schema`, declaring object types named after `name`
+    /// and recording the size of its values under `name`.
     /// `resource` marks the root of a Kubernetes object (the whole
     /// resource, or an `x-kubernetes-embedded-resource`), whose
     /// `apiVersion`, `kind` and `metadata` are always typed.
@@ -56,40 +62,62 @@ impl Converter {
         resource: bool,
         depth: usize,
     ) -> Type {
+        let (ty, size) = self.convert_sized(schema, name, resource, depth);
+        self.sizes.insert(name.to_string(), size);
+        ty
+    }
+
+    /// The size recorded for `name` (converted already).
+    fn size(&self, name: &str) -> SchemaSize {
+        self.sizes.get(name).copied().unwrap_or(SchemaSize::UNKNOWN)
+    }
+
+    fn convert_sized(
+        &mut self,
+        schema: &JSONSchemaProps,
+        name: &str,
+        resource: bool,
+        depth: usize,
+    ) -> (Type, SchemaSize) {
         if depth > MAX_DEPTH {
-            return Type::Dyn;
+            return (Type::Dyn, SchemaSize::UNKNOWN);
         }
         // int-or-string holds either, so only run-time checks can help.
         if schema.x_kubernetes_int_or_string == Some(true) {
-            return Type::Dyn;
+            return (Type::Dyn, SchemaSize::string(schema));
         }
         let resource = resource || schema.x_kubernetes_embedded_resource == Some(true);
         match schema_kind(schema) {
             Kind::Array => self.array(schema, name, depth),
             Kind::Object => self.object(schema, name, resource, depth),
-            Kind::String => match schema.format.as_deref() {
-                Some("byte") => Type::Bytes,
-                Some("date" | "date-time") => Type::Timestamp,
-                Some("duration") => Type::Duration,
-                _ => Type::String,
-            },
-            Kind::Integer => Type::Int,
-            Kind::Number => Type::Double,
-            Kind::Boolean => Type::Bool,
-            Kind::Unknown => Type::Dyn,
+            Kind::String => {
+                let ty = match schema.format.as_deref() {
+                    Some("byte") => Type::Bytes,
+                    Some("date" | "date-time") => return (Type::Timestamp, SchemaSize::SCALAR),
+                    Some("duration") => return (Type::Duration, SchemaSize::SCALAR),
+                    _ => Type::String,
+                };
+                (ty, SchemaSize::string(schema))
+            }
+            Kind::Integer => (Type::Int, SchemaSize::SCALAR),
+            Kind::Number => (Type::Double, SchemaSize::SCALAR),
+            Kind::Boolean => (Type::Bool, SchemaSize::SCALAR),
+            Kind::Unknown => (Type::Dyn, SchemaSize::UNKNOWN),
         }
     }
 
-    fn array(&mut self, schema: &JSONSchemaProps, name: &str, depth: usize) -> Type {
+    fn array(&mut self, schema: &JSONSchemaProps, name: &str, depth: usize) -> (Type, SchemaSize) {
         let element_name = format!("{name}.{LIST_ELEMENT}");
-        let element = match &schema.items {
+        let (element, item_json) = match &schema.items {
             Some(JSONSchemaPropsOrArray::Schema(items)) => {
                 let embedded = items.x_kubernetes_embedded_resource == Some(true);
-                self.convert(items, &element_name, embedded, depth + 1)
+                let element = self.convert(items, &element_name, embedded, depth + 1);
+                (element, smallest_json(items))
             }
             // Tuple-typed arrays are not structural; Kubernetes never serves them.
-            Some(JSONSchemaPropsOrArray::Schemas(_)) | None => Type::Dyn,
+            Some(JSONSchemaPropsOrArray::Schemas(_)) | None => (Type::Dyn, 1),
         };
+        let size = SchemaSize::list(schema, self.size(&element_name), item_json);
         let kind = match schema.x_kubernetes_list_type.as_deref() {
             Some("set") => Some(ListKind::Set),
             Some("map") => Some(ListKind::Map {
@@ -107,7 +135,7 @@ impl Converter {
         if let Some(kind) = kind {
             self.list_kinds.insert(name.to_string(), Arc::new(kind));
         }
-        Type::list(element)
+        (Type::list(element), size)
     }
 
     fn object(
@@ -116,46 +144,73 @@ impl Converter {
         name: &str,
         resource: bool,
         depth: usize,
-    ) -> Type {
+    ) -> (Type, SchemaSize) {
         if let Some(additional) = &schema.additional_properties {
-            let value = match additional {
+            let value_name = format!("{name}.{MAP_VALUE}");
+            let (value, value_json) = match additional {
                 JSONSchemaPropsOrBool::Schema(s) => {
                     let embedded = s.x_kubernetes_embedded_resource == Some(true);
-                    self.convert(s, &format!("{name}.{MAP_VALUE}"), embedded, depth + 1)
+                    let value = self.convert(s, &value_name, embedded, depth + 1);
+                    (value, smallest_json(s))
                 }
-                JSONSchemaPropsOrBool::Bool(_) => Type::Dyn,
+                JSONSchemaPropsOrBool::Bool(_) => (Type::Dyn, 1),
             };
-            return Type::map(Type::String, value);
+            let size = SchemaSize::map(schema, self.size(&value_name), value_json);
+            return (Type::map(Type::String, value), size);
         }
         let properties = schema.properties.as_ref().filter(|p| !p.is_empty());
         // Unknown fields are kept: any field may be read, so only `dyn`
         // describes it (kro lets such objects be accessed freely).
         if schema.x_kubernetes_preserve_unknown_fields == Some(true) {
-            return Type::Dyn;
+            return (Type::Dyn, SchemaSize::UNKNOWN);
         }
         let Some(properties) = properties else {
             if resource {
-                return self.declare(name, IndexMap::new(), true, depth);
+                let ty = self.declare(name, IndexMap::new(), true, depth);
+                return (ty, self.resource_size(name, Vec::new()));
             }
             // An object with no declared properties (such as `fieldsV1`)
             // carries data the schema does not describe.
-            return Type::map(Type::String, Type::Dyn);
+            let size = SchemaSize::map(schema, SchemaSize::UNKNOWN, 1);
+            return (Type::map(Type::String, Type::Dyn), size);
         };
         let mut fields = IndexMap::with_capacity(properties.len());
+        let mut sizes = Vec::with_capacity(properties.len());
         for (property, sub) in properties {
             let Some(field) = escape_field_name(property) else {
+                // Not readable, but part of the value all the same.
+                sizes.push((property.as_str(), SchemaSize::UNKNOWN));
                 continue;
             };
-            let ty = self.convert(sub, &format!("{name}.{field}"), false, depth + 1);
+            let path = format!("{name}.{field}");
+            let ty = self.convert(sub, &path, false, depth + 1);
+            let size = self.size(&path);
+            sizes.push((property.as_str(), size));
             // A reserved word is reachable both as written (kro's examples
             // use `schema.metadata.namespace`, which plain JSON values
             // answer) and escaped as the API server spells it.
             if is_reserved(property) {
                 fields.insert(property.clone(), ty.clone());
+                self.sizes.insert(format!("{name}.{property}"), size);
             }
             fields.insert(field, ty);
         }
-        self.declare(name, fields, resource, depth)
+        let ty = self.declare(name, fields, resource, depth);
+        if resource {
+            return (ty, self.resource_size(name, sizes));
+        }
+        (ty, SchemaSize::object(sizes.into_iter()))
+    }
+
+    /// The size of the resource `name` whose properties have `sizes`, with
+    /// the fields [`Converter::declare`] adds.
+    fn resource_size(&self, name: &str, mut sizes: Vec<(&str, SchemaSize)>) -> SchemaSize {
+        for field in RESOURCE_FIELDS {
+            if !sizes.iter().any(|(property, _)| *property == field) {
+                sizes.push((field, self.size(&format!("{name}.{field}"))));
+            }
+        }
+        SchemaSize::object(sizes.into_iter())
     }
 
     /// Declares the object type `name`, adding the fields every
@@ -168,8 +223,11 @@ impl Converter {
         depth: usize,
     ) -> Type {
         if resource {
-            fields.insert("apiVersion".into(), Type::String);
-            fields.insert("kind".into(), Type::String);
+            let free_string = SchemaSize::string(&JSONSchemaProps::default());
+            for field in ["apiVersion", "kind"] {
+                fields.insert(field.into(), Type::String);
+                self.sizes.insert(format!("{name}.{field}"), free_string);
+            }
             let typed_metadata = fields
                 .get("metadata")
                 .is_some_and(|t| matches!(t, Type::Object(_)));
@@ -191,6 +249,22 @@ impl Converter {
             },
         );
         Type::object(name)
+    }
+}
+
+/// The fields every Kubernetes object has.
+const RESOURCE_FIELDS: [&str; 3] = ["apiVersion", "kind", "metadata"];
+
+/// Bytes of the smallest JSON a value of `schema` can have (`0`, `""`,
+/// `[]`...), which bounds how many of them fit in an object.
+fn smallest_json(schema: &JSONSchemaProps) -> u64 {
+    if schema.x_kubernetes_int_or_string == Some(true) {
+        return 1;
+    }
+    match schema_kind(schema) {
+        Kind::Integer | Kind::Number | Kind::Unknown => 1,
+        Kind::Boolean => 4,
+        Kind::Array | Kind::Object | Kind::String => 2,
     }
 }
 
