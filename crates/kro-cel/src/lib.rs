@@ -63,8 +63,8 @@ pub use env::KroOptions;
 pub use error::{EvalError, SizeKind};
 pub use eval::Program;
 pub use meter::{
-    ALLOCATED_BYTES_PER_UNIT, DEFAULT_STATIC_COST_LIMIT, Limits, Meter, READ_PER_UNIT, Text,
-    VISITS_PER_UNIT,
+    ALLOCATED_BYTES_PER_UNIT, DEFAULT_STATIC_COST_LIMIT, DEFAULT_STATIC_TOTAL_COST_LIMIT, Limits,
+    Meter, READ_PER_UNIT, Text, VISITS_PER_UNIT,
 };
 pub use parse::parse;
 pub use regexes::{REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};

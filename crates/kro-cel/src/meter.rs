@@ -58,12 +58,18 @@ pub(crate) const LIST_ELEMENT_BYTES: u64 = size_of::<Value>() as u64;
 pub(crate) const MAP_ENTRY_BYTES: u64 =
     (size_of::<Key>() + size_of::<Value>() + 2 * size_of::<usize>()) as u64;
 
-/// The default [`Limits::static_cost_limit`]: a hundred times the default
-/// runtime budget. An expression whose worst case is above it would take
-/// seconds, or allocate gigabytes, on the largest inputs the API server
-/// accepts; every expression that reads its inputs a few times over stays
-/// well below it (see docs/cel.md for the figures).
-pub const DEFAULT_STATIC_COST_LIMIT: u64 = 100_000_000;
+/// The default [`Limits::static_cost_limit`]: a thousand times the
+/// default runtime budget, ten to twenty seconds of work or 16 GB
+/// allocated. An expression above it really blows up on the largest inputs
+/// the API server accepts (a loop over an unbounded list inside another);
+/// one that reads its inputs a few times over stays well below it, whatever
+/// their size (see docs/cel.md for the figures).
+pub const DEFAULT_STATIC_COST_LIMIT: u64 = 1_000_000_000;
+
+/// The default [`Limits::static_total_cost_limit`]: ten expressions at the
+/// static limit, as the API server allows a CRD ten times what it allows
+/// one of its rules.
+pub const DEFAULT_STATIC_TOTAL_COST_LIMIT: u64 = 10 * DEFAULT_STATIC_COST_LIMIT;
 
 /// Limits applied to programs built from an environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +81,9 @@ pub struct Limits {
     /// estimate (see `cost.rs`) for it to be accepted when its RGD is
     /// built; `None` for no limit.
     pub static_cost_limit: Option<u64>,
+    /// The most the worst cases of a set of expressions checked together
+    /// (all those of an RGD) may add up to; `None` for no limit.
+    pub static_total_cost_limit: Option<u64>,
     /// Largest string or bytes value an operation may produce, in bytes.
     pub max_string_size: usize,
     /// Largest list (in elements) or map (in entries) an operation may
@@ -94,6 +103,7 @@ impl Default for Limits {
         Limits {
             cost_budget: Some(1_000_000),
             static_cost_limit: Some(DEFAULT_STATIC_COST_LIMIT),
+            static_total_cost_limit: Some(DEFAULT_STATIC_TOTAL_COST_LIMIT),
             max_string_size: 3 << 20,
             max_collection_size: 1_000_000,
             max_result_size: crate::value::DEFAULT_RESULT_SIZE,

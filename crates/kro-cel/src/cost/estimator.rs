@@ -43,14 +43,6 @@ impl Cost {
             max: self.max.saturating_add(other.max),
         }
     }
-
-    /// This cost paid `min` to `max` times.
-    fn times(self, min: u64, max: u64) -> Cost {
-        Cost {
-            min: self.min.saturating_mul(min),
-            max: self.max.saturating_mul(max),
-        }
-    }
 }
 
 /// What the estimate found for one node.
@@ -123,6 +115,8 @@ pub(crate) struct Estimator<'a> {
     functions: &'a IndexMap<String, FunctionDecl>,
     sizes: &'a InputSizes,
     locals: Vec<Local>,
+    /// How many loops enclose the node being estimated.
+    loop_depth: usize,
     unbounded: BTreeSet<UnboundedInput>,
 }
 
@@ -140,6 +134,7 @@ pub(crate) fn estimate(
         functions,
         sizes,
         locals: Vec::new(),
+        loop_depth: 0,
         unbounded: BTreeSet::new(),
     };
     let root = estimator.visit(&checked.expr);
@@ -233,30 +228,6 @@ fn is_composite(ty: Option<&Type>) -> bool {
         )
     )
 }
-
-/// The functions [`Estimator::operator`] estimates itself, as the
-/// evaluator runs them itself (see `plan.rs`): they need no [`rules::CallRule`].
-pub(crate) const OPERATORS: [&str; 19] = [
-    "_&&_",
-    "_||_",
-    "_?_:_",
-    "!_",
-    "@not_strictly_false",
-    "_==_",
-    "_!=_",
-    "_<_",
-    "_<=_",
-    "_>_",
-    "_>=_",
-    "_-_",
-    "_*_",
-    "_/_",
-    "_%_",
-    "_+_",
-    "_[_]",
-    "@in",
-    "cel.@mapInsert",
-];
 
 impl<'a> Estimator<'a> {
     pub(crate) fn type_of(&self, e: &Expr) -> Option<&'a Type> {
@@ -864,18 +835,6 @@ impl<'a> Estimator<'a> {
         if max_n > 0 {
             self.note_len(&range.value);
         }
-        let element_path = range.path.as_ref().map(|p| format!("{p}[*]"));
-        let element_ty = match range_ty {
-            Some(Type::List(t)) => Some(&**t),
-            Some(Type::Map(_, v)) => Some(&**v),
-            _ => None,
-        };
-        let element = self.element(&range.value, element_ty, element_path.as_deref());
-        let key = match range_ty {
-            Some(Type::List(_)) => Bound::scalar(),
-            Some(Type::Map(..)) => Self::key(&range.value),
-            _ => Self::key(&range.value).join(&element),
-        };
         let growth = match (&c.accu_init.kind, c.accu_var == ACCU) {
             (ExprKind::List { elements, .. }, true) if elements.is_empty() => Some(Growth {
                 map: false,
@@ -888,36 +847,47 @@ impl<'a> Estimator<'a> {
             _ => None,
         };
         let grows = growth.is_some();
+        let map_accumulator = matches!(c.accu_init.kind, ExprKind::Map(_));
         self.locals.push(Local {
             name: c.accu_var.clone(),
             bound: init.value.clone(),
             path: None,
             growth,
         });
-        let is_list = matches!(range_ty, Some(Type::List(_)));
-        let scope = self.locals.len();
-        match &c.iter_var2 {
-            Some(second) => {
-                self.push_local(&c.iter_var, key, None);
-                self.push_local(second, element, element_path);
-            }
-            None if is_list => self.push_local(&c.iter_var, element, element_path),
-            None => self.push_local(&c.iter_var, key, element_path),
-        }
-        let cond = self.visit(&c.loop_cond);
-        let step = self.visit(&c.loop_step);
-        self.locals.truncate(scope);
-        let accumulator = self.locals.pop();
-        let final_bound = match accumulator.and_then(|l| l.growth) {
-            Some(growth) => {
+        let variables = self.iteration_variables(c, &range, range_ty);
+        self.loop_depth += 1;
+        let full = self.body(c, &variables.largest, grows);
+        // The same step with the smallest elements, to tell what a step
+        // costs whatever its element from what grows with the element.
+        let least = (max_n > 0 && variables.sized && self.loop_depth <= AMORTIZED_DEPTH)
+            .then(|| self.body(c, &variables.smallest, grows));
+        self.loop_depth -= 1;
+        self.locals.pop();
+        let largest = variables.largest_elements(&range.value, max_n);
+        let amortized = |full: u64, least: Option<u64>| match least {
+            Some(least) => amortize(max_n, largest, least, full),
+            None => full.saturating_mul(max_n),
+        };
+        let loop_cost = Cost {
+            min: min_n.saturating_mul(least.as_ref().map_or(full.cost.min, |l| l.cost.min)),
+            max: amortized(full.cost.max, least.as_ref().map(|l| l.cost.max)),
+        };
+        let final_bound = match &full.added {
+            Some(added) if grows => {
                 let conditional = matches!(
                     &c.loop_step.kind,
                     ExprKind::Call { function, .. } if function == "_?_:_"
                 );
-                self.grown(&growth, conditional, min_n, max_n)
+                let least_added = least.as_ref().and_then(|l| l.added.as_ref());
+                let mut out = self.grown(added, map_accumulator, conditional, min_n, max_n);
+                out.value.values =
+                    amortized(added.values, least_added.map(|l| l.values)).saturating_add(1);
+                out.value.bytes = amortized(added.bytes, least_added.map(|l| l.bytes));
+                out
             }
-            None if max_n > 0 && !grows => Outcome::free(init.value.join(&step.value)),
-            None => Outcome::free(init.value.clone()),
+            None if grows => self.grown(&Bound::nothing(), map_accumulator, false, 0, 0),
+            _ if max_n > 0 => Outcome::free(init.value.join(&full.step)),
+            _ => Outcome::free(init.value.clone()),
         };
         self.locals.push(Local {
             name: c.accu_var.clone(),
@@ -927,17 +897,12 @@ impl<'a> Estimator<'a> {
         });
         let result = self.visit(&c.result);
         self.locals.pop();
-        let per_iteration = Cost::fixed(1).plus(cond.cost).plus(step.cost);
         let cost = Cost::fixed(1)
             .plus(range.cost)
             .plus(init.cost)
-            .plus(per_iteration.times(min_n, max_n))
+            .plus(loop_cost)
             .plus(result.cost);
-        let in_loop = if min_n > 0 {
-            cond.fails.or(step.fails)
-        } else {
-            None
-        };
+        let in_loop = if min_n > 0 { full.fails } else { None };
         Est {
             cost,
             value: result.value,
@@ -951,6 +916,78 @@ impl<'a> Estimator<'a> {
         }
     }
 
+    /// The variables a loop over `range` binds, at their largest and at
+    /// their smallest.
+    fn iteration_variables(
+        &self,
+        c: &Comprehension,
+        range: &Est,
+        range_ty: Option<&Type>,
+    ) -> IterationVariables {
+        let element_path = range.path.as_ref().map(|p| format!("{p}[*]"));
+        let element_ty = match range_ty {
+            Some(Type::List(t)) => Some(&**t),
+            Some(Type::Map(_, v)) => Some(&**v),
+            _ => None,
+        };
+        let element = self.element(&range.value, element_ty, element_path.as_deref());
+        let key = match range_ty {
+            Some(Type::List(_)) => Bound::scalar(),
+            Some(Type::Map(..)) => Self::key(&range.value),
+            _ => Self::key(&range.value).join(&element),
+        };
+        let is_list = matches!(range_ty, Some(Type::List(_)));
+        let largest: Vec<(String, Bound, Option<String>)> = match &c.iter_var2 {
+            Some(second) => vec![
+                (c.iter_var.clone(), key, None),
+                (second.clone(), element, element_path),
+            ],
+            None if is_list => vec![(c.iter_var.clone(), element, element_path)],
+            None => vec![(c.iter_var.clone(), key, element_path)],
+        };
+        let sized = largest
+            .iter()
+            .any(|(_, b, _)| b.bytes > 0 || b.values > 1 || b.len > 0);
+        let smallest = largest
+            .iter()
+            .map(|(name, _, path)| (name.clone(), Bound::scalar(), path.clone()))
+            .collect();
+        IterationVariables {
+            largest,
+            smallest,
+            sized,
+        }
+    }
+
+    /// One step of a loop with its variables bound to `variables`.
+    fn body(
+        &mut self,
+        c: &Comprehension,
+        variables: &[(String, Bound, Option<String>)],
+        grows: bool,
+    ) -> Body {
+        let scope = self.locals.len();
+        for (name, bound, path) in variables {
+            self.push_local(name, bound.clone(), path.clone());
+        }
+        let cond = self.visit(&c.loop_cond);
+        let step = self.visit(&c.loop_step);
+        self.locals.truncate(scope);
+        let added = if grows { self.take_growth() } else { None };
+        Body {
+            cost: Cost::fixed(1).plus(cond.cost).plus(step.cost),
+            step: step.value,
+            added,
+            fails: cond.fails.or(step.fails),
+        }
+    }
+
+    /// What the steps seen so far added to the innermost accumulator.
+    fn take_growth(&mut self) -> Option<Bound> {
+        let local = self.locals.iter_mut().rev().find(|l| l.name == ACCU)?;
+        local.growth.as_mut()?.added.take()
+    }
+
     fn push_local(&mut self, name: &str, bound: Bound, path: Option<String>) {
         self.locals.push(Local {
             name: name.to_string(),
@@ -960,27 +997,88 @@ impl<'a> Estimator<'a> {
         });
     }
 
-    /// The accumulator of a `map`, `filter` or `transformMap` after `min_n`
-    /// to `max_n` steps that each add `growth` (only some of them when
-    /// `conditional`). Its allocation was charged step by step.
-    fn grown(&self, growth: &Growth, conditional: bool, min_n: u64, max_n: u64) -> Outcome {
-        let added = growth.added.clone().unwrap_or_else(Bound::nothing);
+    /// The accumulator of a `map`, `filter` (or of a `transformMap` when
+    /// `map`) after `min_n` to `max_n` steps that each add `added` (only
+    /// some of them when `conditional`). Its allocation was charged step
+    /// by step.
+    fn grown(
+        &self,
+        added: &Bound,
+        map: bool,
+        conditional: bool,
+        min_n: u64,
+        max_n: u64,
+    ) -> Outcome {
         let least = if conditional {
             0
         } else {
             min_n.saturating_mul(added.min_len)
         };
         let most = max_n.saturating_mul(added.len);
-        let mut out = if growth.map {
-            self.produce_map(least, most, Self::key(&added), element_of(&added))
+        let mut out = if map {
+            self.produce_map(least, most, Self::key(added), element_of(added))
         } else {
-            self.produce_list(least, most, element_of(&added))
+            self.produce_list(least, most, element_of(added))
         };
         let steps = if conditional { 0 } else { min_n };
         out.value.min_bytes = steps.saturating_mul(added.min_bytes);
         out.cost = Cost::default();
         out
     }
+}
+
+/// Loops nested deeper than this are estimated with every element at its
+/// largest (each level estimates its step twice).
+const AMORTIZED_DEPTH: usize = 6;
+
+/// One step of a loop, as estimated.
+struct Body {
+    /// The iteration, the condition and the step.
+    cost: Cost,
+    /// The step's value.
+    step: Bound,
+    /// What the step adds to a growing accumulator.
+    added: Option<Bound>,
+    fails: Option<TooLarge>,
+}
+
+/// The variables of a loop: name, bound and path.
+struct IterationVariables {
+    largest: Vec<(String, Bound, Option<String>)>,
+    smallest: Vec<(String, Bound, Option<String>)>,
+    /// Whether the largest have a size at all.
+    sized: bool,
+}
+
+impl IterationVariables {
+    /// How many of the `n` elements of `range` can be at their largest at
+    /// once: the elements together are no larger than the range.
+    fn largest_elements(&self, range: &Bound, n: u64) -> u64 {
+        let (mut bytes, mut values) = (0u64, 0u64);
+        for (_, b, _) in &self.largest {
+            bytes = bytes.saturating_add(b.bytes);
+            values = values.saturating_add(b.values);
+        }
+        let mut k = n;
+        if bytes > 0 {
+            k = k.min(range.bytes.div_ceil(bytes));
+        }
+        if values > 1 {
+            k = k.min(range.values.div_ceil(values));
+        }
+        k
+    }
+}
+
+/// The total over `n` steps of something that is `least` for the
+/// smallest element and `full` for the largest, of which at most `largest`
+/// steps see: the rest is no more than the smallest case (for work that
+/// grows with its element at least linearly, as loops over it do).
+fn amortize(n: u64, largest: u64, least: u64, full: u64) -> u64 {
+    let spread = n
+        .saturating_mul(least)
+        .saturating_add(largest.saturating_mul(full.saturating_sub(least)));
+    spread.min(n.saturating_mul(full))
 }
 
 /// The certain failure of producing at least `least` of `kind` under `limit`.

@@ -328,6 +328,30 @@ fn the_worst_case_covers_real_evaluations() {
     }
 }
 
+/// The functions the estimator estimates itself, as the evaluator runs
+/// them itself (see `plan.rs`): they need no cost rule.
+const OPERATORS: [&str; 19] = [
+    "_&&_",
+    "_||_",
+    "_?_:_",
+    "!_",
+    "@not_strictly_false",
+    "_==_",
+    "_!=_",
+    "_<_",
+    "_<=_",
+    "_>_",
+    "_>=_",
+    "_-_",
+    "_*_",
+    "_/_",
+    "_%_",
+    "_+_",
+    "_[_]",
+    "@in",
+    "cel.@mapInsert",
+];
+
 /// Every function of kro's environment is estimated as its library
 /// charges it: a new function without a rule would be estimated as a
 /// copy of its arguments, which is rarely right.
@@ -339,7 +363,7 @@ fn every_function_has_a_cost_rule() {
         .values()
         .filter(|f| f.cost_rule.is_none())
         .map(|f| f.name.as_str())
-        .filter(|name| !super::estimator::OPERATORS.contains(name))
+        .filter(|name| !OPERATORS.contains(name))
         .collect();
     assert!(missing.is_empty(), "no cost rule: {missing:?}");
 }

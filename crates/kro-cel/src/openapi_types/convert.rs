@@ -9,7 +9,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 
 use super::escape::{escape_field_name, is_reserved};
-use super::object_meta::object_meta_schema;
+use super::object_meta::{VALIDATED_LENGTHS, object_meta_schema};
 use super::sizes::SchemaSize;
 use super::{ListKind, SchemaTypes};
 use crate::decls::ObjectType;
@@ -239,6 +239,11 @@ impl Converter {
                     None => Type::Dyn,
                 };
                 fields.insert("metadata".into(), meta);
+            }
+            for (field, length) in VALIDATED_LENGTHS {
+                if let Some(size) = self.sizes.get_mut(&format!("{name}.metadata.{field}")) {
+                    *size = SchemaSize::validated_text(length);
+                }
             }
         }
         self.objects.insert(

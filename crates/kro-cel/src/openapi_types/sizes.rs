@@ -87,6 +87,17 @@ impl SchemaSize {
         }
     }
 
+    /// A string the API server refuses beyond `bytes` bytes.
+    pub(crate) fn validated_text(bytes: u64) -> SchemaSize {
+        SchemaSize {
+            len: bytes,
+            values: 1,
+            bytes,
+            len_bounded: true,
+            deep_bounded: true,
+        }
+    }
+
     /// A list of `items`, whose smallest JSON takes `item_json` bytes.
     pub(crate) fn list(schema: &JSONSchemaProps, items: SchemaSize, item_json: u64) -> SchemaSize {
         let most = MAX_OBJECT_BYTES / (item_json + 1);

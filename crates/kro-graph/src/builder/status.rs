@@ -214,6 +214,13 @@ impl Compiler<'_> {
             }
         };
         self.check_reads(&compiled, source, path, condition);
+        let worst_case = match compiled.check_static_cost() {
+            Ok(estimate) => estimate.max,
+            Err(refused) => {
+                self.error(path.clone(), Some(source), refused.into());
+                0
+            }
+        };
         if condition {
             self.check_condition_type(&compiled, source, path);
         }
@@ -227,6 +234,7 @@ impl Compiler<'_> {
             path: path.clone(),
             source: source.to_owned(),
             compiled,
+            worst_case,
         })
     }
 
