@@ -252,7 +252,7 @@ impl Env {
     ) -> &mut Self {
         let table = Arc::make_mut(&mut self.input_sizes.schema);
         for (name, size) in sizes {
-            table.insert(name.to_string(), size);
+            table.insert(Arc::from(name), size);
         }
         self
     }

@@ -45,7 +45,7 @@ pub(crate) struct Bound {
     pub(crate) parts: Parts,
     /// The input it was read from, when that input's size is not bounded
     /// by its schema.
-    pub(crate) origin: Option<Arc<Origin>>,
+    pub(crate) origin: Option<Origin>,
 }
 
 /// What is known of the parts of a value.
@@ -67,7 +67,7 @@ pub(crate) enum Parts {
 /// expression (`schema.spec.items`), and what would bound it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Origin {
-    pub(crate) path: String,
+    pub(crate) path: Arc<str>,
     /// What would bound its length, when nothing does.
     pub(crate) len_missing: Option<&'static str>,
     /// What would bound what it holds, when nothing does.
@@ -150,26 +150,24 @@ impl Bound {
     /// The values of type `ty` at a schema place, read through `path`
     /// (as written).
     pub(crate) fn of_schema(
-        type_path: &str,
+        type_path: &Arc<str>,
         size: &SchemaSize,
-        path: &str,
+        path: Option<&Arc<str>>,
         ty: Option<&Type>,
     ) -> Bound {
         let mut bound = Bound::sized(0, size.len, size.values, 0, size.bytes);
-        bound.parts = Parts::Schema(Arc::from(type_path));
-        bound.origin = (!size.deep_bounded).then(|| {
-            Arc::new(Origin {
-                path: path.to_string(),
-                len_missing: (!size.len_bounded).then(|| length_keyword(ty)),
-                deep_missing: Some(contents_keyword(ty)),
-            })
+        bound.parts = Parts::Schema(type_path.clone());
+        bound.origin = path.filter(|_| !size.deep_bounded).map(|path| Origin {
+            path: path.clone(),
+            len_missing: (!size.len_bounded).then(|| length_keyword(ty)),
+            deep_missing: Some(contents_keyword(ty)),
         });
         bound
     }
 
     /// Any value of type `ty` in an object, read through `path`: only the
     /// size of the largest object bounds it.
-    pub(crate) fn any_input(path: &str, ty: Option<&Type>) -> Bound {
+    pub(crate) fn any_input(path: &Arc<str>, ty: Option<&Type>) -> Bound {
         // The smallest element of a list (`0,`) and entry of a map
         // (`"":0,`) in JSON.
         let len = match ty {
@@ -178,24 +176,24 @@ impl Bound {
             _ => MAX_OBJECT_BYTES,
         };
         let mut bound = Bound::sized(0, len, MAX_OBJECT_VALUES, 0, MAX_OBJECT_BYTES);
-        bound.origin = Some(Arc::new(Origin {
-            path: path.to_string(),
+        bound.origin = Some(Origin {
+            path: path.clone(),
             len_missing: Some(length_keyword(ty)),
             deep_missing: Some(contents_keyword(ty)),
-        }));
+        });
         bound
     }
 
     /// Up to `most` values of the input `element`, read through `path`
     /// (a collection of resources: its length is the most elements a
     /// list may have).
-    pub(crate) fn collection(path: &str, most: u64, element: Bound) -> Bound {
+    pub(crate) fn collection(path: &Arc<str>, most: u64, element: Bound) -> Bound {
         let mut bound = Bound::list(0, most, element);
-        bound.origin = Some(Arc::new(Origin {
-            path: path.to_string(),
+        bound.origin = Some(Origin {
+            path: path.clone(),
             len_missing: Some("bound on how many objects it holds"),
             deep_missing: Some(contents_keyword(None)),
-        }));
+        });
         bound
     }
 

@@ -3,6 +3,7 @@
 //! operators the evaluator runs itself. Library calls go to `rules.rs`.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -16,6 +17,7 @@ use crate::decls::FunctionDecl;
 use crate::error::SizeKind;
 use crate::macros::ACCU;
 use crate::meter::{Limits, READ_PER_UNIT};
+use crate::openapi_types::SchemaSize;
 use crate::types::Type;
 
 /// A cost in units: the least and the most.
@@ -53,7 +55,7 @@ pub(crate) struct Est {
     /// A size limit every evaluation of the node runs into.
     pub(crate) fails: Option<TooLarge>,
     /// The input the node reads, as written, when it reads one.
-    pub(crate) path: Option<String>,
+    pub(crate) path: Option<Arc<str>>,
 }
 
 impl Est {
@@ -94,7 +96,7 @@ impl Outcome {
 struct Local {
     name: String,
     bound: Bound,
-    path: Option<String>,
+    path: Option<Arc<str>>,
     /// For the accumulator of `map`, `filter` (a list) and `transformMap`
     /// (a map): what the loop's steps add to it.
     growth: Option<Growth>,
@@ -117,7 +119,13 @@ pub(crate) struct Estimator<'a> {
     locals: Vec<Local>,
     /// How many loops enclose the node being estimated.
     loop_depth: usize,
-    unbounded: BTreeSet<UnboundedInput>,
+    /// The inputs without bounds the worst case depends on: path and what
+    /// would bound it.
+    unbounded: BTreeSet<(Arc<str>, &'static str)>,
+    /// Whether a variable with a size is named like a selection (`a.b`).
+    dotted_variables: bool,
+    /// Room to spell schema paths in while looking them up.
+    scratch: String,
 }
 
 /// The estimate of `checked` with the functions and input sizes of its
@@ -136,6 +144,8 @@ pub(crate) fn estimate(
         locals: Vec::new(),
         loop_depth: 0,
         unbounded: BTreeSet::new(),
+        dotted_variables: sizes.variables.keys().any(|name| name.contains('.')),
+        scratch: String::new(),
     };
     let root = estimator.visit(&checked.expr);
     // A result is converted to JSON (a template field, a status field):
@@ -149,7 +159,14 @@ pub(crate) fn estimate(
     CostEstimate {
         min: root.cost.min,
         max: root.cost.max,
-        unbounded: estimator.unbounded.into_iter().collect(),
+        unbounded: estimator
+            .unbounded
+            .into_iter()
+            .map(|(path, missing)| UnboundedInput {
+                path: path.to_string(),
+                missing,
+            })
+            .collect(),
         always_too_large: root.fails.or(result_too_large),
         result: ValueSize(root.value),
     }
@@ -181,6 +198,23 @@ pub(crate) fn string_literal(e: &Expr) -> Option<&str> {
         ExprKind::Literal(Literal::String(s)) => Some(s),
         _ => None,
     }
+}
+
+/// `parent.field`, the path of a field.
+fn field_path(parent: &str, field: &str) -> Arc<str> {
+    let mut path = String::with_capacity(parent.len() + 1 + field.len());
+    path.push_str(parent);
+    path.push('.');
+    path.push_str(field);
+    Arc::from(path)
+}
+
+/// `parent[*]`, the path of the elements of a list (or values of a map).
+pub(crate) fn elements_path(parent: &Arc<str>) -> Arc<str> {
+    let mut path = String::with_capacity(parent.len() + 3);
+    path.push_str(parent);
+    path.push_str("[*]");
+    Arc::from(path)
 }
 
 /// The dotted name a chain of identifiers and selections spells.
@@ -243,10 +277,7 @@ impl<'a> Estimator<'a> {
         if let Some(origin) = &bound.origin
             && let Some(missing) = origin.len_missing
         {
-            self.unbounded.insert(UnboundedInput {
-                path: origin.path.clone(),
-                missing,
-            });
+            self.unbounded.insert((origin.path.clone(), missing));
         }
     }
 
@@ -255,10 +286,7 @@ impl<'a> Estimator<'a> {
         if let Some(origin) = &bound.origin {
             let missing = origin.len_missing.or(origin.deep_missing);
             if let Some(missing) = missing {
-                self.unbounded.insert(UnboundedInput {
-                    path: origin.path.clone(),
-                    missing,
-                });
+                self.unbounded.insert((origin.path.clone(), missing));
             }
         }
     }
@@ -305,16 +333,34 @@ impl<'a> Estimator<'a> {
 
     /// The elements of a list, or values of a map, bounded by `bound`;
     /// `ty` is their type, `path` how they are read.
-    pub(crate) fn element(&self, bound: &Bound, ty: Option<&Type>, path: Option<&str>) -> Bound {
+    pub(crate) fn element(
+        &mut self,
+        bound: &Bound,
+        ty: Option<&Type>,
+        path: Option<&Arc<str>>,
+    ) -> Bound {
         if let Parts::Schema(type_path) = &bound.parts {
             for suffix in ["@idx", "@elem"] {
-                let child = format!("{type_path}.{suffix}");
-                if let Some(size) = self.sizes.schema.get(&child) {
-                    return Bound::of_schema(&child, size, path.unwrap_or_default(), ty);
+                if let Some((child, size)) = self.schema_child(type_path, suffix) {
+                    return Bound::of_schema(child, size, path, ty);
                 }
             }
         }
         element_of(bound)
+    }
+
+    /// The size the schema records at `type_path.child`, and that path.
+    fn schema_child(
+        &mut self,
+        type_path: &str,
+        child: &str,
+    ) -> Option<(&'a Arc<str>, &'a SchemaSize)> {
+        self.scratch.clear();
+        self.scratch.push_str(type_path);
+        self.scratch.push('.');
+        self.scratch.push_str(child);
+        let sizes = self.sizes;
+        sizes.schema.get_key_value(self.scratch.as_str())
     }
 
     /// The keys of a map bounded by `bound`.
@@ -330,26 +376,31 @@ impl<'a> Estimator<'a> {
     }
 
     /// The field `name` of a value bounded by `bound` (a map's value).
-    fn field(&self, bound: &Bound, name: &str, ty: Option<&Type>, path: Option<&str>) -> Bound {
-        if let Parts::Schema(type_path) = &bound.parts {
-            let child = format!("{type_path}.{name}");
-            if let Some(size) = self.sizes.schema.get(&child) {
-                return Bound::of_schema(&child, size, path.unwrap_or_default(), ty);
-            }
+    fn field(
+        &mut self,
+        bound: &Bound,
+        name: &str,
+        ty: Option<&Type>,
+        path: Option<&Arc<str>>,
+    ) -> Bound {
+        if let Parts::Schema(type_path) = &bound.parts
+            && let Some((child, size)) = self.schema_child(type_path, name)
+        {
+            return Bound::of_schema(child, size, path, ty);
         }
         self.element(bound, ty, path)
     }
 
     /// A value of type `ty` read from an input through `path`, bounded by
     /// its schema when the type names one.
-    fn input(&self, ty: Option<&Type>, path: &str) -> Bound {
+    fn input(&self, ty: Option<&Type>, path: &Arc<str>) -> Bound {
         match ty {
-            Some(Type::Object(name)) => match self.sizes.schema.get(&**name) {
-                Some(size) => Bound::of_schema(name, size, path, ty),
+            Some(Type::Object(name)) => match self.sizes.schema.get_key_value(&**name) {
+                Some((name, size)) => Bound::of_schema(name, size, Some(path), ty),
                 None => Bound::any_input(path, ty),
             },
             Some(Type::List(element)) if matches!(&**element, Type::Object(_)) => {
-                let item = self.input(Some(element), &format!("{path}[*]"));
+                let item = self.input(Some(element), &elements_path(path));
                 Bound::collection(path, self.limits.max_collection_size as u64, item)
             }
             Some(t) if !is_composite(Some(t)) && !matches!(t, Type::String | Type::Bytes) => {
@@ -411,19 +462,21 @@ impl<'a> Estimator<'a> {
             };
         }
         let name = name.trim_start_matches('.');
+        let path: Arc<str> = Arc::from(name);
         let value = match self.sizes.variables.get(name) {
             Some(bound) => bound.clone(),
-            None => self.input(self.type_of(e), name),
+            None => self.input(self.type_of(e), &path),
         };
         Est {
-            path: Some(name.to_string()),
+            path: Some(path),
             ..Est::leaf(value)
         }
     }
 
     fn select(&mut self, e: &Expr, operand: &Expr, field: &str, test_only: bool) -> Est {
         // A qualified variable name (`a.b` declared as one variable).
-        if root_ident(operand).is_some_and(|r| self.local(r).is_none())
+        if self.dotted_variables
+            && root_ident(operand).is_some_and(|r| self.local(r).is_none())
             && let Some(name) = dotted(e)
             && self.sizes.variables.contains_key(&name)
         {
@@ -441,13 +494,13 @@ impl<'a> Estimator<'a> {
                 path: None,
             };
         }
-        let path = op.path.as_ref().map(|p| format!("{p}.{field}"));
+        let path = op.path.as_ref().map(|p| field_path(p, field));
         let ty = self.type_of(e);
-        let value = match ty {
-            Some(Type::Object(name)) if self.sizes.schema.contains_key(&**name) => {
-                self.input(ty, path.as_deref().unwrap_or(field))
+        let value = match (ty, &path) {
+            (Some(Type::Object(name)), Some(path)) if self.sizes.schema.contains_key(&**name) => {
+                self.input(ty, path)
             }
-            _ => self.field(&op.value, field, ty, path.as_deref()),
+            _ => self.field(&op.value, field, ty, path.as_ref()),
         };
         Est {
             cost,
@@ -653,8 +706,8 @@ impl<'a> Estimator<'a> {
             ("_[_]", [c, i]) => {
                 let elem_ty = self.type_of(e);
                 let (c, i) = (self.visit(c), self.visit(i));
-                let path = c.path.as_ref().map(|p| format!("{p}[*]"));
-                let element = self.element(&c.value, elem_ty, path.as_deref());
+                let path = c.path.as_ref().map(elements_path);
+                let element = self.element(&c.value, elem_ty, path.as_ref());
                 // A map key is hashed.
                 let outcome = Outcome::free(element).plus(Cost::fixed(units::read(i.value.len)));
                 let mut est = self.binary(c, Some(i), outcome);
@@ -919,25 +972,25 @@ impl<'a> Estimator<'a> {
     /// The variables a loop over `range` binds, at their largest and at
     /// their smallest.
     fn iteration_variables(
-        &self,
+        &mut self,
         c: &Comprehension,
         range: &Est,
         range_ty: Option<&Type>,
     ) -> IterationVariables {
-        let element_path = range.path.as_ref().map(|p| format!("{p}[*]"));
+        let element_path = range.path.as_ref().map(elements_path);
         let element_ty = match range_ty {
             Some(Type::List(t)) => Some(&**t),
             Some(Type::Map(_, v)) => Some(&**v),
             _ => None,
         };
-        let element = self.element(&range.value, element_ty, element_path.as_deref());
+        let element = self.element(&range.value, element_ty, element_path.as_ref());
         let key = match range_ty {
             Some(Type::List(_)) => Bound::scalar(),
             Some(Type::Map(..)) => Self::key(&range.value),
             _ => Self::key(&range.value).join(&element),
         };
         let is_list = matches!(range_ty, Some(Type::List(_)));
-        let largest: Vec<(String, Bound, Option<String>)> = match &c.iter_var2 {
+        let largest: Vec<(String, Bound, Option<Arc<str>>)> = match &c.iter_var2 {
             Some(second) => vec![
                 (c.iter_var.clone(), key, None),
                 (second.clone(), element, element_path),
@@ -963,7 +1016,7 @@ impl<'a> Estimator<'a> {
     fn body(
         &mut self,
         c: &Comprehension,
-        variables: &[(String, Bound, Option<String>)],
+        variables: &[(String, Bound, Option<Arc<str>>)],
         grows: bool,
     ) -> Body {
         let scope = self.locals.len();
@@ -988,7 +1041,7 @@ impl<'a> Estimator<'a> {
         local.growth.as_mut()?.added.take()
     }
 
-    fn push_local(&mut self, name: &str, bound: Bound, path: Option<String>) {
+    fn push_local(&mut self, name: &str, bound: Bound, path: Option<Arc<str>>) {
         self.locals.push(Local {
             name: name.to_string(),
             bound,
@@ -1044,8 +1097,8 @@ struct Body {
 
 /// The variables of a loop: name, bound and path.
 struct IterationVariables {
-    largest: Vec<(String, Bound, Option<String>)>,
-    smallest: Vec<(String, Bound, Option<String>)>,
+    largest: Vec<(String, Bound, Option<Arc<str>>)>,
+    smallest: Vec<(String, Bound, Option<Arc<str>>)>,
     /// Whether the largest have a size at all.
     sized: bool,
 }

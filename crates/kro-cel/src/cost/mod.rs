@@ -34,7 +34,7 @@ mod rules;
 mod tests;
 mod units;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -52,7 +52,9 @@ pub(crate) use rules::CallRule;
 /// declarer bounded them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct InputSizes {
-    pub(crate) schema: Arc<BTreeMap<String, SchemaSize>>,
+    /// Only ever looked up (hashing a path beats comparing its long
+    /// common prefixes), never iterated.
+    pub(crate) schema: Arc<HashMap<Arc<str>, SchemaSize>>,
     pub(crate) variables: Arc<BTreeMap<String, Bound>>,
 }
 

@@ -6,7 +6,9 @@
 //! rule that covers all its overloads.
 
 use super::bound::{Bound, Parts};
-use super::estimator::{Cost, Est, Estimator, Outcome, element_of, int_literal, string_literal};
+use super::estimator::{
+    Cost, Est, Estimator, Outcome, element_of, elements_path, int_literal, string_literal,
+};
 use super::units;
 use crate::ast::{Expr, ExprKind};
 use crate::regexes::{compile_cost_of, match_cost_of};
@@ -325,13 +327,13 @@ fn unknown(e: &mut Estimator<'_>, args: &[Arg<'_, '_>]) -> Outcome {
 }
 
 /// The element a call returns: of its receiver (a list or a map).
-fn element(e: &Estimator<'_>, args: &[Arg<'_, '_>], result_ty: Option<&Type>) -> Bound {
+fn element(e: &mut Estimator<'_>, args: &[Arg<'_, '_>], result_ty: Option<&Type>) -> Bound {
     let Some(receiver) = args.first() else {
         return Bound::scalar();
     };
     let ty = result_ty.map(|t| t.optional_inner().unwrap_or(t));
-    let path = receiver.est.path.as_ref().map(|p| format!("{p}[*]"));
-    e.element(&receiver.est.value, ty, path.as_deref())
+    let path = receiver.est.path.as_ref().map(elements_path);
+    e.element(&receiver.est.value, ty, path.as_ref())
 }
 
 /// Compiling the pattern (the second argument) unless it is a literal,
