@@ -27,8 +27,8 @@ pub(crate) const MAP_VALUE: &str = "@elem";
 pub(crate) struct Converter {
     objects: IndexMap<String, ObjectType>,
     list_kinds: BTreeMap<String, Arc<ListKind>>,
-    /// The size bound of every place converted, by its type path.
-    sizes: BTreeMap<String, SchemaSize>,
+    /// The size bound of every place converted, with its type path.
+    sizes: Vec<(String, SchemaSize)>,
 }
 
 impl Converter {
@@ -36,7 +36,7 @@ impl Converter {
         Converter {
             objects: IndexMap::new(),
             list_kinds: BTreeMap::new(),
-            sizes: BTreeMap::new(),
+            sizes: Vec::new(),
         }
     }
 
@@ -62,17 +62,24 @@ impl Converter {
         resource: bool,
         depth: usize,
     ) -> Type {
-        let (ty, size) = self.convert_sized(schema, name, resource, depth);
-        self.sizes.insert(name.to_string(), size);
-        ty
+        self.convert_sized(schema, name.to_string(), resource, depth)
+            .0
     }
 
-    /// The size recorded for `name` (converted already).
-    fn size(&self, name: &str) -> SchemaSize {
-        self.sizes.get(name).copied().unwrap_or(SchemaSize::UNKNOWN)
-    }
-
+    /// [`Converter::convert`], with the size it records.
     fn convert_sized(
+        &mut self,
+        schema: &JSONSchemaProps,
+        name: String,
+        resource: bool,
+        depth: usize,
+    ) -> (Type, SchemaSize) {
+        let (ty, size) = self.convert_named(schema, &name, resource, depth);
+        self.sizes.push((name, size));
+        (ty, size)
+    }
+
+    fn convert_named(
         &mut self,
         schema: &JSONSchemaProps,
         name: &str,
@@ -108,16 +115,16 @@ impl Converter {
 
     fn array(&mut self, schema: &JSONSchemaProps, name: &str, depth: usize) -> (Type, SchemaSize) {
         let element_name = format!("{name}.{LIST_ELEMENT}");
-        let (element, item_json) = match &schema.items {
+        let (element, item_size, item_json) = match &schema.items {
             Some(JSONSchemaPropsOrArray::Schema(items)) => {
                 let embedded = items.x_kubernetes_embedded_resource == Some(true);
-                let element = self.convert(items, &element_name, embedded, depth + 1);
-                (element, smallest_json(items))
+                let (element, size) = self.convert_sized(items, element_name, embedded, depth + 1);
+                (element, size, smallest_json(items))
             }
             // Tuple-typed arrays are not structural; Kubernetes never serves them.
-            Some(JSONSchemaPropsOrArray::Schemas(_)) | None => (Type::Dyn, 1),
+            Some(JSONSchemaPropsOrArray::Schemas(_)) | None => (Type::Dyn, SchemaSize::UNKNOWN, 1),
         };
-        let size = SchemaSize::list(schema, self.size(&element_name), item_json);
+        let size = SchemaSize::list(schema, item_size, item_json);
         let kind = match schema.x_kubernetes_list_type.as_deref() {
             Some("set") => Some(ListKind::Set),
             Some("map") => Some(ListKind::Map {
@@ -147,15 +154,15 @@ impl Converter {
     ) -> (Type, SchemaSize) {
         if let Some(additional) = &schema.additional_properties {
             let value_name = format!("{name}.{MAP_VALUE}");
-            let (value, value_json) = match additional {
+            let (value, value_size, value_json) = match additional {
                 JSONSchemaPropsOrBool::Schema(s) => {
                     let embedded = s.x_kubernetes_embedded_resource == Some(true);
-                    let value = self.convert(s, &value_name, embedded, depth + 1);
-                    (value, smallest_json(s))
+                    let (value, size) = self.convert_sized(s, value_name, embedded, depth + 1);
+                    (value, size, smallest_json(s))
                 }
-                JSONSchemaPropsOrBool::Bool(_) => (Type::Dyn, 1),
+                JSONSchemaPropsOrBool::Bool(_) => (Type::Dyn, SchemaSize::UNKNOWN, 1),
             };
-            let size = SchemaSize::map(schema, self.size(&value_name), value_json);
+            let size = SchemaSize::map(schema, value_size, value_json);
             return (Type::map(Type::String, value), size);
         }
         let properties = schema.properties.as_ref().filter(|p| !p.is_empty());
@@ -166,8 +173,9 @@ impl Converter {
         }
         let Some(properties) = properties else {
             if resource {
-                let ty = self.declare(name, IndexMap::new(), true, depth);
-                return (ty, self.resource_size(name, Vec::new()));
+                let mut sizes = Vec::new();
+                let ty = self.declare(name, IndexMap::new(), Some(&mut sizes), depth);
+                return (ty, SchemaSize::object(sizes.into_iter()));
             }
             // An object with no declared properties (such as `fieldsV1`)
             // carries data the schema does not describe.
@@ -183,68 +191,59 @@ impl Converter {
                 continue;
             };
             let path = format!("{name}.{field}");
-            let ty = self.convert(sub, &path, false, depth + 1);
-            let size = self.size(&path);
+            let (ty, size) = self.convert_sized(sub, path, false, depth + 1);
             sizes.push((property.as_str(), size));
             // A reserved word is reachable both as written (kro's examples
             // use `schema.metadata.namespace`, which plain JSON values
             // answer) and escaped as the API server spells it.
             if is_reserved(property) {
                 fields.insert(property.clone(), ty.clone());
-                self.sizes.insert(format!("{name}.{property}"), size);
+                self.sizes.push((format!("{name}.{property}"), size));
             }
             fields.insert(field, ty);
         }
-        let ty = self.declare(name, fields, resource, depth);
-        if resource {
-            return (ty, self.resource_size(name, sizes));
+        if !resource {
+            let ty = self.declare(name, fields, None, depth);
+            return (ty, SchemaSize::object(sizes.into_iter()));
         }
+        let mut added = Vec::new();
+        let ty = self.declare(name, fields, Some(&mut added), depth);
+        // What `declare` typed replaces what the properties said.
+        sizes.retain(|(property, _)| !added.iter().any(|(field, _)| field == property));
+        sizes.extend(added);
         (ty, SchemaSize::object(sizes.into_iter()))
     }
 
-    /// The size of the resource `name` whose properties have `sizes`, with
-    /// the fields [`Converter::declare`] adds.
-    fn resource_size(&self, name: &str, mut sizes: Vec<(&str, SchemaSize)>) -> SchemaSize {
-        for field in RESOURCE_FIELDS {
-            if !sizes.iter().any(|(property, _)| *property == field) {
-                sizes.push((field, self.size(&format!("{name}.{field}"))));
-            }
-        }
-        SchemaSize::object(sizes.into_iter())
-    }
-
-    /// Declares the object type `name`, adding the fields every
-    /// Kubernetes object has when `resource` is set.
+    /// Declares the object type `name`. For a resource (when `added` is
+    /// given), adds the fields every Kubernetes object has, and their sizes
+    /// to `added`.
     fn declare(
         &mut self,
         name: &str,
         mut fields: IndexMap<String, Type>,
-        resource: bool,
+        added: Option<&mut Vec<(&'static str, SchemaSize)>>,
         depth: usize,
     ) -> Type {
-        if resource {
+        if let Some(added) = added {
             let free_string = SchemaSize::string(&JSONSchemaProps::default());
             for field in ["apiVersion", "kind"] {
                 fields.insert(field.into(), Type::String);
-                self.sizes.insert(format!("{name}.{field}"), free_string);
+                self.sizes.push((format!("{name}.{field}"), free_string));
+                added.push((field, free_string));
             }
             let typed_metadata = fields
                 .get("metadata")
                 .is_some_and(|t| matches!(t, Type::Object(_)));
             if !typed_metadata {
-                let meta = match object_meta_schema() {
-                    Some(meta) => {
-                        self.convert(&meta, &format!("{name}.metadata"), false, depth + 1)
-                    }
-                    None => Type::Dyn,
+                let path = format!("{name}.metadata");
+                let (meta, size) = match object_meta_schema() {
+                    Some(meta) => self.convert_sized(meta, path, false, depth + 1),
+                    None => (Type::Dyn, SchemaSize::UNKNOWN),
                 };
                 fields.insert("metadata".into(), meta);
+                added.push(("metadata", size));
             }
-            for (field, length) in VALIDATED_LENGTHS {
-                if let Some(size) = self.sizes.get_mut(&format!("{name}.metadata.{field}")) {
-                    *size = SchemaSize::validated_text(length);
-                }
-            }
+            self.validated_metadata(name);
         }
         self.objects.insert(
             name.to_string(),
@@ -255,10 +254,21 @@ impl Converter {
         );
         Type::object(name)
     }
-}
 
-/// The fields every Kubernetes object has.
-const RESOURCE_FIELDS: [&str; 3] = ["apiVersion", "kind", "metadata"];
+    /// Bounds the metadata fields of the resource `name` as the API server
+    /// validates them.
+    fn validated_metadata(&mut self, name: &str) {
+        let prefix = format!("{name}.metadata.");
+        for (path, size) in &mut self.sizes {
+            let Some(field) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            if let Some((_, length)) = VALIDATED_LENGTHS.iter().find(|(f, _)| *f == field) {
+                *size = SchemaSize::validated_text(*length);
+            }
+        }
+    }
+}
 
 /// Bytes of the smallest JSON a value of `schema` can have (`0`, `""`,
 /// `[]`...), which bounds how many of them fit in an object.

@@ -58,8 +58,8 @@ pub struct SchemaTypes {
     objects: IndexMap<String, ObjectType>,
     /// Shared with the list values [`SchemaTypes::value_of`] makes.
     list_kinds: BTreeMap<String, Arc<ListKind>>,
-    /// The size of the values at every place, by type path.
-    sizes: BTreeMap<String, SchemaSize>,
+    /// The size of the values at every place, with its type path.
+    sizes: Vec<(String, SchemaSize)>,
 }
 
 impl SchemaTypes {
@@ -123,12 +123,6 @@ impl SchemaTypes {
     /// sets one.
     pub fn list_kind(&self, name: &str) -> Option<&ListKind> {
         self.list_kinds.get(name).map(|k| &**k)
-    }
-
-    /// The size bound of the values whose type path is `name`
-    /// (`__type_deployment.spec.template.spec.containers`).
-    pub fn size(&self, name: &str) -> Option<&SchemaSize> {
-        self.sizes.get(name)
     }
 
     /// Declares every object type in `env`, and the sizes of their values
