@@ -31,7 +31,7 @@ pub(crate) fn check_total_cost<'a>(
     if total <= limit {
         return Ok(());
     }
-    all.sort_by(|a, b| b.worst_case.cmp(&a.worst_case));
+    all.sort_by_key(|e| std::cmp::Reverse(e.worst_case));
     let costliest = all
         .iter()
         .take(NAMED)
