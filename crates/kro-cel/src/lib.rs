@@ -55,7 +55,8 @@ pub use activation::{Activation, JsonActivation};
 pub use ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
 pub use check::{CheckedExpr, check};
 pub use cost::{
-    CostEstimate, StaticCostError, TooLarge, UnboundedInput, ValueSize, estimate as estimate_cost,
+    CostEstimate, ResultUse, StaticCostError, TooLarge, UnboundedInput, ValueSize,
+    estimate as estimate_cost,
 };
 pub use decls::{Env, FunctionDecl, FunctionImpl, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -103,11 +104,12 @@ impl Compiled {
     }
 
     /// The static estimate, or why the environment's limits refuse the
-    /// expression: its worst case is above [`Limits::static_cost_limit`],
-    /// or it can never succeed (see [`StaticCostError`]).
-    pub fn check_static_cost(&self) -> Result<CostEstimate, StaticCostError> {
+    /// expression, whose result is used as `result`: its worst case is above
+    /// [`Limits::static_cost_limit`], or it can never succeed (see
+    /// [`StaticCostError`]).
+    pub fn check_static_cost(&self, result: ResultUse) -> Result<CostEstimate, StaticCostError> {
         let estimate = self.cost_estimate();
-        cost::check(&estimate, &self.env.limits)?;
+        cost::check(&estimate, &self.env.limits, result)?;
         Ok(estimate)
     }
 

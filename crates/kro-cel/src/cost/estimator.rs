@@ -148,14 +148,6 @@ pub(crate) fn estimate(
         scratch: String::new(),
     };
     let root = estimator.visit(&checked.expr);
-    // A result is converted to JSON (a template field, a status field):
-    // its text is at least the text it holds.
-    let result_limit = limits.max_result_size as u64;
-    let result_too_large = (root.value.min_bytes > result_limit).then_some(TooLarge {
-        kind: SizeKind::Result,
-        at_least: root.value.min_bytes,
-        limit: result_limit,
-    });
     CostEstimate {
         min: root.cost.min,
         max: root.cost.max,
@@ -167,7 +159,7 @@ pub(crate) fn estimate(
                 missing,
             })
             .collect(),
-        always_too_large: root.fails.or(result_too_large),
+        always_too_large: root.fails,
         result: ValueSize(root.value),
     }
 }
@@ -527,7 +519,7 @@ impl<'a> Estimator<'a> {
             cost = cost.plus(part.cost);
             fails = fails.or(part.fails);
         }
-        let required = (elements.len() - optional_indices.len()) as u64;
+        let required = elements.len().saturating_sub(optional_indices.len()) as u64;
         let mut value = Bound::list(required, elements.len() as u64, element);
         // The sum of the elements is tighter than their count times the
         // largest.

@@ -82,8 +82,8 @@ pub struct CostEstimate {
     /// The inputs whose size no schema bounds and that the worst case
     /// depends on, by path.
     pub unbounded: Vec<UnboundedInput>,
-    /// A value every evaluation produces (or the result, as JSON) that is
-    /// larger than its size limit: evaluation always fails.
+    /// A value every evaluation produces that is larger than its size
+    /// limit: evaluation always fails.
     pub always_too_large: Option<TooLarge>,
     /// Bounds on the result.
     pub result: ValueSize,
@@ -129,6 +129,16 @@ pub struct TooLarge {
     pub at_least: u64,
     /// The limit.
     pub limit: u64,
+}
+
+/// How an expression's result is used, which decides what must fit
+/// [`Limits::max_result_size`] once converted to JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultUse {
+    /// Converted whole: a template or status field, a condition.
+    Whole,
+    /// A list whose elements are converted one by one: a `forEach`.
+    EachElement,
 }
 
 /// Why the static estimate refuses an expression.
@@ -204,11 +214,29 @@ pub fn estimate(checked: &CheckedExpr, env: &Env) -> CostEstimate {
     estimator::estimate(checked, &env.limits, &env.functions, &env.input_sizes)
 }
 
-/// The verdict of `limits` on an estimate: refused when it can never
-/// succeed, or when its worst case is above the static limit.
-pub fn check(estimate: &CostEstimate, limits: &Limits) -> Result<(), StaticCostError> {
+/// The verdict of `limits` on an estimate of an expression whose result is
+/// used as `result`: refused when it can never succeed, or when its worst
+/// case is above the static limit.
+pub fn check(
+    estimate: &CostEstimate,
+    limits: &Limits,
+    result: ResultUse,
+) -> Result<(), StaticCostError> {
     if let Some(too_large) = estimate.always_too_large {
         return Err(StaticCostError::AlwaysTooLarge(too_large));
+    }
+    // The JSON of a value is at least as long as the text it holds.
+    let converted = match result {
+        ResultUse::Whole => estimate.result.0.min_bytes,
+        ResultUse::EachElement => estimator::element_of(&estimate.result.0).min_bytes,
+    };
+    let result_limit = limits.max_result_size as u64;
+    if converted > result_limit {
+        return Err(StaticCostError::AlwaysTooLarge(TooLarge {
+            kind: SizeKind::Result,
+            at_least: converted,
+            limit: result_limit,
+        }));
     }
     if let Some(budget) = limits.cost_budget
         && estimate.min > budget

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::StaticCostError;
 use crate::openapi_types::SchemaTypes;
-use crate::{CostEstimate, Env, KroOptions, Limits, SizeKind, Value};
+use crate::{CostEstimate, Env, KroOptions, Limits, ResultUse, SizeKind, Value};
 
 /// kro's environment with `schema` typed by this spec schema.
 fn env_with(spec: serde_json::Value) -> Env {
@@ -47,7 +47,7 @@ fn estimate(env: &Env, src: &str) -> CostEstimate {
 fn verdict(env: &Env, src: &str) -> Result<CostEstimate, StaticCostError> {
     env.compile_kro(src)
         .unwrap_or_else(|e| panic!("{src}: {e}"))
-        .check_static_cost()
+        .check_static_cost(ResultUse::Whole)
 }
 
 #[track_caller]
@@ -106,12 +106,17 @@ fn string_doubling_then_map_and_join_is_refused() {
         }
         other => panic!("{other}"),
     }
-    // The list itself, as a template result, is too large as JSON.
+    // The list itself, as a template result, is too large as JSON; as a
+    // forEach, each element is converted apart, and fits.
     let list = doubled(&seed, 14, "lists.range(2000).map(i, s)");
     assert!(matches!(
         refused(&env, &list),
         StaticCostError::AlwaysTooLarge(t) if t.kind == SizeKind::Result
     ));
+    let compiled = env.compile_kro(&list).unwrap();
+    compiled
+        .check_static_cost(ResultUse::EachElement)
+        .unwrap_or_else(|e| panic!("{e}"));
     // Doubling past the string limit fails on its own.
     let past = doubled(&seed, 20, "size(s)");
     assert!(matches!(

@@ -20,7 +20,7 @@ use kro_cel::library::kro::{Placement, check_omit_placement, uses_omit};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, TemplateExpression};
-use kro_cel::{Compiled, Diagnostics, Env, Type, ValueSize};
+use kro_cel::{Compiled, Diagnostics, Env, ResultUse, Type, ValueSize};
 
 use super::literals::check_literals;
 use super::structure::{NodeKind, ResourceStructure, Structure};
@@ -213,7 +213,12 @@ impl<'a> ResourceStep<'a> {
                 });
             }
         }
-        let estimate = compiled.check_static_cost();
+        let result_use = if pending.context == Context::ForEach {
+            ResultUse::EachElement
+        } else {
+            ResultUse::Whole
+        };
+        let estimate = compiled.check_static_cost(result_use);
         let checked = check_type(
             &self.env,
             self.resource,
