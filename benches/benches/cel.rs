@@ -1,5 +1,6 @@
-//! CEL hot paths: compiling and checking a typical kro expression, evaluating
-//! cached programs, and turning JSON into CEL values.
+//! CEL hot paths: compiling and checking a typical kro expression, its
+//! static cost estimate, evaluating cached programs, and turning JSON into
+//! CEL values.
 
 use std::hint::black_box;
 
@@ -76,6 +77,12 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    // The static estimate the graph builder makes of every expression.
+    let compiled = env.compile(typical).expect("compiles");
+    c.bench_function("cel/estimate_typical", |b| {
+        b.iter(|| black_box(&compiled).cost_estimate())
+    });
+
     let eq = env.compile("x == 80").expect("compiles");
     let x = [("x", Value::Int(80))];
     c.bench_function("cel/eval_cached_x_eq_80", |b| {
@@ -91,6 +98,9 @@ fn benches(c: &mut Criterion) {
     let vars = [("deployment", Value::from_json(&deployment()))];
     c.bench_function("cel/eval_ready_when_deployment", |b| {
         b.iter(|| ready.eval(black_box(&vars)))
+    });
+    c.bench_function("cel/estimate_ready_when_deployment", |b| {
+        b.iter(|| black_box(&ready).cost_estimate())
     });
 
     let template = env

@@ -14,8 +14,10 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use crate::cost::{CallRule, InputSizes, ValueSize};
 use crate::error::EvalError;
 use crate::meter::{Limits, Meter};
+use crate::openapi_types::SchemaSize;
 use crate::types::Type;
 use crate::value::Value;
 
@@ -111,6 +113,9 @@ pub struct FunctionDecl {
     pub overloads: Vec<Overload>,
     /// Runtime implementation; absent for declaration-only functions.
     pub implementation: Option<FunctionImpl>,
+    /// How the static cost estimate sees a call (see `cost/rules.rs`);
+    /// a function without one is assumed to copy all its arguments.
+    pub(crate) cost_rule: Option<CallRule>,
 }
 
 impl fmt::Debug for FunctionDecl {
@@ -119,6 +124,7 @@ impl fmt::Debug for FunctionDecl {
             .field("name", &self.name)
             .field("overloads", &self.overloads)
             .field("implementation", &self.implementation.is_some())
+            .field("cost_rule", &self.cost_rule)
             .finish()
     }
 }
@@ -141,6 +147,7 @@ pub struct Env {
     pub(crate) objects: Arc<IndexMap<String, ObjectType>>,
     pub(crate) container: Option<Arc<str>>,
     pub(crate) limits: Limits,
+    pub(crate) input_sizes: InputSizes,
 }
 
 impl fmt::Debug for Env {
@@ -203,6 +210,7 @@ impl Env {
                 name: name.to_string(),
                 overloads: Vec::new(),
                 implementation: None,
+                cost_rule: None,
             });
         if let Some(existing) = f.overloads.iter_mut().find(|o| o.id == overload.id) {
             *existing = overload;
@@ -220,8 +228,41 @@ impl Env {
                 name: name.to_string(),
                 overloads: Vec::new(),
                 implementation: None,
+                cost_rule: None,
             })
             .implementation = Some(imp);
+        self
+    }
+
+    /// Sets how the static cost estimate sees calls of a declared function.
+    pub(crate) fn set_cost_rule(&mut self, name: &str, rule: CallRule) {
+        let functions = Arc::make_mut(&mut self.functions);
+        match functions.get_mut(name) {
+            Some(f) => f.cost_rule = Some(rule),
+            None => debug_assert!(false, "cost rule for undeclared function {name}"),
+        }
+    }
+
+    /// Records the sizes of the values of schema places (by type path, as
+    /// [`crate::openapi_types::SchemaTypes`] names them) for the static
+    /// cost estimate.
+    pub fn add_schema_sizes<'a>(
+        &mut self,
+        sizes: impl IntoIterator<Item = (&'a str, SchemaSize)>,
+    ) -> &mut Self {
+        let table = Arc::make_mut(&mut self.input_sizes.schema);
+        for (name, size) in sizes {
+            table.insert(Arc::from(name), size);
+        }
+        self
+    }
+
+    /// Bounds the values of a declared variable for the static cost
+    /// estimate, when they come from something whose size is known (a
+    /// `forEach` iterator takes the elements of its list); otherwise its
+    /// type and the schema sizes bound it.
+    pub fn add_variable_size(&mut self, name: &str, size: ValueSize) -> &mut Self {
+        Arc::make_mut(&mut self.input_sizes.variables).insert(name.to_string(), size.0);
         self
     }
 

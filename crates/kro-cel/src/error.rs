@@ -105,7 +105,7 @@ pub enum SizeKind {
 }
 
 impl SizeKind {
-    fn noun(self) -> &'static str {
+    pub(crate) fn noun(self) -> &'static str {
         match self {
             SizeKind::String => "a string",
             SizeKind::Collection => "a list or map",
@@ -113,14 +113,14 @@ impl SizeKind {
         }
     }
 
-    fn unit(self) -> &'static str {
+    pub(crate) fn unit(self) -> &'static str {
         match self {
             SizeKind::String | SizeKind::Result => "bytes",
             SizeKind::Collection => "elements",
         }
     }
 
-    fn setting(self) -> &'static str {
+    pub(crate) fn setting(self) -> &'static str {
         match self {
             SizeKind::String => "max_string_size",
             SizeKind::Collection => "max_collection_size",

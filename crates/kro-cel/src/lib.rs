@@ -54,15 +54,18 @@ mod value;
 pub use activation::{Activation, JsonActivation};
 pub use ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
 pub use check::{CheckedExpr, check};
-pub use cost::{CostEstimate, estimate as estimate_cost};
+pub use cost::{
+    CostEstimate, ResultUse, StaticCostError, TooLarge, UnboundedInput, ValueSize,
+    estimate as estimate_cost,
+};
 pub use decls::{Env, FunctionDecl, FunctionImpl, ObjectType, Overload};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use env::KroOptions;
 pub use error::{EvalError, SizeKind};
 pub use eval::Program;
 pub use meter::{
-    ALLOCATED_BYTES_PER_UNIT, Allowance, CLOCK_CHECK_UNITS, Limits, Meter, READ_PER_UNIT, Text,
-    VISITS_PER_UNIT,
+    ALLOCATED_BYTES_PER_UNIT, Allowance, CLOCK_CHECK_UNITS, DEFAULT_STATIC_COST_LIMIT,
+    DEFAULT_STATIC_TOTAL_COST_LIMIT, Limits, Meter, READ_PER_UNIT, Text, VISITS_PER_UNIT,
 };
 pub use parse::parse;
 pub use regexes::{REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
@@ -74,7 +77,9 @@ pub use value::{Key, List, ListKind, Map, Opaque, OpaqueValue, Timestamp, Value}
 pub struct Compiled {
     checked: CheckedExpr,
     program: Program,
-    limits: Limits,
+    /// The environment it was compiled in, for the static cost estimate
+    /// (its functions' cost rules and its inputs' sizes).
+    env: Env,
 }
 
 impl Compiled {
@@ -94,8 +99,18 @@ impl Compiled {
     }
 
     /// Static bounds on the evaluation cost (see [`estimate_cost`]).
-    pub fn cost_estimate(&self) -> cost::CostEstimate {
-        cost::estimate(&self.checked, &self.limits)
+    pub fn cost_estimate(&self) -> CostEstimate {
+        cost::estimate(&self.checked, &self.env)
+    }
+
+    /// The static estimate, or why the environment's limits refuse the
+    /// expression, whose result is used as `result`: its worst case is above
+    /// [`Limits::static_cost_limit`], or it can never succeed (see
+    /// [`StaticCostError`]).
+    pub fn check_static_cost(&self, result: ResultUse) -> Result<CostEstimate, StaticCostError> {
+        let estimate = self.cost_estimate();
+        cost::check(&estimate, &self.env.limits, result)?;
+        Ok(estimate)
     }
 
     /// Evaluates against the variables in `activation`.
@@ -127,7 +142,7 @@ impl Env {
         Ok(Compiled {
             checked,
             program,
-            limits: self.limits,
+            env: self.clone(),
         })
     }
 

@@ -65,11 +65,24 @@ const _: () = assert!(READ_PER_UNIT == VISITS_PER_UNIT * crate::value::steps::BY
 pub const CLOCK_CHECK_UNITS: u64 = 10_000;
 
 /// Bytes a list element takes.
-const LIST_ELEMENT_BYTES: u64 = size_of::<Value>() as u64;
+pub(crate) const LIST_ELEMENT_BYTES: u64 = size_of::<Value>() as u64;
 
 /// Bytes a map entry takes: key, value, its hash and its index slot.
-const MAP_ENTRY_BYTES: u64 =
+pub(crate) const MAP_ENTRY_BYTES: u64 =
     (size_of::<Key>() + size_of::<Value>() + 2 * size_of::<usize>()) as u64;
+
+/// The default [`Limits::static_cost_limit`]: a thousand times the
+/// default runtime budget, ten to twenty seconds of work or 16 GB
+/// allocated. An expression above it really blows up on the largest inputs
+/// the API server accepts (a loop over an unbounded list inside another);
+/// one that reads its inputs a few times over stays well below it, whatever
+/// their size (see docs/cel.md for the figures).
+pub const DEFAULT_STATIC_COST_LIMIT: u64 = 1_000_000_000;
+
+/// The default [`Limits::static_total_cost_limit`]: ten expressions at the
+/// static limit, as the API server allows a CRD ten times what it allows
+/// one of its rules.
+pub const DEFAULT_STATIC_TOTAL_COST_LIMIT: u64 = 10 * DEFAULT_STATIC_COST_LIMIT;
 
 /// Limits applied to programs built from an environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +90,13 @@ pub struct Limits {
     /// Runtime cost budget per evaluation; `None` for unlimited (the size
     /// limits below still apply).
     pub cost_budget: Option<u64>,
-    /// Size assumed for lists, maps and strings of unknown size in static
-    /// cost estimates.
-    pub assumed_size: u64,
+    /// The most an expression's worst-case cost may be in the static
+    /// estimate (see `cost.rs`) for it to be accepted when its RGD is
+    /// built; `None` for no limit.
+    pub static_cost_limit: Option<u64>,
+    /// The most the worst cases of a set of expressions checked together
+    /// (all those of an RGD) may add up to; `None` for no limit.
+    pub static_total_cost_limit: Option<u64>,
     /// Largest string or bytes value an operation may produce, in bytes.
     pub max_string_size: usize,
     /// Largest list (in elements) or map (in entries) an operation may
@@ -98,7 +115,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             cost_budget: Some(1_000_000),
-            assumed_size: 1_000,
+            static_cost_limit: Some(DEFAULT_STATIC_COST_LIMIT),
+            static_total_cost_limit: Some(DEFAULT_STATIC_TOTAL_COST_LIMIT),
             max_string_size: 3 << 20,
             max_collection_size: 1_000_000,
             max_result_size: crate::value::DEFAULT_RESULT_SIZE,

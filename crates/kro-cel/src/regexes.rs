@@ -43,13 +43,23 @@ const EVALUATION_MEMO_SIZE: usize = 16;
 /// refused at the size limit); 10,000 units is about the time of the
 /// former, so that an evaluation cannot compile more than a hundred.
 pub(crate) fn compile_cost(pattern: &str) -> u64 {
-    10_000 + pattern.len() as u64
+    compile_cost_of(pattern.len() as u64)
+}
+
+/// [`compile_cost`] of a pattern of `len` bytes.
+pub(crate) fn compile_cost_of(len: u64) -> u64 {
+    10_000u64.saturating_add(len)
 }
 
 /// Cost units charged for running a compiled regex over `haystack` bytes
 /// (on top of reading them): matching does several steps per byte.
 pub(crate) fn match_cost(haystack: usize) -> u64 {
-    haystack as u64 / MATCHED_BYTES_PER_UNIT
+    match_cost_of(haystack as u64)
+}
+
+/// [`match_cost`] of `haystack` bytes.
+pub(crate) fn match_cost_of(haystack: u64) -> u64 {
+    haystack / MATCHED_BYTES_PER_UNIT
 }
 
 /// Bytes a regex matches over for one cost unit: matching takes 2 to 7 ns

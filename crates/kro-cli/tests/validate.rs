@@ -221,3 +221,22 @@ fn bounds_no_value_meets_are_accepted_with_a_warning() {
     assert_eq!(report["warnings"][0]["path"], "spec.name");
     assert_eq!(report["warnings"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn an_expression_that_can_blow_up_is_refused_with_the_input_to_bound() {
+    let output = kro(&["validate", &path("tests/testdata/unbounded-loops.yaml")]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    for needle in [
+        "unbounded-loops.yaml:24:23: error:",
+        "resource \"config\", spec.resources[0].template.data.duplicates",
+        "above the static limit of 1,000,000,000",
+        "schema.spec.names (no maxItems)",
+        "Add maxItems, maxLength or maxProperties",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+    // The same loop over a bounded list is not in question.
+    assert!(!text.contains("data.zones"), "{text}");
+    assert!(text.ends_with("unbounded-loops.yaml: 1 error\n"), "{text}");
+}

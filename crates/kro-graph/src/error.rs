@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use kro_cel::StaticCostError;
 use kro_cel::template::{FieldPath, ScanError};
 use kro_schema::instance_crd::CrdError;
 use thiserror::Error;
@@ -146,6 +147,23 @@ pub enum BuildErrorKind {
     Compile {
         /// The compiler's diagnostics, with line, column and caret.
         message: String,
+    },
+    /// The static cost estimate refuses an expression: it can blow up on
+    /// large inputs, or can never succeed.
+    #[error(transparent)]
+    Cost(#[from] StaticCostError),
+    /// The worst cases of all the expressions add up to too much.
+    #[error(
+        "the worst-case costs of this RGD's expressions add up to {total}, above the static limit of {limit} for an RGD; the costliest: {}",
+        costliest.join(", ")
+    )]
+    TotalCost {
+        /// Their sum.
+        total: u64,
+        /// `Limits::static_total_cost_limit`.
+        limit: u64,
+        /// The costliest expressions, each with its cost and where it is.
+        costliest: Vec<String>,
     },
     /// A `readyWhen` expression reads something other than its resource.
     #[error("readyWhen may only reference {allowed:?}, found {found:?}")]

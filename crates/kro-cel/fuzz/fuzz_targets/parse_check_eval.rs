@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let unchecked = Program::plan(&env, &ast).with_cost_budget(Some(100_000));
     let _ = unchecked.eval(&activation);
     if let Ok(checked) = kro_cel::check(&env, &ast) {
-        let _ = kro_cel::estimate_cost(&checked, &env.limits());
+        let _ = kro_cel::estimate_cost(&checked, &env);
         let program = Program::plan(&env, &checked.expr).with_cost_budget(Some(100_000));
         if let Ok(v) = program.eval(&activation) {
             let _ = v.to_json();

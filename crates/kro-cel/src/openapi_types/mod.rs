@@ -14,6 +14,9 @@
 //!   become `dyn`;
 //! - string formats `byte`, `date`, `date-time` and `duration` become
 //!   `bytes`, `timestamp`, `timestamp` and `duration`;
+//! - the size of the values at every place is recorded ([`SchemaSize`]:
+//!   from `maxItems`, `maxLength`, `maxProperties` and `enum`, else from
+//!   the size of the largest object) for the static cost estimate;
 //! - `x-kubernetes-list-type` `set` and `map` are recorded ([`ListKind`]),
 //!   and the lists [`SchemaTypes::value_of`] makes compare regardless of
 //!   order and merge on `+`, as in the API server;
@@ -26,6 +29,7 @@
 mod convert;
 mod escape;
 mod object_meta;
+mod sizes;
 #[cfg(test)]
 pub(crate) mod tests;
 mod values;
@@ -37,6 +41,7 @@ use indexmap::IndexMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 
 pub use escape::{escape_field_name, is_reserved, unescape_field_name};
+pub use sizes::{MAX_OBJECT_BYTES, MAX_OBJECT_VALUES, SchemaSize};
 
 pub use crate::value::ListKind;
 
@@ -53,6 +58,8 @@ pub struct SchemaTypes {
     objects: IndexMap<String, ObjectType>,
     /// Shared with the list values [`SchemaTypes::value_of`] makes.
     list_kinds: BTreeMap<String, Arc<ListKind>>,
+    /// The size of the values at every place, with its type path.
+    sizes: Vec<(String, SchemaSize)>,
 }
 
 impl SchemaTypes {
@@ -118,11 +125,13 @@ impl SchemaTypes {
         self.list_kinds.get(name).map(|k| &**k)
     }
 
-    /// Declares every object type in `env`.
+    /// Declares every object type in `env`, and the sizes of their values
+    /// for the static cost estimate.
     pub fn declare(&self, env: &mut Env) {
         for object in self.objects.values() {
             env.add_object_type(object.clone());
         }
+        env.add_schema_sizes(self.sizes.iter().map(|(name, size)| (name.as_str(), *size)));
     }
 
     /// The type of the value at `path` (template field paths use the

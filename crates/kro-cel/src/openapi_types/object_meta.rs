@@ -2,13 +2,37 @@
 //! resource's schema leaves `metadata` untyped (custom resources, embedded
 //! resources), so that `schema.metadata.name` type-checks everywhere.
 
+use std::sync::OnceLock;
+
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 use serde_json::json;
 
-/// The OpenAPI schema of `ObjectMeta`, reduced to what expressions read.
-/// `None` only if the literal below stopped deserialising, which the tests
-/// would catch.
-pub(crate) fn object_meta_schema() -> Option<JSONSchemaProps> {
+/// The longest values the API server accepts in metadata fields, whatever
+/// a kind's schema says (names are DNS names, label values at most 63
+/// bytes, finalizers qualified names), by path below `metadata`. They
+/// bound what an expression reading metadata may see.
+pub(crate) const VALIDATED_LENGTHS: [(&str, u64); 9] = [
+    ("name", 253),
+    ("generateName", 253),
+    ("namespace", 63),
+    ("__namespace__", 63),
+    ("uid", 36),
+    ("labels.@elem", 63),
+    ("finalizers.@idx", 317),
+    ("ownerReferences.@idx.name", 253),
+    ("ownerReferences.@idx.uid", 36),
+];
+
+/// The OpenAPI schema of `ObjectMeta`, reduced to what expressions read,
+/// built once (every instance schema is typed with it, on every build of
+/// an RGD). `None` only if the literal below stopped deserialising, which
+/// the tests would catch.
+pub(crate) fn object_meta_schema() -> Option<&'static JSONSchemaProps> {
+    static SCHEMA: OnceLock<Option<JSONSchemaProps>> = OnceLock::new();
+    SCHEMA.get_or_init(build_object_meta_schema).as_ref()
+}
+
+fn build_object_meta_schema() -> Option<JSONSchemaProps> {
     let string = || json!({"type": "string"});
     let string_map = || json!({"type": "object", "additionalProperties": {"type": "string"}});
     let time = || json!({"type": "string", "format": "date-time"});

@@ -20,7 +20,7 @@ use kro_cel::library::kro::{Placement, check_omit_placement, uses_omit};
 use kro_cel::openapi_types::SchemaTypes;
 use kro_cel::references::references_with;
 use kro_cel::template::{FieldPath, Template, TemplateExpression};
-use kro_cel::{Compiled, Diagnostics, Env, Type};
+use kro_cel::{Compiled, Diagnostics, Env, ResultUse, Type, ValueSize};
 
 use super::literals::check_literals;
 use super::structure::{NodeKind, ResourceStructure, Structure};
@@ -58,6 +58,9 @@ pub struct CompiledExpression {
     pub source: String,
     /// The compiled program.
     pub compiled: Compiled,
+    /// The worst-case cost of one evaluation, as the static estimate
+    /// bounds it.
+    pub worst_case: u64,
 }
 
 /// The result of this step.
@@ -210,6 +213,12 @@ impl<'a> ResourceStep<'a> {
                 });
             }
         }
+        let result_use = if pending.context == Context::ForEach {
+            ResultUse::EachElement
+        } else {
+            ResultUse::Whole
+        };
+        let estimate = compiled.check_static_cost(result_use);
         let checked = check_type(
             &self.env,
             self.resource,
@@ -225,11 +234,23 @@ impl<'a> ResourceStep<'a> {
                 declare_iterator(&mut self.env, pending, &Type::Dyn);
             }
         }
+        let worst_case = match estimate {
+            Ok(estimate) => {
+                // An iterator takes the elements of its list: as large as they are.
+                size_iterator(&mut self.env, pending, estimate.element_size());
+                estimate.max
+            }
+            Err(refused) => {
+                report(refused.into());
+                0
+            }
+        };
         self.compiled.push(CompiledExpression {
             context: pending.context,
             path: pending.location.clone(),
             source: pending.expression.source.clone(),
             compiled,
+            worst_case,
         });
     }
 
@@ -388,6 +409,17 @@ fn declare_iterator(env: &mut Env, pending: &Pending<'_>, ty: &Type) {
     }
     if let Some(kro_cel::template::Segment::Key(name)) = pending.location.segments().last() {
         env.add_variable(name, ty.clone());
+    }
+}
+
+/// Bounds a forEach iterator (the last key of its location) for the static
+/// cost estimate of the expressions that read it.
+fn size_iterator(env: &mut Env, pending: &Pending<'_>, size: ValueSize) {
+    if pending.context != Context::ForEach {
+        return;
+    }
+    if let Some(kro_cel::template::Segment::Key(name)) = pending.location.segments().last() {
+        env.add_variable_size(name, size);
     }
 }
 

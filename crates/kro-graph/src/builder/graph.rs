@@ -11,6 +11,7 @@ use super::BuildOptions;
 use super::dependencies::{CompiledExpression, infer_dependencies};
 use super::status::{InstanceStatus, compile_status};
 use super::structure::{ResourceStructure, check_structure};
+use super::total_cost::check_total_cost;
 use super::types::{TypeCache, rgd_types};
 use crate::api::{ResourceGraphDefinition, Scope};
 use crate::dag::DependencyGraph;
@@ -124,6 +125,20 @@ impl Builder {
                 return Err(BuildErrors(errors));
             }
         };
+        let status_expressions = status
+            .fields
+            .iter()
+            .flat_map(|field| &field.expressions)
+            .chain(&status.conditions);
+        check_total_cost(
+            &structure.rgd,
+            dependencies
+                .expressions
+                .iter()
+                .flatten()
+                .chain(status_expressions),
+            &self.env.limits(),
+        )?;
         // The status schema the projections' types give.
         let mut instance_crd = structure.instance_crd;
         kro_schema::instance_crd::set_status_schema(
@@ -175,6 +190,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::error::BuildErrorKind;
     use crate::resolver::BuiltinSchemas;
 
     const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
@@ -266,5 +282,112 @@ mod tests {
                 "spec.schema.status.fixed"
             ]
         );
+    }
+
+    /// An RGD whose ConfigMap `config` has `data` and whose instance spec
+    /// has `spec`.
+    fn config_rgd(
+        name: &str,
+        spec: serde_json::Value,
+        data: serde_json::Value,
+    ) -> ResourceGraphDefinition {
+        serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "spec": {
+                "schema": { "apiVersion": "v1alpha1", "kind": "Costly", "spec": spec },
+                "resources": [{ "id": "config", "template": {
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "${schema.metadata.name}" }, "data": data } }]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_expression_that_can_blow_up_is_refused_where_it_is() {
+        let pairs = "string(schema.spec.names.all(a, schema.spec.names.exists(b, a == b)))";
+        let rgd = config_rgd(
+            "costly",
+            json!({ "names": "[]string", "few": "[]string | maxItems=8" }),
+            json!({
+                "pairs": format!("${{{pairs}}}"),
+                "bounded": "${string(schema.spec.few.all(a, schema.spec.few.exists(b, a == b)))}"
+            }),
+        );
+        let Err(errors) = builder().build(&rgd) else {
+            panic!("a nested loop over an unbounded list accepted");
+        };
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        let error = &errors.0[0];
+        assert_eq!(error.rgd, "costly");
+        assert_eq!(error.resource.as_deref(), Some("config"));
+        assert_eq!(
+            error.path.as_ref().map(ToString::to_string).as_deref(),
+            Some("spec.resources[0].template.data.pairs")
+        );
+        assert_eq!(error.expression.as_deref(), Some(pairs));
+        let BuildErrorKind::Cost(kro_cel::StaticCostError::TooCostly {
+            estimate,
+            limit,
+            unbounded,
+        }) = &error.kind
+        else {
+            panic!("{error}");
+        };
+        assert!(estimate > limit, "{estimate} {limit}");
+        assert_eq!(*limit, kro_cel::DEFAULT_STATIC_COST_LIMIT);
+        let text = error.to_string();
+        for needle in [
+            "resourcegraphdefinition \"costly\", resource \"config\", spec.resources[0].template.data.pairs",
+            "above the static limit of 1,000,000,000",
+            "schema.spec.names (no maxItems)",
+            "Add maxItems",
+        ] {
+            assert!(text.contains(needle), "{needle:?} not in {text}");
+        }
+        assert!(
+            unbounded
+                .iter()
+                .all(|u| u.path.starts_with("schema.spec.names")),
+            "{unbounded:?}"
+        );
+    }
+
+    #[test]
+    fn the_worst_cases_of_an_rgd_add_up_to_a_limit() {
+        // Each loop alone is accepted; twenty of them are not.
+        let data: serde_json::Map<String, serde_json::Value> = (0..20)
+            .map(|i| {
+                let src = format!(
+                    "${{string(schema.spec.names.all(n, lists.range(60).all(i, n != '{i}')))}}"
+                );
+                (format!("k{i}"), json!(src))
+            })
+            .collect();
+        let rgd = config_rgd("many", json!({ "names": "[]string" }), json!(data));
+        let Err(errors) = builder().build(&rgd) else {
+            panic!("twenty loops accepted");
+        };
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        let error = &errors.0[0];
+        assert_eq!(error.resource, None);
+        assert!(
+            matches!(error.kind, BuildErrorKind::TotalCost { total, limit, .. } if total > limit),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("spec.resources[0].template.data.k"),
+            "{error}"
+        );
+        let fewer: serde_json::Map<String, serde_json::Value> = data.into_iter().take(2).collect();
+        builder()
+            .build(&config_rgd(
+                "fewer",
+                json!({ "names": "[]string" }),
+                json!(fewer),
+            ))
+            .unwrap();
     }
 }

@@ -7,6 +7,7 @@
 //! and the instance CRD. [`dependencies`] compiles every expression, checks
 //! which variables each may read, and builds the dependency graph.
 //! [`status`] compiles the instance's status projections and conditions.
+//! `total_cost` adds up the worst cases of all the expressions.
 //! [`graph`] runs the steps: [`Builder::build`] is the entry point.
 //!
 //! Every step reports through one [`Errors`] collector, so that an error
@@ -18,6 +19,7 @@ pub mod literals;
 pub mod status;
 pub mod status_schema;
 pub mod structure;
+mod total_cost;
 pub mod types;
 
 pub use dependencies::{CompiledExpression, Context, Dependencies, infer_dependencies};

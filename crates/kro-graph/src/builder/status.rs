@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use kro_cel::template::{FieldPath, Template, scan_value};
-use kro_cel::{Compiled, Env};
+use kro_cel::{Compiled, Env, ResultUse};
 use serde_json::Value;
 
 use super::dependencies::{CompiledExpression, Context, SCHEMA};
@@ -214,6 +214,13 @@ impl Compiler<'_> {
             }
         };
         self.check_reads(&compiled, source, path, condition);
+        let worst_case = match compiled.check_static_cost(ResultUse::Whole) {
+            Ok(estimate) => estimate.max,
+            Err(refused) => {
+                self.error(path.clone(), Some(source), refused.into());
+                0
+            }
+        };
         if condition {
             self.check_condition_type(&compiled, source, path);
         }
@@ -227,6 +234,7 @@ impl Compiler<'_> {
             path: path.clone(),
             source: source.to_owned(),
             compiled,
+            worst_case,
         })
     }
 

@@ -21,6 +21,10 @@ use crate::error::EvalError;
 use crate::meter::{Meter, text_len};
 use crate::value::{Timestamp, Value};
 
+/// Bytes reserved per element for sorting keys: a key, its position and
+/// whether it is kept.
+pub(crate) const KEY_BYTES: usize = size_of::<(ScalarKey<'static>, usize)>() + 1;
+
 /// Integers up to this magnitude convert to doubles exactly.
 const EXACT_IN_DOUBLE: u64 = 1 << 53;
 
@@ -111,7 +115,7 @@ fn keep_keyed(l: &[Value], m: &mut Meter<'_>) -> Result<Vec<bool>, EvalError> {
     // Sorting reads each string about log2(n) times.
     let text: usize = l.iter().map(text_len).sum();
     m.read(text.saturating_mul(rounds as usize))?;
-    m.reserve_bytes(n.saturating_mul(size_of::<(ScalarKey<'_>, usize)>() + 1))?;
+    m.reserve_bytes(n.saturating_mul(KEY_BYTES))?;
     let mut keep = vec![false; n];
     let mut keyed: Vec<(ScalarKey<'_>, usize)> = Vec::with_capacity(n);
     let mut compared: Vec<(Discriminant<Value>, &Value)> = Vec::new();

@@ -1,6 +1,7 @@
 //! The `encoders` extension: `base64.encode` and `base64.decode`, with
 //! their output reserved before it is built.
 
+use crate::cost::CallRule;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
@@ -27,4 +28,23 @@ pub(crate) fn install(env: &mut Env) {
         }
         _ => Err(EvalError::no_overload("base64.decode", a)),
     });
+    // Four characters per three bytes, padded; three bytes per four.
+    env.set_cost_rule(
+        "base64.encode",
+        CallRule::Copies {
+            times: 4,
+            per: 3,
+            plus: 4,
+            keeps_length: true,
+        },
+    );
+    env.set_cost_rule(
+        "base64.decode",
+        CallRule::Copies {
+            times: 3,
+            per: 4,
+            plus: 3,
+            keeps_length: false,
+        },
+    );
 }

@@ -5,6 +5,7 @@
 //! charged for its comparisons up front, and `distinct` hashes (see
 //! `distinct.rs`) instead of comparing every pair.
 
+use crate::cost::CallRule;
 use std::cmp::Ordering;
 
 use super::distinct::distinct;
@@ -72,6 +73,25 @@ pub(crate) fn install(env: &mut Env) {
         }
         _ => Err(EvalError::no_overload("lists.range", a)),
     });
+    use CallRule::*;
+    let copies = CopiesList {
+        added: 0,
+        replaces: false,
+    };
+    env.set_cost_rule("slice", copies);
+    env.set_cost_rule("flatten", Flattens);
+    env.set_cost_rule("sort", Sorts);
+    env.set_cost_rule("@sortByAssociatedKeys", Sorts);
+    env.set_cost_rule(
+        "distinct",
+        Distincts {
+            key_bytes: super::distinct::KEY_BYTES as u64,
+        },
+    );
+    env.set_cost_rule("reverse", Reverses);
+    env.set_cost_rule("first", Element);
+    env.set_cost_rule("last", Element);
+    env.set_cost_rule("lists.range", Range);
 }
 
 fn slice(a: &[Value], m: &mut Meter<'_>) -> R {

@@ -3,6 +3,7 @@
 //! optional index `_[?_]`. `optMap`/`optFlatMap` are macros (see `macros.rs`),
 //! `a.?b` is a select flag and `[?x]`/`{?k: v}` are literal flags.
 
+use crate::cost::CallRule;
 use std::sync::Arc;
 
 use crate::decls::Env;
@@ -71,4 +72,16 @@ pub(crate) fn install(env: &mut Env) {
             "(optional_type(map(K, V)), K) -> optional_type(V)",
         ],
     );
+    for name in [
+        "optional.of",
+        "optional.ofNonZeroValue",
+        "value",
+        "or",
+        "orValue",
+    ] {
+        env.set_cost_rule(name, CallRule::Passes);
+    }
+    env.set_cost_rule("optional.none", CallRule::Scalar);
+    env.set_cost_rule("hasValue", CallRule::Scalar);
+    env.set_cost_rule("_[?_]", CallRule::Element);
 }

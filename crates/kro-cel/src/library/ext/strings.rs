@@ -7,6 +7,7 @@
 //! function that builds a string or a list computes its size first and
 //! reserves it on the meter before building it.
 
+use crate::cost::CallRule;
 use std::fmt::Write;
 
 use crate::decls::Env;
@@ -77,6 +78,35 @@ pub(crate) fn install(env: &mut Env) {
     });
     env.declare("reverse", &["string.() -> string"]);
     env.define_metered("format", &["string.(list(dyn)) -> string"], format);
+    use CallRule::*;
+    env.set_cost_rule("charAt", Scalar);
+    env.set_cost_rule("indexOf", Searches);
+    env.set_cost_rule("lastIndexOf", Searches);
+    let copy = |keeps_length| Copies {
+        times: 1,
+        per: 1,
+        plus: 0,
+        keeps_length,
+    };
+    env.set_cost_rule("lowerAscii", copy(true));
+    env.set_cost_rule("upperAscii", copy(true));
+    env.set_cost_rule("trim", copy(false));
+    env.set_cost_rule("substring", copy(false));
+    // An escape doubles a character; two quotes around.
+    env.set_cost_rule(
+        "strings.quote",
+        Copies {
+            times: 2,
+            per: 1,
+            plus: 2,
+            keeps_length: true,
+        },
+    );
+    env.set_cost_rule("replace", Replaces);
+    env.set_cost_rule("split", Splits);
+    env.set_cost_rule("join", Joins);
+    env.set_cost_rule("reverse", Reverses);
+    env.set_cost_rule("format", Formats);
 }
 
 /// A string function whose result is at most as long as its receiver:

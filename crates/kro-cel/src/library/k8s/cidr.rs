@@ -1,6 +1,7 @@
 //! The Kubernetes `cidr` library: `cidr`, `isCIDR`, `containsIP`,
 //! `containsCIDR`, `ip`, `masked`, `prefixLength` and `string`.
 
+use crate::cost::CallRule;
 use std::any::Any;
 use std::net::IpAddr;
 
@@ -191,6 +192,18 @@ pub(crate) fn install(env: &mut Env) {
             }
         },
     );
+    env.set_cost_rule("cidr", CallRule::Parses { copies: 1 });
+    env.set_cost_rule("ip", CallRule::Parses { copies: 1 });
+    env.set_cost_rule("string", CallRule::Converts);
+    for name in [
+        "isCIDR",
+        "containsIP",
+        "containsCIDR",
+        "masked",
+        "prefixLength",
+    ] {
+        env.set_cost_rule(name, CallRule::Scalar);
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! and the address predicates, with the API server's rules (no zones, no
 //! IPv4-mapped IPv6 addresses, no leading zeros).
 
+use crate::cost::CallRule;
 use std::any::Any;
 use std::net::IpAddr;
 
@@ -137,6 +138,20 @@ pub(crate) fn install(env: &mut Env) {
     overload(env, "isGlobalUnicast", &["net.IP.() -> bool"], |a, _| {
         predicate(a, |x| Value::Bool(x.is_global_unicast()))
     });
+    env.set_cost_rule("ip", CallRule::Parses { copies: 1 });
+    env.set_cost_rule("string", CallRule::Converts);
+    for name in [
+        "isIP",
+        "ip.isCanonical",
+        "family",
+        "isUnspecified",
+        "isLoopback",
+        "isLinkLocalMulticast",
+        "isLinkLocalUnicast",
+        "isGlobalUnicast",
+    ] {
+        env.set_cost_rule(name, CallRule::Scalar);
+    }
 }
 
 fn predicate(a: &[Value], f: fn(&Ip) -> Value) -> Option<R> {

@@ -1,6 +1,7 @@
 //! The Kubernetes `lists` library: `isSorted`, `sum`, `min`, `max`,
 //! `indexOf`, `lastIndexOf`.
 
+use crate::cost::CallRule;
 use std::cmp::Ordering;
 
 use jiff::SignedDuration;
@@ -68,6 +69,12 @@ pub(crate) fn install(env: &mut Env) {
             _ => None,
         },
     );
+    env.set_cost_rule("isSorted", CallRule::ComparesElements);
+    env.set_cost_rule("min", CallRule::ComparesElements);
+    env.set_cost_rule("max", CallRule::ComparesElements);
+    env.set_cost_rule("sum", CallRule::Element);
+    env.set_cost_rule("indexOf", CallRule::Searches);
+    env.set_cost_rule("lastIndexOf", CallRule::Searches);
 }
 
 /// Charges comparing each element of `l` with another: a visit each, and

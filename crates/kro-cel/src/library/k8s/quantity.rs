@@ -5,6 +5,7 @@
 //! server rounds every parsed quantity up to a multiple of 10⁻⁹ and caps it
 //! at 2⁶³-1 units, so 128 bits always suffice for one value and for sums.
 
+use crate::cost::CallRule;
 use std::any::Any;
 use std::cmp::Ordering;
 
@@ -485,6 +486,22 @@ pub(crate) fn install(env: &mut Env) {
             _ => None,
         },
     );
+    env.set_cost_rule("quantity", CallRule::Parses { copies: 1 });
+    for name in [
+        "isQuantity",
+        "sign",
+        "isGreaterThan",
+        "isLessThan",
+        "compareTo",
+        "asApproximateFloat",
+        "asInteger",
+        "isInteger",
+        "add",
+        "sub",
+        "mul",
+    ] {
+        env.set_cost_rule(name, CallRule::Scalar);
+    }
 }
 
 fn cmp_pair(a: &[Value]) -> Option<(Quantity, Quantity)> {

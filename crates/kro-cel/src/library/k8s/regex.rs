@@ -5,6 +5,7 @@
 //! searched, and every match is reserved before it is copied.
 
 use super::chain::{R, overload};
+use crate::cost::CallRule;
 use crate::decls::Env;
 use crate::meter::Meter;
 use crate::regexes::match_cost;
@@ -33,6 +34,8 @@ pub(crate) fn install(env: &mut Env) {
             _ => None,
         },
     );
+    env.set_cost_rule("find", CallRule::Finds);
+    env.set_cost_rule("findAll", CallRule::FindsAll);
 }
 
 /// The first match, or `""` when there is none.

@@ -2,6 +2,7 @@
 //! optional normalising flag), `major`, `minor`, `patch` and comparisons,
 //! following Semantic Versioning 2.0.0.
 
+use crate::cost::CallRule;
 use std::any::Any;
 use std::cmp::Ordering;
 
@@ -249,6 +250,18 @@ pub(crate) fn install(env: &mut Env) {
         &["kubernetes.Semver.(kubernetes.Semver) -> int"],
         |a, _| pair(a).map(|o| Ok(Value::Int(o as i64))),
     );
+    env.set_cost_rule("semver", CallRule::Parses { copies: 1 });
+    for name in [
+        "isSemver",
+        "major",
+        "minor",
+        "patch",
+        "isGreaterThan",
+        "isLessThan",
+        "compareTo",
+    ] {
+        env.set_cost_rule(name, CallRule::Scalar);
+    }
 }
 
 #[cfg(test)]

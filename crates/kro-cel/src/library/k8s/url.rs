@@ -8,6 +8,7 @@
 //! the WHATWG rules of the `url` crate), so accessors return what the API
 //! server returns.
 
+use crate::cost::CallRule;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -318,6 +319,22 @@ pub(crate) fn install(env: &mut Env) {
         &["kubernetes.URL.() -> map(string, list(string))"],
         query,
     );
+    // The URL keeps its text and the bytes it parsed.
+    env.set_cost_rule("url", CallRule::Parses { copies: 2 });
+    env.set_cost_rule("isURL", CallRule::Scalar);
+    env.set_cost_rule("string", CallRule::Converts);
+    let part = |times| CallRule::Copies {
+        times,
+        per: 1,
+        plus: 0,
+        keeps_length: false,
+    };
+    for name in ["getScheme", "getHost", "getHostname", "getPort"] {
+        env.set_cost_rule(name, part(1));
+    }
+    // Escaping makes three bytes of one at most.
+    env.set_cost_rule("getEscapedPath", part(3));
+    env.set_cost_rule("getQuery", CallRule::Query);
 }
 
 /// `getEscapedPath()`: escaping turns a byte into three at most, reserved first.

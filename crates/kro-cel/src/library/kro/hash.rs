@@ -2,6 +2,7 @@
 //! string, as raw bytes (encode with `base64.encode` or `"%x".format`).
 //! Hashing is charged per byte hashed: it is slower than reading.
 
+use crate::cost::CallRule;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
@@ -31,6 +32,14 @@ pub(crate) fn install(env: &mut Env) {
         }
         _ => Err(EvalError::no_overload("hash.md5", a)),
     });
+    for name in ["hash.fnv64a", "hash.sha256", "hash.md5"] {
+        env.set_cost_rule(
+            name,
+            CallRule::Hashes {
+                bytes_per_unit: HASHED_BYTES_PER_UNIT,
+            },
+        );
+    }
 }
 
 /// Bytes hashed for one cost unit: the digests take 1 to 3 ns a byte.

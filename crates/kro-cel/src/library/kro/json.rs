@@ -9,6 +9,7 @@
 //! `json.unmarshal` reserves the value it parses (at most a few times the
 //! size of the text) before parsing.
 
+use crate::cost::CallRule;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -45,6 +46,13 @@ pub(crate) fn install(env: &mut Env) {
         }
         _ => Err(EvalError::no_overload("json.unmarshal", a)),
     });
+    env.set_cost_rule("json.marshal", CallRule::Marshals);
+    env.set_cost_rule(
+        "json.unmarshal",
+        CallRule::Unmarshals {
+            bytes_per_byte: UNMARSHALLED_BYTES_PER_BYTE as u64,
+        },
+    );
 }
 
 /// Bytes a parsed value may take per byte of its JSON text: an element of

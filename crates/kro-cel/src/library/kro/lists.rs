@@ -2,6 +2,7 @@
 //! `lists.insertAtIndex` and `lists.removeAtIndex`. Each returns a new list,
 //! reserved before it is copied.
 
+use crate::cost::CallRule;
 use crate::decls::Env;
 use crate::error::EvalError;
 use crate::value::Value;
@@ -52,6 +53,10 @@ pub(crate) fn install(env: &mut Env) {
             _ => Err(EvalError::no_overload("lists.removeAtIndex", a)),
         },
     );
+    let copies = |added, replaces| CallRule::CopiesList { added, replaces };
+    env.set_cost_rule("lists.setAtIndex", copies(0, true));
+    env.set_cost_rule("lists.insertAtIndex", copies(1, true));
+    env.set_cost_rule("lists.removeAtIndex", copies(0, false));
 }
 
 /// `i` as an index into a list of `len` (or one past the end when `end_ok`).

@@ -1,6 +1,7 @@
 //! kro's map functions: `m.merge(other)` (shallow, the argument wins) and
 //! `a.deepMerge(b)` (recursive on nested maps; lists and scalars replaced).
 
+use crate::cost::CallRule;
 use std::sync::Arc;
 
 use crate::decls::Env;
@@ -31,6 +32,8 @@ pub(crate) fn install(env: &mut Env) {
         [Value::Map(left), Value::Map(right)] => deep_merge(left, right, 0, m).map(Value::Map),
         _ => Err(EvalError::no_overload("deepMerge", a)),
     });
+    env.set_cost_rule("merge", CallRule::Merges);
+    env.set_cost_rule("deepMerge", CallRule::DeepMerges);
 }
 
 /// Merges `right` into `left`; every map copied on the way is reserved first

@@ -2,6 +2,7 @@
 //! that removes the template field holding it instead of writing a value,
 //! and the rules for where it may appear.
 
+use crate::cost::CallRule;
 use std::any::Any;
 use std::fmt;
 
@@ -40,6 +41,7 @@ impl Opaque for Omit {
 
 pub(crate) fn install(env: &mut Env) {
     env.define("omit", &["() -> dyn"], |_| Ok(wrap(Omit)));
+    env.set_cost_rule("omit", CallRule::Scalar);
 }
 
 /// Where an expression sits in an RGD, for the placement rules.

@@ -6,6 +6,7 @@
 //! SHA-256 four bytes at a time, wrapping around after 32 bytes, so its
 //! output repeats with a period of 8 characters.
 
+use crate::cost::CallRule;
 use sha2::{Digest, Sha256};
 
 use crate::decls::Env;
@@ -47,6 +48,19 @@ pub(crate) fn install(env: &mut Env) {
                 seeded_int(*min, *max, seed)
             }
             _ => Err(EvalError::no_overload("random.seededInt", a)),
+        },
+    );
+    env.set_cost_rule(
+        "random.seededString",
+        CallRule::SeededString {
+            max: MAX_LENGTH as u64,
+            bytes_per_unit: HASHED_BYTES_PER_UNIT,
+        },
+    );
+    env.set_cost_rule(
+        "random.seededInt",
+        CallRule::Hashes {
+            bytes_per_unit: HASHED_BYTES_PER_UNIT,
         },
     );
 }

@@ -10,6 +10,7 @@
 //! (upstream does it with a parse-time macro), rejecting unknown, repeated
 //! and quoted keys.
 
+use crate::cost::{CallRule, ValueSize};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -91,6 +92,10 @@ pub(crate) fn install(env: &mut Env) {
             _ => Err(EvalError::no_overload("runtime.condition", a)),
         },
     );
+    env.set_cost_rule("newCondition", CallRule::Condition);
+    env.set_cost_rule("condition", CallRule::Condition);
+    // `runtime` carries nothing.
+    env.add_variable_size(RUNTIME_VARIABLE, ValueSize::scalar());
 }
 
 fn new_condition(m: &Map, meter: &mut Meter<'_>) -> Result<Value, EvalError> {

@@ -4,6 +4,7 @@
 pub(crate) mod convert;
 mod time;
 
+use crate::cost::CallRule;
 use std::sync::Arc;
 
 use crate::decls::Env;
@@ -254,6 +255,30 @@ pub(crate) fn install(env: &mut Env) {
             Arc::new(move |a: &[Value], _: &mut Meter<'_>| time::accessor(name, a)),
         );
     }
+    // How the static estimate sees them (the operators are the
+    // estimator's own).
+    use CallRule::*;
+    for name in [
+        "!_",
+        "-_",
+        "size",
+        "int",
+        "uint",
+        "double",
+        "bool",
+        "duration",
+        "timestamp",
+    ]
+    .into_iter()
+    .chain(["type", "contains", "startsWith", "endsWith"])
+    .chain(time::ACCESSORS)
+    {
+        env.set_cost_rule(name, Scalar);
+    }
+    env.set_cost_rule("string", Converts);
+    env.set_cost_rule("bytes", Converts);
+    env.set_cost_rule("dyn", Passes);
+    env.set_cost_rule("matches", Matches);
 }
 
 fn size(a: &[Value]) -> R {
