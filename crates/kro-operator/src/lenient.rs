@@ -38,8 +38,9 @@ use serde_json::value::RawValue;
 pub enum Lenient<K> {
     /// The object, read.
     Read(K),
-    /// An object that could not be read as `K`.
-    Unreadable(Unreadable),
+    /// An object that could not be read as `K` (boxed: rare, and larger
+    /// than most `K`).
+    Unreadable(Box<Unreadable>),
 }
 
 /// What is left of an object that could not be read.
@@ -61,7 +62,7 @@ impl<K: DeserializeOwned> Lenient<K> {
     pub fn from_json(text: &str) -> Self {
         match serde_json::from_str::<K>(text) {
             Ok(object) => Self::Read(object),
-            Err(error) => Self::Unreadable(Unreadable::salvage(text, &error)),
+            Err(error) => Self::Unreadable(Box::new(Unreadable::salvage(text, &error))),
         }
     }
 }
