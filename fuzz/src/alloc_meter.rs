@@ -21,7 +21,9 @@ static REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// Counts `bytes` more, unless that passes the cap.
 fn reserve(bytes: usize) -> bool {
-    let live = LIVE.fetch_add(bytes, Ordering::Relaxed).saturating_add(bytes);
+    let live = LIVE
+        .fetch_add(bytes, Ordering::Relaxed)
+        .saturating_add(bytes);
     if live > CAP.load(Ordering::Relaxed) {
         LIVE.fetch_sub(bytes, Ordering::Relaxed);
         REFUSED.store(true, Ordering::Relaxed);

@@ -95,9 +95,7 @@ const DURATIONS: [&str; 4] = [
 ];
 
 /// Sizes of generated ranges: small, around the limits, beyond them.
-const RANGE_SIZES: [&str; 8] = [
-    "0", "1", "10", "1000", "100000", "1000000", "10000000", "x",
-];
+const RANGE_SIZES: [&str; 8] = ["0", "1", "10", "1000", "100000", "1000000", "10000000", "x"];
 
 /// Typed paths into the `schema` variable (a `dyn` instance).
 const SCHEMA_PATHS: [(&str, &str); 6] = [

@@ -69,7 +69,10 @@ impl Corpus {
     /// Reads the seeds under `root` (the workspace).
     pub fn load(root: &Path) -> Result<Self> {
         let mut corpus = Corpus {
-            expressions: BUILTIN_EXPRESSIONS.iter().map(|s| (*s).to_owned()).collect(),
+            expressions: BUILTIN_EXPRESSIONS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             ..Corpus::default()
         };
         let conformance = root.join("../shared/cel-conformance");
@@ -107,12 +110,8 @@ impl Corpus {
         collect_strings(&rgd["spec"], &mut strings);
         for text in &strings {
             if let Ok(template) = kro_cel::template::scan(text) {
-                self.expressions.extend(
-                    template
-                        .expressions()
-                        .into_iter()
-                        .map(|e| e.source.clone()),
-                );
+                self.expressions
+                    .extend(template.expressions().into_iter().map(|e| e.source.clone()));
             }
         }
         self.templates.extend(strings);
@@ -141,7 +140,9 @@ fn sorted_files(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     }
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
-        let path = entry.with_context(|| format!("read {}", dir.display()))?.path();
+        let path = entry
+            .with_context(|| format!("read {}", dir.display()))?
+            .path();
         if path.extension().and_then(|e| e.to_str()) == Some(extension) {
             files.push(path);
         }

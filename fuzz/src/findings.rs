@@ -70,8 +70,8 @@ impl Kind {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Kind::Panic(message) => write!(f, "panic: {message}"),
-            Kind::Violation(message) => write!(f, "property violated: {message}"),
+            Kind::Panic(message) => write!(f, "panic: {}", shortened(message)),
+            Kind::Violation(message) => write!(f, "property violated: {}", shortened(message)),
             Kind::Memory { bytes, limit } => write!(
                 f,
                 "memory: allocations rose by {:.1} MiB (limit {:.1} MiB)",
@@ -84,6 +84,15 @@ impl fmt::Display for Kind {
             Kind::Crash(status) => write!(f, "crash: the worker died: {status}"),
             Kind::Hang(after) => write!(f, "hang: no progress for {after:.0?}"),
         }
+    }
+}
+
+/// A message cut to a few hundred characters: the input is in its file.
+fn shortened(message: &str) -> String {
+    const MAX: usize = 300;
+    match message.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message.to_owned(),
     }
 }
 

@@ -50,7 +50,10 @@ mod tests {
             receive(&mut reader).expect("read"),
             Some((INPUT, b"x + 1".to_vec()))
         );
-        assert_eq!(receive(&mut reader).expect("read"), Some((DONE, Vec::new())));
+        assert_eq!(
+            receive(&mut reader).expect("read"),
+            Some((DONE, Vec::new()))
+        );
         assert_eq!(receive(&mut reader).expect("read"), None);
     }
 }

@@ -47,7 +47,10 @@ static ALLOCATOR: alloc_meter::CountingAllocator = alloc_meter::CountingAllocato
 const DEFAULT_MAX_MS: u64 = if cfg!(debug_assertions) { 5000 } else { 1000 };
 
 #[derive(Debug, Parser)]
-#[command(name = "kro-fuzz", about = "Fuzz kro's parsers, evaluator and graph builder")]
+#[command(
+    name = "kro-fuzz",
+    about = "Fuzz kro's parsers, evaluator and graph builder"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -220,13 +223,22 @@ fn replay(target: TargetName, limits: Limits, files: &[PathBuf]) -> Result<bool>
     for file in files {
         let input =
             std::fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
-        let (kind, verdict) = worker::judge(runner.as_ref(), &input, limits);
-        match kind {
+        let judgement = worker::judge(runner.as_ref(), &input, limits);
+        let measured = format!(
+            "{:.1} MiB, {:.2?}",
+            judgement.bytes as f64 / f64::from(1 << 20),
+            judgement.elapsed
+        );
+        match judgement.finding {
             Some(kind) => {
                 clean = false;
-                println!("{}: {kind}", file.display());
+                println!("{}: {kind} ({measured})", file.display());
             }
-            None => println!("{}: fine ({verdict:?})", file.display()),
+            None => println!(
+                "{}: fine, {:?} ({measured})",
+                file.display(),
+                judgement.verdict
+            ),
         }
     }
     Ok(clean)

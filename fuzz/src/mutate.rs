@@ -12,8 +12,32 @@ pub const MAX_CHARS: usize = 4096;
 /// Characters that end or start something in CEL, templates, YAML markers
 /// or JSON.
 const SPECIAL: [char; 26] = [
-    '$', '{', '}', '(', ')', '[', ']', '"', '\'', '\\', '.', '?', ':', ',', '|', '=', ' ', '\n',
-    '\0', 'é', '\u{10FFFF}', '`', '#', '!', '-', '%',
+    '$',
+    '{',
+    '}',
+    '(',
+    ')',
+    '[',
+    ']',
+    '"',
+    '\'',
+    '\\',
+    '.',
+    '?',
+    ':',
+    ',',
+    '|',
+    '=',
+    ' ',
+    '\n',
+    '\0',
+    'é',
+    '\u{10FFFF}',
+    '`',
+    '#',
+    '!',
+    '-',
+    '%',
 ];
 
 /// Opening and closing pieces that nest whatever they wrap.

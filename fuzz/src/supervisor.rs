@@ -66,7 +66,10 @@ pub fn run(plan: &Plan) -> Result<Vec<(TargetName, Totals)>> {
             }
             match run_worker(plan, *target, seed, left)? {
                 Ending::Done(done) => {
-                    add(&mut totals, done);
+                    totals.add(Totals {
+                        findings: 0,
+                        ..done
+                    });
                     break;
                 }
                 Ending::Failed { kind, input } => {
@@ -82,20 +85,17 @@ pub fn run(plan: &Plan) -> Result<Vec<(TargetName, Totals)>> {
         let after = saved_inputs(&findings.dir());
         totals.findings = after.difference(&before).count() as u64;
         eprintln!(
-            "fuzz {target}: {} inputs ({} accepted) in {:.1?}, {} findings",
+            "fuzz {target}: {} inputs ({} accepted) in {:.1?}, {} findings; an input allocated at most {:.1} MiB and ran at most {} ms",
             totals.inputs,
             totals.accepted,
             started.elapsed(),
-            totals.findings
+            totals.findings,
+            totals.peak_bytes as f64 / f64::from(1 << 20),
+            totals.slowest_micros / 1000
         );
         results.push((*target, totals));
     }
     Ok(results)
-}
-
-fn add(totals: &mut Totals, more: Totals) {
-    totals.inputs += more.inputs;
-    totals.accepted += more.accepted;
 }
 
 /// The finding inputs saved in `dir`.
@@ -166,7 +166,10 @@ fn run_worker(plan: &Plan, target: TargetName, seed: u64, time: Duration) -> Res
 }
 
 fn spawn_frame_reader(child: &mut Child) -> Result<Receiver<Message>> {
-    let mut stdout = child.stdout.take().context("the worker's standard output")?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .context("the worker's standard output")?;
     let (send, receive) = mpsc::channel();
     std::thread::spawn(move || {
         while let Ok(Some((tag, payload))) = frames::receive(&mut stdout) {
@@ -180,9 +183,7 @@ fn spawn_frame_reader(child: &mut Child) -> Result<Receiver<Message>> {
 }
 
 /// Copies the worker's standard error to ours, keeping its last lines.
-fn spawn_stderr_forwarder(
-    child: &mut Child,
-) -> Result<std::thread::JoinHandle<Vec<String>>> {
+fn spawn_stderr_forwarder(child: &mut Child) -> Result<std::thread::JoinHandle<Vec<String>>> {
     let stderr = child.stderr.take().context("the worker's standard error")?;
     Ok(std::thread::spawn(move || {
         let mut tail = Vec::new();

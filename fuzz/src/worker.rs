@@ -75,12 +75,19 @@ pub struct Totals {
     pub accepted: u64,
     /// Findings saved.
     pub findings: u64,
+    /// The most any input's allocations rose, in bytes.
+    pub peak_bytes: u64,
+    /// The longest any input ran, in microseconds.
+    pub slowest_micros: u64,
 }
 
 impl Totals {
     /// The totals as the `DONE` frame carries them.
     pub fn encode(&self) -> String {
-        format!("{} {} {}", self.inputs, self.accepted, self.findings)
+        format!(
+            "{} {} {} {} {}",
+            self.inputs, self.accepted, self.findings, self.peak_bytes, self.slowest_micros
+        )
     }
 
     /// Reads [`Totals::encode`]'s text.
@@ -90,8 +97,32 @@ impl Totals {
             inputs: numbers.next()?.ok()?,
             accepted: numbers.next()?.ok()?,
             findings: numbers.next()?.ok()?,
+            peak_bytes: numbers.next()?.ok()?,
+            slowest_micros: numbers.next()?.ok()?,
         })
     }
+
+    /// Adds another worker's totals.
+    pub fn add(&mut self, other: Totals) {
+        self.inputs += other.inputs;
+        self.accepted += other.accepted;
+        self.findings += other.findings;
+        self.peak_bytes = self.peak_bytes.max(other.peak_bytes);
+        self.slowest_micros = self.slowest_micros.max(other.slowest_micros);
+    }
+}
+
+/// What running one input under the oracles gave.
+#[derive(Debug)]
+pub struct Judgement {
+    /// What went wrong, if anything.
+    pub finding: Option<Kind>,
+    /// The target's verdict (`Rejected` after a panic or violation).
+    pub verdict: Verdict,
+    /// How far the input's allocations rose, in bytes.
+    pub bytes: usize,
+    /// How long it ran.
+    pub elapsed: Duration,
 }
 
 /// The last panic's message and location, kept by the hook instead of
@@ -117,8 +148,8 @@ pub fn silence_panics() {
     }));
 }
 
-/// Runs `input` under the oracles: the finding, if any, and the verdict.
-pub fn judge(target: &dyn Target, input: &str, limits: Limits) -> (Option<Kind>, Verdict) {
+/// Runs `input` under the oracles.
+pub fn judge(target: &dyn Target, input: &str, limits: Limits) -> Judgement {
     let measure = Measure::start();
     let started = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| target.run(input)));
@@ -148,7 +179,12 @@ pub fn judge(target: &dyn Target, input: &str, limits: Limits) -> (Option<Kind>,
         }),
         Ok(Ok(_)) => None,
     };
-    (kind, verdict)
+    Judgement {
+        finding: kind,
+        verdict,
+        bytes,
+        elapsed,
+    }
 }
 
 /// Runs `job` on a thread of [`STACK_BYTES`], reporting each input on the
@@ -190,8 +226,12 @@ fn fuzz(job: &Job, target: &mut dyn Target, report: &mut impl Write) -> Result<T
         let input = target.next_input(&mut rng);
         frames::send(report, frames::INPUT, input.as_bytes()).context("report the input")?;
         totals.inputs += 1;
-        let (kind, verdict) = judge(target, &input, job.limits);
-        match kind {
+        let judgement = judge(target, &input, job.limits);
+        totals.peak_bytes = totals.peak_bytes.max(judgement.bytes as u64);
+        totals.slowest_micros = totals
+            .slowest_micros
+            .max(u64::try_from(judgement.elapsed.as_micros()).unwrap_or(u64::MAX));
+        match judgement.finding {
             Some(kind) if !findings.is_known(&kind) => {
                 let shrunk = shrink(target, &input, &kind, job.limits);
                 if let Some(path) = findings.record(&kind, shrunk.as_bytes(), job.seed)? {
@@ -200,7 +240,7 @@ fn fuzz(job: &Job, target: &mut dyn Target, report: &mut impl Write) -> Result<T
                 }
             }
             Some(_) => {}
-            None if verdict == Verdict::Accepted => {
+            None if judgement.verdict == Verdict::Accepted => {
                 totals.accepted += 1;
                 target.keep(&mut rng, input);
             }
@@ -216,7 +256,7 @@ fn fuzz(job: &Job, target: &mut dyn Target, report: &mut impl Write) -> Result<T
 /// the same place).
 fn shrink(target: &dyn Target, input: &str, kind: &Kind, limits: Limits) -> String {
     let same = |candidate: &str| {
-        let (found, _) = judge(target, candidate, limits);
+        let found = judge(target, candidate, limits).finding;
         found.is_some_and(|found| found.name() == kind.name() && same_place(&found, kind))
     };
     let started = Instant::now();
@@ -286,7 +326,7 @@ mod tests {
     #[test]
     fn each_oracle_reports_its_kind() {
         super::silence_panics();
-        let kind = |input: &str| judge(&Toy, input, LIMITS).0.map(|k| k.name());
+        let kind = |input: &str| judge(&Toy, input, LIMITS).finding.map(|k| k.name());
         assert_eq!(kind("fine"), None);
         assert_eq!(kind("a!b"), Some("panic"));
         assert_eq!(kind("a?b"), Some("violation"));
@@ -306,8 +346,10 @@ mod tests {
             inputs: 10,
             accepted: 4,
             findings: 1,
+            peak_bytes: 1 << 20,
+            slowest_micros: 250,
         };
         assert_eq!(Totals::decode(&totals.encode()), Some(totals));
-        assert_eq!(Totals::decode("1 2"), None);
+        assert_eq!(Totals::decode("1 2 3"), None);
     }
 }

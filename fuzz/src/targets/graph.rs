@@ -75,7 +75,13 @@ impl GraphTarget {
         let generator = CelGenerator::new(&env, &[]);
         let builder = Builder::new(Arc::new(resolver), env, BuildOptions::default());
         let mut strings: Vec<String> = STRINGS.iter().map(|s| (*s).to_owned()).collect();
-        strings.extend(corpus.templates.iter().filter(|t| t.contains("${")).cloned());
+        strings.extend(
+            corpus
+                .templates
+                .iter()
+                .filter(|t| t.contains("${"))
+                .cloned(),
+        );
         let tokens = ["${", "}", ".", "[0]", "schema.spec.", "-", "[]"]
             .map(str::to_owned)
             .to_vec();
@@ -114,7 +120,9 @@ impl Target for GraphTarget {
             return Ok(Verdict::Rejected);
         };
         if let Err(e) = serde_json::to_string(&graph.instance_crd) {
-            return Err(Violation(format!("the instance CRD does not serialise: {e}")));
+            return Err(Violation(format!(
+                "the instance CRD does not serialise: {e}"
+            )));
         }
         Ok(Verdict::Accepted)
     }

@@ -82,7 +82,11 @@ impl SchemaTarget {
         seeds.push(r#"{"spec": {"items": "[]Item"}, "types": {"Item": {"name": "string | required=true"}}}"#.to_owned());
         let mut rng = Rng::new(0);
         let strings: Vec<String> = (0..256).map(|_| field_spec(&mut rng)).collect();
-        let mut tokens: Vec<String> = TYPES.iter().chain(&MARKERS).map(|t| (*t).to_owned()).collect();
+        let mut tokens: Vec<String> = TYPES
+            .iter()
+            .chain(&MARKERS)
+            .map(|t| (*t).to_owned())
+            .collect();
         tokens.extend(["|", " ", "=", "\"", "[]", "map[string]"].map(str::to_owned));
         Self {
             pool: Pool::new(seeds),
@@ -122,7 +126,9 @@ impl Target for SchemaTarget {
         };
         let schema = kro_schema::openapi::to_json_schema(&field);
         if let Err(e) = serde_json::to_string(&schema) {
-            return Err(Violation(format!("the OpenAPI schema does not serialise: {e}")));
+            return Err(Violation(format!(
+                "the OpenAPI schema does not serialise: {e}"
+            )));
         }
         let changes = diff_schemas(&schema, &schema, "spec");
         if let Some(change) = changes.first() {
