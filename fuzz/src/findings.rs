@@ -57,11 +57,13 @@ impl Kind {
     }
 
     /// What tells two findings of this kind apart: the location of a
-    /// panic, the first words of a violation; nothing for the oracles.
-    fn signature(&self) -> String {
+    /// panic, the property a violation breaks (its message up to the first
+    /// `:`); nothing for the oracles.
+    pub fn signature(&self) -> String {
         match self {
-            Kind::Panic(message) => message.lines().next().unwrap_or_default().to_owned(),
-            Kind::Violation(message) => message.chars().take(60).collect(),
+            // `at file:line: payload`: the place, not the values.
+            Kind::Panic(message) => message.split(": ").next().unwrap_or_default().to_owned(),
+            Kind::Violation(message) => message.split(':').next().unwrap_or_default().to_owned(),
             _ => String::new(),
         }
     }

@@ -257,7 +257,9 @@ fn fuzz(job: &Job, target: &mut dyn Target, report: &mut impl Write) -> Result<T
 fn shrink(target: &dyn Target, input: &str, kind: &Kind, limits: Limits) -> String {
     let same = |candidate: &str| {
         let found = judge(target, candidate, limits).finding;
-        found.is_some_and(|found| found.name() == kind.name() && same_place(&found, kind))
+        found.is_some_and(|found| {
+            found.name() == kind.name() && found.signature() == kind.signature()
+        })
     };
     let started = Instant::now();
     let mut best: Vec<char> = input.chars().collect();
@@ -276,14 +278,6 @@ fn shrink(target: &dyn Target, input: &str, kind: &Kind, limits: Limits) -> Stri
         chunk /= 2;
     }
     best.into_iter().collect()
-}
-
-fn same_place(a: &Kind, b: &Kind) -> bool {
-    match (a, b) {
-        (Kind::Panic(x), Kind::Panic(y)) => x.lines().next() == y.lines().next(),
-        (Kind::Violation(x), Kind::Violation(y)) => x.split(':').next() == y.split(':').next(),
-        _ => true,
-    }
 }
 
 #[cfg(test)]

@@ -156,6 +156,11 @@ impl Template {
                     .iter()
                     .map(|part| match part {
                         Part::Text(text) => quoted(text),
+                        // A `//` comment would swallow the closing
+                        // parenthesis: a new line ends it first.
+                        Part::Expression(e) if e.source.contains("//") => {
+                            format!("({}\n)", e.source)
+                        }
                         Part::Expression(e) => format!("({})", e.source),
                     })
                     .collect::<Vec<_>>(),
