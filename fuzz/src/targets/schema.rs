@@ -63,7 +63,8 @@ fn field_spec(rng: &mut Rng) -> String {
     let mut spec = rng.pick(&TYPES).to_string();
     for _ in 0..rng.below(4) {
         spec.push_str(if rng.chance(1, 2) { " | " } else { " " });
-        spec.push_str(*rng.pick(&MARKERS));
+        let marker = rng.pick(&MARKERS);
+        spec.push_str(marker);
     }
     spec
 }

@@ -67,7 +67,8 @@ impl TemplateTarget {
         let mut text = String::new();
         for _ in 0..rng.between(1, 4) {
             if rng.chance(1, 2) {
-                text.push_str(*rng.pick(&["", "prefix-", " ", "a}b", "$", "é"]));
+                let glue = rng.pick(&["", "prefix-", " ", "a}b", "$", "é"]);
+                text.push_str(glue);
             }
             let expression = self.generator.expression_of(rng, &Type::String);
             text.push_str(&format!("${{{expression}}}"));
