@@ -43,8 +43,10 @@ use crate::worker::{Job, Limits};
 static ALLOCATOR: alloc_meter::CountingAllocator = alloc_meter::CountingAllocator;
 
 /// The longest an input may run by default, in milliseconds: debug builds
-/// run CEL about ten times slower.
-const DEFAULT_MAX_MS: u64 = if cfg!(debug_assertions) { 5000 } else { 1000 };
+/// run CEL about twelve times slower (the slowest input of a long debug
+/// run took 3.8 s, of a release run 0.4 s), and share the machine with
+/// other builds in `cargo xtask test`.
+const DEFAULT_MAX_MS: u64 = if cfg!(debug_assertions) { 10_000 } else { 1000 };
 
 #[derive(Debug, Parser)]
 #[command(

@@ -3,7 +3,8 @@
 //! text within the result limit (a standalone value is converted to JSON
 //! within it). Two properties besides the oracles: each expression's span
 //! is where its source is, and the one CEL expression a template stands
-//! for ([`Template::to_cel`]) parses whenever its expressions do.
+//! for ([`Template::to_cel`]) parses whenever its expressions do (each in
+//! parentheses, as it puts them).
 
 use kro_cel::result_json::to_template_json_within;
 use kro_cel::template::{Rendered, Template, TemplateExpression, scan};
@@ -93,10 +94,13 @@ impl Target for TemplateTarget {
             return Ok(Verdict::Rejected);
         };
         check_spans(input, &template)?;
-        let mut every_expression_parses = true;
-        for expression in template.expressions() {
-            every_expression_parses &= kro_cel::parse(&expression.source).is_ok();
-        }
+        // Each expression parses even inside the parentheses `to_cel` puts
+        // around it (an expression at the parser's depth limit does not,
+        // which is no fault of the concatenation).
+        let every_expression_parses = template
+            .expressions()
+            .iter()
+            .all(|e| kro_cel::parse(&format!("({}\n)", e.source)).is_ok());
         if every_expression_parses && kro_cel::parse(&template.to_cel()).is_err() {
             return Err(Violation(format!(
                 "each expression parses, but the template's CEL does not: {}",
