@@ -1,8 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `test`: every check CI runs: formatting, clippy, cargo-deny, the plain
-//!   manifests against the Helm chart, then all tests (unit, integration,
-//!   end-to-end) against one local control plane.
+//!   manifests against the Helm chart, a short fuzzing run, then all tests
+//!   (unit, integration, end-to-end) against one local control plane.
 //! - `demo [--exit]`: the user's Application example end to end on the local
 //!   control plane with the operator, printed as `kubectl` shows it.
 //! - `bench-e2e [--concurrency C] [N...]`: the load bench, N instances (100 and 1000 by
@@ -16,6 +16,9 @@
 //!   kro-cel, with the pass rate per file and in total.
 //! - `cycles`: import cycles between the modules of each crate (also run by
 //!   `test`).
+//! - `fuzz [--target T]... [--seconds S] [--seed N]`: the fuzzer (`fuzz/`)
+//!   in a release build; `--replay FILE...` runs saved findings again.
+//!   `test` runs it for a few seconds with a fixed seed.
 //! - `manifests [--check]`: render the plain install manifests under
 //!   `deploy/` from the Helm chart `charts/kro` (or check that they are up to
 //!   date), with a `helm` built from the Go module `tools/helm`.
@@ -26,6 +29,7 @@
 mod bench_e2e;
 mod cluster;
 mod demo;
+mod fuzz;
 mod manifests;
 mod module_cycles;
 mod operator;
@@ -35,7 +39,7 @@ use std::ffi::OsStr;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [N...] | cluster | build-cluster | dump-openapi | conformance | cycles | manifests [--check]>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [N...] | cluster | build-cluster | dump-openapi | conformance | cycles | fuzz [--target T] [--seconds S] [--seed N] | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +61,7 @@ fn main() -> Result<()> {
         ]),
         Some("manifests") => manifests::command(&args[1..]),
         Some("cycles") => module_cycles::run(),
+        Some("fuzz") => fuzz::command(&args[1..]),
         Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
         None => bail!("{USAGE}"),
     }
@@ -92,6 +97,8 @@ fn test() -> Result<()> {
     // Build everything before the control plane starts, so that compiling
     // and the cluster's start-up do not compete for the CPU.
     tools::cargo(&["test", "--workspace", "--all-targets", "--no-run"])?;
+    // A short fuzzing run, before the control plane takes the CPU.
+    fuzz::short_run()?;
     let running = cluster::Running::start(&binaries)?;
     let kubeconfig = running.kubeconfig().to_owned();
     let env = [

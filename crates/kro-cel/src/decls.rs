@@ -304,6 +304,12 @@ impl Env {
         self.functions.get(name)
     }
 
+    /// Every declared function, in declaration order (generators of
+    /// expressions, such as the fuzzer's, draw calls from them).
+    pub fn functions(&self) -> impl Iterator<Item = &FunctionDecl> {
+        self.functions.values()
+    }
+
     /// A declared object type.
     pub fn object_type(&self, name: &str) -> Option<&ObjectType> {
         self.objects.get(name)

@@ -68,7 +68,7 @@ pub use meter::{
     DEFAULT_STATIC_TOTAL_COST_LIMIT, Limits, Meter, READ_PER_UNIT, Text, VISITS_PER_UNIT,
 };
 pub use parse::parse;
-pub use regexes::{REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
+pub use regexes::{REGEX_DFA_SIZE_LIMIT, REGEX_MAX_PATTERN, REGEX_SIZE_LIMIT};
 pub use types::Type;
 pub use value::{Key, List, ListKind, Map, Opaque, OpaqueValue, Timestamp, Value};
 

@@ -13,6 +13,7 @@ pub mod establish_crd;
 pub mod http;
 pub mod install_rgd_crd;
 pub mod leader;
+pub mod lenient;
 pub mod live_schemas;
 mod locks;
 pub mod metrics;

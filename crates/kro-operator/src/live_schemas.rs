@@ -12,6 +12,11 @@
 //! other operators install or change, and the instance CRDs of other RGDs
 //! (chaining), which reach `/openapi/v3` a moment after they are
 //! Established.
+//!
+//! A document is read one component schema at a time: a CRD schema nested
+//! deeper than the JSON reader's limit (an RGD can define one) leaves only
+//! its own kind unknown, not every kind of its group version (`kro.run`
+//! holds most instance kinds).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +28,9 @@ use kro_graph::resolver::{
     SchemaResolver,
 };
 use kube::Client;
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use thiserror::Error;
 
 /// How long a fetched index is trusted before [`LiveSchemas::prefetch`]
@@ -222,6 +229,14 @@ impl LiveSchemas {
     }
 
     async fn get(&self, path: &str) -> Result<Value, FetchError> {
+        let text = self.get_text(path).await?;
+        serde_json::from_str(&text).map_err(|e| FetchError::Request {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    async fn get_text(&self, path: &str) -> Result<String, FetchError> {
         let failed = |message: String| FetchError::Request {
             path: path.to_owned(),
             message,
@@ -231,7 +246,7 @@ impl LiveSchemas {
             .map_err(|e| failed(e.to_string()))?;
         self.inner
             .client
-            .request::<Value>(request)
+            .request_text(request)
             .await
             .map_err(|e| failed(e.to_string()))
     }
@@ -258,19 +273,67 @@ impl LiveSchemas {
         url: &str,
     ) -> Result<Arc<OpenApiDocument>, FetchError> {
         self.inner.documents_fetched.fetch_add(1, Ordering::Relaxed);
-        let json = self.get(url).await?;
+        let text = self.get_text(url).await?;
         let name = path.to_owned();
         // The core document is several megabytes: parse it off the async
         // threads.
-        tokio::task::spawn_blocking(move || OpenApiDocument::parse(&name, json))
-            .await
-            .map_err(|e| FetchError::Request {
-                path: path.to_owned(),
-                message: format!("parse task: {e}"),
-            })?
-            .map(Arc::new)
-            .map_err(FetchError::from)
+        tokio::task::spawn_blocking(move || {
+            let json = read_document(&name, &text)?;
+            OpenApiDocument::parse(&name, json).map_err(FetchError::from)
+        })
+        .await
+        .map_err(|e| FetchError::Request {
+            path: path.to_owned(),
+            message: format!("parse task: {e}"),
+        })?
+        .map(Arc::new)
     }
+}
+
+/// The parts of an OpenAPI document [`OpenApiDocument`] reads, with each
+/// component schema still raw text.
+#[derive(Deserialize)]
+struct RawDocument {
+    paths: Option<Value>,
+    components: Option<RawComponents>,
+}
+
+#[derive(Deserialize)]
+struct RawComponents {
+    #[serde(default)]
+    schemas: BTreeMap<String, Box<RawValue>>,
+}
+
+/// The `paths` and `components.schemas` of the document `text` (fetched
+/// from `path`), leaving out, with a warning, each component schema that
+/// cannot be read.
+fn read_document(path: &str, text: &str) -> Result<Value, FetchError> {
+    let raw: RawDocument = serde_json::from_str(text).map_err(|e| FetchError::Request {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut document = serde_json::Map::new();
+    if let Some(paths) = raw.paths {
+        document.insert("paths".to_owned(), paths);
+    }
+    if let Some(components) = raw.components {
+        let mut schemas = serde_json::Map::new();
+        for (name, schema) in components.schemas {
+            match serde_json::from_str(schema.get()) {
+                Ok(schema) => {
+                    schemas.insert(name, schema);
+                }
+                Err(e) => tracing::warn!(
+                    document = %path,
+                    component = %name,
+                    "leaving out a schema that cannot be read: {e}"
+                ),
+            }
+        }
+        let components = serde_json::Map::from_iter([("schemas".to_owned(), schemas.into())]);
+        document.insert("components".to_owned(), components.into());
+    }
+    Ok(document.into())
 }
 
 impl SchemaResolver for LiveSchemas {
@@ -311,11 +374,53 @@ impl SchemaResolver for LiveSchemas {
 
 #[cfg(test)]
 mod tests {
-    use super::group_version_path;
+    use super::{OpenApiDocument, group_version_path, read_document};
+    use kro_graph::resolver::Gvk;
 
     #[test]
     fn group_version_paths() {
         assert_eq!(group_version_path("", "v1"), "api/v1");
         assert_eq!(group_version_path("apps", "v1"), "apis/apps/v1");
+    }
+
+    /// A group-version document serving `kinds`, each with a `spec` whose
+    /// one field nests `depth` objects deep.
+    fn document(kinds: &[(&str, usize)]) -> String {
+        let mut paths = Vec::new();
+        let mut schemas = Vec::new();
+        for (kind, depth) in kinds {
+            let plural = kind.to_lowercase();
+            paths.push(format!(
+                r#""/apis/g.test/v1/{plural}":{{"get":{{"x-kubernetes-action":"list","x-kubernetes-group-version-kind":{{"group":"g.test","version":"v1","kind":"{kind}"}}}}}}"#
+            ));
+            let nested = format!(
+                "{}{{\"type\":\"string\"}}{}",
+                r#"{"type":"object","properties":{"f":"#.repeat(*depth),
+                "}}".repeat(*depth)
+            );
+            schemas.push(format!(
+                r#""test.{kind}":{{"type":"object","x-kubernetes-group-version-kind":[{{"group":"g.test","version":"v1","kind":"{kind}"}}],"properties":{{"spec":{nested}}}}}"#
+            ));
+        }
+        format!(
+            r#"{{"openapi":"3.0.0","paths":{{{}}},"components":{{"schemas":{{{}}}}}}}"#,
+            paths.join(","),
+            schemas.join(",")
+        )
+    }
+
+    #[test]
+    fn a_schema_too_deep_to_read_leaves_only_its_kind_unknown() {
+        let text = document(&[("Shallow", 3), ("Deep", 70)]);
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+        let json = read_document("apis/g.test/v1", &text).expect("the document reads");
+        let parsed = OpenApiDocument::parse("apis/g.test/v1", json).expect("it parses");
+        let kinds: Vec<&Gvk> = parsed.kinds().collect();
+        assert_eq!(kinds, [&Gvk::new("g.test", "v1", "Shallow")]);
+    }
+
+    #[test]
+    fn a_document_that_is_not_json_is_an_error() {
+        assert!(read_document("apis/g.test/v1", "{").is_err());
     }
 }

@@ -157,6 +157,9 @@ pub struct Metrics {
     pub watch_count: IntGauge,
     /// Watch events received, per watched kind.
     pub watch_events: Family<WatchEventLabels, Counter>,
+    /// Objects listed or watched that could not be read (see
+    /// [`crate::lenient`]), per kind; each read counts.
+    pub unreadable_objects: Family<GvrLabels, Counter>,
     /// Child and external-object events routed, per watched kind.
     pub routes: Family<GvrLabels, Counter>,
     /// Routed events that reached at least one instance.
@@ -208,6 +211,7 @@ impl Metrics {
             gvr_count: IntGauge::default(),
             watch_count: IntGauge::default(),
             watch_events: Family::default(),
+            unreadable_objects: Family::default(),
             routes: Family::default(),
             route_matches: Family::default(),
             instance_reconciles: Family::default(),
@@ -300,6 +304,11 @@ impl Metrics {
             "dynamic_controller_informer_events",
             "Watch events received",
             m.watch_events.clone(),
+        );
+        registry.register(
+            "unreadable_objects",
+            "Objects listed or watched that could not be read",
+            m.unreadable_objects.clone(),
         );
         registry.register(
             "dynamic_controller_route",

@@ -18,6 +18,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kro_graph::api::{ConditionStatus, ResourceGraphDefinition, RgdState};
 use kro_operator::args::Args;
+use kro_operator::lenient::Lenient;
 use kro_testenv::{TestNamespace, eventually, free_port, kubeconfig_path};
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Api, Client};
@@ -1707,5 +1708,116 @@ async fn a_runaway_expression_fails_its_instance_and_nothing_else() {
         answers.iter().all(|answer| *answer == Some(200)),
         "/healthz answered within a second every time: {answers:?}"
     );
+    operator.stop().await;
+}
+
+/// `{"n":{"n":...1...}}`, `depth` objects deep.
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(json!(1), |inner, _| json!({ "n": inner }))
+}
+
+#[tokio::test]
+async fn an_rgd_nested_too_deep_is_refused_alone_and_the_others_are_served() {
+    let ns = TestNamespace::create("deep-rgd").await;
+    let client = ns.client();
+    let lenient = Api::<Lenient<ResourceGraphDefinition>>::all(client.clone());
+
+    // Both RGDs exist before the operator starts, so that its first list of
+    // RGDs holds the deep one: that list used to fail as a whole, forever.
+    apply_rgd_crd_first(&client).await;
+    let (deep_name, mut deep) = simple(&ns, "deep", "Deep", json!({ "text": "string" }));
+    deep["spec"]["resources"][0]["template"]["data"]["nested"] = nested(200);
+    // The answer is the deep RGD: only a lenient read takes it.
+    lenient
+        .patch(
+            &deep_name,
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(&deep),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply RGD {deep_name}: {e}"));
+    let (good_name, good) = simple(
+        &ns,
+        "good",
+        "Good",
+        json!({ "text": "string", "extra": "object" }),
+    );
+    apply(&client, &good_name, &good).await;
+
+    let operator = Operator::start(&ns, &[]).await;
+    wait_for(&client, &good_name, "Active", |r| {
+        state(r) == Some(RgdState::Active)
+    })
+    .await;
+    // A deep instance first (its `managedFields` are as deep, and the
+    // metadata watch of the kind reads them), then an ordinary one.
+    let goods = instances(&ns, "Good", "goods");
+    let deep_instance = json!({
+        "apiVersion": format!("{}/v1alpha1", group(&ns)),
+        "kind": "Good",
+        "metadata": { "name": "deep" },
+        "spec": { "text": "deep", "extra": nested(200) },
+    });
+    let resource = ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(&group(&ns), "v1alpha1", "Good"),
+        "goods",
+    );
+    Api::<Lenient<DynamicObject>>::namespaced_with(client.clone(), ns.name(), &resource)
+        .patch(
+            "deep",
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(&deep_instance),
+        )
+        .await
+        .expect("apply the deep instance");
+    create_instance(&ns, &goods, "Good", "one", json!({ "text": "hi" })).await;
+    let config_maps = ns.api::<ConfigMap>();
+    eventually("the good instance's ConfigMap", || async {
+        config_maps.get_opt("one").await.ok()?
+    })
+    .await;
+
+    let refusal = eventually("the deep RGD refused", || async {
+        let Lenient::Unreadable(unreadable) = lenient.get(&deep_name).await.ok()? else {
+            panic!("the deep RGD reads");
+        };
+        let status: kro_graph::api::ResourceGraphDefinitionStatus =
+            serde_json::from_value(unreadable.status?).ok()?;
+        status
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "GraphAccepted" && c.status == ConditionStatus::False)
+    })
+    .await;
+    let message = refusal.message.unwrap_or_default();
+    assert!(
+        message.contains("cannot read this ResourceGraphDefinition")
+            && message.contains("recursion limit"),
+        "{message}"
+    );
+    for resource in ["Resource=resourcegraphdefinitions", "Resource=goods"] {
+        assert!(
+            operator
+                .metric("unreadable_objects_total", &[resource])
+                .await
+                >= 1.0,
+            "{resource} counted"
+        );
+    }
+
+    // It can still be deleted: its finalizer is removed.
+    match lenient.delete(&deep_name, &DeleteParams::default()).await {
+        // kube reads the answer, the RGD, through a plain `Value` first.
+        Ok(_) | Err(kube::Error::SerdeError(_)) => {}
+        Err(e) => panic!("delete the deep RGD: {e}"),
+    }
+    eventually("the deep RGD gone", || async {
+        lenient
+            .get_opt(&deep_name)
+            .await
+            .ok()
+            .and_then(|found| found.is_none().then_some(()))
+    })
+    .await;
     operator.stop().await;
 }

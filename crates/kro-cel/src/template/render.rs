@@ -139,7 +139,9 @@ impl Template {
     /// upstream kro compiles string templates: a literal is a quoted string,
     /// a standalone expression is itself, and an interpolated template is the
     /// concatenation `"text" + (expression) + ...`. Type-checking it reports a
-    /// non-string part the way upstream does.
+    /// non-string part the way upstream does. Past 64 parts the
+    /// concatenation is grouped in halves, so that its nesting stays far
+    /// below the parser's limit however many parts there are.
     pub fn to_cel(&self) -> String {
         let quoted = |text: &str| {
             let mut out = String::with_capacity(text.len() + 2);
@@ -149,16 +151,35 @@ impl Template {
         match self {
             Template::Literal(text) => quoted(text),
             Template::Standalone(expression) => expression.source.clone(),
-            Template::Interpolated(parts) => parts
-                .iter()
-                .map(|part| match part {
-                    Part::Text(text) => quoted(text),
-                    Part::Expression(e) => format!("({})", e.source),
-                })
-                .collect::<Vec<_>>()
-                .join(" + "),
+            Template::Interpolated(parts) => concatenation(
+                &parts
+                    .iter()
+                    .map(|part| match part {
+                        Part::Text(text) => quoted(text),
+                        // A `//` comment would swallow the closing
+                        // parenthesis: a new line ends it first.
+                        Part::Expression(e) if e.source.contains("//") => {
+                            format!("({}\n)", e.source)
+                        }
+                        Part::Expression(e) => format!("({})", e.source),
+                    })
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
+}
+
+/// The most parts [`Template::to_cel`] concatenates in one flat chain:
+/// `a + b + c` nests one level per `+`.
+const FLAT_PARTS: usize = 64;
+
+/// `a + b + ...`, grouped in halves past [`FLAT_PARTS`] operands.
+fn concatenation(operands: &[String]) -> String {
+    if operands.len() <= FLAT_PARTS {
+        return operands.join(" + ");
+    }
+    let (left, right) = operands.split_at(operands.len() / 2);
+    format!("({}) + ({})", concatenation(left), concatenation(right))
 }
 
 /// The pieces of an interpolated template's text, each expression

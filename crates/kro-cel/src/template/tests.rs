@@ -264,6 +264,34 @@ fn to_cel_is_the_concatenation_upstream_compiles() {
     assert_eq!(scan("plain").unwrap().to_cel(), r#""plain""#);
 }
 
+/// Found by `kro-fuzz` (template target): an expression ending in a `//`
+/// comment swallowed the parenthesis `to_cel` closes it with.
+#[test]
+fn to_cel_of_an_expression_with_a_comment_parses() {
+    use crate::{Env, Type, Value};
+    let template = scan("a-${s // the name}-b").unwrap();
+    let env = Env::standard().with_variable("s", Type::String);
+    let compiled = env.compile(&template.to_cel()).expect("parses and checks");
+    let value = compiled.eval(&[("s", Value::string("x"))]).unwrap();
+    assert!(value.equals(&Value::string("a-x-b")));
+}
+
+/// Found by `kro-fuzz` (template target): 100 interpolations made a chain
+/// of 200 `+` that the parser refused as too deeply nested, although each
+/// expression parsed.
+#[test]
+fn to_cel_of_many_parts_parses_and_computes_the_rendered_text() {
+    use crate::{Env, Type, Value};
+    let template = scan(&"${s}-".repeat(5_000)).unwrap();
+    let source = template.to_cel();
+    let env = Env::standard().with_variable("s", Type::String);
+    let compiled = env
+        .compile(&source)
+        .expect("the concatenation parses and checks");
+    let value = compiled.eval(&[("s", Value::string("ab"))]).unwrap();
+    assert!(value.equals(&Value::string(&"ab-".repeat(5_000))));
+}
+
 #[test]
 fn render_within_refuses_text_past_the_limit_before_building_it() {
     use crate::{EvalError, SizeKind, Value};

@@ -6,6 +6,10 @@
 //! runtime reads what it needs, `managedFields` included, and nothing is
 //! kept afterwards). Objects cross the interface as JSON, as the runtime
 //! renders them.
+//!
+//! Lists read their items one by one ([`crate::lenient`]): an object that
+//! cannot be read (nested too deep) fails the list with its name rather
+//! than with a bare parse error.
 
 mod errors;
 mod selector;
@@ -19,9 +23,11 @@ use kube::api::{
     ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
     Preconditions, PropagationPolicy,
 };
-use kube::core::TypeMeta;
-use kube::{Api, Client};
+use kube::core::{DynamicResourceScope, TypeMeta};
+use kube::{Api, Client, Resource};
 use serde_json::Value;
+
+use crate::lenient::Lenient;
 
 pub use errors::{NotFound, from_kube, from_status, not_found};
 pub use selector::{SelectorStringError, selector_string};
@@ -45,6 +51,14 @@ impl KubeCluster {
     /// The API handle for `resource`, in `namespace` when the type is
     /// namespaced and one is given, else across the cluster.
     fn api(&self, resource: &ResourceType, namespace: Option<&str>) -> Api<DynamicObject> {
+        self.api_of(resource, namespace)
+    }
+
+    /// [`Self::api`], reading objects as `K`.
+    fn api_of<K>(&self, resource: &ResourceType, namespace: Option<&str>) -> Api<K>
+    where
+        K: Resource<DynamicType = ApiResource, Scope = DynamicResourceScope>,
+    {
         let ar = api_resource(resource);
         match namespace {
             Some(namespace) if resource.namespaced => {
@@ -172,7 +186,7 @@ impl Cluster for KubeCluster {
             ListScope::Namespace(namespace) => Some(namespace),
             ListScope::AllNamespaces => None,
         };
-        let api = self.api(resource, namespace);
+        let api = self.api_of::<Lenient<DynamicObject>>(resource, namespace);
         let mut params = ListParams::default().limit(LIST_PAGE_SIZE);
         if !labels.is_empty() {
             params = params.labels(&labels);
@@ -184,7 +198,19 @@ impl Cluster for KubeCluster {
                 from_kube(e, &name, &name)
             })?;
             for object in page.items {
-                found.push(to_json(resource, object)?);
+                match object {
+                    Lenient::Read(object) => found.push(to_json(resource, object)?),
+                    Lenient::Unreadable(unreadable) => {
+                        return Err(ClusterError::Other {
+                            message: format!(
+                                "{resource} {}/{}: cannot read the object: {}",
+                                unreadable.metadata.namespace.unwrap_or_default(),
+                                unreadable.metadata.name.unwrap_or_default(),
+                                unreadable.error
+                            ),
+                        });
+                    }
+                }
             }
             match page.metadata.continue_.filter(|token| !token.is_empty()) {
                 Some(token) => params = params.continue_token(&token),

@@ -9,6 +9,11 @@
 //! the instance reconcile ([`instance`]) for each. Nothing but small
 //! routing indexes is kept in memory: each reconcile reads what it needs
 //! from the API server.
+//!
+//! The watches read objects leniently ([`crate::lenient`]): an object whose
+//! metadata cannot be read whole (its `managedFields` nest as deep as the
+//! object) is routed on the rest of its metadata, which is all routing
+//! needs, and counted in `unreadable_objects_total`.
 
 pub mod instance;
 pub mod isolated;
@@ -26,12 +31,13 @@ use kro_runtime::cluster::{ObjectKey, ResourceType};
 use kro_runtime::reconcile::ExternalRead;
 use kube::api::{DynamicObject, PartialObjectMeta};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
 
 pub use queue::{Queue, QueueConfig, Requests};
 pub use registry::{Handler, Registered};
 
 use crate::cluster::api_resource;
+use crate::lenient::Lenient;
 use crate::metrics::{GvrLabels, Metrics, WatchEventLabels, gvr_label};
 use registry::Registry;
 use router::{MetaEvent, Router};
@@ -189,9 +195,23 @@ impl Dynamic {
 
     /// Routes one watch event to the instances it concerns, counting the
     /// event and, for watches of other kinds than instances, the routing.
-    fn route(&self, key: &WatchKey, event: &watcher::Event<PartialObjectMeta<DynamicObject>>) {
+    fn route(&self, key: &WatchKey, event: &watcher::Event<WatchedMeta>) {
         let gvr = gvr_label(&key.resource);
         let (meta_event, event_type) = meta_event(event);
+        if let Some(Lenient::Unreadable(unreadable)) = watched_object(event) {
+            tracing::warn!(
+                watch = %key.resource,
+                name = ?unreadable.metadata.name,
+                namespace = ?unreadable.metadata.namespace,
+                "routing on partial metadata: {}",
+                unreadable.error
+            );
+            self.inner
+                .metrics
+                .unreadable_objects
+                .get_or_create(&GvrLabels { gvr: gvr.clone() })
+                .inc();
+        }
         if let Some(event_type) = event_type {
             self.inner
                 .metrics
@@ -260,18 +280,29 @@ impl Dynamic {
     }
 }
 
+/// What a metadata-only watch delivers, read leniently.
+type WatchedMeta = Lenient<PartialObjectMeta<DynamicObject>>;
+
 /// A watch event reduced to its metadata, and its type as the watch-event
 /// metric names it (`None` for the listing's markers, which are not
 /// counted).
-fn meta_event(
-    event: &watcher::Event<PartialObjectMeta<DynamicObject>>,
-) -> (MetaEvent<'_>, Option<&'static str>) {
+fn meta_event(event: &watcher::Event<WatchedMeta>) -> (MetaEvent<'_>, Option<&'static str>) {
     match event {
         watcher::Event::Init => (MetaEvent::Init, None),
-        watcher::Event::InitApply(o) => (MetaEvent::InitApply(&o.metadata), Some("add")),
+        watcher::Event::InitApply(o) => (MetaEvent::InitApply(o.meta()), Some("add")),
         watcher::Event::InitDone => (MetaEvent::InitDone, None),
-        watcher::Event::Apply(o) => (MetaEvent::Apply(&o.metadata), Some("update")),
-        watcher::Event::Delete(o) => (MetaEvent::Delete(&o.metadata), Some("delete")),
+        watcher::Event::Apply(o) => (MetaEvent::Apply(o.meta()), Some("update")),
+        watcher::Event::Delete(o) => (MetaEvent::Delete(o.meta()), Some("delete")),
+    }
+}
+
+/// The object of a watch event, if it has one.
+fn watched_object(event: &watcher::Event<WatchedMeta>) -> Option<&WatchedMeta> {
+    match event {
+        watcher::Event::InitApply(o) | watcher::Event::Apply(o) | watcher::Event::Delete(o) => {
+            Some(o)
+        }
+        watcher::Event::Init | watcher::Event::InitDone => None,
     }
 }
 
@@ -286,8 +317,7 @@ async fn watch(inner: Weak<Inner>, key: WatchKey) {
     let Some(client) = inner.upgrade().map(|i| i.client.clone()) else {
         return;
     };
-    let api =
-        Api::<PartialObjectMeta<DynamicObject>>::all_with(client, &api_resource(&key.resource));
+    let api = Api::<WatchedMeta>::all_with(client, &api_resource(&key.resource));
     let config = match key.filter {
         Filter::OwnedChildren => watcher::Config::default().labels(&format!("{OWNED}=true")),
         Filter::Instances | Filter::All => watcher::Config::default(),

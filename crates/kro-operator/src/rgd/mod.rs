@@ -16,6 +16,10 @@
 //! On deletion the kind stops being served; the CRD (and so the instances)
 //! stays unless `--allow-crd-deletion` is set.
 //!
+//! RGDs are listed and watched leniently ([`crate::lenient`]): one the
+//! operator cannot read (nested too deep, say) is refused on its own, with
+//! `GraphAccepted=False`, and never stops the others.
+//!
 //! Besides RGD events, CRD events bring RGDs back ([`crd_watch`]): the
 //! owner of an instance CRD edited by hand, and the RGDs using a kind
 //! whose CRD was installed, upgraded or deleted.
@@ -33,7 +37,7 @@ use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kro_graph::api::metadata::{FINALIZER, RGD_NAME};
-use kro_graph::api::{ConditionSet, ResourceGraphDefinition, now};
+use kro_graph::api::{ConditionSet, ResourceGraphDefinition, ResourceGraphDefinitionStatus, now};
 use kro_graph::builder::{Builder, Graph, referenced_kinds};
 use kro_graph::error::BuildErrorKind;
 use kro_graph::resolver::ResolveError;
@@ -42,14 +46,15 @@ use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{self, Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
 use crate::dynamic::{Dynamic, Handler};
+use crate::lenient::{Lenient, Unreadable};
 use crate::live_schemas::LiveSchemas;
 use crate::locks::lock;
-use crate::metrics::{Metrics, RgdLabels, RgdTransitionLabels};
+use crate::metrics::{GvrLabels, Metrics, RgdLabels, RgdTransitionLabels};
 use crd_watch::CrdChanges;
 use instance_crd::EnsureError;
 use status::{CONTROLLER_READY, GRAPH_ACCEPTED, KIND_READY};
@@ -156,14 +161,14 @@ pub async fn run(context: Arc<RgdContext>, stop: CancellationToken) {
         rgds = rgds.labels(&context.config.selector);
     }
     let concurrency = context.config.concurrency;
-    let crds = Api::<PartialObjectMeta<CustomResourceDefinition>>::all(client.clone());
-    let controller = Controller::new(Api::<ResourceGraphDefinition>::all(client), rgds);
+    let crds = Api::<Lenient<PartialObjectMeta<CustomResourceDefinition>>>::all(client.clone());
+    let controller = Controller::new(rgd_api(&client), rgds);
     let store = controller.store();
     let changes = Arc::clone(&context.crd_changes);
     let schemas = context.schemas.clone();
     controller
         .watches(crds, watcher::Config::default(), move |crd| {
-            rgds_to_check(&crd.metadata, &store, &changes, &schemas)
+            rgds_to_check(crd.meta(), &store, &changes, &schemas)
         })
         .with_config(controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(stop.cancelled_owned())
@@ -181,15 +186,20 @@ pub async fn run(context: Arc<RgdContext>, stop: CancellationToken) {
         .await;
 }
 
+/// The RGDs, read leniently.
+fn rgd_api(client: &Client) -> Api<Lenient<ResourceGraphDefinition>> {
+    Api::all(client.clone())
+}
+
 /// The RGDs a CRD event brings back ([`crd_watch`]). A change of what the
 /// CRD serves also makes the next schema prefetch read the OpenAPI index
 /// again.
 fn rgds_to_check(
     crd: &ObjectMeta,
-    rgds: &Store<ResourceGraphDefinition>,
+    rgds: &Store<Lenient<ResourceGraphDefinition>>,
     changes: &Mutex<CrdChanges>,
     schemas: &LiveSchemas,
-) -> Vec<ObjectRef<ResourceGraphDefinition>> {
+) -> Vec<ObjectRef<Lenient<ResourceGraphDefinition>>> {
     let mut names: BTreeSet<String> = crd_watch::owner(crd)
         .map(str::to_owned)
         .into_iter()
@@ -198,7 +208,7 @@ fn rgds_to_check(
     if let Some(group) = changed_group {
         schemas.expire_index();
         let state = rgds.state();
-        let concerned = crd_watch::concerned(state.iter().map(AsRef::as_ref), &group);
+        let concerned = crd_watch::concerned(state.iter().filter_map(|rgd| rgd.read()), &group);
         if !concerned.is_empty() {
             tracing::debug!(crd = ?crd.name, rgds = ?concerned, "a CRD changed: checking again");
         }
@@ -211,21 +221,21 @@ fn rgds_to_check(
 /// of the pass says which RGD it is about.
 #[tracing::instrument(skip_all, fields(rgd = %rgd.name_any()))]
 async fn reconcile(
-    rgd: Arc<ResourceGraphDefinition>,
+    rgd: Arc<Lenient<ResourceGraphDefinition>>,
     context: Arc<RgdContext>,
 ) -> Result<Action, finalizer::Error<RgdError>> {
-    let api = Api::<ResourceGraphDefinition>::all(context.client.clone());
+    let api = rgd_api(&context.client);
     finalizer(&api, FINALIZER, rgd, |event| async {
         match event {
             Event::Apply(rgd) => context.apply(&rgd).await,
-            Event::Cleanup(rgd) => context.cleanup(&rgd).await,
+            Event::Cleanup(rgd) => context.cleanup(&rgd.name_any()).await,
         }
     })
     .await
 }
 
 fn error_policy(
-    rgd: Arc<ResourceGraphDefinition>,
+    rgd: Arc<Lenient<ResourceGraphDefinition>>,
     error: &finalizer::Error<RgdError>,
     context: Arc<RgdContext>,
 ) -> Action {
@@ -303,35 +313,82 @@ impl RgdContext {
     }
 
     /// One reconcile of a live RGD: build its graph, refuse it or serve it,
-    /// then write what happened into its status.
-    async fn apply(&self, rgd: &ResourceGraphDefinition) -> Result<Action, RgdError> {
-        let generation = rgd.metadata.generation.unwrap_or_default();
+    /// then write what happened into its status. An RGD that cannot be
+    /// read is refused as it is.
+    async fn apply(&self, object: &Lenient<ResourceGraphDefinition>) -> Result<Action, RgdError> {
+        let metadata = object.meta();
+        let old_status = match object {
+            Lenient::Read(rgd) => rgd.status.clone(),
+            Lenient::Unreadable(unreadable) => unreadable
+                .status
+                .clone()
+                .and_then(|s| serde_json::from_value::<ResourceGraphDefinitionStatus>(s).ok()),
+        };
+        let generation = metadata.generation.unwrap_or_default();
         let now = now();
-        let created = rgd
-            .metadata
+        let created = metadata
             .creation_timestamp
             .as_ref()
             .map_or_else(|| now.clone(), |t| t.0.to_string());
-        let mut conditions = status::current_conditions(rgd.status.as_ref());
+        let mut conditions = status::current_conditions(old_status.as_ref());
         let mut set = status::condition_set(generation, &created, &mut conditions);
         set.initialize(&now);
 
-        let (action, order, resources) = match self.build(rgd).await? {
-            Built::Invalid(invalid) => (
-                self.refuse(rgd, &invalid, &mut set, &now),
+        let (action, order, resources) = match object {
+            Lenient::Unreadable(unreadable) => (
+                self.refuse_unreadable(unreadable, &mut set, &now),
                 Vec::new(),
                 Vec::new(),
             ),
-            Built::Graph(graph) => {
-                let order = graph.topological_order.clone();
-                let resources = status::resource_info(&graph);
-                let action = self.serve(rgd, graph, &mut set, &now).await;
-                (action, order, resources)
-            }
+            Lenient::Read(rgd) => match self.build(rgd).await? {
+                Built::Invalid(invalid) => (
+                    self.refuse(rgd, &invalid, &mut set, &now),
+                    Vec::new(),
+                    Vec::new(),
+                ),
+                Built::Graph(graph) => {
+                    let order = graph.topological_order.clone();
+                    let resources = status::resource_info(&graph);
+                    let action = self.serve(rgd, graph, &mut set, &now).await;
+                    (action, order, resources)
+                }
+            },
         };
-        self.write_status(rgd, status::status(conditions, order, resources))
+        let name = object.name_any();
+        let new_status = status::status(conditions, order, resources);
+        self.write_status(&name, old_status.as_ref(), new_status)
             .await?;
         Ok(action)
+    }
+
+    /// Reports an RGD the operator cannot read (`GraphAccepted=False` with
+    /// the reason), as [`Self::refuse`] reports an invalid graph: the kind
+    /// stays served by the last good graph, if any. Only a change of the
+    /// RGD can make it readable.
+    fn refuse_unreadable(
+        &self,
+        unreadable: &Unreadable,
+        set: &mut ConditionSet<'_>,
+        now: &str,
+    ) -> Action {
+        let name = unreadable.metadata.name.as_deref().unwrap_or_default();
+        tracing::warn!(rgd = %name, "cannot read the RGD: {}", unreadable.error);
+        self.metrics
+            .unreadable_objects
+            .get_or_create(&GvrLabels {
+                gvr: rgd_gvr_label(),
+            })
+            .inc();
+        set.set_false(
+            GRAPH_ACCEPTED,
+            "InvalidResourceGraph",
+            &format!(
+                "the operator cannot read this ResourceGraphDefinition: {}",
+                unreadable.error
+            ),
+            now,
+        );
+        Action::await_change()
     }
 
     /// Reports an invalid graph (`GraphAccepted=False` with every error).
@@ -424,21 +481,25 @@ impl RgdContext {
         instance_crd::ensure(&self.client, &desired, &name, allow_breaking).await
     }
 
+    /// Writes `status` over `old`, the RGD's status as read, unless they
+    /// are the same.
     async fn write_status(
         &self,
-        rgd: &ResourceGraphDefinition,
-        status: kro_graph::api::ResourceGraphDefinitionStatus,
+        name: &str,
+        old_status: Option<&ResourceGraphDefinitionStatus>,
+        status: ResourceGraphDefinitionStatus,
     ) -> Result<(), RgdError> {
-        let name = rgd.name_any();
-        let old = rgd.status.as_ref().and_then(|s| s.state);
-        if rgd.status.as_ref() == Some(&status) {
+        let name = name.to_owned();
+        let old = old_status.and_then(|s| s.state);
+        if old_status == Some(&status) {
             return Ok(());
         }
         let patch = status::merge_patch(&status).map_err(|source| RgdError::Encode {
             rgd: name.clone(),
             source,
         })?;
-        Api::<ResourceGraphDefinition>::all(self.client.clone())
+        // Lenient: the answer is the whole RGD, which may not be readable.
+        rgd_api(&self.client)
             .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|source| RgdError::Status {
@@ -458,8 +519,8 @@ impl RgdContext {
         Ok(())
     }
 
-    async fn cleanup(&self, rgd: &ResourceGraphDefinition) -> Result<Action, RgdError> {
-        let name = rgd.name_any();
+    async fn cleanup(&self, name: &str) -> Result<Action, RgdError> {
+        let name = name.to_owned();
         self.dynamic.deregister(&name);
         if self.config.allow_crd_deletion {
             let crds = Api::<CustomResourceDefinition>::all(self.client.clone());
@@ -486,4 +547,13 @@ impl RgdContext {
             .inc();
         Ok(Action::await_change())
     }
+}
+
+/// The `gvr` metric label of the RGD kind.
+fn rgd_gvr_label() -> String {
+    format!(
+        "{}, Resource={}",
+        ResourceGraphDefinition::api_version(&()),
+        ResourceGraphDefinition::plural(&())
+    )
 }
