@@ -129,12 +129,12 @@ impl SizeKind {
     }
 }
 
-/// A duration as the flags that set it write it (`1s`, `250ms`).
+/// A duration as the flags that set it write it (`1s`, `250ms`):
+/// Rust's debug form is that for the whole seconds and milliseconds that
+/// deadlines are (the CEL value formatting lives in `result_json`, which
+/// depends on this module).
 fn go_duration(d: std::time::Duration) -> String {
-    match jiff::SignedDuration::try_from(d) {
-        Ok(d) => crate::result_json::go_duration(d),
-        Err(_) => format!("{d:?}"),
-    }
+    format!("{d:?}")
 }
 
 impl EvalError {

@@ -63,8 +63,9 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use env::KroOptions;
 pub use error::{EvalError, SizeKind};
 pub use eval::Program;
+pub use meter::allowance::Allowance;
 pub use meter::{
-    ALLOCATED_BYTES_PER_UNIT, Allowance, CLOCK_CHECK_UNITS, DEFAULT_STATIC_COST_LIMIT,
+    ALLOCATED_BYTES_PER_UNIT, CLOCK_CHECK_UNITS, DEFAULT_STATIC_COST_LIMIT,
     DEFAULT_STATIC_TOTAL_COST_LIMIT, Limits, Meter, READ_PER_UNIT, Text, VISITS_PER_UNIT,
 };
 pub use parse::parse;

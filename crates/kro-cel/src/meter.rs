@@ -32,7 +32,7 @@
 //! of a result to JSON) therefore counts the values it visits in [`Steps`]
 //! and stops when the budget, or the size of its output, runs out.
 
-mod allowance;
+pub(crate) mod allowance;
 mod text;
 
 use std::mem::size_of;
@@ -43,7 +43,6 @@ use crate::regexes::{EvaluationRegexes, ProgramRegexes};
 use crate::value::steps::{Exhausted, Steps};
 use crate::value::{Key, Value};
 
-pub use allowance::Allowance;
 pub use text::Text;
 
 /// Bytes or elements read (searched, hashed, parsed, compared as bytes)

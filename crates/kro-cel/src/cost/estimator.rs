@@ -5,14 +5,15 @@
 
 mod loops;
 mod operators;
+pub(crate) mod rules;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use self::rules::Arg;
 use super::bound::{Bound, Parts};
-use super::rules::{self, Arg};
 use super::units;
 use super::{CostEstimate, InputSizes, TooLarge, UnboundedInput, ValueSize};
 use crate::ast::{Expr, ExprKind, Literal, MapEntry};

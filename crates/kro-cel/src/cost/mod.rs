@@ -24,12 +24,11 @@
 //! something too large, since such an expression can never succeed.
 //!
 //! The functions of the libraries are estimated by the [`CallRule`] each
-//! library declares with its functions (`rules.rs`); a function without one
+//! library declares with its functions (`estimator/rules.rs`); a function without one
 //! is assumed to produce as much as all its arguments together.
 
 pub(crate) mod bound;
 mod estimator;
-mod rules;
 #[cfg(test)]
 mod tests;
 mod units;
@@ -45,7 +44,7 @@ use crate::meter::Limits;
 use crate::openapi_types::SchemaSize;
 
 pub(crate) use bound::Bound;
-pub(crate) use rules::CallRule;
+pub(crate) use estimator::rules::CallRule;
 
 /// What the estimate knows of the size of an expression's inputs: the
 /// places of the declared schemas, by type path, and the variables whose

@@ -5,12 +5,12 @@
 //! shared by several libraries (`indexOf`, `reverse`, `string`) has one
 //! rule that covers all its overloads.
 
-use super::bound::{Bound, Parts};
-use super::estimator::{
+use super::{
     Cost, Est, Estimator, Outcome, element_of, elements_path, int_literal, string_literal,
 };
-use super::units;
 use crate::ast::{Expr, ExprKind};
+use crate::cost::bound::{Bound, Parts};
+use crate::cost::units;
 use crate::regexes::{compile_cost_of, match_cost_of};
 use crate::types::Type;
 
