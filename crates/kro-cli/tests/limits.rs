@@ -99,9 +99,10 @@ spec:
 const INSTANCE: &str =
     "apiVersion: kro.run/v1alpha1\nkind: Limits\nmetadata:\n  name: limits\nspec: {}\n";
 
-/// Writes the RGD and the instance for case `name`, renders them with
-/// `flags`, and returns the output as JSON.
-fn render(name: &str, rgd: &str, flags: &[&str]) -> Value {
+/// Writes the RGD and the instance for case `name` and renders them with
+/// `flags`: the output as JSON, or, when the RGD itself is refused (the
+/// static estimate refuses what can only fail), the refusal.
+fn try_render(name: &str, rgd: &str, flags: &[&str]) -> Result<Value, String> {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("limits");
     std::fs::create_dir_all(&dir).expect("create the test directory");
     let rgd_path = dir.join(format!("{name}.yaml"));
@@ -116,13 +117,35 @@ fn render(name: &str, rgd: &str, flags: &[&str]) -> Value {
         .args(flags)
         .output()
         .expect("run kro");
+    if output.status.code() == Some(1) {
+        return Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
     assert!(
         output.status.success(),
         "{name}: {}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("JSON output")
+    Ok(serde_json::from_slice(&output.stdout).expect("JSON output"))
+}
+
+/// [`try_render`] of an RGD that must be accepted.
+fn render(name: &str, rgd: &str, flags: &[&str]) -> Value {
+    try_render(name, rgd, flags).unwrap_or_else(|refused| panic!("{name}: refused: {refused}"))
+}
+
+/// A refusal of the RGD at build time: located at `path`, naming the
+/// limit that its expression is always above.
+fn assert_refused(name: &str, refusal: &str, path: &str) {
+    assert!(refusal.contains(path), "{name}: {path:?} not in {refusal}");
+    assert!(
+        refusal.contains("(Limits::") || refusal.contains("above the runtime cost budget"),
+        "{name}: no limit named in {refusal}"
+    );
 }
 
 /// The state and reason of node `id`.
@@ -162,15 +185,19 @@ fn huge_strings_are_refused_before_they_are_built() {
         ),
     ];
     for (name, expression) in cases {
-        let rendered = render(name, &rgd(&expression, None, None), &[]);
-        assert_stopped(
-            name,
-            &rendered,
-            &[
-                "data.value: `${cel.bind(s0, ",
-                "over the limit of 3145728 (Limits::max_string_size)",
-            ],
-        );
+        match try_render(name, &rgd(&expression, None, None), &[]) {
+            Err(refusal) => assert_refused(name, &refusal, "data.value"),
+            Ok(rendered) => {
+                assert_stopped(
+                    name,
+                    &rendered,
+                    &[
+                        "data.value: `${cel.bind(s0, ",
+                        "over the limit of 3145728 (Limits::max_string_size)",
+                    ],
+                );
+            }
+        }
     }
 }
 
@@ -180,7 +207,10 @@ fn a_huge_result_is_refused_before_it_is_converted() {
     // 3.2 GB as JSON.
     let seed = format!("schema.spec.name + '{}'", "0123456789".repeat(10));
     let status = doubled_from(&seed, "lists.range(2000).map(i, s14)");
-    let rendered = render("result", &rgd("'ok'", Some(&status), None), &[]);
+    let rendered = match try_render("result", &rgd("'ok'", Some(&status), None), &[]) {
+        Err(refusal) => return assert_refused("result", &refusal, "spec.schema.status.big"),
+        Ok(rendered) => rendered,
+    };
     let message = rendered["status"]["conditions"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["type"] == "ResourcesReady"))
@@ -224,7 +254,13 @@ fn work_over_the_expressions_budget_is_stopped() {
         ),
     ];
     for (name, expression) in cases {
-        let rendered = render(name, &rgd(&expression, None, None), &[]);
+        let rendered = match try_render(name, &rgd(&expression, None, None), &[]) {
+            Err(refusal) => {
+                assert_refused(name, &refusal, "data.value");
+                continue;
+            }
+            Ok(rendered) => rendered,
+        };
         let reason = assert_stopped(name, &rendered, &["data.value: `${"]);
         // The budget pays for 10 to 50 ms of optimised work; an unoptimised
         // build may reach the one-second deadline first.
@@ -267,7 +303,8 @@ fn many_expressions_share_the_reconciles_budget() {
 
 #[test]
 fn the_deadline_stops_what_no_budget_does() {
-    let expression = "string(lists.range(1000).all(i, lists.range(1000).all(j, lists.range(1000).all(k, k >= 0))))";
+    // Nine million iterations: within the static limit, far past 200 ms.
+    let expression = "string(lists.range(3000).all(i, lists.range(3000).all(j, j >= 0)))";
     let rendered = render(
         "deadline",
         &rgd(expression, None, None),
