@@ -134,7 +134,11 @@ impl SizeKind {
 /// deadlines are (the CEL value formatting lives in `result_json`, which
 /// depends on this module).
 fn go_duration(d: std::time::Duration) -> String {
-    format!("{d:?}")
+    if d.is_zero() {
+        "0s".to_owned()
+    } else {
+        format!("{d:?}")
+    }
 }
 
 impl EvalError {

@@ -12,9 +12,14 @@ const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml")
 
 /// The graph of an RGD.
 pub fn build(rgd: &ResourceGraphDefinition) -> Graph {
+    build_with(rgd, Env::kro())
+}
+
+/// The graph of an RGD, its expressions compiled in `env`.
+pub fn build_with(rgd: &ResourceGraphDefinition, env: Env) -> Graph {
     Builder::new(
         Arc::new(BuiltinSchemas::new()),
-        Env::kro(),
+        env,
         BuildOptions::default(),
     )
     .build(rgd)

@@ -9,14 +9,14 @@
 
 use std::time::Duration;
 
-use kro_cel::Limits;
+use kro_cel::{Env, Limits};
 use kro_graph::builder::Graph;
 use serde_json::json;
 
 use super::*;
 use crate::cluster::MemoryCluster;
 use crate::state::NodeState;
-use crate::test_graphs::from_yaml;
+use crate::test_graphs;
 
 /// An RGD with a ConfigMap `fine` that needs nothing, and a ConfigMap
 /// `heavy` whose fields and conditions are `HEAVY` (YAML, indented for the
@@ -49,7 +49,18 @@ spec:
 {heavy}
 "#
     );
-    from_yaml(&yaml)
+    // The static estimate would refuse most of these graphs at build time
+    // (it is tested in kro-cel and kro-graph); here the runtime's limits,
+    // set per pass, are what must stop them.
+    let mut env = Env::kro();
+    env.set_limits(Limits {
+        cost_budget: None,
+        static_cost_limit: None,
+        static_total_cost_limit: None,
+        ..Limits::default()
+    });
+    let rgd = serde_saphyr::from_str(&yaml).expect("test RGD parses");
+    test_graphs::build_with(&rgd, env)
 }
 
 /// A ConfigMap template whose `data.value` is `value`.
