@@ -373,3 +373,230 @@ async fn a_leader_cut_off_from_the_api_server_stops_writing_before_its_lease_cou
     assert_eq!(status.code(), Some(1), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A leader-electing operator whose log (at debug level for the write
+/// fence) is collected line by line as it comes.
+struct Replica {
+    child: Child,
+    metrics_port: u16,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Replica {
+    fn start(ns: &TestNamespace) -> Self {
+        let ports = (free_port(), free_port());
+        let mut args = leader_args(ns.name(), ports.0, ports.1);
+        // A Lease long enough that a frozen replica, thawed, still finds
+        // the other's term running on a loaded machine: the test is about
+        // the fence, not about who wins a race for an expired Lease.
+        args.retain(|a| !a.starts_with("--leader-election-lease-duration"));
+        args.push("--leader-election-lease-duration=10s".to_owned());
+        args.push(format!("--rgd-selector=kro-test={}", ns.name()));
+        args.push("--log-level=info,kro_operator::leader::fence=debug".to_owned());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kro-operator"))
+            .args(args)
+            .arg(SHUTDOWN_GRACE)
+            .env("KUBECONFIG", kubeconfig_path())
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start kro-operator");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stderr.take().expect("its stderr"))
+                as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(child.stdout.take().expect("its stdout")),
+        ] {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    log.lock().expect("the log").push(line);
+                }
+            });
+        }
+        Self {
+            child,
+            metrics_port: ports.0,
+            log,
+        }
+    }
+
+    /// How many writes it sent so far.
+    fn writes_sent(&self) -> usize {
+        let log = self.log.lock().expect("the log");
+        log.iter().filter(|l| l.contains("write sent")).count()
+    }
+
+    fn writes_refused(&self) -> usize {
+        let log = self.log.lock().expect("the log");
+        log.iter().filter(|l| l.contains("write refused")).count()
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("the operator is running");
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+}
+
+/// The data of ConfigMap `name`, once it has `from: <from>`.
+async fn config_map_from(ns: &TestNamespace, name: &str, from: &str) {
+    let api = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(ns.client(), ns.name());
+    eventually(&format!("ConfigMap {name} with from={from}"), || async {
+        let data = api.get_opt(name).await.ok()??.data?;
+        (data.get("from").map(String::as_str) == Some(from)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_replicas_never_write_at_once_even_when_the_leader_is_frozen() {
+    use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+    use serde_json::json;
+
+    let ns = TestNamespace::create("operator-e2e-replicas").await;
+    let mut first = Replica::start(&ns);
+    eventually("the first replica to lead", || async {
+        is_leader(first.metrics_port).await?.then_some(())
+    })
+    .await;
+    let mut second = Replica::start(&ns);
+    eventually("the second replica to stand by", || async {
+        (!is_leader(second.metrics_port).await?).then_some(())
+    })
+    .await;
+
+    // An RGD served only by these replicas, and one instance of it.
+    let group = format!("{}.kro.test", ns.name());
+    let rgd = json!({
+        "apiVersion": "kro.run/v1alpha1",
+        "kind": "ResourceGraphDefinition",
+        "metadata": { "name": ns.name(), "labels": { "kro-test": ns.name() } },
+        "spec": {
+            "schema": {
+                "apiVersion": "v1alpha1", "kind": "Pair", "group": group,
+                "spec": { "from": "string" }
+            },
+            "resources": [{
+                "id": "config",
+                "template": {
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "${schema.metadata.name}" },
+                    "data": { "from": "${schema.spec.from}" }
+                }
+            }]
+        }
+    });
+    let manager = PatchParams::apply("kro-test").force();
+    let rgds = Api::<DynamicObject>::all_with(
+        ns.client(),
+        &ApiResource::erase::<kro_graph::api::ResourceGraphDefinition>(&()),
+    );
+    eventually("the RGD to be written", || async {
+        rgds.patch(ns.name(), &manager, &Patch::Apply(&rgd))
+            .await
+            .ok()
+    })
+    .await;
+    let pairs = Api::<DynamicObject>::namespaced_with(
+        ns.client(),
+        ns.name(),
+        &ApiResource {
+            group: group.clone(),
+            version: "v1alpha1".to_owned(),
+            api_version: format!("{group}/v1alpha1"),
+            kind: "Pair".to_owned(),
+            plural: "pairs".to_owned(),
+        },
+    );
+    let instance = |from: &str| {
+        json!({
+            "apiVersion": format!("{group}/v1alpha1"),
+            "kind": "Pair",
+            "metadata": { "name": "pair" },
+            "spec": { "from": from },
+        })
+    };
+    eventually("the instance to be created", || async {
+        pairs
+            .patch("pair", &manager, &Patch::Apply(instance("first")))
+            .await
+            .ok()
+    })
+    .await;
+    config_map_from(&ns, "pair", "first").await;
+    assert!(first.writes_sent() > 0, "the leader wrote");
+    assert_eq!(second.writes_sent(), 0, "the standby never writes");
+
+    // Give the leader a backlog, then freeze it half-way through, as a long
+    // pause or an overloaded node would: it cannot renew, and the standby
+    // takes over once the Lease expires.
+    let backlog: Vec<String> = (0..100).map(|i| format!("backlog-{i}")).collect();
+    for name in &backlog {
+        let mut body = instance("backlog");
+        body["metadata"]["name"] = json!(name);
+        pairs
+            .patch(name, &manager, &Patch::Apply(&body))
+            .await
+            .expect("create an instance");
+    }
+    first.signal("STOP");
+    eventually("the second replica to lead", || async {
+        is_leader(second.metrics_port).await?.then_some(())
+    })
+    .await;
+    pairs
+        .patch("pair", &manager, &Patch::Apply(instance("second")))
+        .await
+        .expect("update the instance");
+    config_map_from(&ns, "pair", "second").await;
+    for name in &backlog {
+        config_map_from(&ns, name, "backlog").await;
+    }
+    assert!(second.writes_sent() > 0, "the new leader wrote");
+
+    // Freeze the new leader too, and change the instance: the old leader
+    // wakes up believing it leads, with an instance to update. It must not
+    // write, and must step down; the new leader, thawed, does the update.
+    second.signal("STOP");
+    pairs
+        .patch("pair", &manager, &Patch::Apply(instance("third")))
+        .await
+        .expect("update the instance");
+    let sent_before = first.writes_sent();
+    first.signal("CONT");
+    let status = tokio::time::timeout(Duration::from_secs(60), first.child.wait())
+        .await
+        .expect("the old leader exits after finding it lost the Lease")
+        .expect("wait for the operator");
+    assert_eq!(status.code(), Some(1), "{status}");
+    // Let the readers drain what it printed last.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        first.writes_sent(),
+        sent_before,
+        "the old leader sent writes after it could no longer lead: {:?}",
+        first.log.lock().expect("the log")
+    );
+    config_map_from(&ns, "pair", "second").await;
+    // It had reconciles in flight when frozen: the fence refused their
+    // writes (without it they would have reached the API server).
+    assert!(
+        first.writes_refused() > 0,
+        "the frozen leader's reconciles in flight should have tried to write"
+    );
+    second.signal("CONT");
+    config_map_from(&ns, "pair", "third").await;
+    second.signal("TERM");
+    let status = tokio::time::timeout(Duration::from_secs(60), second.child.wait())
+        .await
+        .expect("the new leader stops on SIGTERM")
+        .expect("wait for the operator");
+    assert!(status.success(), "{status}");
+}

@@ -112,8 +112,16 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if is_write(request.method()) && !self.fence.is_open() {
-            return Box::pin(std::future::ready(Err(NotLeader.into())));
+        if is_write(request.method()) {
+            // At debug level every write is logged with its verdict: the
+            // two-replica test reads these lines to prove that a replica
+            // never writes once another could lead.
+            let (method, path) = (request.method(), request.uri().path());
+            if !self.fence.is_open() {
+                tracing::debug!(%method, path, "write refused");
+                return Box::pin(std::future::ready(Err(NotLeader.into())));
+            }
+            tracing::debug!(%method, path, "write sent");
         }
         Box::pin(self.inner.call(request))
     }
