@@ -28,7 +28,9 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml");
+mod lifecycle;
+
+const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
 
 /// The field manager of the tests' own writes.
 const TEST_MANAGER: &str = "kro-test";
