@@ -14,13 +14,21 @@
 //! (instances nobody deletes, deletions blocked), so that a blocked
 //! deletion costs one list every [`IDLE_RECHECK`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kro_graph::api::metadata::FINALIZER;
+use kro_graph::api::{READY, ResourceGraphDefinition};
+use kro_graph::builder::Graph;
 use kube::api::{ApiResource, DynamicObject, ListParams, ObjectMeta};
-use kube::{Api, Client};
+use kube::runtime::controller::Action;
+use kube::{Api, Client, Resource, ResourceExt};
+
+use super::{Built, Pass, RgdContext, RgdError, accept, last_accepted, status};
+use crate::dynamic::Handler;
+use crate::lenient::Lenient;
 
 /// A deletion started longer ago than this, whose finalizer is still
 /// kro's, is reported as blocked: a pass normally finishes it in seconds,
@@ -118,7 +126,11 @@ fn describe(left: &Left) -> String {
             left.name
         ),
         Progress::HeldBy(finalizers) => {
-            format!("{} (held by finalizer {})", left.name, finalizers.join(", "))
+            format!(
+                "{} (held by finalizer {})",
+                left.name,
+                finalizers.join(", ")
+            )
         }
     }
 }
@@ -196,6 +208,109 @@ fn instance_resource(crd: &CustomResourceDefinition) -> Option<ApiResource> {
         kind: crd.spec.names.kind.clone(),
         plural: crd.spec.names.plural.clone(),
     })
+}
+
+impl RgdContext {
+    /// One reconcile of an RGD being deleted: what is left of its
+    /// instances counted and, while some are, the instances kept served by
+    /// the last accepted graph, its newest graph judged as in
+    /// [`Self::apply`] (nothing applied) and what the RGD waits for written
+    /// in its status. Returns the action while instances are left; `None`
+    /// once none is.
+    pub(super) async fn wait_for_instances(
+        &self,
+        object: &Lenient<ResourceGraphDefinition>,
+    ) -> Result<Option<Action>, RgdError> {
+        let name = object.name_any();
+        let failed = |source| RgdError::Instances {
+            rgd: name.clone(),
+            source,
+        };
+        let Some(crd) = last_accepted::instance_crd(&self.client, &name)
+            .await
+            .map_err(failed)?
+        else {
+            return Ok(None);
+        };
+        let Some(waiting) = instances_left(&self.client, &crd).await.map_err(failed)? else {
+            return Ok(None);
+        };
+
+        let Pass {
+            old_status,
+            generation,
+            now,
+            created,
+            mut conditions,
+        } = Pass::of(object);
+        let mut set = status::condition_set(generation, &created, &mut conditions);
+        set.initialize(&now);
+        let (newest, order, resources) = match object {
+            Lenient::Unreadable(unreadable) => {
+                self.refuse_unreadable(unreadable, &mut set, &now);
+                (None, Vec::new(), Vec::new())
+            }
+            Lenient::Read(rgd) => match self.build(rgd).await? {
+                Built::Invalid(invalid) => {
+                    self.refuse(rgd, &invalid, &mut set, &now);
+                    (None, Vec::new(), Vec::new())
+                }
+                Built::Graph(graph) => {
+                    accept(&mut set, &now);
+                    let order = graph.topological_order.clone();
+                    let resources = status::resource_info(&graph);
+                    (Some(graph), order, resources)
+                }
+            },
+        };
+        let served = self.keep_serving(object, &crd, newest).await;
+        let mut message = waiting.message();
+        if !served {
+            message.push_str(&format!(
+                "; no accepted graph is known to finalize them: correct the spec, \
+                 or remove their finalizer {FINALIZER}"
+            ));
+        }
+        if waiting.blocked() || !served {
+            tracing::info!(rgd = %name, "deletion waits: {message}");
+        }
+        set.set_false(READY, "Deleting", &message, &now);
+        let new_status = status::status(conditions, order, resources);
+        self.write_status(&name, old_status.as_ref(), new_status)
+            .await?;
+        Ok(Some(Action::requeue(
+            waiting.recheck(self.config.progress_delay),
+        )))
+    }
+
+    /// Keeps the instances of `crd`, the instance CRD of the RGD being
+    /// deleted, served, by the graph that matches the CRD best: the one
+    /// served already, else the one stored on the CRD, else the newest if
+    /// it serves the CRD's kind. Returns whether one is served.
+    async fn keep_serving(
+        &self,
+        object: &Lenient<ResourceGraphDefinition>,
+        crd: &CustomResourceDefinition,
+        newest: Option<Arc<Graph>>,
+    ) -> bool {
+        let name = object.name_any();
+        if self.dynamic.served_for(&name).is_some()
+            || self.serve_stored(object, crd).await.is_some()
+        {
+            return true;
+        }
+        let Some(graph) = newest else {
+            return false;
+        };
+        if graph.instance_crd.metadata.name != crd.metadata.name {
+            return false;
+        }
+        let uid = object.meta().uid.clone().unwrap_or_default();
+        let generation = object.meta().generation.unwrap_or_default();
+        self.dynamic
+            .register(Handler::new(&name, &uid, generation, graph));
+        true
+    }
 }
 
 #[cfg(test)]

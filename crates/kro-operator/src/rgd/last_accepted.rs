@@ -12,6 +12,11 @@
 //! object may take together) is not stored: the CRD is applied without the
 //! annotation, which removes an older one, since it would no longer match.
 //!
+//! When the newest spec is not served, the RGD controller falls back here:
+//! to the graph in memory, else to the stored spec, built again with the
+//! same builder (feature gates and limits included) and served, its
+//! generation named in `ControllerReady`.
+//!
 //! Why the CRD: the operator owns it, it exists exactly as long as
 //! instances can, it is read anyway at startup, and it needs no new kind
 //! nor any other object to clean up.
@@ -24,12 +29,19 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kro_graph::api::ConditionSet;
 use kro_graph::api::metadata::{OWNED, RGD_NAME};
 use kro_graph::api::{API_VERSION, KIND, ResourceGraphDefinition, ResourceGraphDefinitionSpec};
 use kube::api::{ListParams, ObjectMeta};
-use kube::{Api, Client};
+use kube::runtime::controller::Action;
+use kube::{Api, Client, Resource, ResourceExt};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use super::status::CONTROLLER_READY;
+use super::{Built, RgdContext};
+use crate::dynamic::Handler;
+use crate::lenient::Lenient;
 
 /// The annotation of the instance CRD that holds the last accepted spec.
 pub const ANNOTATION: &str = "internal.kro.run/last-accepted-spec";
@@ -160,9 +172,94 @@ pub async fn instance_crd(
 ) -> Result<Option<CustomResourceDefinition>, kube::Error> {
     let api = Api::<CustomResourceDefinition>::all(client.clone());
     let selector = format!("{OWNED}=true,{RGD_NAME}={rgd_name}");
-    let mut crds = api.list(&ListParams::default().labels(&selector)).await?.items;
+    let mut crds = api
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items;
     crds.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     Ok(crds.into_iter().next())
+}
+
+impl RgdContext {
+    /// Serves the last accepted graph of an RGD whose newest spec is not
+    /// served (refused, unreadable, or its CRD not applied): the one served
+    /// already, else the one stored on its instance CRD. Says in
+    /// `ControllerReady` which generation is served, when not the current
+    /// one. A failure to read the CRD makes the RGD be looked at again
+    /// soon; otherwise `action` stands.
+    pub(super) async fn fall_back(
+        &self,
+        object: &Lenient<ResourceGraphDefinition>,
+        set: &mut ConditionSet<'_>,
+        now: &str,
+        action: Action,
+    ) -> Action {
+        let name = object.name_any();
+        let served = match self.dynamic.served_for(&name) {
+            Some(handler) => Some(handler.rgd_generation),
+            None => match instance_crd(&self.client, &name).await {
+                Ok(Some(crd)) => self.serve_stored(object, &crd).await,
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(rgd = %name, "cannot read the instance CRD: {e}");
+                    return Action::requeue(self.config.progress_delay);
+                }
+            },
+        };
+        let generation = object.meta().generation.unwrap_or_default();
+        if let Some(served) = served.filter(|served| *served != generation) {
+            set.set_true_with_reason(
+                CONTROLLER_READY,
+                "LastAcceptedGraph",
+                &format!("serving the last accepted graph, of generation {served}"),
+                now,
+            );
+        }
+        action
+    }
+
+    /// Builds the spec stored on `crd` and serves it; returns the RGD
+    /// generation it was accepted at. Nothing is served when none is
+    /// stored, it cannot be read or built, or it no longer produces this
+    /// CRD's kind.
+    pub(super) async fn serve_stored(
+        &self,
+        object: &Lenient<ResourceGraphDefinition>,
+        crd: &CustomResourceDefinition,
+    ) -> Option<i64> {
+        let name = object.name_any();
+        let accepted = match stored(crd)? {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(rgd = %name, "the spec stored on the instance CRD: {e}");
+                return None;
+            }
+        };
+        let graph = match self.build(&accepted.rgd(&name)).await {
+            Ok(Built::Graph(graph)) => graph,
+            Ok(Built::Invalid(invalid)) => {
+                tracing::warn!(rgd = %name, generation = accepted.generation,
+                    "the last accepted spec no longer builds: {}", invalid.message);
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(rgd = %name, "{e}");
+                return None;
+            }
+        };
+        if graph.instance_crd.metadata.name != crd.metadata.name {
+            tracing::warn!(rgd = %name, crd = ?crd.metadata.name,
+                "the last accepted spec no longer produces its CRD");
+            return None;
+        }
+        let uid = object.meta().uid.clone().unwrap_or_default();
+        let registered =
+            self.dynamic
+                .register(Handler::new(&name, &uid, accepted.generation, graph));
+        tracing::info!(rgd = %name, generation = accepted.generation, ?registered,
+            "serving the last accepted graph, stored on the instance CRD");
+        Some(accepted.generation)
+    }
 }
 
 #[cfg(test)]

@@ -11,21 +11,21 @@ use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
 use super::{
-    Operator, TEST_MANAGER, apply, conditions, create_instance, crds, group, instances, rgd, rgds,
+    Operator, TEST_MANAGER, apply, conditions, crds, create_instance, group, instances, rgd, rgds,
     state, wait_for,
 };
 
 /// The annotation of the instance CRD holding the last accepted spec.
 const LAST_ACCEPTED: &str = "internal.kro.run/last-accepted-spec";
 
-/// An RGD of kind `Memo` whose ConfigMap holds the instance's text.
-fn memo(ns: &TestNamespace, name: &str) -> (String, Value) {
+/// An RGD of kind `Note` whose ConfigMap holds the instance's text.
+fn note(ns: &TestNamespace, name: &str) -> (String, Value) {
     rgd(
         ns,
         name,
         json!({
             "spec": {
-                "schema": { "apiVersion": "v1alpha1", "kind": "Memo",
+                "schema": { "apiVersion": "v1alpha1", "kind": "Note",
                     "spec": { "text": "string" } },
                 "resources": [{
                     "id": "config",
@@ -52,21 +52,26 @@ async fn text_reaches_the_child(ns: &TestNamespace, name: &str, text: &str) {
 }
 
 /// Waits until the instance `name` and its ConfigMap are gone.
-async fn instance_and_child_gone(ns: &TestNamespace, memos: &Api<DynamicObject>, name: &str) {
+async fn instance_and_child_gone(ns: &TestNamespace, notes: &Api<DynamicObject>, name: &str) {
     let config_maps = ns.api::<ConfigMap>();
-    eventually(&format!("instance {name} and its ConfigMap gone"), || async {
-        let gone = memos.get_opt(name).await.ok()?.is_none()
-            && config_maps.get_opt(name).await.ok()?.is_none();
-        gone.then_some(())
-    })
+    eventually(
+        &format!("instance {name} and its ConfigMap gone"),
+        || async {
+            let gone = notes.get_opt(name).await.ok()?.is_none()
+                && config_maps.get_opt(name).await.ok()?.is_none();
+            gone.then_some(())
+        },
+    )
     .await;
 }
 
 /// The RGD's `Ready` condition: (status, reason, message).
 fn ready(rgd: &kro_graph::api::ResourceGraphDefinition) -> (ConditionStatus, String, String) {
-    conditions(rgd)
-        .remove("Ready")
-        .unwrap_or((ConditionStatus::Unknown, String::new(), String::new()))
+    conditions(rgd).remove("Ready").unwrap_or((
+        ConditionStatus::Unknown,
+        String::new(),
+        String::new(),
+    ))
 }
 
 #[tokio::test]
@@ -74,23 +79,23 @@ async fn an_rgd_deleted_with_a_live_instance_waits_for_it_and_keeps_serving_it()
     let ns = TestNamespace::create("lifecycle-rgd-delete").await;
     let client = ns.client();
     let operator = Operator::start(&ns, &["--allow-crd-deletion"]).await;
-    let (name, body) = memo(&ns, "memos");
+    let (name, body) = note(&ns, "notes");
     apply(&client, &name, &body).await;
     wait_for(&client, &name, "Active", |r| {
         state(r) == Some(RgdState::Active)
     })
     .await;
-    let memos = instances(&ns, "Memo", "memos");
+    let notes = instances(&ns, "Note", "notes");
     // A finalizer of the test's holds the instance once kro is done with it.
     let held = |text: &str, finalizers: Value| {
         json!({
             "apiVersion": format!("{}/v1alpha1", group(&ns)),
-            "kind": "Memo",
+            "kind": "Note",
             "metadata": { "name": "first", "finalizers": finalizers },
             "spec": { "text": text },
         })
     };
-    memos
+    notes
         .patch(
             "first",
             &PatchParams::apply(TEST_MANAGER).force(),
@@ -105,7 +110,7 @@ async fn an_rgd_deleted_with_a_live_instance_waits_for_it_and_keeps_serving_it()
         .await
         .expect("delete the RGD");
     let waiting = format!(
-        "waiting for 1 instance of Memo to be deleted: {}/first",
+        "waiting for 1 instance of Note to be deleted: {}/first",
         ns.name()
     );
     let rgd = wait_for(&client, &name, "waiting for its instance", |r| {
@@ -114,7 +119,7 @@ async fn an_rgd_deleted_with_a_live_instance_waits_for_it_and_keeps_serving_it()
     })
     .await;
     assert!(rgd.metadata.deletion_timestamp.is_some());
-    let crd_name = format!("memos.{}", group(&ns));
+    let crd_name = format!("notes.{}", group(&ns));
     assert!(
         crds(&client)
             .get_opt(&crd_name)
@@ -125,7 +130,7 @@ async fn an_rgd_deleted_with_a_live_instance_waits_for_it_and_keeps_serving_it()
     );
 
     // Still served: a spec change reaches the child.
-    memos
+    notes
         .patch(
             "first",
             &PatchParams::apply(TEST_MANAGER).force(),
@@ -137,7 +142,7 @@ async fn an_rgd_deleted_with_a_live_instance_waits_for_it_and_keeps_serving_it()
 
     // Deleting the instance deletes its child and releases kro's
     // finalizer; the test's holds it, and the RGD says so.
-    memos
+    notes
         .delete("first", &DeleteParams::default())
         .await
         .expect("delete the instance");
@@ -151,17 +156,17 @@ async fn an_rgd_deleted_with_a_live_instance_waits_for_it_and_keeps_serving_it()
     })
     .await;
     let held_by = format!(
-        "waiting for 1 instance of Memo to be deleted: {}/first (held by finalizer kro.test/hold)",
+        "waiting for 1 instance of Note to be deleted: {}/first (held by finalizer kro.test/hold)",
         ns.name()
     );
     wait_for(&client, &name, "the deletion reported as held", |r| {
         ready(r).2 == held_by
     })
     .await;
-    let instance = memos.get("first").await.expect("the instance is held");
+    let instance = notes.get("first").await.expect("the instance is held");
     assert_eq!(instance.finalizers(), ["kro.test/hold"]);
 
-    memos
+    notes
         .patch(
             "first",
             &PatchParams::apply(TEST_MANAGER).force(),
@@ -183,17 +188,17 @@ async fn after_a_restart_an_invalid_spec_leaves_the_last_accepted_one_served() {
     let ns = TestNamespace::create("lifecycle-restart").await;
     let client = ns.client();
     let first = Operator::start(&ns, &[]).await;
-    let (name, body) = memo(&ns, "memos");
+    let (name, body) = note(&ns, "notes");
     apply(&client, &name, &body).await;
     let accepted = wait_for(&client, &name, "Active", |r| {
         state(r) == Some(RgdState::Active)
     })
     .await;
     let accepted_generation = accepted.metadata.generation.expect("a generation");
-    let memos = instances(&ns, "Memo", "memos");
-    create_instance(&ns, &memos, "Memo", "kept", json!({ "text": "one" })).await;
+    let notes = instances(&ns, "Note", "notes");
+    create_instance(&ns, &notes, "Note", "kept", json!({ "text": "one" })).await;
     text_reaches_the_child(&ns, "kept", "one").await;
-    let crd_name = format!("memos.{}", group(&ns));
+    let crd_name = format!("notes.{}", group(&ns));
     let crd = crds(&client).get(&crd_name).await.expect("the CRD");
     assert!(
         crd.annotations().contains_key(LAST_ACCEPTED),
@@ -235,13 +240,13 @@ async fn after_a_restart_an_invalid_spec_leaves_the_last_accepted_one_served() {
     assert_eq!(state(&rgd), Some(RgdState::Inactive));
 
     // Served: a spec change reaches the child, and deletion finishes.
-    create_instance(&ns, &memos, "Memo", "kept", json!({ "text": "two" })).await;
+    create_instance(&ns, &notes, "Note", "kept", json!({ "text": "two" })).await;
     text_reaches_the_child(&ns, "kept", "two").await;
-    memos
+    notes
         .delete("kept", &DeleteParams::default())
         .await
         .expect("delete the instance");
-    instance_and_child_gone(&ns, &memos, "kept").await;
+    instance_and_child_gone(&ns, &notes, "kept").await;
 
     // With no instance left, the RGD goes at once; its CRD stays.
     rgds(&client)

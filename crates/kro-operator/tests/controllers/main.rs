@@ -582,6 +582,8 @@ async fn deleting_an_rgd_keeps_its_crd_unless_allowed() {
         state(r) == Some(RgdState::Active)
     })
     .await;
+    // No instance: nothing to wait for (lifecycle.rs deletes an RGD that
+    // has one).
     rgds(&client)
         .delete(&kept, &DeleteParams::default())
         .await
