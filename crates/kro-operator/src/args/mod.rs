@@ -142,8 +142,10 @@ pub struct Args {
     #[arg(long, default_value_t = 36000)]
     pub dynamic_controller_default_resync_period: u64,
 
-    /// An instance whose reconcile fails this many times in a row is
-    /// dropped from the queue until something about it changes.
+    /// From this many failures in a row of an instance's reconcile, each
+    /// failure is logged as an error. The instance is still retried, at
+    /// most every `--dynamic-controller-rate-limiter-max-delay` (upstream
+    /// drops it from the queue).
     #[arg(long, default_value_t = 20)]
     pub dynamic_controller_default_queue_max_retries: u32,
 

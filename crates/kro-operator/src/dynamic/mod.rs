@@ -159,6 +159,11 @@ impl Dynamic {
             .set(gauge(state.watches.len()));
     }
 
+    /// The handler serving the kind of RGD `rgd_name`, if it serves one.
+    pub fn served_for(&self, rgd_name: &str) -> Option<Arc<Handler>> {
+        self.inner.state().registry.of_rgd(rgd_name)
+    }
+
     /// The handler serving an instance kind.
     pub fn handler(&self, kind: &ResourceType) -> Option<Arc<Handler>> {
         self.inner.state().registry.handler(kind)

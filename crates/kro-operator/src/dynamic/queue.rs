@@ -7,9 +7,15 @@
 //! runner takes due keys while fewer than `concurrency` reconciles run,
 //! and never two of the same key: a key that falls due while it runs is
 //! held and runs once more when the current run ends (client-go's "dirty"
-//! set). Failures back off per key, exponentially, and also draw from a
-//! token bucket shared by every key, like client-go's default controller
-//! rate limiter.
+//! set). Failures back off per key, exponentially up to a cap, and also
+//! draw from a token bucket shared by every key, like client-go's default
+//! controller rate limiter.
+//!
+//! A failing key is retried until it succeeds, never dropped: upstream
+//! drops it after `max_retries` failures in a row, and then it waits for
+//! the next change or resync (ten hours by default), a deletion included.
+//! Here `max_retries` is the count after which the failures are logged as
+//! errors rather than warnings.
 
 use std::collections::{HashMap, HashSet};
 use std::future::{Future, poll_fn};
@@ -126,7 +132,8 @@ pub struct QueueConfig {
     pub rate_limit: u32,
     /// Failure retries at once, across every key.
     pub burst: u32,
-    /// Failures in a row after which a key is dropped.
+    /// Failures in a row from which each failure is logged as an error
+    /// (the key is still retried).
     pub max_retries: u32,
     /// How long to wait for running reconciles at shutdown.
     pub shutdown_grace: Duration,
@@ -322,17 +329,17 @@ impl<R: Reconcile> Runner<R> {
                     .get_or_create(&labels(&key))
                     .inc();
                 let count = self.failures.entry(key.clone()).or_insert(0);
-                *count += 1;
-                if *count > self.config.max_retries {
-                    tracing::error!(instance = %key, error = %message, failures = *count,
-                        "giving up on the instance until it changes");
-                    self.failures.remove(&key);
-                    requeue("no_requeue");
-                    return;
-                }
-                let delay = backoff(*count, self.config.min_delay, self.config.max_delay)
+                *count = count.saturating_add(1);
+                let failures = *count;
+                let delay = backoff(failures, self.config.min_delay, self.config.max_delay)
                     .max(self.bucket.reserve());
-                tracing::warn!(instance = %key, error = %message, retry_in = ?delay, "reconcile failed");
+                if failures >= self.config.max_retries {
+                    tracing::error!(instance = %key, error = %message, failures, retry_in = ?delay,
+                        "reconcile keeps failing");
+                } else {
+                    tracing::warn!(instance = %key, error = %message, failures, retry_in = ?delay,
+                        "reconcile failed");
+                }
                 requeue("rate_limited");
                 self.queue.after(key, delay);
             }
@@ -502,9 +509,10 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn failures_back_off_and_are_dropped_after_max_retries() {
+    async fn failures_back_off_up_to_the_cap_and_are_never_dropped() {
         let script = Script::new(Duration::ZERO, |_, _| Verdict::Retry("boom".into()));
         let config = QueueConfig {
+            max_delay: secs(5.0),
             max_retries: 3,
             ..config()
         };
@@ -512,18 +520,65 @@ mod tests {
         running.queue.enqueue(key("a"));
         tokio::time::sleep(secs(60.0)).await;
         let starts = script.starts("a");
-        // The first run, then three retries after 0.2, 0.4 and 0.8 s; the
-        // fourth failure drops the key.
+        // The first run, retries after 0.2, 0.4, 0.8, 1.6, 3.2 s (at 6.2 s),
+        // then every 5 s: past the retry count, for as long as it fails (ten
+        // more before 60 s).
         let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
-        assert_eq!(gaps, [secs(0.2), secs(0.4), secs(0.8)], "{starts:?}");
+        let mut expected = vec![secs(0.2), secs(0.4), secs(0.8), secs(1.6), secs(3.2)];
+        expected.extend([secs(5.0); 10]);
+        assert_eq!(gaps, expected, "{starts:?}");
         assert_eq!(
             running
                 .metrics
                 .handler_errors
                 .get_or_create(&labels(&key("a")))
                 .get(),
-            4
+            u64::try_from(starts.len()).expect("a count")
         );
+        assert_eq!(running.metrics.queue_length.get(), 1, "still queued");
+        running.stop.cancel();
+        running.task.await.expect("the runner stops");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_failing_for_long_succeeds_and_then_rests() {
+        // Thirty failures in a row, well past the retry count of 20.
+        let script = Script::new(Duration::ZERO, |_, n| {
+            if n <= 30 {
+                Verdict::Retry("boom".into())
+            } else {
+                Verdict::Done
+            }
+        });
+        let config = QueueConfig {
+            max_delay: secs(1.0),
+            ..config()
+        };
+        let running = start(&script, config);
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(3600.0)).await;
+        assert_eq!(script.starts("a").len(), 31, "retried until it succeeded");
+        assert_eq!(running.metrics.queue_length.get(), 0, "then left alone");
+        running.stop.cancel();
+        running.task.await.expect("the runner stops");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_still_draw_from_the_shared_bucket() {
+        let script = Script::new(Duration::ZERO, |_, _| Verdict::Retry("boom".into()));
+        let config = QueueConfig {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            rate_limit: 1,
+            burst: 1,
+            ..config()
+        };
+        let running = start(&script, config);
+        running.queue.enqueue(key("a"));
+        tokio::time::sleep(secs(10.5)).await;
+        // The backoff says 1 ms; the bucket, one retry a second.
+        let starts = script.starts("a");
+        assert!((10..=12).contains(&starts.len()), "{starts:?}");
         running.stop.cancel();
         running.task.await.expect("the runner stops");
     }

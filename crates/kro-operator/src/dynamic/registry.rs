@@ -109,12 +109,16 @@ impl Registry {
 
     /// Stops serving the kind of RGD `rgd_name`, if it serves one.
     pub fn deregister(&mut self, rgd_name: &str) -> Option<Arc<Handler>> {
-        let kind = self
-            .by_kind
-            .iter()
-            .find(|(_, handler)| handler.rgd_name == rgd_name)
-            .map(|(kind, _)| kind.clone())?;
+        let kind = self.of_rgd(rgd_name)?.kind().gvk.clone();
         self.by_kind.remove(&kind)
+    }
+
+    /// The handler serving the kind of RGD `rgd_name`, if any.
+    pub fn of_rgd(&self, rgd_name: &str) -> Option<Arc<Handler>> {
+        self.by_kind
+            .values()
+            .find(|handler| handler.rgd_name == rgd_name)
+            .cloned()
     }
 
     /// The handler of a kind.
@@ -210,6 +214,12 @@ mod tests {
         assert_eq!(register(&mut registry, "u1", 2), Registered::Changed);
         assert_eq!(register(&mut registry, "u2", 2), Registered::Changed);
         assert!(registry.get("kro.run", "v1alpha1", "Application").is_some());
+        assert_eq!(
+            registry.of_rgd("app").map(|h| h.rgd_generation),
+            Some(2),
+            "found by RGD name"
+        );
+        assert!(registry.of_rgd("other").is_none());
         assert!(registry.deregister("other").is_none());
         assert!(registry.deregister("app").is_some());
         assert!(registry.is_empty());

@@ -6,15 +6,24 @@
 //! 1. build the graph (schemas fetched first from the live server, the
 //!    build itself on a blocking thread: type-checking CEL is CPU work);
 //!    an invalid graph sets `GraphAccepted=False` with every located error
-//!    and leaves the kind served by the last good graph, if any;
+//!    and leaves the kind served by the last accepted graph, if any;
 //! 2. apply the instance CRD, unless it belongs to someone else or the
-//!    change would break existing instances (`KindReady`);
+//!    change would break existing instances (`KindReady`); the accepted
+//!    spec is stored on it ([`last_accepted`]);
 //! 3. register the graph with the dynamic controller, which serves the
 //!    instances (`ControllerReady`);
 //! 4. write the status, only when it changed.
 //!
-//! On deletion the kind stops being served; the CRD (and so the instances)
-//! stays unless `--allow-crd-deletion` is set.
+//! The last accepted graph is the one in memory, or after a restart the
+//! one built from the spec stored on the CRD: an RGD whose newest spec is
+//! refused keeps its instances served (and their deletions finalized), and
+//! its `ControllerReady` says which generation is served.
+//!
+//! An RGD being deleted is kept until its instances are gone ([`deletion`]):
+//! its kind stays served, its `Ready` condition says `Deleting` and what it
+//! waits for. Then the kind stops being served, the CRD is deleted if
+//! `--allow-crd-deletion` is set (it stays otherwise), and the finalizer
+//! is released.
 //!
 //! RGDs are listed and watched leniently ([`crate::lenient`]): one the
 //! operator cannot read (nested too deep, say) is refused on its own, with
@@ -25,8 +34,10 @@
 //! whose CRD was installed, upgraded or deleted.
 
 pub mod crd_watch;
+pub mod deletion;
 pub mod field_takeover;
 pub mod instance_crd;
+pub mod last_accepted;
 pub mod status;
 
 use std::collections::BTreeSet;
@@ -37,7 +48,9 @@ use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kro_graph::api::metadata::{FINALIZER, RGD_NAME};
-use kro_graph::api::{ConditionSet, ResourceGraphDefinition, ResourceGraphDefinitionStatus, now};
+use kro_graph::api::{
+    Condition, ConditionSet, ResourceGraphDefinition, ResourceGraphDefinitionStatus, now,
+};
 use kro_graph::builder::{Builder, Graph, referenced_kinds};
 use kro_graph::error::BuildErrorKind;
 use kro_graph::resolver::ResolveError;
@@ -57,6 +70,7 @@ use crate::locks::lock;
 use crate::metrics::{GvrLabels, Metrics, RgdLabels, RgdTransitionLabels};
 use crd_watch::CrdChanges;
 use instance_crd::EnsureError;
+use last_accepted::LastAccepted;
 use status::{CONTROLLER_READY, GRAPH_ACCEPTED, KIND_READY};
 
 /// What the RGD controller needs to know from the flags.
@@ -95,6 +109,15 @@ pub enum RgdError {
     /// Deleting the CRD at RGD deletion failed.
     #[error("delete the CRDs of {rgd}: {source}")]
     DeleteCrd {
+        /// The RGD.
+        rgd: String,
+        /// The error.
+        source: kube::Error,
+    },
+    /// Reading the instance CRD or listing its instances at RGD deletion
+    /// failed.
+    #[error("look for the instances of {rgd}: {source}")]
+    Instances {
         /// The RGD.
         rgd: String,
         /// The error.
@@ -225,6 +248,16 @@ async fn reconcile(
     context: Arc<RgdContext>,
 ) -> Result<Action, finalizer::Error<RgdError>> {
     let api = rgd_api(&context.client);
+    let ours = rgd.finalizers().iter().any(|f| f == FINALIZER);
+    if ours && rgd.meta().deletion_timestamp.is_some() {
+        let waiting = context
+            .wait_for_instances(&rgd)
+            .await
+            .map_err(finalizer::Error::CleanupFailed)?;
+        if let Some(action) = waiting {
+            return Ok(action);
+        }
+    }
     finalizer(&api, FINALIZER, rgd, |event| async {
         match event {
             Event::Apply(rgd) => context.apply(&rgd).await,
@@ -241,6 +274,61 @@ fn error_policy(
 ) -> Action {
     tracing::warn!(rgd = %rgd.name_any(), "{error}");
     Action::requeue(context.config.progress_delay)
+}
+
+/// What one reconcile reads from the RGD before judging it: its status as
+/// read, and what new conditions are stamped with.
+struct Pass {
+    old_status: Option<ResourceGraphDefinitionStatus>,
+    generation: i64,
+    now: String,
+    created: String,
+    conditions: Vec<Condition>,
+}
+
+impl Pass {
+    fn of(object: &Lenient<ResourceGraphDefinition>) -> Self {
+        let metadata = object.meta();
+        let old_status = match object {
+            Lenient::Read(rgd) => rgd.status.clone(),
+            Lenient::Unreadable(unreadable) => unreadable
+                .status
+                .clone()
+                .and_then(|s| serde_json::from_value::<ResourceGraphDefinitionStatus>(s).ok()),
+        };
+        let now = now();
+        let created = metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or_else(|| now.clone(), |t| t.0.to_string());
+        let conditions = status::current_conditions(old_status.as_ref());
+        Self {
+            old_status,
+            generation: metadata.generation.unwrap_or_default(),
+            now,
+            created,
+            conditions,
+        }
+    }
+}
+
+/// Whether [`RgdContext::serve`] served the newest graph, and what to do
+/// next.
+enum Served {
+    /// It is served.
+    Yes(Action),
+    /// Its kind is not ready: the last accepted graph stays served.
+    No(Action),
+}
+
+/// Sets `GraphAccepted=True`.
+fn accept(set: &mut ConditionSet<'_>, now: &str) {
+    set.set_true_with_reason(
+        GRAPH_ACCEPTED,
+        "Valid",
+        "resource graph and schema are valid",
+        now,
+    );
 }
 
 /// What building an RGD's graph gave: a graph to serve, or the reasons to
@@ -316,40 +404,35 @@ impl RgdContext {
     /// then write what happened into its status. An RGD that cannot be
     /// read is refused as it is.
     async fn apply(&self, object: &Lenient<ResourceGraphDefinition>) -> Result<Action, RgdError> {
-        let metadata = object.meta();
-        let old_status = match object {
-            Lenient::Read(rgd) => rgd.status.clone(),
-            Lenient::Unreadable(unreadable) => unreadable
-                .status
-                .clone()
-                .and_then(|s| serde_json::from_value::<ResourceGraphDefinitionStatus>(s).ok()),
-        };
-        let generation = metadata.generation.unwrap_or_default();
-        let now = now();
-        let created = metadata
-            .creation_timestamp
-            .as_ref()
-            .map_or_else(|| now.clone(), |t| t.0.to_string());
-        let mut conditions = status::current_conditions(old_status.as_ref());
+        let Pass {
+            old_status,
+            generation,
+            now,
+            created,
+            mut conditions,
+        } = Pass::of(object);
         let mut set = status::condition_set(generation, &created, &mut conditions);
         set.initialize(&now);
 
         let (action, order, resources) = match object {
-            Lenient::Unreadable(unreadable) => (
-                self.refuse_unreadable(unreadable, &mut set, &now),
-                Vec::new(),
-                Vec::new(),
-            ),
+            Lenient::Unreadable(unreadable) => {
+                let action = self.refuse_unreadable(unreadable, &mut set, &now);
+                let action = self.fall_back(object, &mut set, &now, action).await;
+                (action, Vec::new(), Vec::new())
+            }
             Lenient::Read(rgd) => match self.build(rgd).await? {
-                Built::Invalid(invalid) => (
-                    self.refuse(rgd, &invalid, &mut set, &now),
-                    Vec::new(),
-                    Vec::new(),
-                ),
+                Built::Invalid(invalid) => {
+                    let action = self.refuse(rgd, &invalid, &mut set, &now);
+                    let action = self.fall_back(object, &mut set, &now, action).await;
+                    (action, Vec::new(), Vec::new())
+                }
                 Built::Graph(graph) => {
                     let order = graph.topological_order.clone();
                     let resources = status::resource_info(&graph);
-                    let action = self.serve(rgd, graph, &mut set, &now).await;
+                    let action = match self.serve(rgd, graph, &mut set, &now).await {
+                        Served::Yes(action) => action,
+                        Served::No(action) => self.fall_back(object, &mut set, &now, action).await,
+                    };
                     (action, order, resources)
                 }
             },
@@ -362,9 +445,8 @@ impl RgdContext {
     }
 
     /// Reports an RGD the operator cannot read (`GraphAccepted=False` with
-    /// the reason), as [`Self::refuse`] reports an invalid graph: the kind
-    /// stays served by the last good graph, if any. Only a change of the
-    /// RGD can make it readable.
+    /// the reason), as [`Self::refuse`] reports an invalid graph. Only a
+    /// change of the RGD can make it readable.
     fn refuse_unreadable(
         &self,
         unreadable: &Unreadable,
@@ -392,11 +474,10 @@ impl RgdContext {
     }
 
     /// Reports an invalid graph (`GraphAccepted=False` with every error).
-    /// The kind stays served by the last good graph, if any; the RGD is
-    /// looked at again soon only if an unknown kind may appear on its own,
-    /// or a CRD of a group it uses changed a moment ago (its new schema
-    /// may not have been published yet). Otherwise a CRD event brings it
-    /// back ([`crd_watch`]).
+    /// The RGD is looked at again soon only if an unknown kind may appear
+    /// on its own, or a CRD of a group it uses changed a moment ago (its
+    /// new schema may not have been published yet). Otherwise a CRD event
+    /// brings it back ([`crd_watch`]).
     fn refuse(
         &self,
         rgd: &ResourceGraphDefinition,
@@ -427,25 +508,20 @@ impl RgdContext {
         graph: Arc<Graph>,
         set: &mut ConditionSet<'_>,
         now: &str,
-    ) -> Action {
+    ) -> Served {
         let name = rgd.name_any();
-        set.set_true_with_reason(
-            GRAPH_ACCEPTED,
-            "Valid",
-            "resource graph and schema are valid",
-            now,
-        );
+        accept(set, now);
         let kind = match self.ensure_kind(rgd, &graph).await {
             Ok(kind) => kind,
             Err(e) => {
                 tracing::info!(rgd = %name, "instance CRD not ready: {e}");
                 set.set_false(KIND_READY, "Failed", &e.to_string(), now);
-                return match e {
+                return Served::No(match e {
                     // Refusals stand until the RGD or the CRD changes, and
                     // both bring the RGD back.
                     EnsureError::Refused(_) => Action::await_change(),
                     _ => Action::requeue(self.config.progress_delay),
-                };
+                });
             }
         };
         set.set_true_with_reason(
@@ -461,11 +537,11 @@ impl RgdContext {
             .register(Handler::new(&name, &uid, generation, graph));
         tracing::debug!(rgd = %name, ?registered, "serving");
         set.set_true_with_reason(CONTROLLER_READY, "Running", "controller is running", now);
-        Action::await_change()
+        Served::Yes(Action::await_change())
     }
 
-    /// Applies the instance CRD of `graph`, owned by `rgd`; returns the kind
-    /// it serves.
+    /// Applies the instance CRD of `graph`, owned by `rgd`, with `rgd`'s
+    /// spec stored on it as the last accepted; returns the kind it serves.
     async fn ensure_kind(
         &self,
         rgd: &ResourceGraphDefinition,
@@ -473,7 +549,12 @@ impl RgdContext {
     ) -> Result<String, EnsureError> {
         let name = rgd.name_any();
         let uid = rgd.metadata.uid.clone().unwrap_or_default();
-        let desired = instance_crd::desired_crd(&graph.instance_crd, &name, &uid);
+        let mut desired = instance_crd::desired_crd(&graph.instance_crd, &name, &uid);
+        let accepted = LastAccepted {
+            generation: rgd.metadata.generation.unwrap_or_default(),
+            spec: rgd.spec.clone(),
+        };
+        last_accepted::annotate(&mut desired, &name, &accepted);
         let allow_breaking = rgd
             .annotations()
             .get(instance_crd::ALLOW_BREAKING_CHANGES)
@@ -519,6 +600,9 @@ impl RgdContext {
         Ok(())
     }
 
+    /// The end of an RGD's deletion, once none of its instances is left:
+    /// stops serving its kind and, with `--allow-crd-deletion`, deletes its
+    /// CRD. The finalizer is released next.
     async fn cleanup(&self, name: &str) -> Result<Action, RgdError> {
         let name = name.to_owned();
         self.dynamic.deregister(&name);

@@ -19,8 +19,8 @@ pub const DEPENDENTS: &[&str] = &[GRAPH_ACCEPTED, KIND_READY, CONTROLLER_READY];
 
 /// Conditions this operator never sets, removed when found: the pre-v0.9
 /// name of `GraphAccepted`, and upstream's GraphRevision condition (we keep
-/// the last good graph in memory instead; a value left by upstream would
-/// never change again).
+/// the last accepted graph in memory and its spec on the instance CRD
+/// instead; a value left by upstream would never change again).
 const PRUNED: &[&str] = &["ResourceGraphAccepted", "GraphRevisionsResolved"];
 
 /// The conditions of `status`, without those we never set.

@@ -28,6 +28,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod lifecycle;
+
 const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
 
 /// The field manager of the tests' own writes.
@@ -580,6 +582,8 @@ async fn deleting_an_rgd_keeps_its_crd_unless_allowed() {
         state(r) == Some(RgdState::Active)
     })
     .await;
+    // No instance: nothing to wait for (lifecycle.rs deletes an RGD that
+    // has one).
     rgds(&client)
         .delete(&kept, &DeleteParams::default())
         .await
