@@ -1,5 +1,7 @@
 //! The structural checks of an RGD: everything before type checking.
 
+mod lifecycle;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use kro_cel::template::{FieldPath, FoundTemplate, Template, TemplateExpression, 
 use serde_json::{Value, json};
 
 use super::{BuildOptions, Errors};
-use crate::api::{ExternalRef, Resource, ResourceGraphDefinition, Scope};
+use crate::api::{ExternalRef, Lifecycle, Resource, ResourceGraphDefinition, Scope};
 use crate::error::{BuildErrorKind, BuildErrors};
 use crate::naming::{check_iterator, check_resource_id};
 use crate::resolver::{Gvk, KindSchema, SchemaResolver};
@@ -52,6 +54,9 @@ pub struct ResourceStructure {
     pub ready_when: Vec<TemplateExpression>,
     /// `forEach` iterators: name and list expression, in order.
     pub for_each: Vec<(String, TemplateExpression)>,
+    /// The lifecycle policies its template's annotations declare; `None`
+    /// for an externalRef, which kro never writes or deletes.
+    pub lifecycle: Option<Lifecycle>,
 }
 
 /// An RGD that passed the structural checks.
@@ -173,9 +178,20 @@ impl ResourceChecks<'_> {
             self.instance_scope,
             errors,
         );
-        if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
+        let lifecycle = if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
             check_reserved_metadata(&object, &object_path, id, errors);
-        }
+            Some(lifecycle::of_template(&object, &object_path, id, errors))
+        } else {
+            if let Some(external) = &resource.external_ref {
+                lifecycle::refuse_on_external_ref(
+                    &external.metadata.annotations,
+                    &object_path,
+                    id,
+                    errors,
+                );
+            }
+            None
+        };
 
         let templates = scan_templates(&object, &object_path, id, errors);
         let include_when =
@@ -199,6 +215,7 @@ impl ResourceChecks<'_> {
             include_when,
             ready_when,
             for_each,
+            lifecycle,
         })
     }
 

@@ -28,6 +28,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod ownership;
+
 const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml");
 
 /// The field manager of the tests' own writes.
@@ -629,6 +631,16 @@ async fn deleting_an_rgd_keeps_its_crd_unless_allowed() {
 
 /// An API handle for the instances of a kind of this test.
 fn instances(ns: &TestNamespace, kind: &str, plural: &str) -> Api<DynamicObject> {
+    instances_as(ns.client(), ns, kind, plural)
+}
+
+/// [`instances`], through `client` (acting as someone else).
+fn instances_as(
+    client: Client,
+    ns: &TestNamespace,
+    kind: &str,
+    plural: &str,
+) -> Api<DynamicObject> {
     let resource = ApiResource {
         group: group(ns),
         version: "v1alpha1".to_owned(),
@@ -636,7 +648,7 @@ fn instances(ns: &TestNamespace, kind: &str, plural: &str) -> Api<DynamicObject>
         kind: kind.to_owned(),
         plural: plural.to_owned(),
     };
-    Api::namespaced_with(ns.client(), ns.name(), &resource)
+    Api::namespaced_with(client, ns.name(), &resource)
 }
 
 async fn create_instance(

@@ -1,5 +1,6 @@
 //! The children of an instance as its ApplySet finds them (by label, in
-//! the inventory's kinds and namespaces), their deletion, and pruning.
+//! the inventory's kinds and namespaces), their deletion, and pruning
+//! (each pruned member disposed of as its deletion policy says).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,11 +15,13 @@ use sha2::{Digest, Sha256};
 use super::inventory::{Inventories, Inventory, annotations_of, record};
 use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType};
 use crate::reconcile::outcome::ReconcileError;
+use crate::reconcile::ownership::dispose;
 use crate::reconcile::pass::Pass;
 use crate::reconcile::walk::NodeRun;
 
-/// Deletes the members this pass did not apply (`live_uids` holds those it
-/// applied or read), when there can be any, then shrinks the inventory to
+/// Disposes of the members this pass did not apply (`live_uids` holds
+/// those it applied or read: deleted, released or kept as their deletion
+/// policy says), when there can be any, then shrinks the inventory to
 /// what the pass rendered. Returns false when an object was recreated
 /// meanwhile (its UID changed) and pruning must be tried again.
 pub(in crate::reconcile) async fn prune<C: Cluster>(
@@ -68,35 +71,29 @@ fn prune_needed<C: Cluster>(
         || pass.applied_set.as_deref() != Some(applied_set_hash(nodes).as_str())
 }
 
-/// Why an existing object may not be taken over: it belongs to another
-/// ApplySet (objects without the label are adopted).
-pub(in crate::reconcile) fn other_applyset<C: Cluster>(
-    current: Option<&Json>,
-    pass: &Pass<'_, C>,
-) -> Option<String> {
-    let label = current?["metadata"]["labels"][metadata::APPLYSET_PART_OF].as_str()?;
-    (label != pass.identity.applyset_id())
-        .then(|| format!("resource belongs to a different ApplySet ({label}); it is left alone"))
-}
-
-/// Deletes the ApplySet members that were not applied in this pass, in
-/// reverse topological order of the resource that made them. Returns false
-/// when an object was recreated meanwhile.
+/// Disposes of the ApplySet members that were not applied in this pass,
+/// each as its deletion policy says, in reverse topological order of the
+/// resource that made them. Returns false when an object was recreated
+/// meanwhile.
 async fn delete_orphans<C: Cluster>(
     pass: &mut Pass<'_, C>,
     inventory: &Inventory,
     nodes: &[NodeRun],
     live_uids: &BTreeSet<String>,
 ) -> Result<bool, ReconcileError> {
-    let mut orphans: Vec<(ObjectKey, String, Option<String>)> = members(pass, inventory, nodes)
+    let mut orphans: Vec<(ObjectKey, Json, Option<String>)> = members(pass, inventory, nodes)
         .await?
         .into_iter()
-        .filter_map(|(key, object)| {
-            let uid = object["metadata"]["uid"].as_str()?;
+        .filter(|(_, object)| {
+            object["metadata"]["uid"]
+                .as_str()
+                .is_some_and(|uid| !live_uids.contains(uid))
+        })
+        .map(|(key, object)| {
             let node = object["metadata"]["labels"][metadata::NODE_ID]
                 .as_str()
                 .map(str::to_owned);
-            (!live_uids.contains(uid)).then(|| (key, uid.to_owned(), node))
+            (key, object, node)
         })
         .collect();
     // Unknown resource ids first, then dependents before dependencies.
@@ -107,8 +104,8 @@ async fn delete_orphans<C: Cluster>(
     };
     orphans.sort_by_key(|(key, _, node)| (std::cmp::Reverse(position(node)), key.clone()));
     let mut complete = true;
-    for (key, uid, _) in orphans {
-        complete &= delete(pass, &key, &uid).await?;
+    for (key, object, _) in orphans {
+        complete &= dispose(pass, &key, &object).await?;
     }
     Ok(complete)
 }

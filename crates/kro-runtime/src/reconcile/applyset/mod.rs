@@ -19,4 +19,4 @@ mod inventory;
 mod members;
 
 pub(super) use inventory::{ensure_managed, recorded_inventory, widen};
-pub(super) use members::{delete, members, other_applyset, prune};
+pub(super) use members::{delete, members, prune};
