@@ -9,6 +9,8 @@
 //! `KRO_TEST_LOG=<filter>` (such as `kro_operator=debug`) shows the
 //! operators' logs.
 
+mod ownership;
+
 use std::collections::BTreeMap;
 
 use clap::Parser;
@@ -28,9 +30,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-mod ownership;
-
-const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml");
+const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
 
 /// The field manager of the tests' own writes.
 const TEST_MANAGER: &str = "kro-test";
