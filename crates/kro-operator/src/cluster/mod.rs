@@ -126,9 +126,11 @@ fn strip_patch(uid: &str, labels: &[&str], annotations: &[&str]) -> Value {
 }
 
 /// Whether a refused strip patch was refused for its UID: the object was
-/// recreated since it was observed.
+/// recreated since it was observed. The API server answers 422 Invalid,
+/// "metadata.uid: ... field is immutable" (checked against the local
+/// control plane in `tests/cluster_contract.rs`).
 fn uid_refused(status: &kube::core::Status) -> bool {
-    status.code == 409 || (status.code == 422 && status.message.contains("metadata.uid"))
+    status.code == 422 && status.message.contains("metadata.uid")
 }
 
 impl Cluster for KubeCluster {
