@@ -178,20 +178,10 @@ impl ResourceChecks<'_> {
             self.instance_scope,
             errors,
         );
-        let lifecycle = if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
+        if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
             check_reserved_metadata(&object, &object_path, id, errors);
-            Some(lifecycle::of_template(&object, &object_path, id, errors))
-        } else {
-            if let Some(external) = &resource.external_ref {
-                lifecycle::refuse_on_external_ref(
-                    &external.metadata.annotations,
-                    &object_path,
-                    id,
-                    errors,
-                );
-            }
-            None
-        };
+        }
+        let lifecycle = lifecycle::of_resource(resource, &object, &object_path, errors);
 
         let templates = scan_templates(&object, &object_path, id, errors);
         let include_when =

@@ -14,7 +14,6 @@ use serde_json::Value as Json;
 
 use super::applyset;
 use super::outcome::{NodeReport, ReconcileError, Requeue};
-use super::ownership;
 use super::pass::Pass;
 use super::readiness;
 use super::unchanged::{is_unchanged, stamp};
@@ -77,7 +76,7 @@ async fn release_members_read<C: Cluster>(
         let rendered = nodes.iter().flat_map(|n| &n.desired).any(|d| d.key == key);
         if !rendered {
             // Recreated meanwhile: the next pass reads the new object.
-            ownership::release(pass, &key, &uid).await?;
+            applyset::release(pass, &key, &uid).await?;
         }
     }
     Ok(())

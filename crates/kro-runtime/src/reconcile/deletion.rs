@@ -16,9 +16,9 @@
 use kro_graph::api::DeletionPolicy;
 use kro_graph::api::metadata::{self, FINALIZER};
 
-use super::applyset::{delete, members, recorded_inventory};
+use super::applyset::{delete, members, recorded_inventory, release};
 use super::outcome::{ReconcileError, Requeue};
-use super::ownership::{deletion_policy, release};
+use super::ownership::deletion_policy;
 use super::pass::Pass;
 use crate::cluster::{Cluster, is_terminating};
 

@@ -9,20 +9,17 @@
 //!
 //! Pruning and deletion only ever see members (found by that label), and
 //! dispose of each one as its live `lifecycle.kro.run/deletion-policy`
-//! annotation says ([`dispose`]): delete it, release it (remove kro's
-//! labels: no kro instance finds it again), or leave it as it is.
+//! annotation says ([`deletion_policy`]; `applyset` acts on it): delete
+//! it, release it (remove kro's labels: no kro instance finds it again),
+//! or leave it as it is.
 
 use kro_graph::api::metadata::{
-    self, APPLYSET_PART_OF, CHILD_ANNOTATIONS, CHILD_LABELS, DELETION_POLICY, GroupKind,
-    InstanceIdentity,
+    self, APPLYSET_PART_OF, DELETION_POLICY, GroupKind, InstanceIdentity,
 };
-use kro_graph::api::{AdoptionPolicy, DeletionPolicy, field_managers};
+use kro_graph::api::{AdoptionPolicy, DeletionPolicy};
 use serde_json::Value as Json;
 
-use super::applyset::delete;
-use super::outcome::ReconcileError;
-use super::pass::Pass;
-use crate::cluster::{Cluster, ObjectKey, Stripped};
+use crate::cluster::ObjectKey;
 
 /// Whether `object` is a member of `identity`'s ApplySet.
 pub(super) fn is_member(identity: &InstanceIdentity, object: &Json) -> bool {
@@ -81,52 +78,6 @@ pub(super) fn deletion_policy(object: &Json) -> DeletionPolicy {
         None => DeletionPolicy::Delete,
         Some(value) => DeletionPolicy::parse(value).unwrap_or(DeletionPolicy::Retain),
     }
-}
-
-/// Disposes of a member that is to go, as its deletion policy says.
-/// Returns false when it was recreated meanwhile (its UID changed).
-pub(super) async fn dispose<C: Cluster>(
-    pass: &mut Pass<'_, C>,
-    key: &ObjectKey,
-    object: &Json,
-) -> Result<bool, ReconcileError> {
-    let uid = object["metadata"]["uid"].as_str().unwrap_or_default();
-    match deletion_policy(object) {
-        DeletionPolicy::Delete => delete(pass, key, uid).await,
-        DeletionPolicy::Orphan => release(pass, key, uid).await,
-        DeletionPolicy::Retain => Ok(true),
-    }
-}
-
-/// Removes kro's labels and annotations from a member (if its UID is still
-/// `uid`): it is no longer a member, so neither pruning nor the deletion
-/// of any instance will find it again. Returns false when it was
-/// recreated meanwhile.
-pub(super) async fn release<C: Cluster>(
-    pass: &mut Pass<'_, C>,
-    key: &ObjectKey,
-    uid: &str,
-) -> Result<bool, ReconcileError> {
-    let stripped = pass
-        .cluster
-        .strip_metadata(
-            key,
-            uid,
-            &CHILD_LABELS,
-            &CHILD_ANNOTATIONS,
-            field_managers::INSTANCE_METADATA,
-        )
-        .await
-        .map_err(|e| pass.cluster_error(format!("release {key}"), e))?;
-    Ok(match stripped {
-        Stripped::Yes => {
-            pass.outcome.writes += 1;
-            pass.outcome.released.push(key.clone());
-            true
-        }
-        Stripped::AlreadyGone => true,
-        Stripped::UidChanged => false,
-    })
 }
 
 #[cfg(test)]

@@ -13,12 +13,31 @@ use kro_cel::template::FieldPath;
 use serde_json::Value;
 
 use crate::api::metadata::{ADOPTION_POLICY, DELETION_POLICY, LIFECYCLE_PREFIX};
-use crate::api::{AdoptionPolicy, DeletionPolicy, Lifecycle, LifecycleError};
+use crate::api::{AdoptionPolicy, DeletionPolicy, Lifecycle, LifecycleError, Resource};
 use crate::builder::Errors;
+
+/// The policies of a resource: its template's, `None` for an
+/// `externalRef` (whose lifecycle annotations are refused). `object` is
+/// the template or the object the externalRef describes, at `path`.
+pub(super) fn of_resource(
+    resource: &Resource,
+    object: &Value,
+    path: &FieldPath,
+    errors: &mut Errors<'_>,
+) -> Option<Lifecycle> {
+    let id = resource.id.as_str();
+    match &resource.external_ref {
+        Some(external) => {
+            refuse_on_external_ref(&external.metadata.annotations, path, id, errors);
+            None
+        }
+        None => Some(of_template(object, path, id, errors)),
+    }
+}
 
 /// The policies a template's annotations declare (defaults for the ones
 /// it does not). Every problem is reported at its annotation.
-pub(super) fn of_template(
+fn of_template(
     template: &Value,
     template_path: &FieldPath,
     id: &str,
@@ -55,7 +74,7 @@ pub(super) fn of_template(
 }
 
 /// Refuses every lifecycle annotation of an `externalRef`.
-pub(super) fn refuse_on_external_ref(
+fn refuse_on_external_ref(
     annotations: &BTreeMap<String, String>,
     external_path: &FieldPath,
     id: &str,

@@ -1,21 +1,22 @@
 //! The children of an instance as its ApplySet finds them (by label, in
-//! the inventory's kinds and namespaces), their deletion, and pruning
-//! (each pruned member disposed of as its deletion policy says).
+//! the inventory's kinds and namespaces), their deletion or release, and
+//! pruning (each pruned member disposed of as its deletion policy says).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kro_graph::api::metadata::{self, GroupKind};
+use kro_graph::api::metadata::{self, CHILD_ANNOTATIONS, CHILD_LABELS, GroupKind};
+use kro_graph::api::{DeletionPolicy, field_managers};
 use kro_graph::builder::GraphResource;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::inventory::{Inventories, Inventory, annotations_of, record};
-use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType};
+use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType, Stripped};
 use crate::reconcile::outcome::ReconcileError;
-use crate::reconcile::ownership::dispose;
+use crate::reconcile::ownership::deletion_policy;
 use crate::reconcile::pass::Pass;
 use crate::reconcile::walk::NodeRun;
 
@@ -130,6 +131,52 @@ pub(in crate::reconcile) async fn delete<C: Cluster>(
         }
         Deleted::AlreadyGone => true,
         Deleted::UidChanged => false,
+    })
+}
+
+/// Disposes of a member that is to go, as its deletion policy says.
+/// Returns false when it was recreated meanwhile (its UID changed).
+async fn dispose<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    key: &ObjectKey,
+    object: &Json,
+) -> Result<bool, ReconcileError> {
+    let uid = object["metadata"]["uid"].as_str().unwrap_or_default();
+    match deletion_policy(object) {
+        DeletionPolicy::Delete => delete(pass, key, uid).await,
+        DeletionPolicy::Orphan => release(pass, key, uid).await,
+        DeletionPolicy::Retain => Ok(true),
+    }
+}
+
+/// Removes kro's labels and annotations from a member (if its UID is still
+/// `uid`): it is no longer a member, so neither pruning nor the deletion
+/// of any instance will find it again. Returns false when it was
+/// recreated meanwhile.
+pub(in crate::reconcile) async fn release<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    key: &ObjectKey,
+    uid: &str,
+) -> Result<bool, ReconcileError> {
+    let stripped = pass
+        .cluster
+        .strip_metadata(
+            key,
+            uid,
+            &CHILD_LABELS,
+            &CHILD_ANNOTATIONS,
+            field_managers::INSTANCE_METADATA,
+        )
+        .await
+        .map_err(|e| pass.cluster_error(format!("release {key}"), e))?;
+    Ok(match stripped {
+        Stripped::Yes => {
+            pass.outcome.writes += 1;
+            pass.outcome.released.push(key.clone());
+            true
+        }
+        Stripped::AlreadyGone => true,
+        Stripped::UidChanged => false,
     })
 }
 

@@ -183,18 +183,59 @@ fn render_items<C: Cluster>(
     Ok(desired)
 }
 
-/// Reads the current items (listed by instance and node id, in every
-/// namespace; an item the list does not have is read by name, since an
-/// object of that name may exist without kro's labels) into their desired
-/// items, and binds them in collection order once every item exists.
-/// Returns why the collection may not be applied when an item is not the
-/// instance's to write (and then binds nothing).
+/// Reads the current items into their desired items, claims them, and
+/// binds them in collection order once every item exists. Returns why the
+/// collection may not be applied when an item is not the instance's to
+/// write (and then binds nothing).
 async fn observe_items<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
     walked: &mut Walked,
     desired: &mut [DesiredObject],
 ) -> Result<Option<String>, ReconcileError> {
+    let id = &resource.structure.id;
+    read_items(pass, resource, desired).await?;
+    let refusals: Vec<String> = desired
+        .iter()
+        .filter_map(|item| {
+            let adoption = adoption_of(resource);
+            claim(
+                &pass.identity,
+                id,
+                adoption,
+                &item.key,
+                item.current.as_ref(),
+            )
+            .err()
+        })
+        .collect();
+    if !refusals.is_empty() {
+        return Ok(Some(refusals.join("; ")));
+    }
+    // Dependents see the items in the order of the collection.
+    let mut observed = Vec::new();
+    for item in desired.iter() {
+        if let Some(current) = &item.current {
+            if is_terminating(current) {
+                walked.child_deleting = Some(format!("{} of {id:?} is being deleted", item.key));
+            }
+            observed.push(resource.types.value_of(current));
+        }
+    }
+    if observed.len() == desired.len() {
+        walked.bindings.insert(id.clone(), Value::list(observed));
+    }
+    Ok(None)
+}
+
+/// Sets each item's current object: listed by instance and node id, in
+/// every namespace; an item the list does not have is read by name, since
+/// an object of that name may exist without kro's labels.
+async fn read_items<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
+    desired: &mut [DesiredObject],
+) -> Result<(), ReconcileError> {
     let id = &resource.structure.id;
     let selector = LabelSelector {
         match_labels: Some(BTreeMap::from([
@@ -223,8 +264,6 @@ async fn observe_items<C: Cluster>(
             ((namespace, name), object)
         })
         .collect();
-    // The list comes in namespace/name order; dependents see the items in
-    // the order of the collection.
     for item in desired.iter_mut() {
         item.current = match by_key.remove(&(item.key.namespace.clone(), item.key.name.clone())) {
             Some(listed) => Some(listed),
@@ -235,35 +274,7 @@ async fn observe_items<C: Cluster>(
                 .map_err(|e| pass.cluster_error(format!("read {} of {id:?}", item.key), e))?,
         };
     }
-    let refusals: Vec<String> = desired
-        .iter()
-        .filter_map(|item| {
-            claim(
-                &pass.identity,
-                id,
-                adoption_of(resource),
-                &item.key,
-                item.current.as_ref(),
-            )
-            .err()
-        })
-        .collect();
-    if !refusals.is_empty() {
-        return Ok(Some(refusals.join("; ")));
-    }
-    let mut observed = Vec::new();
-    for item in desired.iter() {
-        if let Some(current) = &item.current {
-            if is_terminating(current) {
-                walked.child_deleting = Some(format!("{} of {id:?} is being deleted", item.key));
-            }
-            observed.push(resource.types.value_of(current));
-        }
-    }
-    if observed.len() == desired.len() {
-        walked.bindings.insert(id.clone(), Value::list(observed));
-    }
-    Ok(None)
+    Ok(())
 }
 
 /// Gives a rendered object its namespace, key, labels and annotations.
