@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use kro_graph::api::Lifecycle;
+use kro_graph::api::metadata::{APPLYSET_PART_OF, InstanceIdentity};
 use kro_graph::builder::{Graph, GraphResource};
 use kro_runtime::cluster::{Cluster, MemoryCluster, ObjectKey, ResourceType};
 use kro_runtime::{Options, Outcome, reconcile};
@@ -29,12 +31,17 @@ pub struct RenderArgs {
     /// The instance file.
     instance: PathBuf,
     /// A directory of YAML files (or one file) with objects as they are in
-    /// the cluster: their status, what exists already.
+    /// the cluster: their status, what exists already. An object without
+    /// an `applyset.kubernetes.io/part-of` label is taken to be the
+    /// instance's own child; give it the label (empty: no ApplySet) to see
+    /// how kro treats an object it does not own.
     #[arg(long, value_name = "DIR_OR_FILE")]
     observed: Vec<PathBuf>,
-    /// Output format. YAML: the objects as a YAML stream, node states as
-    /// comments, then the instance with its status. JSON:
-    /// `{"resources": [...], "nodes": [...], "status": {...}}`.
+    /// Output format. YAML: the objects as a YAML stream, node states and
+    /// each resource's lifecycle policies as comments, then the instance
+    /// with its status. JSON: `{"resources": [...], "nodes": [...],
+    /// "status": {...}}`, each node with its `lifecycle` (`adoption` and
+    /// `deletion`; null for an externalRef).
     #[arg(long, short, value_enum, default_value_t = Format::Yaml)]
     output: Format,
     /// CRD files, or directories of them, defining kinds the RGD uses.
@@ -68,10 +75,11 @@ pub fn run(args: &RenderArgs) -> Result<bool> {
         }
     };
     let cluster = MemoryCluster::new();
-    for path in &args.observed {
-        seed_observed(&cluster, &graph, path)?;
-    }
     let instance = seed_instance(&cluster, &graph, &args.instance)?;
+    let applyset = applyset_id(&graph, &instance);
+    for path in &args.observed {
+        seed_observed(&cluster, &graph, &applyset, path)?;
+    }
     let options = Options {
         rgd_uid: "rendered".to_owned(),
         now: Some(RENDER_TIME.to_owned()),
@@ -91,26 +99,56 @@ pub fn run(args: &RenderArgs) -> Result<bool> {
         .context("read the rendered instance")?
         .unwrap_or(instance);
     let output = match args.output {
-        Format::Json => serde_json::to_string_pretty(&as_json(&outcome))? + "\n",
-        Format::Yaml => as_yaml(&outcome, &stored)?,
+        Format::Json => serde_json::to_string_pretty(&as_json(&graph, &outcome))? + "\n",
+        Format::Yaml => as_yaml(&graph, &outcome, &stored)?,
     };
     print!("{output}");
     Ok(true)
 }
 
-fn as_json(outcome: &Outcome) -> Value {
+/// The lifecycle policies of resource `id`; `None` for an externalRef
+/// (and for an id the graph does not have).
+fn lifecycle(graph: &Graph, id: &str) -> Option<Lifecycle> {
+    graph.resource(id)?.structure.lifecycle
+}
+
+fn as_json(graph: &Graph, outcome: &Outcome) -> Value {
     json!({
         "resources": outcome.desired,
         "nodes": outcome.nodes.iter().map(|n| json!({
             "id": n.id,
             "state": n.state.as_str(),
             "reason": n.reason,
+            "lifecycle": lifecycle(graph, &n.id).map(|l| json!({
+                "adoption": l.adoption.as_str(),
+                "deletion": l.deletion.as_str(),
+            })),
         })).collect::<Vec<_>>(),
         "status": outcome.computed_status,
     })
 }
 
-fn as_yaml(outcome: &Outcome, instance: &Value) -> Result<String> {
+/// One comment line per resource, in topological order: its adoption and
+/// deletion policies.
+fn lifecycle_comments(graph: &Graph) -> String {
+    let width = graph
+        .topological_order
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("# Lifecycle policies (adoption, deletion):\n");
+    for id in &graph.topological_order {
+        let line = match lifecycle(graph, id) {
+            Some(l) => format!("{id:width$}  {}  {}", l.adoption, l.deletion),
+            None => format!("{id:width$}  read only (externalRef)"),
+        };
+        out.push_str(&format!("#   {}\n", line.trim_end()));
+    }
+    out
+}
+
+fn as_yaml(graph: &Graph, outcome: &Outcome, instance: &Value) -> Result<String> {
     let mut out = String::new();
     for object in &outcome.desired {
         out.push_str("---\n");
@@ -125,6 +163,7 @@ fn as_yaml(outcome: &Outcome, instance: &Value) -> Result<String> {
         };
         out.push_str(&format!("#   {}\n", line.trim_end()));
     }
+    out.push_str(&lifecycle_comments(graph));
     out.push_str("# The instance after this pass:\n");
     let mut instance = instance.clone();
     instance["status"] = outcome.computed_status.clone();
@@ -188,8 +227,30 @@ fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-/// Stores every object in the file or directory as observed state.
-fn seed_observed(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<()> {
+/// The ApplySet id of the stored `instance`.
+fn applyset_id(graph: &Graph, instance: &Value) -> String {
+    let text = |field: &str| instance["metadata"][field].as_str().map(str::to_owned);
+    let kind = &graph.instance_type.gvk;
+    InstanceIdentity {
+        name: text("name").unwrap_or_default(),
+        namespace: text("namespace"),
+        uid: text("uid").unwrap_or_default(),
+        group: kind.group.clone(),
+        version: kind.version.clone(),
+        kind: kind.kind.clone(),
+    }
+    .applyset_id()
+}
+
+/// Stores every object in the file or directory as observed state; one
+/// without an ApplySet label becomes a member of `applyset` (observed
+/// state is mostly the instance's own children, which carry it).
+fn seed_observed(
+    cluster: &MemoryCluster,
+    graph: &Graph,
+    applyset: &str,
+    path: &Path,
+) -> Result<()> {
     for file in manifest_files(path)? {
         for mut object in read_documents(&file)? {
             let resource = type_of(graph, &object).with_context(|| {
@@ -202,6 +263,14 @@ fn seed_observed(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
             })?;
             if resource.namespaced && object["metadata"]["namespace"].is_null() {
                 object["metadata"]["namespace"] = json!("default");
+            }
+            if object["metadata"]["labels"][APPLYSET_PART_OF].is_null()
+                && let Some(metadata) = object["metadata"].as_object_mut()
+            {
+                let labels = metadata.entry("labels").or_insert_with(|| json!({}));
+                if let Some(labels) = labels.as_object_mut() {
+                    labels.insert(APPLYSET_PART_OF.to_owned(), json!(applyset));
+                }
             }
             cluster
                 .insert(resource, object)

@@ -121,3 +121,89 @@ fn an_observed_object_of_another_kind_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is not a kind this RGD uses"), "{stderr}");
 }
+
+const LIFECYCLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testdata/lifecycle");
+
+fn render_lifecycle(extra: &[&str]) -> Output {
+    let rgd = format!("{LIFECYCLE}/rgd.yaml");
+    let instance = format!("{LIFECYCLE}/instance.yaml");
+    let mut args = vec!["render", rgd.as_str(), instance.as_str()];
+    args.extend(extra);
+    let output = kro(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[test]
+fn each_resource_shows_its_lifecycle_policies() {
+    let output = render_lifecycle(&["-o", "json"]);
+    let rendered: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    let lifecycle = |id: &str| {
+        rendered["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .find(|n| n["id"] == id)
+            .map(|n| n["lifecycle"].clone())
+            .expect("node")
+    };
+    assert_eq!(
+        lifecycle("settings"),
+        Value::Null,
+        "an externalRef has none"
+    );
+    assert_eq!(
+        lifecycle("plain"),
+        serde_json::json!({ "adoption": "never", "deletion": "delete" })
+    );
+    assert_eq!(
+        lifecycle("adopted"),
+        serde_json::json!({ "adoption": "adopt", "deletion": "orphan" })
+    );
+    assert_eq!(
+        lifecycle("kept"),
+        serde_json::json!({ "adoption": "never", "deletion": "retain" })
+    );
+
+    let output = render_lifecycle(&[]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let block = "\
+# Lifecycle policies (adoption, deletion):
+#   settings  read only (externalRef)
+#   plain     never  delete
+#   adopted   adopt  orphan
+#   kept      never  retain
+";
+    let policies = text.find(block).expect("the policies, after the states");
+    let states = text
+        .find("# Resources, in topological order:")
+        .expect("states");
+    let instance = text.find("\nkind: Lifecycle").expect("the instance");
+    assert!(states < policies && policies < instance, "{text}");
+}
+
+#[test]
+fn an_observed_object_of_no_applyset_is_left_alone_unless_adopted() {
+    let observed = format!("{LIFECYCLE}/unowned");
+    let output = render_lifecycle(&["-o", "json", "--observed", &observed]);
+    let rendered: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    let (state, reason) = node(&rendered, "plain");
+    assert_eq!(state, "ERROR");
+    assert!(
+        reason.starts_with("ConfigMap default/demo-plain already exists and is not managed"),
+        "{reason}"
+    );
+    assert_eq!(node(&rendered, "adopted").0, "SYNCED", "adopted");
+    let written: Vec<&str> = rendered["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["metadata"]["name"].as_str())
+        .collect();
+    assert!(!written.contains(&"demo-plain"), "{written:?}");
+    assert_eq!(rendered["status"]["state"], "ERROR");
+}

@@ -7,6 +7,7 @@ use kro_cel::template::{FieldPath, ScanError};
 use kro_schema::instance_crd::CrdError;
 use thiserror::Error;
 
+use crate::api::LifecycleError;
 use crate::dag::DagError;
 use crate::naming::NamingError;
 use crate::resolver::ResolveError;
@@ -70,6 +71,9 @@ pub enum BuildErrorKind {
         /// The offending key.
         key: String,
     },
+    /// A lifecycle annotation kro cannot honour.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
     /// A string could not be split into text and `${...}`.
     #[error(transparent)]
     Scan(#[from] ScanError),

@@ -12,7 +12,9 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_operator::cluster::KubeCluster;
-use kro_runtime::cluster::{Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType};
+use kro_runtime::cluster::{
+    Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, Stripped,
+};
 use kro_schema::kinds::Gvk;
 use kro_testenv::{TestNamespace, eventually};
 use kube::Client;
@@ -565,6 +567,99 @@ async fn remove_finalizer_removes_it_whoever_added_it(cluster: &impl Cluster, en
     .await;
 }
 
+async fn strip_metadata_removes_keys_if_the_uid_matches(cluster: &impl Cluster, env: &Env) {
+    let mut widget = env.widget(0, "labelled", json!({ "data": { "k": "v" } }));
+    widget["metadata"]["labels"]["example.com/a"] = json!("1");
+    widget["metadata"]["labels"]["example.com/b"] = json!("2");
+    widget["metadata"]["annotations"] = json!({ "example.com/x": "1", "example.com/y": "2" });
+    let created = cluster
+        .apply(&env.widgets, &widget, "kro-contract")
+        .await
+        .expect("create");
+    let uid = text(&created, "/metadata/uid").to_owned();
+    let key = env.key(0, "labelled");
+    let strip = |uid: String| {
+        let key = key.clone();
+        async move {
+            cluster
+                .strip_metadata(
+                    &key,
+                    &uid,
+                    &["example.com/a", "example.com/absent"],
+                    &["example.com/x"],
+                    "kro-contract-strip",
+                )
+                .await
+        }
+    };
+
+    assert_eq!(
+        strip("00000000-0000-0000-0000-000000000000".to_owned()).await,
+        Ok(Stripped::UidChanged)
+    );
+    let read = cluster.get(&key).await.expect("get").expect("exists");
+    assert_eq!(
+        text(&read, "/metadata/resourceVersion"),
+        text(&created, "/metadata/resourceVersion"),
+        "left alone"
+    );
+
+    assert_eq!(strip(uid.clone()).await, Ok(Stripped::Yes));
+    let stripped = cluster.get(&key).await.expect("get").expect("exists");
+    assert_eq!(stripped.pointer("/metadata/labels/example.com~1a"), None);
+    assert_eq!(
+        stripped.pointer("/metadata/labels/example.com~1b"),
+        Some(&json!("2"))
+    );
+    assert_eq!(
+        stripped.pointer("/metadata/annotations/example.com~1x"),
+        None
+    );
+    assert_eq!(
+        stripped.pointer("/metadata/annotations/example.com~1y"),
+        Some(&json!("2"))
+    );
+    assert_eq!(stripped.pointer("/spec/data/k"), Some(&json!("v")));
+    assert_ne!(
+        text(&stripped, "/metadata/resourceVersion"),
+        text(&created, "/metadata/resourceVersion")
+    );
+
+    assert_eq!(strip(uid.clone()).await, Ok(Stripped::Yes), "again");
+    let again = cluster.get(&key).await.expect("get").expect("exists");
+    assert_eq!(
+        text(&again, "/metadata/resourceVersion"),
+        text(&stripped, "/metadata/resourceVersion"),
+        "nothing left to remove: no write"
+    );
+
+    // The manager that applied them applies them again: they are back.
+    let reapplied = cluster
+        .apply(&env.widgets, &widget, "kro-contract")
+        .await
+        .expect("re-apply");
+    assert_eq!(
+        reapplied.pointer("/metadata/labels/example.com~1a"),
+        Some(&json!("1"))
+    );
+    assert_eq!(
+        reapplied.pointer("/metadata/annotations/example.com~1x"),
+        Some(&json!("1"))
+    );
+
+    assert_eq!(cluster.delete(&key, &uid).await, Ok(Deleted::Yes));
+    eventually("the widget to be gone", || async {
+        cluster
+            .get(&key)
+            .await
+            .ok()
+            .filter(Option::is_none)
+            .map(|_| ())
+    })
+    .await;
+    assert_eq!(strip(uid).await, Ok(Stripped::AlreadyGone));
+}
+
 async fn install_widget_crd(client: &Client) {
     let crd: CustomResourceDefinition = serde_json::from_value(json!({
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -655,6 +750,7 @@ contract!(
     lists_by_namespace_across_namespaces_and_by_selector,
     find_type_knows_a_type_once_it_has_objects,
     remove_finalizer_removes_it_whoever_added_it,
+    strip_metadata_removes_keys_if_the_uid_matches,
 );
 
 // ------------------------------------------- KubeCluster only (§4 claims)

@@ -112,3 +112,18 @@ async fn a_resource_turned_external_is_kept() {
 async fn an_unusable_inventory_stops_management() {
     scenarios::an_unusable_inventory_stops_management(&kube("rt-tampered").await).await;
 }
+
+#[tokio::test]
+async fn an_unowned_object_is_left_alone_and_reported() {
+    scenarios::an_unowned_object_is_left_alone_and_reported(&kube("rt-unowned").await).await;
+}
+
+#[tokio::test]
+async fn adoption_and_deletion_policies_through_prune() {
+    scenarios::adoption_and_deletion_policies_through_prune(&kube("rt-policies").await).await;
+}
+
+#[tokio::test]
+async fn deletion_policies_through_instance_deletion() {
+    scenarios::deletion_policies_through_instance_deletion(&kube("rt-policy-deletion").await).await;
+}

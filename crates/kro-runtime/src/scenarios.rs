@@ -980,19 +980,369 @@ spec:
 "#;
 
 /// A resource turned from a template into an `externalRef` (adopting an
-/// object the instance created) is read from then on, never pruned.
+/// object the instance created) is read from then on, never pruned; it is
+/// released (kro's labels removed), so that the instance's deletion does
+/// not delete it either.
 pub async fn a_resource_turned_external_is_kept<H: Harness>(harness: &H) {
     let spec = json!({ "name": "adopted", "value": "v", "enabled": false });
     let instance = Instance::create(harness, graph("Adopted", CHAIN), "adopted", spec).await;
     instance.settle().await;
     let external = graph("Adopted", ADOPTED);
+    let mut released = Vec::new();
     for _ in 0..3 {
-        instance.pass_with(&external).await;
+        released.extend(instance.pass_with(&external).await.released);
     }
-    assert!(config_map(harness, "adopted-base").await.is_some(), "kept");
+    assert_eq!(released, [config_map_key(harness, "adopted-base")]);
+    let base = config_map(harness, "adopted-base").await.expect("kept");
+    assert!(!is_member(&base), "released: {base}");
+    assert_eq!(base["data"]["value"], "v", "otherwise untouched");
     assert!(
         config_map(harness, "adopted-derived").await.is_none(),
         "pruned"
+    );
+
+    instance.delete().await;
+    finalize(&instance, &external).await;
+    assert!(
+        config_map(harness, "adopted-base").await.is_some(),
+        "an object turned external is never deleted"
+    );
+}
+
+/// Whether `object` carries kro's membership label (any ApplySet's).
+fn is_member(object: &Value) -> bool {
+    object["metadata"]["labels"]
+        .get("applyset.kubernetes.io/part-of")
+        .is_some()
+}
+
+/// Runs deletion passes with `graph` until the finalizer is released.
+async fn finalize<H: Harness>(instance: &Instance<'_, H>, graph: &Graph) {
+    for _ in 0..6 {
+        if instance.pass_with(graph).await.finalized {
+            assert!(instance.get().await.is_none(), "the instance is gone");
+            return;
+        }
+    }
+    panic!("{} was not finalized in 6 passes", instance.key);
+}
+
+/// The resourceVersion of a ConfigMap, which any write changes.
+async fn version_of<H: Harness>(harness: &H, name: &str) -> Value {
+    config_map(harness, name)
+        .await
+        .unwrap_or_else(|| panic!("ConfigMap {name} exists"))["metadata"]["resourceVersion"]
+        .clone()
+}
+
+/// An object a template names that exists already and is not the
+/// instance's is left untouched, whether the resource renders one object
+/// or a collection; the resource says which object and how to opt in, and
+/// the instance's deletion leaves it too.
+pub async fn an_unowned_object_is_left_alone_and_reported<H: Harness>(harness: &H) {
+    user_config_map(
+        harness,
+        "squat-base",
+        json!({}),
+        json!({ "value": "theirs" }),
+    )
+    .await;
+    user_config_map(harness, "squat-b", json!({}), json!({ "zone": "theirs" })).await;
+    let before = version_of(harness, "squat-base").await;
+    let spec = json!({ "name": "squat", "value": "mine", "enabled": false });
+    let instance = Instance::create(harness, graph("Squat", CHAIN), "squat", spec).await;
+    let outcome = instance.pass().await;
+    let (state, reason) = state_of(&outcome, "base");
+    assert_eq!(state, NodeState::Error);
+    let expected = format!(
+        "ConfigMap {}/squat-base already exists and is not managed by this instance; kro leaves \
+         it alone (to let resource \"base\" adopt it, annotate its template with \
+         lifecycle.kro.run/adoption-policy: adopt)",
+        harness.namespace()
+    );
+    assert_eq!(reason, Some(expected.as_str()));
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+    assert!(outcome.applied.is_empty(), "{:#?}", outcome.applied);
+    assert_eq!(instance.status().await["state"], "ERROR");
+    assert_eq!(version_of(harness, "squat-base").await, before, "untouched");
+
+    let fleet = Instance::create(
+        harness,
+        graph("SquatFleet", FLEET),
+        "squat-fleet",
+        json!({ "name": "squat", "zones": ["a", "b"] }),
+    )
+    .await;
+    let outcome = fleet.pass().await;
+    let (state, reason) = state_of(&outcome, "workers");
+    assert_eq!(state, NodeState::Error);
+    assert!(
+        reason.is_some_and(|r| r.contains("/squat-b already exists")),
+        "{reason:?}"
+    );
+    assert!(
+        config_map(harness, "squat-a").await.is_none(),
+        "no item of a refused collection is written"
+    );
+    let item = config_map(harness, "squat-b").await.expect("kept");
+    assert_eq!(item["data"]["zone"], "theirs");
+    assert!(!is_member(&item));
+
+    for (instance, graph) in [(&instance, &instance.graph), (&fleet, &fleet.graph)] {
+        instance.delete().await;
+        finalize(instance, graph).await;
+    }
+    assert_eq!(
+        version_of(harness, "squat-base").await,
+        before,
+        "never deleted"
+    );
+    assert!(
+        config_map(harness, "squat-b").await.is_some(),
+        "never deleted"
+    );
+}
+
+/// One resource per lifecycle policy; all but `adopted` only while
+/// `keep` holds.
+const POLICIES: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+      keep: boolean
+  resources:
+    - id: adopted
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-adopted
+          annotations:
+            lifecycle.kro.run/adoption-policy: adopt
+        data:
+          owner: kro
+    - id: orphaned
+      includeWhen:
+        - ${schema.spec.keep}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-orphaned
+          annotations:
+            lifecycle.kro.run/deletion-policy: orphan
+    - id: retained
+      includeWhen:
+        - ${schema.spec.keep}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-retained
+          annotations:
+            lifecycle.kro.run/deletion-policy: retain
+    - id: deleted
+      includeWhen:
+        - ${schema.spec.keep}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-deleted
+"#;
+
+/// [`POLICIES`] without the resources `keep` guards.
+const POLICIES_TRIMMED: &str = r#"
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: scenario-KIND
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: KIND
+    spec:
+      name: string
+      keep: boolean
+  resources:
+    - id: adopted
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-adopted
+          annotations:
+            lifecycle.kro.run/adoption-policy: adopt
+        data:
+          owner: kro
+"#;
+
+/// Passes with `graph` until one changes nothing and asks for no requeue;
+/// returns them all.
+async fn settle_with<H: Harness>(instance: &Instance<'_, H>, graph: &Graph) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for _ in 0..8 {
+        let outcome = instance.pass_with(graph).await;
+        let done = outcome.writes == 0 && outcome.requeue == Requeue::None;
+        outcomes.push(outcome);
+        if done {
+            return outcomes;
+        }
+    }
+    panic!("{} did not settle in 8 passes", instance.key);
+}
+
+/// After the guarded resources went (pruned): `orphaned` is released,
+/// `retained` kept as it was, `deleted` deleted.
+async fn assert_pruned_per_policy<H: Harness>(harness: &H, prefix: &str, outcomes: &[Outcome]) {
+    let orphaned = config_map(harness, &format!("{prefix}-orphaned"))
+        .await
+        .expect("an orphaned object stays");
+    assert!(!is_member(&orphaned), "released: {orphaned}");
+    assert!(
+        orphaned["metadata"]["labels"]
+            .get("kro.run/owned")
+            .is_none(),
+        "every kro label goes: {orphaned}"
+    );
+    assert_eq!(
+        orphaned["metadata"]["annotations"]["lifecycle.kro.run/deletion-policy"], "orphan",
+        "the author's annotation stays"
+    );
+    let released: Vec<&ObjectKey> = outcomes.iter().flat_map(|o| &o.released).collect();
+    assert_eq!(
+        released,
+        [&config_map_key(harness, &format!("{prefix}-orphaned"))]
+    );
+    let retained = config_map(harness, &format!("{prefix}-retained"))
+        .await
+        .expect("a retained object stays");
+    assert!(is_member(&retained), "as it was: {retained}");
+    assert!(
+        config_map(harness, &format!("{prefix}-deleted"))
+            .await
+            .is_none()
+    );
+}
+
+/// Adoption takes over an object of no ApplySet; pruning (by
+/// `includeWhen` or by the resource leaving the graph) deletes, releases
+/// or keeps each object as its deletion policy says; an orphaned object is
+/// not the instance's any more. An object of another ApplySet is refused
+/// even with adoption.
+pub async fn adoption_and_deletion_policies_through_prune<H: Harness>(harness: &H) {
+    user_config_map(
+        harness,
+        "life-adopted",
+        json!({ "app": "legacy" }),
+        json!({ "owner": "user", "extra": "mine" }),
+    )
+    .await;
+    let spec = json!({ "name": "life", "keep": true });
+    let instance = Instance::create(harness, graph("Life", POLICIES), "life", spec).await;
+    instance.settle().await;
+    let adopted = config_map(harness, "life-adopted").await.expect("adopted");
+    assert!(is_member(&adopted), "adopted: {adopted}");
+    assert_eq!(adopted["data"]["owner"], "kro");
+    assert_eq!(
+        adopted["data"]["extra"], "mine",
+        "what kro does not set stays"
+    );
+    assert_eq!(instance.status().await["state"], "ACTIVE");
+
+    instance
+        .set_spec(json!({ "name": "life", "keep": false }))
+        .await;
+    let outcomes = instance.settle().await;
+    assert_pruned_per_policy(harness, "life", &outcomes).await;
+    assert_eq!(instance.status().await["state"], "ACTIVE");
+
+    // Back on: the retained object is still the instance's, the orphaned
+    // one no longer is.
+    instance
+        .set_spec(json!({ "name": "life", "keep": true }))
+        .await;
+    let outcome = instance.pass().await;
+    assert_eq!(state_of(&outcome, "retained").0, NodeState::Synced);
+    let (state, reason) = state_of(&outcome, "orphaned");
+    assert_eq!(state, NodeState::Error);
+    assert!(
+        reason.is_some_and(|r| r.contains("/life-orphaned already exists")),
+        "{reason:?}"
+    );
+
+    // The same through the graph: the guarded resources removed.
+    let spec = json!({ "name": "trim", "keep": true });
+    let trimmed = Instance::create(harness, graph("Trim", POLICIES), "trim", spec).await;
+    trimmed.settle().await;
+    let outcomes = settle_with(&trimmed, &graph("Trim", POLICIES_TRIMMED)).await;
+    assert_pruned_per_policy(harness, "trim", &outcomes).await;
+
+    user_config_map(
+        harness,
+        "foreign-adopted",
+        json!({ "applyset.kubernetes.io/part-of": "applyset-someone-else-v1" }),
+        json!({ "owner": "them" }),
+    )
+    .await;
+    let before = version_of(harness, "foreign-adopted").await;
+    let spec = json!({ "name": "foreign", "keep": false });
+    let foreign = Instance::create(harness, graph("Foreign", POLICIES), "foreign", spec).await;
+    let outcome = foreign.pass().await;
+    let (state, reason) = state_of(&outcome, "adopted");
+    assert_eq!(state, NodeState::Error);
+    assert!(
+        reason.is_some_and(|r| r.contains(
+            "belongs to another ApplySet (applyset-someone-else-v1); kro leaves it alone, even with adoption"
+        )),
+        "{reason:?}"
+    );
+    assert_eq!(version_of(harness, "foreign-adopted").await, before);
+}
+
+/// The instance's deletion deletes, releases or keeps each member as its
+/// deletion policy says, adopted objects included.
+pub async fn deletion_policies_through_instance_deletion<H: Harness>(harness: &H) {
+    user_config_map(
+        harness,
+        "end-adopted",
+        json!({}),
+        json!({ "owner": "user" }),
+    )
+    .await;
+    let spec = json!({ "name": "end", "keep": true });
+    let instance = Instance::create(harness, graph("End", POLICIES), "end", spec).await;
+    instance.settle().await;
+
+    instance.delete().await;
+    let mut released = Vec::new();
+    let mut finalized = false;
+    for _ in 0..6 {
+        let outcome = instance.pass().await;
+        released.extend(outcome.released);
+        if outcome.finalized {
+            finalized = true;
+            break;
+        }
+    }
+    assert!(finalized, "the retained member does not hold the deletion");
+    assert!(instance.get().await.is_none());
+    assert_eq!(released, [config_map_key(harness, "end-orphaned")]);
+    let orphaned = config_map(harness, "end-orphaned").await.expect("orphaned");
+    assert!(!is_member(&orphaned), "released: {orphaned}");
+    let retained = config_map(harness, "end-retained").await.expect("retained");
+    assert!(is_member(&retained), "as it was: {retained}");
+    assert!(config_map(harness, "end-deleted").await.is_none());
+    assert!(
+        config_map(harness, "end-adopted").await.is_none(),
+        "adopted, then deleted with the instance"
     );
 }
 

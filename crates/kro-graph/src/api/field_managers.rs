@@ -9,8 +9,10 @@ pub const OPERATOR: &str = "kro.run/operator";
 /// The leader-election Lease.
 pub const LEADER_ELECTION: &str = "kro.run/leader-election";
 
-/// kro's writes to an instance's metadata: its finalizer, labels and
-/// ApplySet inventory annotations.
+/// kro's writes to metadata: an instance's finalizer, labels and ApplySet
+/// inventory annotations, and the removal of kro's labels from a child it
+/// releases (its deletion policy is `orphan`, or an `externalRef` now
+/// reads it).
 pub const INSTANCE_METADATA: &str = "kro.run/labeller";
 
 /// The children an instance's graph renders, applied as members of the

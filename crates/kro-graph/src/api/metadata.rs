@@ -63,6 +63,44 @@ pub const RECONCILE: &str = "kro.run/reconcile";
 /// The finalizer kro puts on instances (and RGDs).
 pub const FINALIZER: &str = "kro.run/finalizer";
 
+/// The prefix of the lifecycle annotations an RGD author puts on a
+/// template. They are applied with the object and stay on it, so that
+/// pruning and instance deletion, which work from the live members, read
+/// them there. Upstream kro applies them as plain annotations (it reserves
+/// only `kro.run/` and `internal.kro.run/`), so an RGD using them runs
+/// unchanged there, without the policies.
+pub const LIFECYCLE_PREFIX: &str = "lifecycle.kro.run/";
+/// Whether kro may take over an existing object that belongs to no
+/// ApplySet: `never` (the default) or `adopt` (see
+/// [`crate::api::AdoptionPolicy`]).
+pub const ADOPTION_POLICY: &str = "lifecycle.kro.run/adoption-policy";
+/// What pruning and instance deletion do with the object: `delete` (the
+/// default), `orphan` or `retain` (see [`crate::api::DeletionPolicy`]).
+pub const DELETION_POLICY: &str = "lifecycle.kro.run/deletion-policy";
+
+/// Every label kro puts on a child ([`InstanceIdentity::child_labels`] and
+/// [`collection_item_labels`]): releasing a child removes them all, so
+/// that no kro instance finds it as a member again.
+pub const CHILD_LABELS: [&str; 13] = [
+    OWNED,
+    KRO_VERSION,
+    INSTANCE_ID,
+    INSTANCE_NAME,
+    INSTANCE_NAMESPACE,
+    INSTANCE_GROUP,
+    INSTANCE_VERSION,
+    INSTANCE_KIND,
+    MANAGED_BY,
+    NODE_ID,
+    COLLECTION_INDEX,
+    COLLECTION_SIZE,
+    APPLYSET_PART_OF,
+];
+
+/// kro's own annotations on a child, removed with its labels when it is
+/// released (the lifecycle annotations are the RGD author's and stay).
+pub const CHILD_ANNOTATIONS: [&str; 2] = [APPLY_ORDER, APPLIED_HASH];
+
 /// ApplySet: the parent's id label.
 pub const APPLYSET_ID: &str = "applyset.kubernetes.io/id";
 /// ApplySet: the child's membership label.
@@ -239,6 +277,16 @@ mod tests {
                 .contains_key(INSTANCE_NAMESPACE)
         );
         assert!(!version_label().contains('+'));
+    }
+
+    #[test]
+    fn releasing_removes_every_label_kro_puts_on_a_child() {
+        let mut labels = identity(Some("team-a")).child_labels("x");
+        labels.extend(collection_item_labels(0, 1));
+        for key in labels.keys() {
+            assert!(CHILD_LABELS.contains(&key.as_str()), "{key}");
+        }
+        assert_eq!(labels.len(), CHILD_LABELS.len());
     }
 
     #[test]

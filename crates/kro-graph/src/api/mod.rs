@@ -13,11 +13,13 @@
 
 mod conditions;
 pub mod field_managers;
+mod lifecycle;
 pub mod metadata;
 mod rgd;
 mod rgd_crd;
 
 pub use conditions::{Condition, ConditionSet, ConditionStatus, READY, now};
+pub use lifecycle::{AdoptionPolicy, DeletionPolicy, Lifecycle, LifecycleError};
 pub use rgd::{
     API_VERSION, ExternalRef, ExternalRefMetadata, GROUP, KIND, Resource, ResourceDependency,
     ResourceGraphDefinition, ResourceGraphDefinitionSpec, ResourceGraphDefinitionStatus,

@@ -182,6 +182,12 @@ pub struct ExternalRefMetadata {
     /// A label selector choosing a collection of objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
+    /// Annotations: meaningless on an object kro only reads. Kept so that
+    /// lifecycle annotations put here by mistake are refused rather than
+    /// silently dropped (the RGD CRD does not declare the field, so the
+    /// API server prunes it before the operator reads the RGD).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// `status.state` of an RGD.

@@ -1,5 +1,7 @@
 //! The structural checks of an RGD: everything before type checking.
 
+mod lifecycle;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use kro_cel::template::{FieldPath, FoundTemplate, Template, TemplateExpression, 
 use serde_json::{Value, json};
 
 use super::{BuildOptions, Errors};
-use crate::api::{ExternalRef, Resource, ResourceGraphDefinition, Scope};
+use crate::api::{ExternalRef, Lifecycle, Resource, ResourceGraphDefinition, Scope};
 use crate::error::{BuildErrorKind, BuildErrors};
 use crate::naming::{check_iterator, check_resource_id};
 use crate::resolver::{Gvk, KindSchema, SchemaResolver};
@@ -52,6 +54,9 @@ pub struct ResourceStructure {
     pub ready_when: Vec<TemplateExpression>,
     /// `forEach` iterators: name and list expression, in order.
     pub for_each: Vec<(String, TemplateExpression)>,
+    /// The lifecycle policies its template's annotations declare; `None`
+    /// for an externalRef, which kro never writes or deletes.
+    pub lifecycle: Option<Lifecycle>,
 }
 
 /// An RGD that passed the structural checks.
@@ -176,6 +181,7 @@ impl ResourceChecks<'_> {
         if matches!(kind, NodeKind::Resource | NodeKind::Collection) {
             check_reserved_metadata(&object, &object_path, id, errors);
         }
+        let lifecycle = lifecycle::of_resource(resource, &object, &object_path, errors);
 
         let templates = scan_templates(&object, &object_path, id, errors);
         let include_when =
@@ -199,6 +205,7 @@ impl ResourceChecks<'_> {
             include_when,
             ready_when,
             for_each,
+            lifecycle,
         })
     }
 

@@ -16,7 +16,8 @@ mod selector;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_runtime::cluster::{
-    Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, finalizers_without,
+    Cluster, ClusterError, Deleted, ListScope, ObjectKey, ResourceType, Stripped,
+    finalizers_without,
 };
 use kro_schema::kinds::Gvk;
 use kube::api::{
@@ -106,7 +107,61 @@ fn sort_key(object: &Value) -> (String, String) {
     (text("/metadata/namespace"), text("/metadata/name"))
 }
 
+/// A merge patch that removes `labels` and `annotations` from an object
+/// whose UID is `uid`: a merge patch carrying `metadata.uid` is refused
+/// when the stored object's UID differs (the field is immutable).
+fn strip_patch(uid: &str, labels: &[&str], annotations: &[&str]) -> Value {
+    let removed = |keys: &[&str]| -> serde_json::Map<String, Value> {
+        keys.iter()
+            .map(|key| ((*key).to_owned(), Value::Null))
+            .collect()
+    };
+    serde_json::json!({
+        "metadata": {
+            "uid": uid,
+            "labels": removed(labels),
+            "annotations": removed(annotations),
+        }
+    })
+}
+
+/// Whether a refused strip patch was refused for its UID: the object was
+/// recreated since it was observed. The API server answers 422 Invalid,
+/// "metadata.uid: ... field is immutable" (checked against the local
+/// control plane in `tests/cluster_contract.rs`).
+fn uid_refused(status: &kube::core::Status) -> bool {
+    status.code == 422 && status.message.contains("metadata.uid")
+}
+
 impl Cluster for KubeCluster {
+    async fn strip_metadata(
+        &self,
+        key: &ObjectKey,
+        uid: &str,
+        labels: &[&str],
+        annotations: &[&str],
+        field_manager: &str,
+    ) -> Result<Stripped, ClusterError> {
+        let api = self.api(&key.resource, key.namespace.as_deref());
+        let patch = strip_patch(uid, labels, annotations);
+        let params = PatchParams {
+            field_manager: Some(field_manager.to_owned()),
+            ..PatchParams::default()
+        };
+        match api.patch(&key.name, &params, &Patch::Merge(&patch)).await {
+            Ok(_) => Ok(Stripped::Yes),
+            Err(kube::Error::Api(status)) => match not_found(&status) {
+                Some(NotFound::Object) => Ok(Stripped::AlreadyGone),
+                Some(NotFound::Type) => Err(ClusterError::UnknownType {
+                    resource: key.resource.to_string(),
+                }),
+                None if uid_refused(&status) => Ok(Stripped::UidChanged),
+                None => Err(from_status(&status, &key.to_string())),
+            },
+            Err(e) => Err(from_kube(e, &key.resource.to_string(), &key.to_string())),
+        }
+    }
+
     async fn remove_finalizer(
         &self,
         resource: &ResourceType,

@@ -93,6 +93,13 @@ impl InstanceReconciler {
             Err(e) => return Verdict::Retry(e.to_string()),
         };
         self.count(handler, &outcome);
+        for released in &outcome.released {
+            tracing::info!(
+                instance = %object,
+                object = %released,
+                "released: kro's labels removed, the object stays (deletion policy orphan, or read through an externalRef)"
+            );
+        }
         if outcome.finalized {
             self.forget(handler, key);
         } else {

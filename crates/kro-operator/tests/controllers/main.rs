@@ -9,6 +9,8 @@
 //! `KRO_TEST_LOG=<filter>` (such as `kro_operator=debug`) shows the
 //! operators' logs.
 
+mod ownership;
+
 use std::collections::BTreeMap;
 
 use clap::Parser;
@@ -633,6 +635,16 @@ async fn deleting_an_rgd_keeps_its_crd_unless_allowed() {
 
 /// An API handle for the instances of a kind of this test.
 fn instances(ns: &TestNamespace, kind: &str, plural: &str) -> Api<DynamicObject> {
+    instances_as(ns.client(), ns, kind, plural)
+}
+
+/// [`instances`], through `client` (acting as someone else).
+fn instances_as(
+    client: Client,
+    ns: &TestNamespace,
+    kind: &str,
+    plural: &str,
+) -> Api<DynamicObject> {
     let resource = ApiResource {
         group: group(ns),
         version: "v1alpha1".to_owned(),
@@ -640,7 +652,7 @@ fn instances(ns: &TestNamespace, kind: &str, plural: &str) -> Api<DynamicObject>
         kind: kind.to_owned(),
         plural: plural.to_owned(),
     };
-    Api::namespaced_with(ns.client(), ns.name(), &resource)
+    Api::namespaced_with(client, ns.name(), &resource)
 }
 
 async fn create_instance(

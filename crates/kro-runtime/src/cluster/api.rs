@@ -102,6 +102,18 @@ pub enum Deleted {
     UidChanged,
 }
 
+/// What a [`Cluster::strip_metadata`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stripped {
+    /// The keys are gone from the object (or were never on it).
+    Yes,
+    /// The object was already gone.
+    AlreadyGone,
+    /// An object of that name exists but with another UID: it was recreated
+    /// since it was observed, and was left alone.
+    UidChanged,
+}
+
 /// Why a cluster operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ClusterError {
@@ -198,6 +210,19 @@ pub trait Cluster: Send + Sync {
         group: &str,
         kind: &str,
     ) -> impl Future<Output = Result<Option<ResourceType>, ClusterError>> + Send;
+
+    /// Removes the `labels` and `annotations` (keys) from an object if its
+    /// UID is still `uid`, as a merge patch by `field_manager`: whoever
+    /// owned those fields, they are gone, and nothing else changes. A
+    /// patch that removes nothing writes nothing.
+    fn strip_metadata(
+        &self,
+        key: &ObjectKey,
+        uid: &str,
+        labels: &[&str],
+        annotations: &[&str],
+        field_manager: &str,
+    ) -> impl Future<Output = Result<Stripped, ClusterError>> + Send;
 
     /// Removes `finalizer` from `object` (as read: its resourceVersion must
     /// still match) whoever added it, as a merge patch of the remaining

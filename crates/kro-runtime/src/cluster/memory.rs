@@ -26,7 +26,8 @@ use serde_json::{Map, Value, json};
 use kro_schema::kinds::ResourceType;
 
 use super::api::{
-    Cluster, ClusterError, Deleted, ListScope, ObjectKey, finalizers_without, is_terminating,
+    Cluster, ClusterError, Deleted, ListScope, ObjectKey, Stripped, finalizers_without,
+    is_terminating,
 };
 use super::selector::{SelectorError, matches_selector};
 
@@ -423,7 +424,68 @@ impl MemoryCluster {
     }
 }
 
+/// Removes `keys` from the map at `/metadata/<field>` of `object`; drops
+/// the map when it ends up empty, as the API server does.
+fn remove_keys(object: &mut Value, field: &str, keys: &[&str]) {
+    let Some(Value::Object(metadata)) = object.get_mut("metadata") else {
+        return;
+    };
+    let Some(Value::Object(map)) = metadata.get_mut(field) else {
+        return;
+    };
+    for key in keys {
+        map.remove(*key);
+    }
+    if map.is_empty() {
+        metadata.remove(field);
+    }
+}
+
 impl Cluster for MemoryCluster {
+    async fn strip_metadata(
+        &self,
+        key: &ObjectKey,
+        uid: &str,
+        labels: &[&str],
+        annotations: &[&str],
+        _field_manager: &str,
+    ) -> Result<Stripped, ClusterError> {
+        let mut state = self.state();
+        let Some(stored) = state.objects.get(key) else {
+            return Ok(Stripped::AlreadyGone);
+        };
+        if stored
+            .object
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            != Some(uid)
+        {
+            return Ok(Stripped::UidChanged);
+        }
+        let mut next = stored.clone();
+        remove_keys(&mut next.object, "labels", labels);
+        remove_keys(&mut next.object, "annotations", annotations);
+        if next.object == stored.object {
+            return Ok(Stripped::Yes);
+        }
+        // The fields are gone: no manager owns them any more (a merge
+        // patch that only removes gives its manager nothing to own).
+        for applied in next.applied_by.values_mut() {
+            remove_keys(applied, "labels", labels);
+            remove_keys(applied, "annotations", annotations);
+        }
+        let resource_version = state.next_resource_version();
+        if let Some(Value::Object(metadata)) = next.object.get_mut("metadata") {
+            metadata.insert(
+                "resourceVersion".to_owned(),
+                Value::String(resource_version),
+            );
+        }
+        state.writes += 1;
+        state.objects.insert(key.clone(), next);
+        Ok(Stripped::Yes)
+    }
+
     async fn remove_finalizer(
         &self,
         resource: &ResourceType,

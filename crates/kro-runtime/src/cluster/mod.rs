@@ -11,7 +11,8 @@ mod memory;
 mod selector;
 
 pub use api::{
-    Cluster, ClusterError, Deleted, ListScope, ObjectKey, finalizers_without, is_terminating,
+    Cluster, ClusterError, Deleted, ListScope, ObjectKey, Stripped, finalizers_without,
+    is_terminating,
 };
 pub use kro_schema::kinds::ResourceType;
 pub use memory::MemoryCluster;

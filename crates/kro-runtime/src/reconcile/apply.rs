@@ -1,6 +1,9 @@
 //! The apply step of a pass: apply the desired objects and judge readiness
 //! on what the API server stored. The ApplySet around it (the inventory
-//! widened before, the pruning after) is `applyset`'s.
+//! widened before, the pruning after) is `applyset`'s. Every object that
+//! reaches it was claimed by the walk (`ownership::claim`): it did not
+//! exist, or it is the instance's, or its resource may adopt it. Members
+//! the walk read through an `externalRef` are released first.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +18,7 @@ use super::pass::Pass;
 use super::readiness;
 use super::unchanged::{is_unchanged, stamp};
 use super::walk::{DesiredObject, NodeRun, Walked};
-use crate::cluster::{Cluster, ResourceType};
+use crate::cluster::{Cluster, ObjectKey, ResourceType};
 use crate::state::NodeState;
 
 /// What the status step needs from the walk and the applies.
@@ -36,8 +39,10 @@ pub(super) async fn run<C: Cluster>(
         pending,
         child_deleting,
         external_uids,
+        members_read,
         mut bindings,
     } = walked;
+    release_members_read(pass, &nodes, members_read).await?;
     pass.outcome.requeue = if child_deleting.is_some() {
         // Applying now could recreate the child half-way through.
         Requeue::After(pass.options.requeue_interval)
@@ -56,6 +61,25 @@ pub(super) async fn run<C: Cluster>(
         bindings,
         child_deleting,
     })
+}
+
+/// Releases the members of this instance's ApplySet that an
+/// `externalRef` read (the RGD turned them from children into external
+/// objects): from then on neither pruning nor the instance's deletion can
+/// delete them. One a resource of this pass also renders stays a member.
+async fn release_members_read<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    nodes: &[NodeRun],
+    members_read: Vec<(ObjectKey, String)>,
+) -> Result<(), ReconcileError> {
+    for (key, uid) in members_read {
+        let rendered = nodes.iter().flat_map(|n| &n.desired).any(|d| d.key == key);
+        if !rendered {
+            // Recreated meanwhile: the next pass reads the new object.
+            applyset::release(pass, &key, &uid).await?;
+        }
+    }
+    Ok(())
 }
 
 /// What the applies of a pass leave for pruning and the requeue.
@@ -137,9 +161,6 @@ async fn apply_object<C: Cluster>(
 ) -> Result<(Json, bool), String> {
     stamp(&mut desired.object);
     pass.outcome.desired.push(desired.object.clone());
-    if let Some(reason) = applyset::other_applyset(desired.current.as_ref(), pass) {
-        return Err(format!("{}: {reason}", desired.key));
-    }
     if let Some(current) = &desired.current
         && is_unchanged(&desired.object, current)
     {

@@ -3,17 +3,22 @@
 //! reference read, so deletion works even when the graph or the objects it
 //! reads are broken.
 //!
-//! Each child carries its wave in `internal.kro.run/apply-order`
-//! (dependents have higher numbers). A pass deletes the members of the
-//! highest wave still present and asks to run again; a wave must be gone
-//! (child finalizers included) before the next one starts. When nothing is
-//! left, the finalizer is released and the API server removes the
-//! instance.
+//! Each member is disposed of as its live deletion policy says
+//! (`ownership::deletion_policy`): members to `retain` are left as they
+//! are and members to `orphan` are released at once (neither needs an
+//! order, nothing is removed); the others are deleted. Each child carries
+//! its wave in `internal.kro.run/apply-order` (dependents have higher
+//! numbers). A pass deletes the members of the highest wave still present
+//! and asks to run again; a wave must be gone (child finalizers included)
+//! before the next one starts. When nothing is left to delete, the
+//! finalizer is released and the API server removes the instance.
 
+use kro_graph::api::DeletionPolicy;
 use kro_graph::api::metadata::{self, FINALIZER};
 
-use super::applyset::{delete, members, recorded_inventory};
+use super::applyset::{delete, members, recorded_inventory, release};
 use super::outcome::{ReconcileError, Requeue};
+use super::ownership::deletion_policy;
 use super::pass::Pass;
 use crate::cluster::{Cluster, is_terminating};
 
@@ -29,18 +34,33 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), Reconc
                 .await;
         }
     };
-    let members = members(pass, &inventory, &[]).await?;
+    let mut doomed = Vec::new();
+    let mut released = true;
+    for (key, object) in members(pass, &inventory, &[]).await? {
+        let uid = object["metadata"]["uid"].as_str().unwrap_or_default();
+        match deletion_policy(&object) {
+            DeletionPolicy::Delete => doomed.push((key, object)),
+            DeletionPolicy::Orphan => released &= release(pass, &key, uid).await?,
+            DeletionPolicy::Retain => {}
+        }
+    }
     let wave_of = |object: &serde_json::Value| {
         object["metadata"]["annotations"][metadata::APPLY_ORDER]
             .as_str()
             .and_then(|w| w.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    let Some(wave) = members.iter().map(|(_, o)| wave_of(o)).max() else {
-        return release(pass).await;
+    let Some(wave) = doomed.iter().map(|(_, o)| wave_of(o)).max() else {
+        if released {
+            return release_finalizer(pass).await;
+        }
+        // A member to orphan was recreated meanwhile: the next pass finds
+        // the new one.
+        pass.outcome.requeue = Requeue::After(pass.options.requeue_interval);
+        return Ok(());
     };
     super::status::write_deleting(pass, format!("deleting apply-order wave {wave}")).await?;
-    for (key, object) in &members {
+    for (key, object) in &doomed {
         if wave_of(object) != wave || is_terminating(object) {
             continue;
         }
@@ -56,7 +76,7 @@ pub(super) async fn run<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), Reconc
 
 /// Removes kro's finalizer, whoever added it (an instance restored from a
 /// backup or re-applied from a dump carries it under another manager).
-async fn release<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
+async fn release_finalizer<C: Cluster>(pass: &mut Pass<'_, C>) -> Result<(), ReconcileError> {
     let stored = pass
         .cluster
         .remove_finalizer(&pass.graph.instance_type, &pass.instance, FINALIZER)

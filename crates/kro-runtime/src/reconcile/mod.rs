@@ -20,6 +20,7 @@ mod applyset;
 mod deletion;
 mod options;
 mod outcome;
+mod ownership;
 mod pass;
 mod readiness;
 mod scope;

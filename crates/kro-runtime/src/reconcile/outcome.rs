@@ -91,6 +91,10 @@ pub struct Outcome {
     pub desired: Vec<Value>,
     /// The objects deleted: pruned orphans or, during deletion, children.
     pub deleted: Vec<ObjectKey>,
+    /// The objects released (kro's labels removed, left in place): members
+    /// whose deletion policy is `orphan`, and members read through an
+    /// `externalRef`.
+    pub released: Vec<ObjectKey>,
     /// The status written, if it changed.
     pub status: Option<Value>,
     /// The status the instance has after the pass, written or not.

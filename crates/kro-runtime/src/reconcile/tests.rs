@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use kro_graph::api::metadata::{APPLYSET_PART_OF, InstanceIdentity};
 use kro_graph::builder::Graph;
 use serde_json::json;
 
@@ -149,12 +150,24 @@ async fn observed_set_lists_compare_regardless_of_order() {
     let graph = from_yaml(SET_READINESS);
     let cluster = MemoryCluster::new();
     let config_maps = graph.resources[0].resource_type().clone();
+    // The instance's own child (one it did not own would not be read).
+    let instance_type = &graph.instance_type.gvk;
+    let applyset = InstanceIdentity {
+        name: "s".into(),
+        namespace: Some("default".into()),
+        uid: String::new(),
+        group: instance_type.group.clone(),
+        version: instance_type.version.clone(),
+        kind: instance_type.kind.clone(),
+    }
+    .applyset_id();
     cluster
         .insert(
             &config_maps,
             json!({
                 "apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": { "name": "s", "namespace": "default",
+                              "labels": { APPLYSET_PART_OF: applyset },
                               "finalizers": ["example.com/a", "example.com/b"] }
             }),
         )

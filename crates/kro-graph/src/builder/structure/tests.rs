@@ -198,6 +198,85 @@ fn kro_labels_and_annotations_are_reserved() {
 }
 
 #[test]
+fn lifecycle_annotations_become_the_resource_policies() {
+    let mut adopted = config_map("a");
+    adopted["metadata"]["annotations"] = json!({
+        "lifecycle.kro.run/adoption-policy": "adopt",
+        "lifecycle.kro.run/deletion-policy": "orphan",
+        "example.com/other": "${schema.spec.name}",
+    });
+    let mut retained = config_map("b");
+    retained["metadata"]["annotations"] = json!({ "lifecycle.kro.run/deletion-policy": "retain" });
+    let r = rgd(
+        namespaced(),
+        json!([
+            { "id": "adopted", "template": adopted },
+            { "id": "retained", "template": retained },
+            { "id": "plain", "template": config_map("c") },
+            { "id": "read", "externalRef": config_map("d") },
+        ]),
+    );
+    let structure = check(&r).expect("valid");
+    let policies: Vec<_> = structure
+        .resources
+        .iter()
+        .map(|r| {
+            r.lifecycle
+                .map(|l| (l.adoption.as_str(), l.deletion.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            Some(("adopt", "orphan")),
+            Some(("never", "retain")),
+            Some(("never", "delete")),
+            None
+        ]
+    );
+}
+
+#[test]
+fn lifecycle_annotations_are_literal_known_and_only_on_templates() {
+    let mut template = config_map("a");
+    template["metadata"]["annotations"] = json!({
+        "lifecycle.kro.run/adoption-policy": "${schema.spec.name}",
+        "lifecycle.kro.run/deletion-policy": "keep",
+        "lifecycle.kro.run/deletion-polcy": "retain",
+    });
+    let mut numeric = config_map("b");
+    numeric["metadata"]["annotations"] = json!({ "lifecycle.kro.run/adoption-policy": true });
+    let mut external = config_map("c");
+    external["metadata"]["annotations"] = json!({ "lifecycle.kro.run/deletion-policy": "orphan" });
+    let r = rgd(
+        namespaced(),
+        json!([
+            { "id": "cm", "template": template },
+            { "id": "numeric", "template": numeric },
+            { "id": "read", "externalRef": external },
+        ]),
+    );
+    assert_eq!(
+        errors(&r),
+        [
+            "spec.resources[0].template.metadata.annotations[\"lifecycle.kro.run/adoption-policy\"]: lifecycle.kro.run/adoption-policy must be a literal string, without expressions: the policy is the RGD author's, the same for every instance",
+            "spec.resources[0].template.metadata.annotations[\"lifecycle.kro.run/deletion-policy\"]: lifecycle.kro.run/deletion-policy: unknown value \"keep\"; expected one of delete, orphan, retain",
+            "spec.resources[0].template.metadata.annotations[\"lifecycle.kro.run/deletion-polcy\"]: unknown lifecycle annotation \"lifecycle.kro.run/deletion-polcy\"; kro knows lifecycle.kro.run/adoption-policy and lifecycle.kro.run/deletion-policy",
+            "spec.resources[1].template.metadata.annotations[\"lifecycle.kro.run/adoption-policy\"]: lifecycle.kro.run/adoption-policy must be a literal string, without expressions: the policy is the RGD author's, the same for every instance",
+            "spec.resources[2].externalRef.metadata.annotations[\"lifecycle.kro.run/deletion-policy\"]: lifecycle.kro.run/deletion-policy is meaningless on an externalRef: kro only reads the object, it never adopts, orphans or deletes it",
+        ]
+    );
+    let found = check(&r).expect_err("invalid");
+    let located: Vec<_> = found
+        .0
+        .iter()
+        .map(|e| (e.rgd.as_str(), e.resource.as_deref()))
+        .collect();
+    assert_eq!(located[0], ("test", Some("cm")));
+    assert_eq!(located[4], ("test", Some("read")));
+}
+
+#[test]
 fn conditions_must_be_standalone_and_templates_must_scan() {
     let mut template = config_map("a");
     template["data"] = json!({ "x": "${a(${b})}" });

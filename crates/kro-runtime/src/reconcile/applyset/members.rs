@@ -1,24 +1,28 @@
 //! The children of an instance as its ApplySet finds them (by label, in
-//! the inventory's kinds and namespaces), their deletion, and pruning.
+//! the inventory's kinds and namespaces), their deletion or release, and
+//! pruning (each pruned member disposed of as its deletion policy says).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kro_graph::api::metadata::{self, GroupKind};
+use kro_graph::api::metadata::{self, CHILD_ANNOTATIONS, CHILD_LABELS, GroupKind};
+use kro_graph::api::{DeletionPolicy, field_managers};
 use kro_graph::builder::GraphResource;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::inventory::{Inventories, Inventory, annotations_of, record};
-use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType};
+use crate::cluster::{Cluster, Deleted, ListScope, ObjectKey, ResourceType, Stripped};
 use crate::reconcile::outcome::ReconcileError;
+use crate::reconcile::ownership::deletion_policy;
 use crate::reconcile::pass::Pass;
 use crate::reconcile::walk::NodeRun;
 
-/// Deletes the members this pass did not apply (`live_uids` holds those it
-/// applied or read), when there can be any, then shrinks the inventory to
+/// Disposes of the members this pass did not apply (`live_uids` holds
+/// those it applied or read: deleted, released or kept as their deletion
+/// policy says), when there can be any, then shrinks the inventory to
 /// what the pass rendered. Returns false when an object was recreated
 /// meanwhile (its UID changed) and pruning must be tried again.
 pub(in crate::reconcile) async fn prune<C: Cluster>(
@@ -68,35 +72,29 @@ fn prune_needed<C: Cluster>(
         || pass.applied_set.as_deref() != Some(applied_set_hash(nodes).as_str())
 }
 
-/// Why an existing object may not be taken over: it belongs to another
-/// ApplySet (objects without the label are adopted).
-pub(in crate::reconcile) fn other_applyset<C: Cluster>(
-    current: Option<&Json>,
-    pass: &Pass<'_, C>,
-) -> Option<String> {
-    let label = current?["metadata"]["labels"][metadata::APPLYSET_PART_OF].as_str()?;
-    (label != pass.identity.applyset_id())
-        .then(|| format!("resource belongs to a different ApplySet ({label}); it is left alone"))
-}
-
-/// Deletes the ApplySet members that were not applied in this pass, in
-/// reverse topological order of the resource that made them. Returns false
-/// when an object was recreated meanwhile.
+/// Disposes of the ApplySet members that were not applied in this pass,
+/// each as its deletion policy says, in reverse topological order of the
+/// resource that made them. Returns false when an object was recreated
+/// meanwhile.
 async fn delete_orphans<C: Cluster>(
     pass: &mut Pass<'_, C>,
     inventory: &Inventory,
     nodes: &[NodeRun],
     live_uids: &BTreeSet<String>,
 ) -> Result<bool, ReconcileError> {
-    let mut orphans: Vec<(ObjectKey, String, Option<String>)> = members(pass, inventory, nodes)
+    let mut orphans: Vec<(ObjectKey, Json, Option<String>)> = members(pass, inventory, nodes)
         .await?
         .into_iter()
-        .filter_map(|(key, object)| {
-            let uid = object["metadata"]["uid"].as_str()?;
+        .filter(|(_, object)| {
+            object["metadata"]["uid"]
+                .as_str()
+                .is_some_and(|uid| !live_uids.contains(uid))
+        })
+        .map(|(key, object)| {
             let node = object["metadata"]["labels"][metadata::NODE_ID]
                 .as_str()
                 .map(str::to_owned);
-            (!live_uids.contains(uid)).then(|| (key, uid.to_owned(), node))
+            (key, object, node)
         })
         .collect();
     // Unknown resource ids first, then dependents before dependencies.
@@ -107,8 +105,8 @@ async fn delete_orphans<C: Cluster>(
     };
     orphans.sort_by_key(|(key, _, node)| (std::cmp::Reverse(position(node)), key.clone()));
     let mut complete = true;
-    for (key, uid, _) in orphans {
-        complete &= delete(pass, &key, &uid).await?;
+    for (key, object, _) in orphans {
+        complete &= dispose(pass, &key, &object).await?;
     }
     Ok(complete)
 }
@@ -133,6 +131,52 @@ pub(in crate::reconcile) async fn delete<C: Cluster>(
         }
         Deleted::AlreadyGone => true,
         Deleted::UidChanged => false,
+    })
+}
+
+/// Disposes of a member that is to go, as its deletion policy says.
+/// Returns false when it was recreated meanwhile (its UID changed).
+async fn dispose<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    key: &ObjectKey,
+    object: &Json,
+) -> Result<bool, ReconcileError> {
+    let uid = object["metadata"]["uid"].as_str().unwrap_or_default();
+    match deletion_policy(object) {
+        DeletionPolicy::Delete => delete(pass, key, uid).await,
+        DeletionPolicy::Orphan => release(pass, key, uid).await,
+        DeletionPolicy::Retain => Ok(true),
+    }
+}
+
+/// Removes kro's labels and annotations from a member (if its UID is still
+/// `uid`): it is no longer a member, so neither pruning nor the deletion
+/// of any instance will find it again. Returns false when it was
+/// recreated meanwhile.
+pub(in crate::reconcile) async fn release<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    key: &ObjectKey,
+    uid: &str,
+) -> Result<bool, ReconcileError> {
+    let stripped = pass
+        .cluster
+        .strip_metadata(
+            key,
+            uid,
+            &CHILD_LABELS,
+            &CHILD_ANNOTATIONS,
+            field_managers::INSTANCE_METADATA,
+        )
+        .await
+        .map_err(|e| pass.cluster_error(format!("release {key}"), e))?;
+    Ok(match stripped {
+        Stripped::Yes => {
+            pass.outcome.writes += 1;
+            pass.outcome.released.push(key.clone());
+            true
+        }
+        Stripped::AlreadyGone => true,
+        Stripped::UidChanged => false,
     })
 }
 

@@ -12,11 +12,11 @@
 //! renders, then shrinks the inventory to what it rendered. Deletion reads
 //! the members from the recorded inventory alone.
 //!
-//! `inventory` reads and writes the inventory; `members` finds, deletes
-//! and prunes the children.
+//! `inventory` reads and writes the inventory; `members` finds, deletes,
+//! releases and prunes the children.
 
 mod inventory;
 mod members;
 
 pub(super) use inventory::{ensure_managed, recorded_inventory, widen};
-pub(super) use members::{delete, members, other_applyset, prune};
+pub(super) use members::{delete, members, prune, release};

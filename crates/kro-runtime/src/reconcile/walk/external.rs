@@ -10,6 +10,7 @@ use super::walked::{Step, Walked};
 use crate::cluster::{Cluster, ListScope, ObjectKey};
 use crate::desired::desired_object;
 use crate::reconcile::outcome::{ExternalRead, ExternalTarget, ReconcileError};
+use crate::reconcile::ownership::is_member;
 use crate::reconcile::pass::Pass;
 use crate::reconcile::readiness::{self, Readiness};
 
@@ -42,9 +43,7 @@ pub(super) async fn external_step<C: Cluster>(
             "waiting for external reference {id:?}: {key} not found"
         ))));
     };
-    if let Some(uid) = current["metadata"]["uid"].as_str() {
-        walked.external_uids.insert(uid.to_owned());
-    }
+    note_read(pass, walked, &key, &current);
     walked
         .bindings
         .insert(id.clone(), resource.types.value_of(&current));
@@ -138,11 +137,11 @@ pub(super) async fn external_collection_step<C: Cluster>(
             .filter_map(|object| ObjectKey::of(kind, object).ok())
             .collect(),
     });
-    walked.external_uids.extend(
-        listed
-            .iter()
-            .filter_map(|o| o["metadata"]["uid"].as_str().map(str::to_owned)),
-    );
+    for object in &listed {
+        if let Ok(key) = ObjectKey::of(kind, object) {
+            note_read(pass, walked, &key, object);
+        }
+    }
     let items = listed.iter().map(|o| resource.types.value_of(o)).collect();
     walked.bindings.insert(id.clone(), Value::list(items));
     Ok(Step::Read(readiness::of(
@@ -151,4 +150,16 @@ pub(super) async fn external_collection_step<C: Cluster>(
         &walked.bindings,
         &mut pass.allowance,
     )))
+}
+
+/// Records an external object read: never pruned, and released when it
+/// is a member of this instance's ApplySet.
+fn note_read<C: Cluster>(pass: &Pass<'_, C>, walked: &mut Walked, key: &ObjectKey, object: &Json) {
+    let Some(uid) = object["metadata"]["uid"].as_str() else {
+        return;
+    };
+    walked.external_uids.insert(uid.to_owned());
+    if is_member(&pass.identity, object) {
+        walked.members_read.push((key.clone(), uid.to_owned()));
+    }
 }

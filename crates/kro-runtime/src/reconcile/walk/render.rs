@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_cel::{Allowance, Value};
+use kro_graph::api::AdoptionPolicy;
 use kro_graph::api::metadata::{self, collection_item_labels};
 use kro_graph::builder::{CompiledExpression, Context, GraphResource};
 use serde_json::{Map, Value as Json, json};
@@ -14,6 +15,7 @@ use crate::cluster::{Cluster, ListScope, ObjectKey, ResourceType, is_terminating
 use crate::collection::{Item, expand};
 use crate::desired::desired_object;
 use crate::reconcile::outcome::ReconcileError;
+use crate::reconcile::ownership::claim;
 use crate::reconcile::pass::Pass;
 use crate::reconcile::scope::Scope;
 
@@ -37,6 +39,17 @@ pub(super) async fn resource_step<C: Cluster>(
         .get(&desired.key)
         .await
         .map_err(|e| pass.cluster_error(format!("read {} of {id:?}", desired.key), e))?;
+    // Before anything is bound or written: what is not the instance's is
+    // neither read into its status nor applied.
+    if let Err(refusal) = claim(
+        &pass.identity,
+        id,
+        adoption_of(resource),
+        &desired.key,
+        current.as_ref(),
+    ) {
+        return Ok(Step::Failed(refusal));
+    }
     if let Some(current) = &current {
         if is_terminating(current) {
             walked.child_deleting = Some(format!("{} of {id:?} is being deleted", desired.key));
@@ -61,8 +74,14 @@ pub(super) async fn collection_step<C: Cluster>(
         Ok(desired) => desired,
         Err(step) => return Ok(step),
     };
-    observe_items(pass, resource, walked, &mut desired).await?;
+    if let Some(refusal) = observe_items(pass, resource, walked, &mut desired).await? {
+        return Ok(Step::Failed(refusal));
+    }
     Ok(Step::Rendered(desired))
+}
+
+fn adoption_of(resource: &GraphResource) -> AdoptionPolicy {
+    resource.structure.lifecycle.unwrap_or_default().adoption
 }
 
 /// The items of a collection: the product of its `forEach` dimensions.
@@ -164,13 +183,57 @@ fn render_items<C: Cluster>(
     Ok(desired)
 }
 
-/// Reads the current items (listed by instance and node id, in every
-/// namespace) into their desired items, and binds them in collection order
-/// once every item exists.
+/// Reads the current items into their desired items, claims them, and
+/// binds them in collection order once every item exists. Returns why the
+/// collection may not be applied when an item is not the instance's to
+/// write (and then binds nothing).
 async fn observe_items<C: Cluster>(
     pass: &mut Pass<'_, C>,
     resource: &GraphResource,
     walked: &mut Walked,
+    desired: &mut [DesiredObject],
+) -> Result<Option<String>, ReconcileError> {
+    let id = &resource.structure.id;
+    read_items(pass, resource, desired).await?;
+    let refusals: Vec<String> = desired
+        .iter()
+        .filter_map(|item| {
+            let adoption = adoption_of(resource);
+            claim(
+                &pass.identity,
+                id,
+                adoption,
+                &item.key,
+                item.current.as_ref(),
+            )
+            .err()
+        })
+        .collect();
+    if !refusals.is_empty() {
+        return Ok(Some(refusals.join("; ")));
+    }
+    // Dependents see the items in the order of the collection.
+    let mut observed = Vec::new();
+    for item in desired.iter() {
+        if let Some(current) = &item.current {
+            if is_terminating(current) {
+                walked.child_deleting = Some(format!("{} of {id:?} is being deleted", item.key));
+            }
+            observed.push(resource.types.value_of(current));
+        }
+    }
+    if observed.len() == desired.len() {
+        walked.bindings.insert(id.clone(), Value::list(observed));
+    }
+    Ok(None)
+}
+
+/// Sets each item's current object: listed by instance and node id, in
+/// every namespace; an item the list does not have is read by name, since
+/// an object of that name may exist without kro's labels.
+async fn read_items<C: Cluster>(
+    pass: &mut Pass<'_, C>,
+    resource: &GraphResource,
     desired: &mut [DesiredObject],
 ) -> Result<(), ReconcileError> {
     let id = &resource.structure.id;
@@ -201,21 +264,15 @@ async fn observe_items<C: Cluster>(
             ((namespace, name), object)
         })
         .collect();
-    // The list comes in namespace/name order; dependents see the items in
-    // the order of the collection.
-    let mut observed = Vec::new();
     for item in desired.iter_mut() {
-        let current = by_key.remove(&(item.key.namespace.clone(), item.key.name.clone()));
-        if let Some(current) = &current {
-            if is_terminating(current) {
-                walked.child_deleting = Some(format!("{} of {id:?} is being deleted", item.key));
-            }
-            observed.push(resource.types.value_of(current));
-        }
-        item.current = current;
-    }
-    if observed.len() == desired.len() {
-        walked.bindings.insert(id.clone(), Value::list(observed));
+        item.current = match by_key.remove(&(item.key.namespace.clone(), item.key.name.clone())) {
+            Some(listed) => Some(listed),
+            None => pass
+                .cluster
+                .get(&item.key)
+                .await
+                .map_err(|e| pass.cluster_error(format!("read {} of {id:?}", item.key), e))?,
+        };
     }
     Ok(())
 }

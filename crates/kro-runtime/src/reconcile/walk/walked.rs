@@ -66,6 +66,11 @@ pub(in crate::reconcile) struct Walked {
     /// they carry this instance's ApplySet label (a resource turned from a
     /// template into an externalRef).
     pub external_uids: BTreeSet<String>,
+    /// The external objects read that are members of this instance's
+    /// ApplySet (children before the RGD turned them external), with their
+    /// UIDs: the apply step releases them, so that no later prune or
+    /// deletion deletes them.
+    pub members_read: Vec<(ObjectKey, String)>,
     /// `schema`, `runtime` and every observed resource, as CEL values.
     pub bindings: BTreeMap<String, Value>,
 }
@@ -107,6 +112,7 @@ impl Walked {
             pending: false,
             child_deleting: None,
             external_uids: BTreeSet::new(),
+            members_read: Vec::new(),
             bindings,
         }
     }
