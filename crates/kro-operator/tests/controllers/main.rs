@@ -9,6 +9,7 @@
 //! `KRO_TEST_LOG=<filter>` (such as `kro_operator=debug`) shows the
 //! operators' logs.
 
+mod lifecycle;
 mod ownership;
 
 use std::collections::BTreeMap;
@@ -29,8 +30,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-mod lifecycle;
 
 const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
 
