@@ -9,7 +9,8 @@
 //!    and leaves the kind served by the last good graph, if any;
 //! 2. apply the instance CRD, unless it belongs to someone else or the
 //!    change would break existing instances (`KindReady`);
-//! 3. register the graph with the dynamic controller, which serves the
+//! 3. check that the operator may do what the graph needs ([`privilege`]),
+//!    then register the graph with the dynamic controller, which serves the
 //!    instances (`ControllerReady`);
 //! 4. write the status, only when it changed.
 //!
@@ -27,6 +28,7 @@
 pub mod crd_watch;
 pub mod field_takeover;
 pub mod instance_crd;
+pub mod privilege;
 pub mod status;
 
 use std::collections::BTreeSet;
@@ -70,6 +72,8 @@ pub struct RgdConfig {
     pub concurrency: u16,
     /// Only RGDs whose labels match (empty: all).
     pub selector: String,
+    /// Write the per-RGD roles for people ([`privilege::user_roles`]).
+    pub instance_user_roles: bool,
 }
 
 /// Why an RGD reconcile failed; it is retried after
@@ -118,6 +122,7 @@ pub struct RgdContext {
     dynamic: Dynamic,
     metrics: Metrics,
     config: RgdConfig,
+    privilege: privilege::Privilege,
     /// The CRDs as last seen by the CRD watch. Never held across an
     /// `.await`.
     crd_changes: Arc<Mutex<CrdChanges>>,
@@ -135,6 +140,7 @@ impl RgdContext {
         config: RgdConfig,
     ) -> Self {
         Self {
+            privilege: privilege::Privilege::new(client.clone(), &config),
             client,
             schemas,
             builder,
@@ -454,6 +460,9 @@ impl RgdContext {
             &format!("kind {kind} has been accepted and ready"),
             now,
         );
+        if let Some(refused) = self.privilege.refuse_unpermitted(rgd, &graph, set, now).await {
+            return refused;
+        }
         let uid = rgd.metadata.uid.clone().unwrap_or_default();
         let generation = rgd.metadata.generation.unwrap_or_default();
         let registered = self

@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const APPLICATION: &str = include_str!("../../../examples/application/rgd.yaml");
+const APPLICATION: &str = include_str!("../../../../examples/application/rgd.yaml");
 
 /// The field manager of the tests' own writes.
 const TEST_MANAGER: &str = "kro-test";
