@@ -14,11 +14,10 @@
 
 use clap::Parser;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kro_operator::args::Args;
-use kro_testenv::impersonation::kubeconfig_file_as;
+use kro_testenv::impersonation::{allowed, kubeconfig_file_as};
 use kro_testenv::manifests::{
     AGGREGATE_LABEL, DEFAULT_MANIFEST, OperatorRbac, UNRESTRICTED_MANIFEST, discover, documents,
     is_for_people, kind_of, name_of,
@@ -276,30 +275,6 @@ fn no_role_for_people_writes_rgds() {
             );
         }
     }
-}
-
-/// Whether `user` may `verb` the resource, as the API server's authorizer
-/// answers now.
-async fn allowed(
-    client: &Client,
-    user: &str,
-    (verb, group, resource, namespace): (&str, &str, &str, Option<&str>),
-) -> bool {
-    let review: SubjectAccessReview = serde_json::from_value(json!({
-        "spec": {
-            "user": user,
-            "groups": ["system:serviceaccounts", "system:authenticated"],
-            "resourceAttributes": {
-                "verb": verb, "group": group, "resource": resource, "namespace": namespace,
-            },
-        },
-    }))
-    .expect("a review literal");
-    let answer = Api::<SubjectAccessReview>::all(client.clone())
-        .create(&PostParams::default(), &review)
-        .await
-        .expect("create a SubjectAccessReview");
-    answer.status.is_some_and(|status| status.allowed)
 }
 
 #[tokio::test]

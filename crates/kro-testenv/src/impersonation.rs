@@ -1,10 +1,13 @@
 //! Acting as someone else: the admin kubeconfig with an impersonated user,
-//! for tests of what RBAC lets that user (or an operator running as it) do.
+//! for tests of what RBAC lets that user (or an operator running as it) do;
+//! and asking the API server what a user may do.
 
 use std::path::PathBuf;
 
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
+use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Api, Client, Config};
 
 use crate::kubeconfig_path;
 
@@ -52,4 +55,34 @@ pub fn kubeconfig_file_as(user: &str, tag: &str) -> PathBuf {
     let text = serde_json::to_string(&kubeconfig_as(user, &[])).expect("a kubeconfig serialises");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     path
+}
+
+/// Whether `user` (a ServiceAccount's name or another user's, in the groups
+/// every ServiceAccount is in) may `verb` the `resource` of `group`, in
+/// `namespace` or (`None`) across the cluster, as the API server's
+/// authorizer answers now.
+///
+/// # Panics
+///
+/// If the review cannot be created.
+pub async fn allowed(
+    client: &Client,
+    user: &str,
+    (verb, group, resource, namespace): (&str, &str, &str, Option<&str>),
+) -> bool {
+    let review: SubjectAccessReview = serde_json::from_value(serde_json::json!({
+        "spec": {
+            "user": user,
+            "groups": ["system:serviceaccounts", "system:authenticated"],
+            "resourceAttributes": {
+                "verb": verb, "group": group, "resource": resource, "namespace": namespace,
+            },
+        },
+    }))
+    .expect("a review literal");
+    let answer = Api::<SubjectAccessReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .expect("create a SubjectAccessReview");
+    answer.status.is_some_and(|status| status.allowed)
 }

@@ -108,6 +108,7 @@ pub async fn apply(client: &Client, document: &Value) {
 pub struct OperatorRbac {
     documents: Vec<Value>,
     user: String,
+    aggregate_label: String,
 }
 
 impl OperatorRbac {
@@ -172,6 +173,7 @@ impl OperatorRbac {
         Self {
             documents,
             user: format!("system:serviceaccount:{namespace}:kro"),
+            aggregate_label: test_label,
         }
     }
 
@@ -183,6 +185,12 @@ impl OperatorRbac {
     /// The operator's user name (its ServiceAccount's).
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// The label that stands for [`AGGREGATE_LABEL`] here: a ClusterRole
+    /// with it widens this operator's rights.
+    pub fn aggregate_label(&self) -> &str {
+        &self.aggregate_label
     }
 
     /// Applies every document.
