@@ -187,7 +187,9 @@ fn cluster_role<'a>(documents: &'a [Value], name: &str) -> &'a Value {
 #[test]
 fn the_default_roles_grant_the_operator_kro_run_and_the_web_application_kinds() {
     let documents = documents(DEFAULT_MANIFEST);
-    let written = json!(["get", "list", "watch", "create", "update", "patch", "delete"]);
+    let written = json!([
+        "get", "list", "watch", "create", "update", "patch", "delete"
+    ]);
     assert_eq!(
         cluster_role(&documents, "kro-resources")["rules"],
         json!([

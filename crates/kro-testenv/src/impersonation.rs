@@ -21,8 +21,8 @@ fn kubeconfig_as(user: &str, groups: &[&str]) -> Kubeconfig {
     for named in &mut kubeconfig.auth_infos {
         if let Some(auth_info) = named.auth_info.as_mut() {
             auth_info.impersonate = Some(user.to_owned());
-            auth_info.impersonate_groups = (!groups.is_empty())
-                .then(|| groups.iter().map(|g| (*g).to_owned()).collect());
+            auth_info.impersonate_groups =
+                (!groups.is_empty()).then(|| groups.iter().map(|g| (*g).to_owned()).collect());
         }
     }
     kubeconfig
@@ -34,12 +34,10 @@ fn kubeconfig_as(user: &str, groups: &[&str]) -> Kubeconfig {
 ///
 /// If the kubeconfig cannot be read or used.
 pub async fn client_as(user: &str, groups: &[&str]) -> Client {
-    let config = Config::from_custom_kubeconfig(
-        kubeconfig_as(user, groups),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("load the kubeconfig as {user}: {e}"));
+    let config =
+        Config::from_custom_kubeconfig(kubeconfig_as(user, groups), &KubeConfigOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("load the kubeconfig as {user}: {e}"));
     Client::try_from(config).unwrap_or_else(|e| panic!("create a client as {user}: {e}"))
 }
 

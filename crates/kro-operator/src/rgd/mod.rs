@@ -460,7 +460,11 @@ impl RgdContext {
             &format!("kind {kind} has been accepted and ready"),
             now,
         );
-        if let Some(refused) = self.privilege.refuse_unpermitted(rgd, &graph, set, now).await {
+        if let Some(refused) = self
+            .privilege
+            .refuse_unpermitted(rgd, &graph, set, now)
+            .await
+        {
             return refused;
         }
         let uid = rgd.metadata.uid.clone().unwrap_or_default();

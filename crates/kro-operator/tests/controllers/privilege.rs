@@ -176,9 +176,7 @@ async fn the_default_rights_serve_what_they_cover_and_name_what_they_do_not() {
         named_after_instance("ConfigMap", json!({})),
     );
     let rgd: ResourceGraphDefinition = serde_json::from_value(body).expect("an RGD");
-    let written = rgds(&as_tenant)
-        .create(&PostParams::default(), &rgd)
-        .await;
+    let written = rgds(&as_tenant).create(&PostParams::default(), &rgd).await;
     assert!(forbidden(&written), "{written:?}");
 
     // Secrets are not among the default kinds: refused, naming the kind,
@@ -205,7 +203,10 @@ async fn the_default_rights_serve_what_they_cover_and_name_what_they_do_not() {
         assert!(message.contains(part), "{part:?} not in {message:?}");
     }
     for name in role_names(&vault_plural) {
-        assert!(roles.get_opt(&name).await.expect("read").is_none(), "{name}");
+        assert!(
+            roles.get_opt(&name).await.expect("read").is_none(),
+            "{name}"
+        );
     }
 
     // A ClusterRole with the aggregation label grants them: the RGD is
@@ -250,7 +251,12 @@ async fn the_default_rights_serve_what_they_cover_and_name_what_they_do_not() {
         .await
         .expect("delete the RGD");
     eventually("the RGDs to be gone", || async {
-        rgds(&client).get_opt(&vault).await.ok()?.is_none().then_some(())
+        rgds(&client)
+            .get_opt(&vault)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
     })
     .await;
     operator.stop().await;

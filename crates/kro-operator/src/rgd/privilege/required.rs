@@ -174,7 +174,11 @@ pub fn required(graph: &Graph, user_roles: bool) -> Required {
     need(instances.status(), &[Verb::Patch]);
     need(
         instances,
-        if user_roles { &INSTANCE_EDIT } else { &INSTANCE },
+        if user_roles {
+            &INSTANCE_EDIT
+        } else {
+            &INSTANCE
+        },
     );
     if user_roles {
         need(cluster_roles(), &ROLES);

@@ -36,8 +36,10 @@ pub struct Question<'a> {
 /// Whoever answers [`Question`]s: the API server, or a test's table.
 pub trait Authorizer: Sync {
     /// Whether the operator's identity is allowed.
-    fn allowed(&self, question: &Question<'_>)
-    -> impl Future<Output = Result<bool, kube::Error>> + Send;
+    fn allowed(
+        &self,
+        question: &Question<'_>,
+    ) -> impl Future<Output = Result<bool, kube::Error>> + Send;
 }
 
 /// The API server answers for the identity of the client's credentials.

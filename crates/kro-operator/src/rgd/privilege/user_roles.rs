@@ -108,7 +108,11 @@ pub fn desired(rgd: &ResourceGraphDefinition, instances: &ResourceType) -> Vec<C
                 rules: Some(vec![PolicyRule {
                     api_groups: Some(vec![instances.gvk.group.clone()]),
                     resources: Some(vec![instances.plural.clone()]),
-                    verbs: flavour.verbs.iter().map(|v| v.as_str().to_owned()).collect(),
+                    verbs: flavour
+                        .verbs
+                        .iter()
+                        .map(|v| v.as_str().to_owned())
+                        .collect(),
                     ..PolicyRule::default()
                 }]),
                 aggregation_rule: None,
@@ -167,7 +171,9 @@ pub async fn write(
         .map_err(failed("list", &selector))?;
     let uid = rgd.metadata.uid.as_deref().unwrap_or_default();
     for stale in listed.items.iter().filter(|role| {
-        !desired.iter().any(|d| d.metadata.name == role.metadata.name)
+        !desired
+            .iter()
+            .any(|d| d.metadata.name == role.metadata.name)
             && role.owner_references().iter().any(|owner| owner.uid == uid)
     }) {
         let name = stale.name_any();
@@ -193,7 +199,8 @@ mod tests {
             "spec": { "schema": { "apiVersion": "v1alpha1", "kind": "WebApp" } }
         }))
         .expect("an RGD");
-        let instances = ResourceType::new(Gvk::new("kro.run", "v1alpha1", "WebApp"), "webapps", true);
+        let instances =
+            ResourceType::new(Gvk::new("kro.run", "v1alpha1", "WebApp"), "webapps", true);
         let roles = serde_json::to_value(desired(&rgd, &instances)).expect("encodes");
         let owner = json!([{
             "apiVersion": "kro.run/v1alpha1",
