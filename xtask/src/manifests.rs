@@ -38,9 +38,9 @@ const VARIANTS: [Variant; 3] = [
         install: true,
     },
     Variant {
-        file: "deploy/kro-aggregation.yaml",
+        file: "deploy/kro-unrestricted.yaml",
         values: None,
-        set: &["helmLabels=false", "rbac.mode=aggregation"],
+        set: &["helmLabels=false", "rbac.mode=unrestricted"],
         install: true,
     },
     Variant {
@@ -52,11 +52,20 @@ const VARIANTS: [Variant; 3] = [
 ];
 
 /// Values the chart must refuse, each with a part of the message it fails
-/// with: unknown keys (so that a typo is not ignored) and upstream's keys
-/// this operator cannot honour.
-const REFUSED: [(&[&str], &str); 5] = [
+/// with: unknown keys (so that a typo is not ignored; the operator's verbs
+/// on `rbac.resources` are not a value) and upstream's keys this operator
+/// cannot honour.
+const REFUSED: [(&[&str], &str); 6] = [
     (&["config.noSuchFlag=1"], "noSuchFlag"),
     (&["noSuchKey=1"], "noSuchKey"),
+    (
+        &[
+            "rbac.resources[0].apiGroups={apps}",
+            "rbac.resources[0].resources={deployments}",
+            "rbac.resources[0].verbs={get}",
+        ],
+        "verbs",
+    ),
     (&["image.ko=true"], "image.ko"),
     (
         &[

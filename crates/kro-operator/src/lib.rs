@@ -201,6 +201,7 @@ fn rgd_config(args: &Args) -> rgd::RgdConfig {
         progress_delay: args.rgd_progress_requeue_delay,
         concurrency: args.resource_graph_definition_concurrent_reconciles,
         selector: args.rgd_selector.clone(),
+        instance_user_roles: args.instance_user_roles,
     }
 }
 

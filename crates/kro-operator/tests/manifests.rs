@@ -7,71 +7,27 @@
 //! Namespaced documents are applied to the test's namespace instead of
 //! `kro-system`, which a dry run does not create.
 //!
-//! The aggregation mode's RBAC is also applied for real (renamed for the
-//! test) and checked: it grants what the operator needs, no more, and the
-//! operator starts and leads with it.
-
-use std::path::Path;
+//! The default (aggregation) mode's RBAC is also checked as written (the
+//! default kinds, and no RGD writes for people) and applied for real
+//! (renamed for the test): it grants what the operator needs, no more, and
+//! the operator starts and leads with it.
 
 use clap::Parser;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kro_operator::args::Args;
-use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
-use kube::api::{
-    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-    ValidationDirective,
+use kro_testenv::impersonation::{allowed, kubeconfig_file_as};
+use kro_testenv::manifests::{
+    AGGREGATE_LABEL, DEFAULT_MANIFEST, OperatorRbac, UNRESTRICTED_MANIFEST, discover, documents,
+    is_for_people, kind_of, name_of,
 };
-use kube::config::Kubeconfig;
-use kube::discovery::{Scope, pinned_kind};
+use kro_testenv::{TestNamespace, eventually};
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams, ValidationDirective};
+use kube::discovery::Scope;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-
-/// The rendered manifests, relative to the workspace root.
-const MANIFESTS: [&str; 2] = ["deploy/kro.yaml", "deploy/kro-aggregation.yaml"];
-
-/// The YAML documents of a manifest under the workspace root.
-fn documents(file: &str) -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(file);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_saphyr::from_multiple::<Value>(&text)
-        .unwrap_or_else(|e| panic!("parse {file}: {e}"))
-        .into_iter()
-        .filter(|document| !document.is_null())
-        .collect()
-}
-
-fn kind_of(document: &Value) -> (&str, &str) {
-    let text = |field: &str| {
-        document[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("a document without {field}: {document}"))
-    };
-    (text("apiVersion"), text("kind"))
-}
-
-fn name_of(document: &Value) -> &str {
-    document["metadata"]["name"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a document without a name: {document}"))
-}
-
-/// The API resource of a document's kind, and whether it is namespaced.
-async fn discover(client: &Client, document: &Value) -> (ApiResource, Scope) {
-    let (api_version, kind) = kind_of(document);
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let (resource, capabilities) =
-        pinned_kind(client, &GroupVersionKind::gvk(group, version, kind))
-            .await
-            .unwrap_or_else(|e| panic!("{api_version} {kind} is not served: {e}"));
-    (resource, capabilities.scope)
-}
 
 /// Server-side applies `document` as a dry run with strict field
 /// validation (what `kubectl apply --server-side --dry-run=server` does):
@@ -171,7 +127,7 @@ fn has(objects: &[(String, String)], kind: &str, name: &str) -> bool {
 
 #[tokio::test]
 async fn default_manifest_is_valid() {
-    let objects = check_manifest(MANIFESTS[0]).await;
+    let objects = check_manifest(DEFAULT_MANIFEST).await;
     for (kind, name) in [
         ("Namespace", "kro-system"),
         (
@@ -180,21 +136,9 @@ async fn default_manifest_is_valid() {
         ),
         ("ServiceAccount", "kro"),
         ("ClusterRole", "kro"),
-        ("ClusterRoleBinding", "kro"),
-        ("Deployment", "kro"),
-    ] {
-        assert!(has(&objects, kind, name), "no {kind} {name} in {objects:?}");
-    }
-    // unrestricted mode needs no Role of its own for the Lease.
-    assert!(!objects.iter().any(|(kind, _)| kind == "Role"));
-}
-
-#[tokio::test]
-async fn aggregation_manifest_is_valid() {
-    let objects = check_manifest(MANIFESTS[1]).await;
-    for (kind, name) in [
-        ("ClusterRole", "kro"),
         ("ClusterRole", "kro-core"),
+        ("ClusterRole", "kro-resources"),
+        ("ClusterRole", "kro-view"),
         ("ClusterRoleBinding", "kro"),
         ("Role", "kro-leader-election"),
         ("RoleBinding", "kro-leader-election"),
@@ -202,135 +146,146 @@ async fn aggregation_manifest_is_valid() {
     ] {
         assert!(has(&objects, kind, name), "no {kind} {name} in {objects:?}");
     }
-    let documents = documents(MANIFESTS[1]);
-    let aggregated = documents
-        .iter()
-        .find(|document| kind_of(document).1 == "ClusterRole" && name_of(document) == "kro")
-        .expect("the operator's ClusterRole");
+    let documents = documents(DEFAULT_MANIFEST);
+    let aggregated = cluster_role(&documents, "kro");
     assert_eq!(
-        aggregated["aggregationRule"]["clusterRoleSelectors"][0]["matchLabels"]["rbac.kro.run/aggregate-to-controller"],
+        aggregated["aggregationRule"]["clusterRoleSelectors"][0]["matchLabels"][AGGREGATE_LABEL],
         "true"
     );
 }
 
-/// The label that aggregates ClusterRoles into the operator's.
-const AGGREGATE_LABEL: &str = "rbac.kro.run/aggregate-to-controller";
-
-/// The RBAC documents of the aggregation manifest, made the test's own:
-/// cluster-scoped names get the namespace as suffix, namespaced objects and
-/// subjects move to the namespace, and the aggregation label becomes one
-/// that only this test uses. The `-edit` and `-view` roles are left out.
-fn test_rbac(namespace: &str) -> Vec<Value> {
-    let test_label = format!("kro.run/test-aggregate-{namespace}");
-    let relabel = |labels: &mut Value| {
-        if let Some(labels) = labels.as_object_mut()
-            && labels.remove(AGGREGATE_LABEL).is_some()
-        {
-            labels.insert(test_label.clone(), json!("true"));
-        }
-    };
-    documents(MANIFESTS[1])
-        .into_iter()
-        .filter(|document| match kind_of(document).1 {
-            "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRoleBinding" => true,
-            "ClusterRole" => ["kro", "kro-core"].contains(&name_of(document)),
-            _ => false,
-        })
-        .map(|mut document| {
-            if kind_of(&document).1.starts_with("Cluster") {
-                let name = format!("{}-{namespace}", name_of(&document));
-                document["metadata"]["name"] = json!(name);
-            } else {
-                document["metadata"]["namespace"] = json!(namespace);
-            }
-            if kind_of(&document).1 == "ClusterRoleBinding" {
-                let role = format!(
-                    "{}-{namespace}",
-                    document["roleRef"]["name"]
-                        .as_str()
-                        .expect("a binding names its role")
-                );
-                document["roleRef"]["name"] = json!(role);
-            }
-            // (`pointer_mut`, not indexing: indexing would add missing
-            // fields as nulls.)
-            if let Some(subjects) = document
-                .pointer_mut("/subjects")
-                .and_then(Value::as_array_mut)
-            {
-                for subject in subjects {
-                    subject["namespace"] = json!(namespace);
-                }
-            }
-            if let Some(labels) = document.pointer_mut("/metadata/labels") {
-                relabel(labels);
-            }
-            if let Some(selectors) = document
-                .pointer_mut("/aggregationRule/clusterRoleSelectors")
-                .and_then(Value::as_array_mut)
-            {
-                for selector in selectors {
-                    relabel(&mut selector["matchLabels"]);
-                }
-            }
-            document
-        })
-        .collect()
+#[tokio::test]
+async fn unrestricted_manifest_is_valid() {
+    let objects = check_manifest(UNRESTRICTED_MANIFEST).await;
+    for (kind, name) in [
+        ("ClusterRole", "kro"),
+        ("ClusterRole", "kro-view"),
+        ("ClusterRoleBinding", "kro"),
+        ("Deployment", "kro"),
+    ] {
+        assert!(has(&objects, kind, name), "no {kind} {name} in {objects:?}");
+    }
+    // Its one ClusterRole covers the Lease, and everything else.
+    assert!(!objects.iter().any(|(kind, _)| kind == "Role"));
+    assert_eq!(
+        cluster_role(&documents(UNRESTRICTED_MANIFEST), "kro")["rules"],
+        json!([{ "apiGroups": ["*"], "resources": ["*"], "verbs": ["*"] }])
+    );
 }
 
-/// Server-side applies `document` for real.
-async fn apply(client: &Client, document: &Value) {
-    let (resource, scope) = discover(client, document).await;
-    let kind = kind_of(document).1;
-    let api: Api<DynamicObject> = match (scope, document["metadata"]["namespace"].as_str()) {
-        (Scope::Namespaced, Some(namespace)) => {
-            Api::namespaced_with(client.clone(), namespace, &resource)
-        }
-        _ => Api::all_with(client.clone(), &resource),
-    };
-    let name = name_of(document);
-    api.patch(
-        name,
-        &PatchParams::apply("kro-manifests-test").force(),
-        &Patch::Apply(document),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("apply {kind} {name}: {e}"));
+/// The ClusterRole `name` of a manifest's documents.
+fn cluster_role<'a>(documents: &'a [Value], name: &str) -> &'a Value {
+    documents
+        .iter()
+        .find(|document| kind_of(document).1 == "ClusterRole" && name_of(document) == name)
+        .unwrap_or_else(|| panic!("no ClusterRole {name}"))
 }
 
-/// Whether `user` may `verb` the resource, as the API server's authorizer
-/// answers now.
-async fn allowed(
-    client: &Client,
-    user: &str,
-    (verb, group, resource, namespace): (&str, &str, &str, Option<&str>),
-) -> bool {
-    let review: SubjectAccessReview = serde_json::from_value(json!({
-        "spec": {
-            "user": user,
-            "groups": ["system:serviceaccounts", "system:authenticated"],
-            "resourceAttributes": {
-                "verb": verb, "group": group, "resource": resource, "namespace": namespace,
+/// The default install grants the operator what it needs itself, and the
+/// kinds of a typical web application, each with the verbs the operator
+/// uses; clusterroles without `escalate` or `bind`.
+#[test]
+fn the_default_roles_grant_the_operator_kro_run_and_the_web_application_kinds() {
+    let documents = documents(DEFAULT_MANIFEST);
+    let written = json!([
+        "get", "list", "watch", "create", "update", "patch", "delete"
+    ]);
+    assert_eq!(
+        cluster_role(&documents, "kro-resources")["rules"],
+        json!([
+            { "apiGroups": [""], "resources": ["configmaps", "services"], "verbs": written },
+            { "apiGroups": ["apps"], "resources": ["deployments"], "verbs": written },
+            { "apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": written },
+        ])
+    );
+    let core = cluster_role(&documents, "kro-core");
+    assert_eq!(core["metadata"]["labels"][AGGREGATE_LABEL], "true");
+    assert_eq!(
+        core["rules"],
+        json!([
+            { "apiGroups": ["kro.run"], "resources": ["*"], "verbs": ["*"] },
+            {
+                "apiGroups": ["apiextensions.k8s.io"],
+                "resources": ["customresourcedefinitions"],
+                "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"],
             },
-        },
-    }))
-    .expect("a review literal");
-    let answer = Api::<SubjectAccessReview>::all(client.clone())
-        .create(&PostParams::default(), &review)
-        .await
-        .expect("create a SubjectAccessReview");
-    answer.status.is_some_and(|status| status.allowed)
+            { "apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"] },
+            {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles"],
+                "verbs": ["get", "list", "create", "update", "patch", "delete"],
+            },
+        ])
+    );
+}
+
+/// Whether `rule` (of a ClusterRole) lets its holder write RGDs.
+fn writes_rgds(rule: &Value) -> bool {
+    let names = |field: &str, wanted: &[&str]| {
+        rule[field]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|item| wanted.iter().any(|w| item == w)))
+    };
+    names("apiGroups", &["kro.run", "*"])
+        && names("resources", &["resourcegraphdefinitions", "*"])
+        && names(
+            "verbs",
+            &[
+                "create",
+                "update",
+                "patch",
+                "delete",
+                "deletecollection",
+                "*",
+            ],
+        )
+}
+
+/// In every mode, nothing the chart aggregates into the built-in roles for
+/// people lets them write RGDs; `view` reads them.
+#[test]
+fn no_role_for_people_writes_rgds() {
+    for manifest in [DEFAULT_MANIFEST, UNRESTRICTED_MANIFEST] {
+        let documents = documents(manifest);
+        let for_people: Vec<&Value> = documents
+            .iter()
+            .filter(|document| kind_of(document).1 == "ClusterRole" && is_for_people(document))
+            .collect();
+        assert_eq!(
+            for_people.iter().map(|d| name_of(d)).collect::<Vec<_>>(),
+            ["kro-view"],
+            "{manifest}"
+        );
+        for role in for_people {
+            let rules = role["rules"].as_array().expect("rules");
+            assert!(
+                !rules.iter().any(writes_rgds),
+                "{manifest}: {} writes RGDs",
+                name_of(role)
+            );
+            assert_eq!(
+                role["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"],
+                "true"
+            );
+            assert_eq!(
+                rules,
+                &[json!({
+                    "apiGroups": ["kro.run"],
+                    "resources": ["resourcegraphdefinitions"],
+                    "verbs": ["get", "list", "watch"],
+                })]
+            );
+        }
+    }
 }
 
 #[tokio::test]
-async fn aggregation_rbac_is_what_the_operator_needs() {
+async fn default_rbac_is_what_the_operator_needs() {
     let ns = TestNamespace::create("manifests-rbac").await;
     let client = ns.client();
-    let rbac = test_rbac(ns.name());
-    for document in &rbac {
-        apply(&client, document).await;
-    }
-    let user = format!("system:serviceaccount:{}:kro", ns.name());
+    let rbac = OperatorRbac::of(DEFAULT_MANIFEST, ns.name());
+    rbac.install(&client).await;
+    let user = rbac.user().to_owned();
     let other = "kube-system";
 
     // Each grant, once RBAC's informers (and, for the ClusterRole, the
@@ -350,9 +305,14 @@ async fn aggregation_rbac_is_what_the_operator_needs() {
             "resourcegraphdefinitions/finalizers",
             None,
         ),
+        ("deletecollection", "kro.run", "webapps", None),
         ("create", "", "events", Some(other)),
         ("create", "events.k8s.io", "events", Some(other)),
         ("patch", "coordination.k8s.io", "leases", Some(ns.name())),
+        ("create", "apps", "deployments", Some(other)),
+        ("watch", "", "configmaps", None),
+        ("delete", "networking.k8s.io", "ingresses", Some(other)),
+        ("create", "rbac.authorization.k8s.io", "clusterroles", None),
     ] {
         eventually(&format!("{user} may {access:?}"), || async {
             allowed(&client, &user, access).await.then_some(())
@@ -362,13 +322,20 @@ async fn aggregation_rbac_is_what_the_operator_needs() {
     // And nothing beyond them.
     for access in [
         ("get", "", "secrets", Some(other)),
-        ("create", "apps", "deployments", Some(ns.name())),
+        ("create", "", "pods", Some(ns.name())),
+        ("create", "apps", "statefulsets", Some(ns.name())),
         ("patch", "coordination.k8s.io", "leases", Some(other)),
-        ("create", "kro.run", "resourcegraphdefinitions", None),
         (
             "escalate",
             "rbac.authorization.k8s.io",
             "clusterroles",
+            None,
+        ),
+        ("bind", "rbac.authorization.k8s.io", "clusterroles", None),
+        (
+            "create",
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
             None,
         ),
     ] {
@@ -379,18 +346,7 @@ async fn aggregation_rbac_is_what_the_operator_needs() {
     }
 
     // The operator, as that ServiceAccount, installs the CRD and leads.
-    let mut kubeconfig = Kubeconfig::read_from(kubeconfig_path()).expect("read kubeconfig");
-    for named in &mut kubeconfig.auth_infos {
-        if let Some(auth_info) = named.auth_info.as_mut() {
-            auth_info.impersonate = Some(user.clone());
-        }
-    }
-    let path = std::env::temp_dir().join(format!("kro-{}.kubeconfig", ns.name()));
-    std::fs::write(
-        &path,
-        serde_json::to_string(&kubeconfig).expect("a kubeconfig serialises"),
-    )
-    .expect("write kubeconfig");
+    let path = kubeconfig_file_as(&user, ns.name());
     let args = Args::try_parse_from([
         "kro-operator".to_owned(),
         format!("--kubeconfig={}", path.display()),
@@ -415,14 +371,5 @@ async fn aggregation_rbac_is_what_the_operator_needs() {
     let result = operator.await.expect("the operator task");
     let _ = std::fs::remove_file(&path);
     result.expect("the operator stops cleanly");
-
-    for document in rbac
-        .iter()
-        .filter(|document| kind_of(document).1.starts_with("Cluster"))
-    {
-        let (resource, _) = discover(&client, document).await;
-        let _ = Api::<DynamicObject>::all_with(client.clone(), &resource)
-            .delete(name_of(document), &DeleteParams::default())
-            .await;
-    }
+    rbac.remove(&client).await;
 }

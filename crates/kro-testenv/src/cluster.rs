@@ -68,7 +68,8 @@ fn find_or_start() -> Cluster {
     start(&localcluster_binary())
 }
 
-fn workspace_root() -> PathBuf {
+/// The workspace's root directory.
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 

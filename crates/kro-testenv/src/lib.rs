@@ -18,6 +18,8 @@
 
 mod cluster;
 mod crd;
+pub mod impersonation;
+pub mod manifests;
 mod namespace;
 mod ports;
 mod wait;

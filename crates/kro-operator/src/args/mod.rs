@@ -97,6 +97,14 @@ pub struct Args {
           value_parser = parse_bool, action = ArgAction::Set)]
     pub allow_crd_deletion: bool,
 
+    /// For each RGD served, write ClusterRoles that add its instance kind
+    /// to the built-in admin and edit (read-write) and view (read-only)
+    /// ClusterRoles, owned by the RGD. Needs rights on clusterroles.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false",
+          value_parser = parse_bool, action = ArgAction::Set)]
+    pub instance_user_roles: bool,
+
     /// How many RGDs are reconciled at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub resource_graph_definition_concurrent_reconciles: u16,
@@ -363,6 +371,7 @@ mod tests {
             }
         );
         assert!(!args.allow_crd_deletion);
+        assert!(!args.instance_user_roles);
         assert_eq!(args.resource_graph_definition_concurrent_reconciles, 1);
         assert_eq!(args.rgd_progress_requeue_delay, Duration::from_secs(3));
         assert_eq!(args.rgd_max_collection_size, 1000);
@@ -536,15 +545,17 @@ mod tests {
 
     /// The plain manifests, rendered from the chart with its defaults, pass
     /// flags this binary accepts, with its own defaults (but for the
-    /// leader election the chart turns on).
+    /// leader election and the per-RGD user roles the chart turns on).
     #[test]
     fn the_charts_defaults_are_the_flags_defaults() {
-        for file in ["deploy/kro.yaml", "deploy/kro-aggregation.yaml"] {
+        for file in ["deploy/kro.yaml", "deploy/kro-unrestricted.yaml"] {
             let args = deployment_args(file);
             let flags: Vec<&str> = args.iter().map(String::as_str).collect();
             let mut rendered = parse(&flags).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert!(rendered.leader_elect, "{file}");
             rendered.leader_elect = false;
+            assert!(rendered.instance_user_roles, "{file}");
+            rendered.instance_user_roles = false;
             let defaults = parse(&[]).expect("no flags");
             // The chart writes the default level out; what counts is the
             // logging it sets up.

@@ -10,7 +10,8 @@
 //! 2. apply the instance CRD, unless it belongs to someone else or the
 //!    change would break existing instances (`KindReady`); the accepted
 //!    spec is stored on it ([`last_accepted`]);
-//! 3. register the graph with the dynamic controller, which serves the
+//! 3. check that the operator may do what the graph needs ([`privilege`]),
+//!    then register the graph with the dynamic controller, which serves the
 //!    instances (`ControllerReady`);
 //! 4. write the status, only when it changed.
 //!
@@ -38,6 +39,7 @@ pub mod deletion;
 pub mod field_takeover;
 pub mod instance_crd;
 pub mod last_accepted;
+pub mod privilege;
 pub mod status;
 
 use std::collections::BTreeSet;
@@ -84,6 +86,8 @@ pub struct RgdConfig {
     pub concurrency: u16,
     /// Only RGDs whose labels match (empty: all).
     pub selector: String,
+    /// Write the per-RGD roles for people ([`privilege::user_roles`]).
+    pub instance_user_roles: bool,
 }
 
 /// Why an RGD reconcile failed; it is retried after
@@ -141,6 +145,7 @@ pub struct RgdContext {
     dynamic: Dynamic,
     metrics: Metrics,
     config: RgdConfig,
+    privilege: privilege::Privilege,
     /// The CRDs as last seen by the CRD watch. Never held across an
     /// `.await`.
     crd_changes: Arc<Mutex<CrdChanges>>,
@@ -158,6 +163,7 @@ impl RgdContext {
         config: RgdConfig,
     ) -> Self {
         Self {
+            privilege: privilege::Privilege::new(client.clone(), &config),
             client,
             schemas,
             builder,
@@ -530,6 +536,13 @@ impl RgdContext {
             &format!("kind {kind} has been accepted and ready"),
             now,
         );
+        if let Some(refused) = self
+            .privilege
+            .refuse_unpermitted(rgd, &graph, set, now)
+            .await
+        {
+            return refused;
+        }
         let uid = rgd.metadata.uid.clone().unwrap_or_default();
         let generation = rgd.metadata.generation.unwrap_or_default();
         let registered = self

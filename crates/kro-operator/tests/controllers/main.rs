@@ -11,8 +11,10 @@
 
 mod lifecycle;
 mod ownership;
+mod privilege;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use clap::Parser;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -47,15 +49,25 @@ impl Operator {
     /// Starts an operator serving the RGDs of `ns`, with extra flags, and
     /// waits until the RGD CRD it installs is served.
     async fn start(ns: &TestNamespace, flags: &[&str]) -> Self {
-        Self::launch(ns, flags, None).await
+        Self::launch(ns, flags, None, kubeconfig_path()).await
     }
 
     /// [`Operator::start`], with the health probes on `health_port`.
     async fn start_with_probes(ns: &TestNamespace, flags: &[&str], health_port: u16) -> Self {
-        Self::launch(ns, flags, Some(health_port)).await
+        Self::launch(ns, flags, Some(health_port), kubeconfig_path()).await
     }
 
-    async fn launch(ns: &TestNamespace, flags: &[&str], health_port: Option<u16>) -> Self {
+    /// [`Operator::start`], acting with the credentials of `kubeconfig`.
+    async fn start_as(ns: &TestNamespace, kubeconfig: &Path, flags: &[&str]) -> Self {
+        Self::launch(ns, flags, None, kubeconfig).await
+    }
+
+    async fn launch(
+        ns: &TestNamespace,
+        flags: &[&str],
+        health_port: Option<u16>,
+        kubeconfig: &Path,
+    ) -> Self {
         let metrics_port = free_port();
         let probes = match health_port {
             Some(port) => format!("--health-probe-bind-address=127.0.0.1:{port}"),
@@ -63,7 +75,7 @@ impl Operator {
         };
         let mut argv = vec![
             "kro-operator".to_owned(),
-            format!("--kubeconfig={}", kubeconfig_path().display()),
+            format!("--kubeconfig={}", kubeconfig.display()),
             format!("--metrics-bind-address=127.0.0.1:{metrics_port}"),
             probes,
             format!("--rgd-selector=kro-test={}", ns.name()),
