@@ -182,11 +182,11 @@ pub async fn instance_crd(
 
 impl RgdContext {
     /// Serves the last accepted graph of an RGD whose newest spec is not
-    /// served (refused, unreadable, or its CRD not applied): the one served
-    /// already, else the one stored on its instance CRD. Says in
-    /// `ControllerReady` which generation is served, when not the current
-    /// one. A failure to read the CRD makes the RGD be looked at again
-    /// soon; otherwise `action` stands.
+    /// served (refused, unreadable, or its CRD not applied), as
+    /// [`Self::keep_last_accepted_served`] does, and says in `ControllerReady` which
+    /// generation is served, when not the current one. A failure to read
+    /// the CRD makes the RGD be looked at again soon; otherwise `action`
+    /// stands.
     pub(super) async fn fall_back(
         &self,
         object: &Lenient<ResourceGraphDefinition>,
@@ -194,17 +194,9 @@ impl RgdContext {
         now: &str,
         action: Action,
     ) -> Action {
-        let name = object.name_any();
-        let served = match self.dynamic.served_for(&name) {
-            Some(handler) => Some(handler.rgd_generation),
-            None => match instance_crd(&self.client, &name).await {
-                Ok(Some(crd)) => self.serve_stored(object, &crd).await,
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::warn!(rgd = %name, "cannot read the instance CRD: {e}");
-                    return Action::requeue(self.config.progress_delay);
-                }
-            },
+        let served = match self.keep_last_accepted_served(object).await {
+            Ok(served) => served,
+            Err(retry) => return retry,
         };
         let generation = object.meta().generation.unwrap_or_default();
         if let Some(served) = served.filter(|served| *served != generation) {
@@ -216,6 +208,28 @@ impl RgdContext {
             );
         }
         action
+    }
+
+    /// Keeps the last accepted graph of an RGD served: the one served
+    /// already, else the one stored on its instance CRD. Returns the RGD
+    /// generation served, if any, or the action to take when the CRD could
+    /// not be read.
+    pub(super) async fn keep_last_accepted_served(
+        &self,
+        object: &Lenient<ResourceGraphDefinition>,
+    ) -> Result<Option<i64>, Action> {
+        let name = object.name_any();
+        Ok(match self.dynamic.served_for(&name) {
+            Some(handler) => Some(handler.rgd_generation),
+            None => match instance_crd(&self.client, &name).await {
+                Ok(Some(crd)) => self.serve_stored(object, &crd).await,
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(rgd = %name, "cannot read the instance CRD: {e}");
+                    return Err(Action::requeue(self.config.progress_delay));
+                }
+            },
+        })
     }
 
     /// Builds the spec stored on `crd` and serves it; returns the RGD

@@ -7,13 +7,14 @@
 //!    build itself on a blocking thread: type-checking CEL is CPU work);
 //!    an invalid graph sets `GraphAccepted=False` with every located error
 //!    and leaves the kind served by the last accepted graph, if any;
-//! 2. apply the instance CRD, unless it belongs to someone else or the
+//! 2. check that the operator may do what the graph needs ([`privilege`]);
+//!    if not, `ControllerReady=False` and nothing is applied or stored;
+//! 3. apply the instance CRD, unless it belongs to someone else or the
 //!    change would break existing instances (`KindReady`); the accepted
 //!    spec is stored on it ([`last_accepted`]);
-//! 3. check that the operator may do what the graph needs ([`privilege`]),
-//!    then register the graph with the dynamic controller, which serves the
+//! 4. register the graph with the dynamic controller, which serves the
 //!    instances (`ControllerReady`);
-//! 4. write the status, only when it changed.
+//! 5. write the status, only when it changed.
 //!
 //! The last accepted graph is the one in memory, or after a restart the
 //! one built from the spec stored on the CRD: an RGD whose newest spec is
@@ -325,6 +326,9 @@ enum Served {
     Yes(Action),
     /// Its kind is not ready: the last accepted graph stays served.
     No(Action),
+    /// The operator may not do what it needs: the last accepted graph
+    /// stays served, and neither the CRD nor the stored spec is changed.
+    Unpermitted(Action),
 }
 
 /// Sets `GraphAccepted=True`.
@@ -438,6 +442,14 @@ impl RgdContext {
                     let action = match self.serve(rgd, graph, &mut set, &now).await {
                         Served::Yes(action) => action,
                         Served::No(action) => self.fall_back(object, &mut set, &now, action).await,
+                        // The refusal stays in `ControllerReady`; its message
+                        // says that the last graph that passed serves.
+                        Served::Unpermitted(action) => {
+                            match self.keep_last_accepted_served(object).await {
+                                Ok(_) => action,
+                                Err(retry) => retry,
+                            }
+                        }
                     };
                     (action, order, resources)
                 }
@@ -505,9 +517,10 @@ impl RgdContext {
         }
     }
 
-    /// Serves a valid graph: accepts it (`GraphAccepted`), applies its
-    /// instance CRD (`KindReady`), then hands it to the dynamic controller
-    /// (`ControllerReady`). The graph is served only once its kind is.
+    /// Serves a valid graph: accepts it (`GraphAccepted`), checks the
+    /// operator's rights, applies its instance CRD (`KindReady`), then hands
+    /// it to the dynamic controller (`ControllerReady`). The graph is served
+    /// only once its kind is.
     async fn serve(
         &self,
         rgd: &ResourceGraphDefinition,
@@ -517,6 +530,16 @@ impl RgdContext {
     ) -> Served {
         let name = rgd.name_any();
         accept(set, now);
+        // Before the CRD is applied: the spec stored on it must be one the
+        // operator may serve, so that a restart never serves a graph whose
+        // rights were refused.
+        if let Some(refused) = self
+            .privilege
+            .refuse_unpermitted(rgd, &graph, set, now)
+            .await
+        {
+            return Served::Unpermitted(refused);
+        }
         let kind = match self.ensure_kind(rgd, &graph).await {
             Ok(kind) => kind,
             Err(e) => {
@@ -536,13 +559,6 @@ impl RgdContext {
             &format!("kind {kind} has been accepted and ready"),
             now,
         );
-        if let Some(refused) = self
-            .privilege
-            .refuse_unpermitted(rgd, &graph, set, now)
-            .await
-        {
-            return refused;
-        }
         let uid = rgd.metadata.uid.clone().unwrap_or_default();
         let generation = rgd.metadata.generation.unwrap_or_default();
         let registered = self
