@@ -1,7 +1,8 @@
 //! Ownership, with the operator in-process: an object a template names
 //! that exists already and is not the instance's is left untouched and
 //! reported; a resource opted into adoption takes it over, and its
-//! deletion policy decides what the instance's deletion does with it; a
+//! deletion policy decides what the instance's deletion does with it (also
+//! when the RGD is deleted: it waits for its instances); a
 //! tenant with only `edit` in their namespace cannot make the operator
 //! change anything outside what that namespace's instances own.
 
@@ -15,8 +16,8 @@ use kube::{Api, Client, Config, Resource};
 use serde_json::{Value, json};
 
 use super::{
-    Operator, TEST_MANAGER, apply, create_instance, instances, instances_as, rgd, simple, state,
-    wait_for,
+    Operator, TEST_MANAGER, apply, create_instance, instances, instances_as, rgd, rgds, simple,
+    state, wait_for,
 };
 
 const PART_OF: &str = "applyset.kubernetes.io/part-of";
@@ -190,6 +191,63 @@ async fn adopted_objects_are_deleted_or_kept_per_policy_with_the_instance() {
     assert!(is_member(&kept), "retained as it was: {kept:?}");
     let left = config_map(&config_maps, "a-left").await.expect("orphaned");
     assert!(!is_member(&left), "released: {left:?}");
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_the_rgd_disposes_of_each_child_per_policy_through_its_instances() {
+    let ns = TestNamespace::create("own-rgd-delete").await;
+    let client = ns.client();
+    let operator = Operator::start(&ns, &[]).await;
+    let config_maps = ns.api::<ConfigMap>();
+    let (name, body) = adopting(&ns);
+    serve(&ns, (name.clone(), body)).await;
+    let adoptings = instances(&ns, "Adopting", "adoptings");
+    create_instance(&ns, &adoptings, "Adopting", "r", json!({ "note": "x" })).await;
+    wait_for_state(&adoptings, "r", "ACTIVE").await;
+    let mut versions = Vec::new();
+    for suffix in ["deleted", "kept", "left"] {
+        let created = config_map(&config_maps, &format!("r-{suffix}"))
+            .await
+            .expect("created");
+        versions.push(version(&created));
+    }
+
+    // The RGD waits for its instance: nothing of the instance is touched.
+    rgds(&client)
+        .delete(&name, &DeleteParams::default())
+        .await
+        .expect("delete the RGD");
+    wait_for(&client, &name, "waiting for its instance", |r| {
+        r.metadata.deletion_timestamp.is_some()
+            && super::conditions(r)
+                .get("Ready")
+                .is_some_and(|(_, reason, _)| reason == "Deleting")
+    })
+    .await;
+    for (suffix, before) in ["deleted", "kept", "left"].iter().zip(&versions) {
+        let now = config_map(&config_maps, &format!("r-{suffix}"))
+            .await
+            .expect("kept while the instance lives");
+        assert_eq!(&version(&now), before, "r-{suffix} untouched");
+    }
+
+    // The instance's deletion applies each policy, then the RGD goes.
+    delete_instance(&adoptings, "r").await;
+    assert!(config_map(&config_maps, "r-deleted").await.is_none());
+    let kept = config_map(&config_maps, "r-kept").await.expect("retained");
+    assert!(is_member(&kept), "retained as it was: {kept:?}");
+    let left = config_map(&config_maps, "r-left").await.expect("orphaned");
+    assert!(!is_member(&left), "released: {left:?}");
+    eventually("the RGD to go once its instance is gone", || async {
+        rgds(&client)
+            .get_opt(&name)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
     operator.stop().await;
 }
 
