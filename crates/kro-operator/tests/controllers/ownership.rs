@@ -9,10 +9,9 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use kro_graph::api::RgdState;
-use kro_testenv::{TestNamespace, eventually, kubeconfig_path};
+use kro_testenv::{TestNamespace, eventually};
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config, Resource};
+use kube::{Api, Resource};
 use serde_json::{Value, json};
 
 use super::{
@@ -251,16 +250,6 @@ async fn deleting_the_rgd_disposes_of_each_child_per_policy_through_its_instance
     operator.stop().await;
 }
 
-/// A client acting as user `name` (and so in `system:authenticated`).
-async fn as_user(name: &str) -> Client {
-    let kubeconfig = Kubeconfig::read_from(kubeconfig_path()).expect("read kubeconfig");
-    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("load kubeconfig");
-    config.auth_info.impersonate = Some(name.to_owned());
-    Client::try_from(config).expect("client")
-}
-
 /// Grants `user` the built-in `edit` role in `ns`, and the instances of
 /// kind `plural` there.
 async fn tenant_rights(ns: &TestNamespace, user: &str, plural: &str) {
@@ -352,7 +341,7 @@ async fn a_tenant_with_namespace_edit_cannot_reach_other_objects_through_the_ope
     serve(&ns, reaching(&ns)).await;
     let user = format!("{}-tenant", ns.name());
     tenant_rights(&ns, &user, "reaches").await;
-    let tenant = as_user(&user).await;
+    let tenant = kro_testenv::impersonation::client_as(&user, &[]).await;
     let forbidden = Api::<ConfigMap>::namespaced(tenant.clone(), elsewhere.name())
         .patch(
             "victim",
