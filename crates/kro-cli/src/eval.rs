@@ -120,12 +120,11 @@ fn read_variable(var: &str) -> Result<(&str, serde_json::Value)> {
     if name.is_empty() {
         bail!("--var {var:?}: the variable name is empty");
     }
-    let path = PathBuf::from(file);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("--var {name}: reading {}", path.display()))?;
-    let json = crate::yaml::read(&text)
-        .with_context(|| format!("--var {name}: parsing {} as YAML", path.display()))?;
-    crate::yaml::warn(&path, &text).context("write to standard error")?;
+    let source =
+        crate::input::read(&PathBuf::from(file)).map_err(|e| anyhow!("--var {name}: {e}"))?;
+    let json = crate::yaml::read(&source.text)
+        .with_context(|| format!("--var {name}: parsing {} as YAML", source.name))?;
+    crate::source::report(&source, &crate::yaml::duplicate_warnings(&source.text));
     Ok((name, json))
 }
 

@@ -5,12 +5,17 @@
 //! evaluates one CEL expression with kro's full environment, which is how
 //! users debug a `readyWhen`.
 
+mod diagnostics;
 mod eval;
 mod format;
 mod generate;
 mod graph;
+mod input;
+mod instance;
 mod limits;
 mod render;
+mod sarif;
+mod shape;
 mod source;
 mod validate;
 mod yaml;
