@@ -207,6 +207,24 @@ pub fn render(name: &str, text: &str, diagnostics: &[Diagnostic]) -> String {
     out
 }
 
+/// A CEL compiler diagnostic about `source` (one expression, its own
+/// "file"), its span marked and its message under it.
+pub fn from_cel(source: &str, diagnostic: &kro_cel::Diagnostic) -> Diagnostic {
+    let (line, column) = diagnostic.line_col(source);
+    let (start, end) = (diagnostic.span.start as usize, diagnostic.span.end as usize);
+    let width = source
+        .get(start..end.max(start))
+        .map_or(1, |text| text.chars().count().max(1));
+    Diagnostic::error(diagnostic.message.clone()).marked(
+        Position {
+            line: line as u64,
+            column: column as u64,
+        },
+        width,
+        None,
+    )
+}
+
 /// `error`/`warning` counts line: `file: 2 errors`.
 pub fn summary(name: &str, diagnostics: &[Diagnostic]) -> Option<String> {
     let errors = diagnostics

@@ -46,9 +46,17 @@ fn diagnostic(error: &FieldError, object: &Object<'_>) -> Diagnostic {
             Step::Index(index) => Segment::Index(*index),
         });
     }
-    // An unknown field is shown at its key, anything else at its value.
+    // An unknown field is shown at its key, a missing one at the key of
+    // the object that lacks it, anything else at its value.
     let position = if error.message == validation::UNKNOWN_FIELD {
         object.key_position_of(&path)
+    } else if error.message == validation::REQUIRED {
+        path.pop();
+        if path.segments().is_empty() {
+            object.start()
+        } else {
+            object.key_position_of(&path)
+        }
     } else {
         object.position_of(&path)
     };
@@ -65,9 +73,10 @@ fn evaluate(
     if reads_old_self(&rule.rule) {
         return Ok(None);
     }
-    let compiled = env
-        .compile(&rule.rule)
-        .map_err(|d| d.render("rule", &rule.rule).replace('\n', " "))?;
+    let compiled = env.compile(&rule.rule).map_err(|diagnostics| {
+        let messages: Vec<&str> = diagnostics.0.iter().map(|d| d.message.as_str()).collect();
+        format!("it does not compile: {}", messages.join("; "))
+    })?;
     let activation: &[(&str, Value)] = &[(SELF, Value::from_json(value))];
     let mut allowance = Allowance::new(Limits::default());
     match compiled.eval_within(&activation, &mut allowance) {

@@ -46,7 +46,7 @@ fn every_constraint_the_api_server_checks_is_a_located_error() {
     assert!(output.stdout.is_empty(), "nothing is rendered");
     let stderr = String::from_utf8_lossy(&output.stderr);
     for (message, at) in [
-        ("spec.name: Required value", "invalid.yaml:6:3"),
+        ("spec.name: Required value", "invalid.yaml:5:1"),
         (
             "spec.replicas: Invalid value: 99: should be less than or equal to 10",
             "invalid.yaml:6:13",

@@ -18,6 +18,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use serde_json::{Map, Value};
 
+/// The message of a required field that is missing.
+pub const REQUIRED: &str = "Required value";
+
 /// The message of a field the schema does not have.
 pub const UNKNOWN_FIELD: &str = "unknown field";
 
@@ -102,7 +105,7 @@ pub fn validate_object(
         if name != "status" && !fields.contains_key(name) {
             validator.error(
                 &Path::default().with(Step::Key(name.clone())),
-                "Required value".into(),
+                REQUIRED.into(),
             );
         }
     }
@@ -379,7 +382,7 @@ impl Validator<'_, '_, '_> {
         }
         for name in schema.required.iter().flatten() {
             if !fields.contains_key(name) {
-                self.error(&path.with(Step::Key(name.clone())), "Required value".into());
+                self.error(&path.with(Step::Key(name.clone())), REQUIRED.into());
             }
         }
         let properties = schema.properties.as_ref();
