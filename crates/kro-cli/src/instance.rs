@@ -152,5 +152,13 @@ mod tests {
             Ok(Some("failed rule: self.min <= 0".into()))
         );
         assert!(evaluate(&env, &rule("self.min", None), &value).is_err());
+        let with_expression = ValidationRule {
+            message_expression: Some("'min is ' + string(self.min)".into()),
+            ..rule("self.min <= self.max", Some("unused"))
+        };
+        assert_eq!(
+            evaluate(&env, &with_expression, &value),
+            Ok(Some("min is 5".into()))
+        );
     }
 }

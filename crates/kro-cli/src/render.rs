@@ -161,11 +161,14 @@ fn as_yaml(graph: &Graph, outcome: &Outcome, instance: &Value) -> Result<String>
     out.push_str(&lifecycle_comments(graph));
     out.push_str("# The instance after this pass:\n");
     let mut instance = instance.clone();
-    instance["status"] = outcome.computed_status.clone();
-    if let Some(metadata) = instance["metadata"].as_object_mut() {
-        // Made up for the render; they would only confuse.
-        for invented in ["uid", "resourceVersion", "generation", "creationTimestamp"] {
-            metadata.remove(invented);
+    // The shape check made the instance a mapping with a metadata mapping.
+    if let Some(fields) = instance.as_object_mut() {
+        fields.insert("status".to_owned(), outcome.computed_status.clone());
+        if let Some(metadata) = fields.get_mut("metadata").and_then(Value::as_object_mut) {
+            // Made up for the render; they would only confuse.
+            for invented in ["uid", "resourceVersion", "generation", "creationTimestamp"] {
+                metadata.remove(invented);
+            }
         }
     }
     out.push_str(&serde_saphyr::to_string(&instance).context("write YAML")?);

@@ -104,6 +104,18 @@ fn malformed_observed_objects_are_refused_without_a_panic() {
         let file = write(&dir, &format!("document-{i}.yaml"), text);
         no_panic(&["render", &rgd, &instance, "--observed", &file], text);
     }
+    // Nesting deep enough to exhaust a recursive reader's stack.
+    let deep = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: my-awesome-app}}\nstatus: {}1{}\n",
+        "{a: ".repeat(5000),
+        "}".repeat(5000)
+    );
+    let file = write(&dir, "deep.yaml", &deep);
+    no_panic(
+        &["render", &rgd, &instance, "--observed", &file],
+        "status: {a: {a: ...}}",
+    );
+    no_panic(&["validate", &file], "status: {a: {a: ...}}");
 }
 
 #[test]
