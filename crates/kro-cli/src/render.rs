@@ -26,6 +26,11 @@ use crate::source::{GateArgs, builder, load_graph, report};
 use crate::{shape, yaml};
 
 /// Show what one reconcile of an instance would do, offline.
+///
+/// The instance is first checked against the CRD the RGD generates, as the
+/// API server checks it on create (defaults applied, then the schema and
+/// its `x-kubernetes-validations` rules); an instance it refuses is not
+/// rendered, and `kro render` exits 1.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The RGD file (`-`: standard input).

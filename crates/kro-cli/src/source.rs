@@ -136,19 +136,24 @@ pub struct Checked {
 }
 
 /// The documents of `source` to check as RGDs: all of them, except in a
-/// file found in a directory, where only the ResourceGraphDefinitions
-/// (and documents that are not YAML, to report them) are taken.
+/// file found in a directory, where only the ResourceGraphDefinitions are
+/// taken, and the documents that are not YAML but name the kind (to report
+/// them; a Helm template beside them is not one).
 pub fn rgd_documents(source: &Source) -> Vec<Chunk<'_>> {
     input::documents(&source.text)
         .into_iter()
         .filter(|chunk| {
             !source.from_directory
-                || chunk.parse::<Value>().map_or(true, |value| {
-                    value.get("kind").and_then(Value::as_str) == Some("ResourceGraphDefinition")
-                })
+                || chunk.parse::<Value>().map_or_else(
+                    |_| chunk.text.contains(RGD_KIND),
+                    |value| value.get("kind").and_then(Value::as_str) == Some(RGD_KIND),
+                )
         })
         .collect()
 }
+
+/// The kind of the documents `kro validate` takes from a directory.
+const RGD_KIND: &str = "ResourceGraphDefinition";
 
 /// Builds the RGD in `chunk`.
 pub fn check(builder: &Builder, chunk: &Chunk<'_>) -> Checked {

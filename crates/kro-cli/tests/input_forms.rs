@@ -123,6 +123,10 @@ fn a_directory_is_read_recursively_in_path_order_taking_its_rgds() {
         &read(&example("instance.yaml")),
     );
     write(&dir.join("notes.txt"), "not a manifest");
+    write(
+        &dir.join("chart/templates/cm.yaml"),
+        "{{- if .Values.enabled }}\nkind: ConfigMap\n{{- end }}\n",
+    );
     let output = kro(&[
         "validate",
         "--feature-gates=CELOmitFunction=true",
@@ -136,6 +140,22 @@ fn a_directory_is_read_recursively_in_path_order_taking_its_rgds() {
     assert_eq!(
         files,
         [dir.join("a.yml"), dir.join("b/nested/app.yaml")].map(|p| p.display().to_string())
+    );
+    // A broken RGD in a directory is reported all the same.
+    write(
+        &dir.join("c.yaml"),
+        "apiVersion: kro.run/v1alpha1\nkind: ResourceGraphDefinition\nmetadata: {name: [\n",
+    );
+    let output = kro(&[
+        "validate",
+        "--feature-gates=CELOmitFunction=true",
+        &dir.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("c.yaml: 1 error"),
+        "{}",
+        text(&output.stdout)
     );
 }
 
