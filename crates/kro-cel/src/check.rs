@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry};
+use crate::ast::{Comprehension, Expr, ExprId, ExprKind, FieldInit, Literal, MapEntry, Span};
 use crate::decls::{Env, Overload};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::resolve;
@@ -82,6 +82,26 @@ struct Checker<'a> {
     errors: Vec<Diagnostic>,
 }
 
+/// Where an error about `e` points: a method call or a field selection at
+/// its name, after the receiver and its dot (`a.b.nope()` at `nope`), which
+/// is what the reader looks for; anything else at its start.
+fn name_span(e: &Expr) -> Span {
+    let receiver = match &e.kind {
+        ExprKind::Call {
+            target: Some(target),
+            ..
+        } => target,
+        ExprKind::Select { operand, .. } => operand,
+        _ => return e.span,
+    };
+    let name_start = receiver.span.end.saturating_add(1);
+    if receiver.span.start >= e.span.start && name_start < e.span.end {
+        Span::new(name_start as usize, e.span.end as usize)
+    } else {
+        e.span
+    }
+}
+
 impl Checker<'_> {
     fn fresh(&mut self) -> Type {
         self.next_var += 1;
@@ -91,7 +111,7 @@ impl Checker<'_> {
     fn error(&mut self, e: &Expr, msg: String) {
         // Keep the first few; later ones are usually consequences.
         if self.errors.len() < 8 {
-            self.errors.push(Diagnostic::new(msg, e.span));
+            self.errors.push(Diagnostic::new(msg, name_span(e)));
         }
     }
 

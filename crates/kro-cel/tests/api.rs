@@ -70,6 +70,30 @@ fn check_errors_render_with_line_column_and_caret() {
     assert!(rendered.ends_with(" | ..^"), "{rendered}");
 }
 
+/// An error about a method call or a field selection points at the name
+/// the reader wrote, not at the start of its receiver.
+#[test]
+fn method_and_field_errors_point_at_the_name() {
+    let env = Env::standard().with_variable("s", Type::String);
+    let src = "size(s) + s.nope(1)";
+    let err = env.compile(src).unwrap_err();
+    assert_eq!(err.0[0].line_col(src), (1, 13), "{err}");
+    assert_eq!(
+        &src[err.0[0].span.start as usize..err.0[0].span.end as usize],
+        "nope(1)"
+    );
+
+    let mut env = Env::standard();
+    env.add_object_type(ObjectType {
+        name: "Thing".into(),
+        fields: [("name".to_string(), Type::String)].into_iter().collect(),
+    });
+    env.add_variable("thing", Type::object("Thing"));
+    let src = "thing.name + thing.nope";
+    let err = env.compile(src).unwrap_err();
+    assert_eq!(err.0[0].line_col(src), (1, 20), "{err}");
+}
+
 #[test]
 fn object_types_give_field_types_and_errors() {
     let mut env = Env::standard();

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use kro_cel::library::kro::{RUNTIME_VARIABLE, runtime_value};
 use kro_cel::openapi_types::SchemaTypes;
@@ -13,6 +13,7 @@ use kro_cel::template::{RenderError, Rendered, Template, scan};
 use kro_cel::{Allowance, Compiled, Env, Type, Value};
 use kro_graph::resolver::{BuiltinSchemas, Gvk, SchemaResolver};
 
+use crate::diagnostics::Located;
 use crate::limits::LimitArgs;
 use crate::source::GateArgs;
 
@@ -26,7 +27,8 @@ pub struct EvalArgs {
     /// string template such as `${schema.spec.name}-service`).
     expression: String,
 
-    /// Binds a variable to the content of a YAML or JSON file: NAME=FILE.
+    /// Binds a variable to the content of a YAML or JSON file: NAME=FILE
+    /// (`NAME=-`: standard input).
     /// An object of a built-in Kubernetes kind (by its apiVersion and kind)
     /// is typed from the kind's schema, as kro types resources.
     #[arg(long = "var", value_name = "NAME=FILE")]
@@ -120,19 +122,38 @@ fn read_variable(var: &str) -> Result<(&str, serde_json::Value)> {
     if name.is_empty() {
         bail!("--var {var:?}: the variable name is empty");
     }
-    let path = PathBuf::from(file);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("--var {name}: reading {}", path.display()))?;
-    let json = crate::yaml::read(&text)
-        .with_context(|| format!("--var {name}: parsing {} as YAML", path.display()))?;
-    crate::yaml::warn(&path, &text).context("write to standard error")?;
+    let source =
+        crate::input::read(&PathBuf::from(file)).map_err(|e| anyhow!("--var {name}: {e}"))?;
+    let json = match crate::input::documents(&source.text).as_slice() {
+        [] => serde_json::Value::Null,
+        [chunk] => chunk
+            .parse()
+            .map_err(|d| anyhow!("--var {name}: {}", Located::new(&source, vec![d])))?,
+        several => bail!(
+            "--var {name}: {} holds {} documents, a variable takes one",
+            source.name,
+            several.len()
+        ),
+    };
+    crate::source::report(&source, &crate::yaml::duplicate_warnings(&source.text));
     Ok((name, json))
 }
 
-/// `source` compiled in `env`, or its diagnostics.
+/// `source` compiled in `env`, or its diagnostics, shown in the
+/// expression.
 fn compile(env: &Env, source: &str) -> Result<Compiled> {
-    env.compile_kro(source)
-        .map_err(|d| anyhow!("{}", d.render("<expression>", source).trim_end()))
+    env.compile_kro(source).map_err(|diagnostics| {
+        let located = Located {
+            name: "<expression>".to_owned(),
+            text: source.to_owned(),
+            diagnostics: diagnostics
+                .0
+                .iter()
+                .map(|d| crate::diagnostics::from_cel(source, d))
+                .collect(),
+        };
+        anyhow!("{located}")
+    })
 }
 
 /// The value of `compiled` over the bound variables.

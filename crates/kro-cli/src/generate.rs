@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::format::Format;
 use crate::graph::{self, GraphFormat};
-use crate::source::{GateArgs, RgdFile, builder, load, warn_duplicates, write_problems};
+use crate::source::{GateArgs, RgdFile, builder, load_graph};
 
 /// Generate what an RGD implies.
 #[derive(Debug, Args)]
@@ -45,7 +45,8 @@ struct DocumentArgs {
     /// Output format (`--format` is upstream kro's spelling).
     #[arg(long, short, alias = "format", value_enum, default_value_t = Format::Yaml)]
     output: Format,
-    /// CRD files, or directories of them, defining kinds the RGD uses.
+    /// CRD files, directories of them, or `-`, defining kinds the RGD uses
+    /// (many documents a file, and `List`s, are read).
     #[arg(long = "crd", value_name = "DIR_OR_FILE")]
     crds: Vec<PathBuf>,
     #[command(flatten)]
@@ -60,7 +61,8 @@ struct DiagramArgs {
     /// Diagram format.
     #[arg(long, short = 'o', alias = "output", value_enum, default_value_t = GraphFormat::Mermaid)]
     format: GraphFormat,
-    /// CRD files, or directories of them, defining kinds the RGD uses.
+    /// CRD files, directories of them, or `-`, defining kinds the RGD uses
+    /// (many documents a file, and `List`s, are read).
     #[arg(long = "crd", value_name = "DIR_OR_FILE")]
     crds: Vec<PathBuf>,
     #[command(flatten)]
@@ -83,14 +85,8 @@ pub fn run(args: &GenerateArgs) -> Result<bool> {
         }
     };
     let file = options.rgd.path()?;
-    let loaded = load(&builder(&options.crds, options.gates.gates())?, file);
-    warn_duplicates(file, &loaded)?;
-    let graph = match loaded.result {
-        Ok(graph) => graph,
-        Err(problems) => {
-            write_problems(&mut std::io::stderr().lock(), file, &loaded.text, &problems)?;
-            return Ok(false);
-        }
+    let Some(graph) = load_graph(&builder(&options.crds, options.gates.gates())?, file)? else {
+        return Ok(false);
     };
     let document = if sample {
         sample_instance(&graph.instance_crd)

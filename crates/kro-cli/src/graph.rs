@@ -12,19 +12,20 @@ use serde_json::json;
 
 use kro_graph::feature_gates::FeatureGates;
 
-use crate::source::{GateArgs, builder, load, warn_duplicates, write_problems};
+use crate::source::{GateArgs, builder, load_graph};
 
 /// Show an RGD's dependency graph.
 #[derive(Debug, Args)]
 pub struct GraphArgs {
-    /// The RGD file.
+    /// The RGD file (`-`: standard input).
     file: PathBuf,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = GraphFormat::Text)]
     format: GraphFormat,
 
-    /// CRD files, or directories of them, defining kinds the RGD uses (for
-    /// example another RGD's instance kind, from `kro generate crd`).
+    /// CRD files, directories of them, or `-`, defining kinds the RGD uses
+    /// (for example another RGD's instance kind, from `kro generate crd`;
+    /// many documents a file, and `List`s, are read).
     #[arg(long = "crd", value_name = "DIR_OR_FILE")]
     crds: Vec<PathBuf>,
 
@@ -73,14 +74,8 @@ pub fn print(
     crds: &[PathBuf],
     gates: FeatureGates,
 ) -> Result<bool> {
-    let loaded = load(&builder(crds, gates)?, file);
-    warn_duplicates(file, &loaded)?;
-    let graph = match loaded.result {
-        Ok(graph) => graph,
-        Err(problems) => {
-            write_problems(&mut std::io::stderr().lock(), file, &loaded.text, &problems)?;
-            return Ok(false);
-        }
+    let Some(graph) = load_graph(&builder(crds, gates)?, file)? else {
+        return Ok(false);
     };
     print!("{}", render(&graph, format));
     Ok(true)

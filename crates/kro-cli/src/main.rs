@@ -3,21 +3,28 @@
 //! Validate an RGD, generate the CRD of its instance kind, and render the
 //! resources one instance would produce, all without a cluster. `kro eval`
 //! evaluates one CEL expression with kro's full environment, which is how
-//! users debug a `readyWhen`.
+//! users debug a `readyWhen`. `kro completions` and `kro man` describe the
+//! command line itself.
 
+mod diagnostics;
 mod eval;
 mod format;
 mod generate;
 mod graph;
+mod input;
+mod instance;
 mod limits;
+mod manual;
 mod render;
+mod sarif;
+mod shape;
 mod source;
 mod validate;
 mod yaml;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Command-line interface of `kro`.
 #[derive(Debug, Parser)]
@@ -41,6 +48,8 @@ enum Command {
     Graph(graph::GraphArgs),
     Eval(eval::EvalArgs),
     Render(render::RenderArgs),
+    Completions(manual::CompletionsArgs),
+    Man(manual::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +59,11 @@ fn main() -> ExitCode {
         Command::Generate(generate_args) => outcome(generate::run(&generate_args)),
         Command::Graph(graph_args) => outcome(graph::run(&graph_args)),
         Command::Render(render_args) => outcome(render::run(&render_args)),
+        Command::Completions(completions_args) => {
+            manual::completions(&completions_args, Args::command());
+            ExitCode::SUCCESS
+        }
+        Command::Man(man_args) => outcome(manual::man(&man_args, Args::command()).map(|()| true)),
         Command::Eval(eval_args) => match eval::run(&eval_args) {
             Ok(out) => {
                 println!("{out}");

@@ -18,20 +18,28 @@ use kro_runtime::{Options, Outcome, reconcile};
 use kro_schema::defaulting::apply_defaults;
 use serde_json::{Value, json};
 
+use crate::diagnostics::{Diagnostic, Located};
 use crate::format::Format;
+use crate::input::{self, Source};
 use crate::limits::LimitArgs;
-use crate::source::{GateArgs, builder, load, manifest_files, warn_duplicates, write_problems};
-use crate::yaml;
+use crate::source::{GateArgs, builder, load_graph, report};
+use crate::{shape, yaml};
 
 /// Show what one reconcile of an instance would do, offline.
+///
+/// The instance is first checked against the CRD the RGD generates, as the
+/// API server checks it on create (defaults applied, then the schema and
+/// its `x-kubernetes-validations` rules); an instance it refuses is not
+/// rendered, and `kro render` exits 1.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// The RGD file.
+    /// The RGD file (`-`: standard input).
     rgd: PathBuf,
-    /// The instance file.
+    /// The instance file (`-`: standard input).
     instance: PathBuf,
-    /// A directory of YAML files (or one file) with objects as they are in
-    /// the cluster: their status, what exists already. An object without
+    /// A file, a directory (read recursively) or `-` with objects as they
+    /// are in the cluster: their status, what exists already. A file may
+    /// hold many documents, and a `List` (`kubectl get a,b -o yaml`). An object without
     /// an `applyset.kubernetes.io/part-of` label is taken to be the
     /// instance's own child; give it the label (empty: no ApplySet) to see
     /// how kro treats an object it does not own.
@@ -44,7 +52,8 @@ pub struct RenderArgs {
     /// `deletion`; null for an externalRef).
     #[arg(long, short, value_enum, default_value_t = Format::Yaml)]
     output: Format,
-    /// CRD files, or directories of them, defining kinds the RGD uses.
+    /// CRD files, directories of them, or `-`, defining kinds the RGD uses
+    /// (many documents a file, and `List`s, are read).
     #[arg(long = "crd", value_name = "DIR_OR_FILE")]
     crds: Vec<PathBuf>,
     #[command(flatten)]
@@ -60,25 +69,16 @@ const RENDER_TIME: &str = "2000-01-01T00:00:00Z";
 /// Renders; returns false (after reporting the RGD's problems on standard
 /// error) when the RGD is invalid.
 pub fn run(args: &RenderArgs) -> Result<bool> {
-    let loaded = load(&builder(&args.crds, args.gates.gates())?, &args.rgd);
-    warn_duplicates(&args.rgd, &loaded)?;
-    let graph = match loaded.result {
-        Ok(graph) => graph,
-        Err(problems) => {
-            write_problems(
-                &mut std::io::stderr().lock(),
-                &args.rgd,
-                &loaded.text,
-                &problems,
-            )?;
-            return Ok(false);
-        }
+    let Some(graph) = load_graph(&builder(&args.crds, args.gates.gates())?, &args.rgd)? else {
+        return Ok(false);
     };
     let cluster = MemoryCluster::new();
-    let instance = seed_instance(&cluster, &graph, &args.instance)?;
+    let Some(instance) = seed_instance(&cluster, &graph, &args.instance)? else {
+        return Ok(false);
+    };
     let applyset = applyset_id(&graph, &instance);
-    for path in &args.observed {
-        seed_observed(&cluster, &graph, &applyset, path)?;
+    for source in input::read_all(&args.observed)? {
+        seed_observed(&cluster, &graph, &applyset, &source)?;
     }
     let options = Options {
         rgd_uid: "rendered".to_owned(),
@@ -166,39 +166,50 @@ fn as_yaml(graph: &Graph, outcome: &Outcome, instance: &Value) -> Result<String>
     out.push_str(&lifecycle_comments(graph));
     out.push_str("# The instance after this pass:\n");
     let mut instance = instance.clone();
-    instance["status"] = outcome.computed_status.clone();
-    if let Some(metadata) = instance["metadata"].as_object_mut() {
-        // Made up for the render; they would only confuse.
-        for invented in ["uid", "resourceVersion", "generation", "creationTimestamp"] {
-            metadata.remove(invented);
+    // The shape check made the instance a mapping with a metadata mapping.
+    if let Some(fields) = instance.as_object_mut() {
+        fields.insert("status".to_owned(), outcome.computed_status.clone());
+        if let Some(metadata) = fields.get_mut("metadata").and_then(Value::as_object_mut) {
+            // Made up for the render; they would only confuse.
+            for invented in ["uid", "resourceVersion", "generation", "creationTimestamp"] {
+                metadata.remove(invented);
+            }
         }
     }
     out.push_str(&serde_saphyr::to_string(&instance).context("write YAML")?);
     Ok(out)
 }
 
-/// Reads the instance, fills in its schema's defaults as the API server
-/// would, and stores it.
-fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<Value> {
-    let documents = read_documents(path)?;
-    let [mut instance] = <[Value; 1]>::try_from(documents).map_err(|documents| {
-        anyhow::anyhow!(
-            "{}: expected one instance, found {} documents",
-            path.display(),
-            documents.len()
-        )
-    })?;
+/// Reads the instance, checks its shape, fills in its schema's defaults
+/// and checks it against the schema as the API server would, and stores
+/// it; `None` (the errors written on standard error) when the schema
+/// refuses it.
+fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<Option<Value>> {
+    let source = input::read(path)?;
+    report(&source, &yaml::duplicate_warnings(&source.text));
+    let objects = input::objects(&source)?;
+    let [object] = objects.as_slice() else {
+        bail!(
+            "{}: expected one instance, found {} objects",
+            source.name,
+            objects.len()
+        );
+    };
+    shape::check(object).map_err(|d| Located::new(&source, vec![d]))?;
+    let mut instance = object.value.clone();
     let resource = &graph.instance_type;
     if instance["kind"] != resource.gvk.kind.as_str()
         || instance["apiVersion"] != resource.api_version().as_str()
     {
-        bail!(
-            "{}: the instance is a {} {}, the RGD defines {} {}",
-            path.display(),
+        let message = format!(
+            "the instance is a {} {}, the RGD defines {} {}",
             instance["apiVersion"],
             instance["kind"],
             resource.api_version(),
             resource.gvk.kind
+        );
+        return Err(
+            Located::new(&source, vec![Diagnostic::error(message).at(object.start())]).into(),
         );
     }
     let schema = graph
@@ -210,11 +221,16 @@ fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
         .and_then(|s| s.open_api_v3_schema.as_ref());
     if let Some(schema) = schema {
         apply_defaults(schema, &mut instance);
+        let errors = crate::instance::check(schema, &instance, object);
+        if !errors.is_empty() {
+            report(&source, &errors);
+            return Ok(None);
+        }
     }
     let metadata = instance
         .get_mut("metadata")
         .and_then(Value::as_object_mut)
-        .with_context(|| format!("{}: the instance has no metadata", path.display()))?;
+        .with_context(|| format!("{}: the instance has no metadata", source.name))?;
     if resource.namespaced && !metadata.contains_key("namespace") {
         metadata.insert("namespace".into(), json!("default"));
     }
@@ -224,7 +240,8 @@ fn seed_instance(cluster: &MemoryCluster, graph: &Graph, path: &Path) -> Result<
         .or_insert(json!(RENDER_TIME));
     cluster
         .insert(resource, instance)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", source.name))
 }
 
 /// The ApplySet id of the stored `instance`.
@@ -242,40 +259,47 @@ fn applyset_id(graph: &Graph, instance: &Value) -> String {
     .applyset_id()
 }
 
-/// Stores every object in the file or directory as observed state; one
-/// without an ApplySet label becomes a member of `applyset` (observed
-/// state is mostly the instance's own children, which carry it).
+/// Stores every object of the sources (many documents a file, `List`s
+/// expanded) as observed state; one without an ApplySet label becomes a
+/// member of `applyset` (observed state is mostly the instance's own
+/// children, which carry it).
 fn seed_observed(
     cluster: &MemoryCluster,
     graph: &Graph,
     applyset: &str,
-    path: &Path,
+    source: &Source,
 ) -> Result<()> {
-    for file in manifest_files(path)? {
-        for mut object in read_documents(&file)? {
-            let resource = type_of(graph, &object).with_context(|| {
-                format!(
-                    "{}: {} {} is not a kind this RGD uses",
-                    file.display(),
-                    object["apiVersion"],
-                    object["kind"]
-                )
-            })?;
-            if resource.namespaced && object["metadata"]["namespace"].is_null() {
-                object["metadata"]["namespace"] = json!("default");
+    report(source, &yaml::duplicate_warnings(&source.text));
+    for object in input::objects(source)? {
+        let located = |message: String| {
+            Located::new(source, vec![Diagnostic::error(message).at(object.start())])
+        };
+        shape::check(&object).map_err(|d| Located::new(source, vec![d]))?;
+        let resource = type_of(graph, &object.value).ok_or_else(|| {
+            located(format!(
+                "{} {} is not a kind this RGD uses",
+                object.value["apiVersion"], object.value["kind"]
+            ))
+        })?;
+        let mut value = object.value.clone();
+        // The shape check made `metadata` a mapping.
+        if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+            if resource.namespaced && !metadata.contains_key("namespace") {
+                metadata.insert("namespace".into(), json!("default"));
             }
-            if object["metadata"]["labels"][APPLYSET_PART_OF].is_null()
-                && let Some(metadata) = object["metadata"].as_object_mut()
-            {
-                let labels = metadata.entry("labels").or_insert_with(|| json!({}));
-                if let Some(labels) = labels.as_object_mut() {
-                    labels.insert(APPLYSET_PART_OF.to_owned(), json!(applyset));
-                }
+            let labels = metadata.entry("labels").or_insert_with(|| json!({}));
+            if labels.is_null() {
+                *labels = json!({});
             }
-            cluster
-                .insert(resource, object)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if let Some(labels) = labels.as_object_mut() {
+                labels
+                    .entry(APPLYSET_PART_OF)
+                    .or_insert_with(|| json!(applyset));
+            }
         }
+        cluster
+            .insert(resource, value)
+            .map_err(|e| located(e.to_string()))?;
     }
     Ok(())
 }
@@ -289,14 +313,4 @@ fn type_of<'g>(graph: &'g Graph, object: &Value) -> Option<&'g ResourceType> {
             object["apiVersion"] == t.api_version().as_str()
                 && object["kind"] == t.gvk.kind.as_str()
         })
-}
-
-/// The YAML documents of a file (empty documents skipped); repeated keys
-/// are warned about.
-fn read_documents(path: &Path) -> Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    let documents: Vec<Value> = yaml::read_documents(&text)
-        .with_context(|| format!("{}: not valid YAML", path.display()))?;
-    yaml::warn(path, &text).context("write to standard error")?;
-    Ok(documents.into_iter().filter(|d| !d.is_null()).collect())
 }

@@ -2,30 +2,45 @@
 //! written twice in one mapping is not an error, its last value is used,
 //! and the user is warned with both lines and the key's path.
 
-use std::io::Write;
-use std::path::Path;
-
 use kro_graph::source_map::{DuplicateKey, SourceMap, yaml_options};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+
+use crate::diagnostics::Diagnostic;
+use crate::input::{self, Chunk};
 
 /// The one document of `text`.
 pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options(text, yaml_options())
 }
 
-/// Every document of `text` (empty documents skipped).
-pub fn read_documents<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, serde_saphyr::Error> {
-    serde_saphyr::from_multiple_with_options(text, yaml_options())
+/// The keys written twice in the document `chunk`, located in the file
+/// (none when it is not valid YAML: reading it reports that).
+pub fn duplicate_keys_in(chunk: &Chunk<'_>) -> Vec<DuplicateKey> {
+    SourceMap::from_yaml(chunk.text)
+        .map(|map| {
+            map.duplicate_keys()
+                .iter()
+                .map(|duplicate| DuplicateKey {
+                    path: duplicate.path.clone(),
+                    earlier: chunk.in_file(duplicate.earlier),
+                    later: chunk.in_file(duplicate.later),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-/// The keys written twice in any document of `text`, in document order
-/// (none when `text` is not valid YAML: reading it reports that).
-pub fn duplicate_keys(text: &str) -> Vec<DuplicateKey> {
-    SourceMap::from_yaml_documents(text)
-        .unwrap_or_default()
+/// The warnings about the keys the document `chunk` repeats.
+pub fn duplicate_warnings_in(chunk: &Chunk<'_>) -> Vec<Diagnostic> {
+    duplicate_keys_in(chunk).iter().map(warning).collect()
+}
+
+/// The warnings about the keys any document of `text` repeats.
+pub fn duplicate_warnings(text: &str) -> Vec<Diagnostic> {
+    input::documents(text)
         .iter()
-        .flat_map(|map| map.duplicate_keys().iter().cloned())
+        .flat_map(duplicate_warnings_in)
         .collect()
 }
 
@@ -37,28 +52,17 @@ pub fn message(duplicate: &DuplicateKey) -> String {
     )
 }
 
-/// Writes one warning line per repeated key, located at the repeat.
-pub fn write_warnings(
-    out: &mut dyn Write,
-    file: &Path,
-    duplicates: &[DuplicateKey],
-) -> std::io::Result<()> {
-    for duplicate in duplicates {
-        writeln!(
-            out,
-            "{}:{}: warning: {}",
-            file.display(),
-            duplicate.later,
-            message(duplicate)
-        )?;
-    }
-    Ok(())
-}
-
-/// Warns on standard error about the repeated keys of `text`, read from
-/// `file`.
-pub fn warn(file: &Path, text: &str) -> std::io::Result<()> {
-    write_warnings(&mut std::io::stderr().lock(), file, &duplicate_keys(text))
+/// The warning for one repeated key, at the repeat, the key marked.
+pub fn warning(duplicate: &DuplicateKey) -> Diagnostic {
+    let key_width = match duplicate.path.segments().last() {
+        Some(kro_cel::template::Segment::Key(key)) => key.chars().count(),
+        _ => 1,
+    };
+    Diagnostic::warning(message(duplicate)).marked(
+        duplicate.later,
+        key_width,
+        Some(format!("first written on line {}", duplicate.earlier.line)),
+    )
 }
 
 /// A repeated key as `kro validate -o json` reports it.

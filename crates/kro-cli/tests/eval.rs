@@ -211,3 +211,43 @@ fn the_operators_limits_apply() {
         stderr(&o)
     );
 }
+
+/// A compile error is shown by the same renderer as every other problem,
+/// marked in the expression at the method's name.
+#[test]
+fn compile_errors_are_marked_in_the_expression() {
+    let o = kro(&["eval", r#""名前".size() + "a".nope()"#]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stderr(&o);
+    assert!(
+        text.starts_with(
+            "error: undeclared reference to 'nope' (in container '')\n --> <expression>:1:19\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"a\".nope()\n  |                     ^^^^^^"),
+        "{text}"
+    );
+    assert!(!text.contains("ERROR:"), "{text}");
+}
+
+#[test]
+fn a_variable_can_come_from_standard_input() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kro"))
+        .args(["eval", "--untyped", "--var", "x=-", "x.a + 1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the kro binary runs");
+    child
+        .stdin
+        .take()
+        .expect("a pipe")
+        .write_all(b"a: 41\n")
+        .expect("write standard input");
+    let o = child.wait_with_output().expect("kro finishes");
+    assert_eq!(stdout(&o), "42\n", "{}", stderr(&o));
+}

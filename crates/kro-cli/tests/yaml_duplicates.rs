@@ -28,14 +28,18 @@ fn validate_warns_with_both_lines_and_uses_the_last_value() {
     let output = kro(&["validate", &rgd()]);
     let stdout = text(&output.stdout);
     assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("duplicate-keys.yaml:14:7\n"), "{stdout}");
     assert!(
         stdout.contains(
-            "duplicate-keys.yaml:14:7: warning: duplicate key spec.resources[0].id (lines 13 and 14): the last value is used"
+            "warning: duplicate key spec.resources[0].id (lines 13 and 14): the last value is used, as kubectl does\n  --> "
         ),
         "{stdout}"
     );
     assert!(
-        stdout.contains("duplicate-keys.yaml:21:9: warning: duplicate key spec.resources[0].template.immutable (lines 20 and 21)"),
+        stdout.contains("duplicate-keys.yaml:21:9\n")
+            && stdout.contains(
+                "warning: duplicate key spec.resources[0].template.immutable (lines 20 and 21)"
+            ),
         "{stdout}"
     );
     // The resource is `config`, and `immutable: true` passed the literal check.
@@ -83,8 +87,8 @@ fn eval_variables_take_the_last_value() {
     std::fs::remove_dir_all(&dir).expect("clean up");
     assert_eq!(text(&output.stdout), "2\n", "{}", text(&output.stderr));
     assert!(
-        text(&output.stderr)
-            .contains("values.yaml:2:1: warning: duplicate key size (lines 1 and 2)"),
+        text(&output.stderr).contains("warning: duplicate key size (lines 1 and 2)")
+            && text(&output.stderr).contains("values.yaml:2:1"),
         "{}",
         text(&output.stderr)
     );

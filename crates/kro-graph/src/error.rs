@@ -151,6 +151,9 @@ pub enum BuildErrorKind {
     Compile {
         /// The compiler's diagnostics, with line, column and caret.
         message: String,
+        /// The same diagnostics, with their spans in the expression, for
+        /// a reader that shows them in the file.
+        diagnostics: kro_cel::Diagnostics,
     },
     /// The static cost estimate refuses an expression: it can blow up on
     /// large inputs, or can never succeed.

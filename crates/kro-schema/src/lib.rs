@@ -35,6 +35,7 @@ pub mod openapi_document;
 pub mod pluralize;
 pub mod sample;
 pub mod simple_schema;
+pub mod validation;
 
 #[cfg(test)]
 mod proptests;

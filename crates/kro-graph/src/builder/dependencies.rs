@@ -265,6 +265,7 @@ impl<'a> ResourceStep<'a> {
         });
         scope_error.unwrap_or_else(|| BuildErrorKind::Compile {
             message: diagnostics.render("expression", source),
+            diagnostics: diagnostics.clone(),
         })
     }
 

@@ -208,7 +208,10 @@ impl Compiler<'_> {
                 self.error(
                     path.clone(),
                     Some(source),
-                    BuildErrorKind::Compile { message },
+                    BuildErrorKind::Compile {
+                        message,
+                        diagnostics,
+                    },
                 );
                 return None;
             }
