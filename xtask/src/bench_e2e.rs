@@ -1,5 +1,7 @@
-//! `cargo xtask bench-e2e [--concurrency C] [--crds K] [N...]`: the load
-//! bench on the local control plane (not part of the test command).
+//! `cargo xtask bench-e2e [--concurrency C] [--crds K] [--operator PATH]
+//! [N...]`: the load bench on the local control plane (not part of the
+//! test command). `--operator` runs that binary instead of building the
+//! operator (to compare two builds).
 //! `--concurrency` is the operator's
 //! `--dynamic-controller-concurrent-reconciles` (default 1, as upstream);
 //! `--crds K` installs K generated CRDs (unrelated to any RGD) before the
@@ -33,7 +35,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -50,6 +52,7 @@ const WRITE_VERBS: [&str; 5] = ["create", "patch", "update", "replace", "delete"
 struct Settings {
     concurrency: u16,
     crds: usize,
+    operator: Option<PathBuf>,
     sizes: Vec<usize>,
 }
 
@@ -81,6 +84,7 @@ struct Requests {
 fn settings(mut args: &[String]) -> Result<Settings> {
     let mut concurrency = 1;
     let mut crds = 0;
+    let mut operator = None;
     loop {
         match args {
             [flag, value, rest @ ..] if flag == "--concurrency" => {
@@ -93,6 +97,10 @@ fn settings(mut args: &[String]) -> Result<Settings> {
                 crds = value
                     .parse::<usize>()
                     .with_context(|| format!("{value:?} is not a number of CRDs"))?;
+                args = rest;
+            }
+            [flag, value, rest @ ..] if flag == "--operator" => {
+                operator = Some(PathBuf::from(value));
                 args = rest;
             }
             _ => break,
@@ -111,6 +119,7 @@ fn settings(mut args: &[String]) -> Result<Settings> {
     Ok(Settings {
         concurrency,
         crds,
+        operator,
         sizes,
     })
 }
@@ -118,7 +127,9 @@ fn settings(mut args: &[String]) -> Result<Settings> {
 pub fn run(args: &[String]) -> Result<()> {
     let settings = settings(args)?;
     let binaries = cluster::build()?;
-    cargo(&["build", "--release", "-p", "kro-operator"])?;
+    if settings.operator.is_none() {
+        cargo(&["build", "--release", "-p", "kro-operator"])?;
+    }
     let mut reports = Vec::new();
     for &instances in &settings.sizes {
         let running = Running::start(&binaries)?;
@@ -162,19 +173,19 @@ fn table(reports: &[Report]) -> String {
 
 fn measure(kubeconfig: &Path, instances: usize, settings: &Settings) -> Result<Report> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut operator = operator::start(
-        "release",
-        kubeconfig,
-        &[
-            format!("--metrics-bind-address=127.0.0.1:{port}"),
-            "--health-probe-bind-address=0".to_owned(),
-            "--log-level=warn".to_owned(),
-            format!(
-                "--dynamic-controller-concurrent-reconciles={}",
-                settings.concurrency
-            ),
-        ],
-    )?;
+    let flags = [
+        format!("--metrics-bind-address=127.0.0.1:{port}"),
+        "--health-probe-bind-address=0".to_owned(),
+        "--log-level=warn".to_owned(),
+        format!(
+            "--dynamic-controller-concurrent-reconciles={}",
+            settings.concurrency
+        ),
+    ];
+    let mut operator = match &settings.operator {
+        Some(binary) => operator::start_binary(binary, kubeconfig, &flags)?,
+        None => operator::start("release", kubeconfig, &flags)?,
+    };
     let result = measure_with(kubeconfig, instances, port, &operator).map(|report| Report {
         concurrency: settings.concurrency,
         crds: settings.crds,

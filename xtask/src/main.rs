@@ -39,7 +39,7 @@ use std::ffi::OsStr;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [--crds K] [N...] | cluster | build-cluster | dump-openapi | conformance | cycles | fuzz [--target T] [--seconds S] [--seed N] | manifests [--check]>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [--crds K] [--operator PATH] [N...] | cluster | build-cluster | dump-openapi | conformance | cycles | fuzz [--target T] [--seconds S] [--seed N] | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

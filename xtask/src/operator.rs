@@ -19,9 +19,17 @@ pub fn start(profile: &str, kubeconfig: &Path, flags: &[String]) -> Result<Child
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join(profile).join("kro-operator");
+    start_binary(
+        &target.join(profile).join("kro-operator"),
+        kubeconfig,
+        flags,
+    )
+}
+
+/// Starts the operator binary `binary` on `kubeconfig` with `flags`.
+pub fn start_binary(binary: &Path, kubeconfig: &Path, flags: &[String]) -> Result<Child> {
     eprintln!("xtask: starting the operator");
-    Command::new(&binary)
+    Command::new(binary)
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(flags)
