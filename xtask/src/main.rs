@@ -5,8 +5,8 @@
 //!   (unit, integration, end-to-end) against one local control plane.
 //! - `demo [--exit]`: the user's Application example end to end on the local
 //!   control plane with the operator, printed as `kubectl` shows it.
-//! - `bench-e2e [--concurrency C] [N...]`: the load bench, N instances (100 and 1000 by
-//!   default) of the Application RGD on the local control plane; not part
+//! - `bench-e2e [--concurrency C] [--crds K] [N...]`: the load bench, N instances (200 and
+//!   1000 by default) of the Application RGD on the local control plane; not part
 //!   of `test`.
 //! - `cluster`: a local control plane in the foreground, for a person.
 //! - `build-cluster`: build the local control plane binaries only.
@@ -39,7 +39,7 @@ use std::ffi::OsStr;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [N...] | cluster | build-cluster | dump-openapi | conformance | cycles | fuzz [--target T] [--seconds S] [--seed N] | manifests [--check]>";
+const USAGE: &str = "usage: cargo xtask <test | demo [--exit] | bench-e2e [--concurrency C] [--crds K] [--operator PATH] [N...] | cluster | build-cluster | dump-openapi | conformance | cycles | fuzz [--target T] [--seconds S] [--seed N] | manifests [--check]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

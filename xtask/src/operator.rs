@@ -12,14 +12,24 @@ use crate::tools::workspace_root;
 /// How long the operator may take to shut down before it is killed.
 const STOP_LIMIT: Duration = Duration::from_secs(30);
 
-/// Starts `target/<profile>/kro-operator` on `kubeconfig` with `flags`.
+/// Starts `<target dir>/<profile>/kro-operator` on `kubeconfig` with
+/// `flags`. The target directory is cargo's: `$CARGO_TARGET_DIR` when set,
+/// else `target/` in the workspace.
 pub fn start(profile: &str, kubeconfig: &Path, flags: &[String]) -> Result<Child> {
-    let binary = workspace_root()
-        .join("target")
-        .join(profile)
-        .join("kro-operator");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    start_binary(
+        &target.join(profile).join("kro-operator"),
+        kubeconfig,
+        flags,
+    )
+}
+
+/// Starts the operator binary `binary` on `kubeconfig` with `flags`.
+pub fn start_binary(binary: &Path, kubeconfig: &Path, flags: &[String]) -> Result<Child> {
     eprintln!("xtask: starting the operator");
-    Command::new(&binary)
+    Command::new(binary)
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(flags)

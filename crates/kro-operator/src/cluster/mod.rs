@@ -1,18 +1,23 @@
 //! [`KubeCluster`]: the runtime's [`Cluster`] interface on a live API
 //! server, with kube-rs.
 //!
-//! Every call goes straight to the API server: no discovery (the graph
-//! knows each type's plural and scope from its schema) and no caches (the
-//! runtime reads what it needs, `managedFields` included, and nothing is
-//! kept afterwards). Objects cross the interface as JSON, as the runtime
-//! renders them.
+//! No discovery (the graph knows each type's plural and scope from its
+//! schema). Reads go to the API server, unless the cluster remembers the
+//! object ([`Remembered`], for the instance reconciles): then a read the
+//! watches confirm is still current is answered from memory, and every
+//! object read or written is remembered as the API server returned it,
+//! `managedFields` included. Objects cross the interface as JSON, as the
+//! runtime renders them.
 //!
 //! Lists read their items one by one ([`crate::lenient`]): an object that
 //! cannot be read (nested too deep) fails the list with its name rather
 //! than with a bare parse error.
 
 mod errors;
+mod remembered;
 mod selector;
+
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kro_runtime::cluster::{
@@ -31,6 +36,7 @@ use serde_json::Value;
 use crate::lenient::Lenient;
 
 pub use errors::{NotFound, from_kube, from_status, not_found};
+pub use remembered::Remembered;
 pub use selector::{SelectorStringError, selector_string};
 
 /// Objects per page when listing: large enough that most lists take one
@@ -41,12 +47,38 @@ const LIST_PAGE_SIZE: u32 = 500;
 #[derive(Clone)]
 pub struct KubeCluster {
     client: Client,
+    remembered: Option<Arc<Remembered>>,
 }
 
 impl KubeCluster {
-    /// A cluster interface over `client`.
+    /// A cluster interface over `client`, reading every object from the
+    /// API server.
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            remembered: None,
+        }
+    }
+
+    /// A cluster interface over `client` that remembers the objects it
+    /// reads and writes in `remembered`, and reads them from there while
+    /// the watches feeding it confirm they are current.
+    pub fn remembering(client: Client, remembered: Arc<Remembered>) -> Self {
+        Self {
+            client,
+            remembered: Some(remembered),
+        }
+    }
+
+    /// Remembers what the API server answered for `key`: the object, or
+    /// nothing known (`None`: gone, or a write failed).
+    fn remember(&self, key: &ObjectKey, object: Option<&Value>) {
+        if let Some(remembered) = &self.remembered {
+            match object {
+                Some(object) => remembered.keep(key, object),
+                None => remembered.forget(key),
+            }
+        }
     }
 
     /// The API handle for `resource`, in `namespace` when the type is
@@ -142,6 +174,8 @@ impl Cluster for KubeCluster {
         annotations: &[&str],
         field_manager: &str,
     ) -> Result<Stripped, ClusterError> {
+        // Whatever comes of it, the object is read again next time.
+        self.remember(key, None);
         let api = self.api(&key.resource, key.namespace.as_deref());
         let patch = strip_patch(uid, labels, annotations);
         let params = PatchParams {
@@ -179,7 +213,7 @@ impl Cluster for KubeCluster {
             }
         });
         let api = self.api(resource, key.namespace.as_deref());
-        match api
+        let stored = match api
             .patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
@@ -188,7 +222,9 @@ impl Cluster for KubeCluster {
                 Ok(None)
             }
             Err(e) => Err(from_kube(e, &resource.to_string(), &key.to_string())),
-        }
+        };
+        self.remember(&key, stored.as_ref().ok().and_then(Option::as_ref));
+        stored
     }
 
     async fn find_type(
@@ -215,16 +251,19 @@ impl Cluster for KubeCluster {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<Option<Value>, ClusterError> {
+        if let Some(object) = self.remembered.as_ref().and_then(|r| r.confirmed(key)) {
+            return Ok(Some(object));
+        }
         let api = self.api(&key.resource, key.namespace.as_deref());
         // Not `get_opt`: it folds every 404 into `None`, and a type that is
         // not served must not look like a missing object.
-        match api.get(&key.name).await {
-            Ok(object) => Ok(Some(to_json(&key.resource, object)?)),
-            Err(kube::Error::Api(status)) if not_found(&status) == Some(NotFound::Object) => {
-                Ok(None)
-            }
-            Err(e) => Err(from_kube(e, &key.resource.to_string(), &key.to_string())),
-        }
+        let read = match api.get(&key.name).await {
+            Ok(object) => Some(to_json(&key.resource, object)?),
+            Err(kube::Error::Api(status)) if not_found(&status) == Some(NotFound::Object) => None,
+            Err(e) => return Err(from_kube(e, &key.resource.to_string(), &key.to_string())),
+        };
+        self.remember(key, read.as_ref());
+        Ok(read)
     }
 
     async fn list(
@@ -287,13 +326,16 @@ impl Cluster for KubeCluster {
         let key = ObjectKey::of(resource, object)?;
         let api = self.api(resource, key.namespace.as_deref());
         let params = PatchParams::apply(field_manager).force();
-        match api.patch(&key.name, &params, &Patch::Apply(object)).await {
+        let stored = match api.patch(&key.name, &params, &Patch::Apply(object)).await {
             Ok(stored) => to_json(resource, stored),
             Err(e) => Err(from_kube(e, &resource.to_string(), &key.to_string())),
-        }
+        };
+        self.remember(&key, stored.as_ref().ok());
+        stored
     }
 
     async fn delete(&self, key: &ObjectKey, uid: &str) -> Result<Deleted, ClusterError> {
+        self.remember(key, None);
         let api = self.api(&key.resource, key.namespace.as_deref());
         let params = DeleteParams {
             preconditions: Some(Preconditions {
@@ -335,12 +377,14 @@ impl Cluster for KubeCluster {
         let api = self.api(resource, key.namespace.as_deref());
         // A PUT carries the object's resourceVersion, so a stale one is a
         // 409 Conflict and the runtime retries after a fresh read.
-        match api
+        let stored = match api
             .replace_status(&key.name, &PostParams::default(), &typed)
             .await
         {
             Ok(stored) => to_json(resource, stored),
             Err(e) => Err(from_kube(e, &resource.to_string(), &key.to_string())),
-        }
+        };
+        self.remember(&key, stored.as_ref().ok());
+        stored
     }
 }

@@ -56,7 +56,8 @@ pub struct InstanceReconciler {
 impl InstanceReconciler {
     /// A reconciler serving the kinds registered in `dynamic`.
     pub fn new(dynamic: Dynamic, config: InstanceConfig) -> Self {
-        let cluster = KubeCluster::new(dynamic.client().clone());
+        let cluster =
+            KubeCluster::remembering(dynamic.client().clone(), Arc::clone(dynamic.remembered()));
         Self {
             dynamic,
             cluster,

@@ -7,8 +7,10 @@
 //! stopped when the last one lets go. Watch events become instance keys
 //! ([`router`]), the keys go into the [`Queue`], and [`queue::run`] calls
 //! the instance reconcile ([`instance`]) for each. Nothing but small
-//! routing indexes is kept in memory: each reconcile reads what it needs
-//! from the API server.
+//! routing indexes and the objects the reconciles last read or wrote
+//! ([`Remembered`]) is kept in memory: the watches of instances and of
+//! kro-owned children report each version they see to it, so that a
+//! reconcile reads from the API server only what changed since.
 //!
 //! The watches read objects leniently ([`crate::lenient`]): an object whose
 //! metadata cannot be read whole (its `managedFields` nest as deep as the
@@ -36,7 +38,7 @@ use kube::{Api, Client, Resource};
 pub use queue::{Queue, QueueConfig, Requests};
 pub use registry::{Handler, Registered};
 
-use crate::cluster::api_resource;
+use crate::cluster::{Remembered, api_resource};
 use crate::lenient::Lenient;
 use crate::metrics::{GvrLabels, Metrics, WatchEventLabels, gvr_label};
 use registry::Registry;
@@ -55,6 +57,7 @@ struct Inner {
     client: Client,
     metrics: Metrics,
     queue: Queue,
+    remembered: Arc<Remembered>,
     /// Never held across an `.await`.
     state: Mutex<State>,
 }
@@ -83,6 +86,7 @@ impl Dynamic {
             client,
             metrics,
             queue,
+            remembered: Arc::default(),
             state: Mutex::default(),
         };
         (
@@ -106,6 +110,12 @@ impl Dynamic {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The objects the reconciles read or wrote, confirmed by the
+    /// watches.
+    pub fn remembered(&self) -> &Arc<Remembered> {
+        &self.inner.remembered
     }
 
     /// Serves `handler`'s kind with it: starts the watches it needs, stops
@@ -203,6 +213,11 @@ impl Dynamic {
     fn route(&self, key: &WatchKey, event: &watcher::Event<WatchedMeta>) {
         let gvr = gvr_label(&key.resource);
         let (meta_event, event_type) = meta_event(event);
+        // Before the instances concerned are queued: their reconcile must
+        // find the version this event reports.
+        if key.filter != Filter::All {
+            self.report_version(&key.resource, meta_event);
+        }
         if let Some(Lenient::Unreadable(unreadable)) = watched_object(event) {
             tracing::warn!(
                 watch = %key.resource,
@@ -244,6 +259,26 @@ impl Dynamic {
         }
         for key in keys {
             self.inner.queue.enqueue(key);
+        }
+    }
+
+    /// Tells [`Remembered`] which version of an object a watch of
+    /// instances or of kro-owned children reports.
+    fn report_version(&self, resource: &ResourceType, event: MetaEvent<'_>) {
+        let remembered = &self.inner.remembered;
+        match event {
+            MetaEvent::Init => remembered.unconfirm_kind(resource),
+            MetaEvent::InitApply(meta) | MetaEvent::Apply(meta) => {
+                if let (Some(name), Some(version)) = (&meta.name, &meta.resource_version) {
+                    remembered.reported(resource, meta.namespace.as_deref(), name, version);
+                }
+            }
+            MetaEvent::Delete(meta) => {
+                if let Some(name) = &meta.name {
+                    remembered.reported_gone(resource, meta.namespace.as_deref(), name);
+                }
+            }
+            MetaEvent::InitDone => {}
         }
     }
 
@@ -311,6 +346,18 @@ fn watched_object(event: &watcher::Event<WatchedMeta>) -> Option<&WatchedMeta> {
     }
 }
 
+/// Unconfirms the versions a watch reported when it ends.
+struct Unconfirm {
+    remembered: Arc<Remembered>,
+    resource: ResourceType,
+}
+
+impl Drop for Unconfirm {
+    fn drop(&mut self) {
+        self.remembered.unconfirm_kind(&self.resource);
+    }
+}
+
 fn gauge(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -319,9 +366,18 @@ fn gauge(n: usize) -> i64 {
 /// controller is gone. It restarts with kube's default backoff after
 /// errors.
 async fn watch(inner: Weak<Inner>, key: WatchKey) {
-    let Some(client) = inner.upgrade().map(|i| i.client.clone()) else {
+    let Some((client, remembered)) = inner
+        .upgrade()
+        .map(|i| (i.client.clone(), Arc::clone(&i.remembered)))
+    else {
         return;
     };
+    // However the watch ends (aborted when no RGD needs it any more), what
+    // it reported is no longer kept up to date.
+    let _unconfirm = (key.filter != Filter::All).then(|| Unconfirm {
+        remembered,
+        resource: key.resource.clone(),
+    });
     let api = Api::<WatchedMeta>::all_with(client, &api_resource(&key.resource));
     let config = match key.filter {
         Filter::OwnedChildren => watcher::Config::default().labels(&format!("{OWNED}=true")),
