@@ -10,8 +10,6 @@ use std::fmt;
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use kro_graph::source_map::Position;
 
-use crate::input::Source;
-
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -106,15 +104,6 @@ pub struct Located {
 }
 
 impl Located {
-    /// Diagnostics about `source`.
-    pub fn new(source: &Source, diagnostics: Vec<Diagnostic>) -> Self {
-        Self {
-            name: source.name.clone(),
-            text: source.text.clone(),
-            diagnostics,
-        }
-    }
-
     /// One error about the input `name`, with no place in it.
     pub fn plain(name: &str, message: String) -> Self {
         Self {

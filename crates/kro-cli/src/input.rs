@@ -12,12 +12,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kro_graph::source_map::{Position, SourceMap};
+use kro_graph::source_map::{Position, SourceMap, yaml_options};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::diagnostics::{Diagnostic, Located};
-use crate::yaml;
 
 /// The name standard input is reported under.
 pub const STDIN_NAME: &str = "<stdin>";
@@ -31,6 +30,17 @@ pub struct Source {
     pub text: String,
     /// Whether it was found in a directory rather than named.
     pub from_directory: bool,
+}
+
+impl Located {
+    /// Diagnostics about `source`.
+    pub fn new(source: &Source, diagnostics: Vec<Diagnostic>) -> Self {
+        Self {
+            name: source.name.clone(),
+            text: source.text.clone(),
+            diagnostics,
+        }
+    }
 }
 
 /// The paths `path` stands for: itself, or the manifests under it when it
@@ -157,7 +167,10 @@ impl Chunk<'_> {
     /// The document, read as `T`, or the reader's error located in the
     /// file.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
-        yaml::read(self.text).map_err(|e| self.yaml_error(&e))
+        // As kubectl reads YAML: a key written twice keeps its last value
+        // (`yaml` warns about it).
+        serde_saphyr::from_str_with_options(self.text, yaml_options())
+            .map_err(|e| self.yaml_error(&e))
     }
 
     /// A YAML reader's error as a diagnostic at its place in the file.

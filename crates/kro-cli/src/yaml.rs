@@ -2,17 +2,11 @@
 //! written twice in one mapping is not an error, its last value is used,
 //! and the user is warned with both lines and the key's path.
 
-use kro_graph::source_map::{DuplicateKey, SourceMap, yaml_options};
-use serde::de::DeserializeOwned;
+use kro_graph::source_map::{DuplicateKey, SourceMap};
 use serde_json::{Value, json};
 
 use crate::diagnostics::Diagnostic;
 use crate::input::{self, Chunk};
-
-/// The one document of `text`.
-pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options(text, yaml_options())
-}
 
 /// The keys written twice in the document `chunk`, located in the file
 /// (none when it is not valid YAML: reading it reports that).
